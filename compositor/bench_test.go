@@ -1,0 +1,80 @@
+package compositor
+
+import (
+	"context"
+	"testing"
+
+	"github.com/shadercast/shadercast/media"
+)
+
+// BenchmarkPipeline: an I420 frame in, through the passes, I420 read back.
+// Steady state must allocate nothing per frame.
+func BenchmarkPipeline(b *testing.B) {
+	sizes := []struct {
+		name string
+		w, h int
+	}{{"720p", 1280, 720}, {"1080p", 1920, 1080}}
+	for _, chain := range []string{"identity", "barcode"} {
+		for _, sz := range sizes {
+			b.Run("I420-"+sz.name+"-"+chain, func(b *testing.B) {
+				var passes []Pass
+				switch chain {
+				case "identity":
+					passes = []Pass{identity(b)}
+				case "barcode":
+					passes = []Pass{benchBarcodePass(b)}
+				}
+				benchPipeline(b, Config{}, benchFrame(b, sz.w, sz.h, chain == "barcode"), passes...)
+			})
+		}
+	}
+}
+
+// BenchmarkReadback compares the synchronous and asynchronous readbacks
+// on the identity chain.
+func BenchmarkReadback(b *testing.B) {
+	for _, m := range []struct {
+		name string
+		mode ReadbackMode
+	}{{"sync", ReadbackSync}, {"async", ReadbackAsync}} {
+		b.Run("I420-720p-"+m.name, func(b *testing.B) {
+			benchPipeline(b, Config{Readback: m.mode}, benchFrame(b, 1280, 720, false), identity(b))
+		})
+	}
+}
+
+func benchPipeline(b *testing.B, cfg Config, in media.VideoFrame, passes ...Pass) {
+	defer in.Close()
+	p, err := NewPipeline(testDevice, cfg, passes...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	var out Output
+	// Warm up: first frames allocate the sized GL objects and pools.
+	for i := 0; i < 3; i++ {
+		if err := p.Process(ctx, in, &out); err != nil {
+			b.Fatal(err)
+		}
+		out.Frame.Close()
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(in.CodedWidth() * in.CodedHeight() * 3 / 2))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := p.Process(ctx, in, &out); err != nil {
+			b.Fatal(err)
+		}
+		out.Frame.Close()
+	}
+	b.StopTimer()
+	st := p.Stats()
+	for _, ps := range st.Passes {
+		if ps.Measured {
+			b.ReportMetric(ps.GPUMillis, ps.Name+"-gpu-ms")
+		}
+	}
+	b.ReportMetric(st.InputGPUMillis, "yuv2rgb-gpu-ms")
+	b.ReportMetric(st.OutputGPUMillis, "pack-gpu-ms")
+}

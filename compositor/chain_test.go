@@ -1,0 +1,332 @@
+package compositor
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/shadercast/shadercast/media"
+)
+
+func rgbaPipeline(t *testing.T, passes ...Pass) *Pipeline {
+	t.Helper()
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA}, passes...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func processRGBA(t *testing.T, p *Pipeline, fr media.VideoFrame) []byte {
+	t.Helper()
+	var o Output
+	if err := p.Process(context.Background(), fr, &o); err != nil {
+		t.Fatal(err)
+	}
+	defer o.Frame.Close()
+	return planeBytes(t, o.Frame, 0)
+}
+
+// TestSharpenMatchesGo runs a 3x3 kernel and compares with the same kernel
+// computed in Go.
+func TestSharpenMatchesGo(t *testing.T) {
+	const k = 0.75
+	pass, err := NewBuiltinPass("sharpen", "sharpen.frag", map[string]any{"uStrength": k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rgbaPipeline(t, pass)
+	w, h := 37, 23
+	fr, planes := testFrame(t, media.RGBA, w, h, media.ColorSpace{}, 7)
+	defer fr.Close()
+	got := processRGBA(t, p, fr)
+	src := planes[0]
+	at := func(x, y, c int) float64 {
+		x = max(0, min(w-1, x))
+		y = max(0, min(h-1, y))
+		return float64(src[4*(y*w+x)+c]) / 255
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			for c := 0; c < 4; c++ {
+				want := src[4*(y*w+x)+c]
+				if c < 3 {
+					v := at(x, y, c)*(1+4*k) - k*(at(x+1, y, c)+at(x-1, y, c)+at(x, y+1, c)+at(x, y-1, c))
+					want = uint8(math.Round(math.Max(0, math.Min(1, v)) * 255))
+				}
+				g := got[4*(y*w+x)+c]
+				if d := int(g) - int(want); d < -1 || d > 1 {
+					t.Fatalf("pixel (%d,%d) channel %d: got %d want %d", x, y, c, g, want)
+				}
+			}
+		}
+	}
+}
+
+// TestChainEditing enables, disables and reorders passes between frames;
+// invert then "add" differs from "add" then invert, so the order shows.
+func TestChainEditing(t *testing.T) {
+	inv, _ := NewBuiltinPass("invert", "invert.frag", map[string]any{"uAmount": 1.0})
+	add := NewShaderPass(ShaderPassSpec{Name: "brighten", Source: `#version 330 core
+uniform sampler2D uInput;
+uniform float uAdd;
+out vec4 fragColor;
+void main() { vec4 c = texelFetch(uInput, ivec2(gl_FragCoord.xy), 0); fragColor = vec4(c.rgb + uAdd, c.a); }
+`, Uniforms: map[string]any{"uAdd": 0.2}})
+	p := rgbaPipeline(t, inv, add)
+	fr, err := media.NewVideoFrame([]byte{51, 102, 153, 255}, media.VideoFrameInit{Format: media.RGBA, CodedWidth: 1, CodedHeight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	check := func(want [3]int) {
+		t.Helper()
+		got := processRGBA(t, p, fr)
+		for c := 0; c < 3; c++ {
+			if d := int(got[c]) - want[c]; d < -1 || d > 1 {
+				t.Fatalf("got %v, want %v", got[:3], want)
+			}
+		}
+	}
+	check([3]int{255 - 51 + 51, 255 - 102 + 51, 255 - 153 + 51}) // invert, then +0.2 (51)
+	if err := p.SetOrder([]string{"brighten", "invert"}); err != nil {
+		t.Fatal(err)
+	}
+	check([3]int{255 - 102, 255 - 153, 255 - 204})
+	if err := p.SetEnabled("invert", false); err != nil {
+		t.Fatal(err)
+	}
+	check([3]int{102, 153, 204})
+	if err := p.SetUniform("brighten", "uAdd", 0.4); err != nil {
+		t.Fatal(err)
+	}
+	check([3]int{153, 204, 255})
+	if err := p.SetUniform("brighten", "uAdd", true); err == nil {
+		t.Error("setting a float uniform to a bool succeeded")
+	}
+	if err := p.SetUniform("brighten", "nope", 1.0); err == nil {
+		t.Error("setting an unknown uniform succeeded")
+	}
+	if err := p.SetOrder([]string{"brighten"}); err == nil {
+		t.Error("an order that drops a pass succeeded")
+	}
+	if err := p.RemovePass("brighten"); err != nil {
+		t.Fatal(err)
+	}
+	check([3]int{51, 102, 153})
+	if got := p.Passes(); len(got) != 1 || got[0].Name != "invert" || got[0].Enabled {
+		t.Errorf("Passes() = %+v", got)
+	}
+}
+
+// TestCompileErrorKeepsChain: a broken shader is refused with its file name
+// and line, and the chain keeps producing the previous output.
+func TestCompileErrorKeepsChain(t *testing.T) {
+	inv, _ := NewBuiltinPass("fx", "invert.frag", map[string]any{"uAmount": 1.0})
+	p := rgbaPipeline(t, inv)
+	fr, _ := media.NewVideoFrame([]byte{10, 20, 30, 255}, media.VideoFrameInit{Format: media.RGBA, CodedWidth: 1, CodedHeight: 1})
+	defer fr.Close()
+	before := processRGBA(t, p, fr)
+
+	broken := NewShaderPass(ShaderPassSpec{Name: "fx", File: "plugins/fx.frag", Source: `#version 330 core
+uniform sampler2D uInput;
+out vec4 fragColor;
+void main() {
+	fragColor = texelFetch(uInput, ivec2(gl_FragCoord.xy), 0)
+	fragColor.r = undefinedThing;
+}
+`})
+	err := p.ReplacePass(broken)
+	var ce *CompileError
+	if !errors.As(err, &ce) {
+		t.Fatalf("ReplacePass error %v, want *CompileError", err)
+	}
+	if !strings.Contains(err.Error(), "plugins/fx.frag:") || len(ce.Messages) == 0 || ce.Messages[0].Line < 5 || ce.Messages[0].Line > 6 {
+		t.Errorf("error should name plugins/fx.frag and line 5 or 6: %v (%+v)", err, ce.Messages)
+	}
+	after := processRGBA(t, p, fr)
+	if string(before) != string(after) || after[0] != 245 {
+		t.Errorf("output changed after a failed replace: %v -> %v", before, after)
+	}
+	if err := p.AddPass(NewShaderPass(ShaderPassSpec{Name: "bad", Source: "not glsl"})); err == nil {
+		t.Error("adding a non-GLSL pass succeeded")
+	}
+	if n := len(p.Passes()); n != 1 {
+		t.Errorf("chain has %d passes after failed add, want 1", n)
+	}
+}
+
+// TestInvalidFrames: closed frames are refused with media.ErrClosed, and the
+// pipeline keeps working, also across size and format changes.
+func TestInvalidFrames(t *testing.T) {
+	p, err := NewPipeline(testDevice, Config{}, identity(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	fr, _ := testFrame(t, media.I420, 8, 8, media.ColorSpace{}, 1)
+	fr.Close()
+	var o Output
+	if err := p.Process(context.Background(), fr, &o); !errors.Is(err, media.ErrClosed) || !errors.Is(err, ErrFrame) {
+		t.Errorf("closed frame: %v", err)
+	}
+	if err := p.Process(context.Background(), media.VideoFrame{}, &o); !errors.Is(err, media.ErrClosed) {
+		t.Errorf("zero frame: %v", err)
+	}
+	for _, sz := range [][2]int{{16, 16}, {33, 7}, {16, 16}} {
+		fr, _ := testFrame(t, media.NV12, sz[0], sz[1], media.ColorSpace{}, 2)
+		if err := p.Process(context.Background(), fr, &o); err != nil {
+			t.Fatalf("after bad frames, %dx%d: %v", sz[0], sz[1], err)
+		}
+		if o.Frame.CodedWidth() != sz[0] {
+			t.Errorf("size %d, want %d", o.Frame.CodedWidth(), sz[0])
+		}
+		o.Frame.Close()
+		fr.Close()
+	}
+	if st := p.Stats(); st.Drops["invalid"] != 2 || st.FramesOut != 3 {
+		t.Errorf("stats %+v: want 2 invalid drops, 3 frames out", st)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	fr, _ = testFrame(t, media.I420, 8, 8, media.ColorSpace{}, 1)
+	defer fr.Close()
+	if err := p.Process(ctx, fr, &o); err == nil {
+		o.Frame.Close() // it may have started before the cancel was seen
+	} else if !errors.Is(err, context.Canceled) {
+		t.Errorf("canceled context: %v", err)
+	}
+}
+
+// TestConcurrentCallers: many goroutines, each with its own frames, get
+// their own results back.
+func TestConcurrentCallers(t *testing.T) {
+	for _, mode := range []ReadbackMode{ReadbackAsync, ReadbackSync} {
+		p, err := NewPipeline(testDevice, Config{Readback: mode}, identity(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for i := 0; i < 10; i++ {
+					// A flat grey frame whose level names its caller.
+					level := byte(20 + 10*g + i)
+					w, h := 24+2*g, 16
+					fr, err := media.AllocVideoFrame(media.VideoFrameInit{Format: media.I420, CodedWidth: w, CodedHeight: h, Timestamp: int64(g*1000 + i), ColorSpace: media.ColorSpaceBT709Full})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					for pi := 0; pi < 3; pi++ {
+						pl, _ := fr.Plane(pi)
+						v := byte(128)
+						if pi == 0 {
+							v = level
+						}
+						for j := range pl.Data {
+							pl.Data[j] = v
+						}
+					}
+					var o Output
+					err = p.Process(context.Background(), fr, &o)
+					fr.Close()
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					y, _ := o.Frame.Plane(0)
+					// Full-range grey Y=v becomes limited 16+219*v/255.
+					want := int(math.Round(16 + 219*float64(level)/255))
+					if o.Frame.Timestamp() != int64(g*1000+i) || o.Frame.CodedWidth() != w || absInt(int(y.Data[0])-want) > 1 {
+						t.Errorf("caller %d frame %d got ts %d width %d Y %d, want ts %d width %d Y %d", g, i, o.Frame.Timestamp(), o.Frame.CodedWidth(), y.Data[0], g*1000+i, w, want)
+					}
+					o.Frame.Close()
+				}
+			}(g)
+		}
+		wg.Wait()
+		p.Close()
+	}
+}
+
+func absInt(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// TestCloseFreesEverything creates, uses and closes pipelines in a loop:
+// every GL object they made must be gone, and no frame buffer leaked.
+func TestCloseFreesEverything(t *testing.T) {
+	base := testDevice.Objects()
+	live := media.PoolStats().LiveVideoFrames
+	for i := 0; i < 20; i++ {
+		inv, _ := NewBuiltinPass("invert", "invert.frag", nil)
+		p, err := NewPipeline(testDevice, Config{Readback: ReadbackMode(i % 2)}, identity(t), inv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []media.PixelFormat{media.I420, media.NV12, media.BGRA} {
+			fr, _ := testFrame(t, f, 32+i, 18, media.ColorSpace{}, int64(i))
+			var o Output
+			if err := p.Process(context.Background(), fr, &o); err != nil {
+				t.Fatal(err)
+			}
+			o.Frame.Close()
+			fr.Close()
+		}
+		if i == 0 && len(testDevice.Objects()) == len(base) {
+			t.Fatal("an open pipeline shows no GL objects: the count is not tracking")
+		}
+		p.Close()
+		if err := p.Process(context.Background(), media.VideoFrame{}, &Output{}); !errors.Is(err, ErrClosed) {
+			t.Fatalf("Process after Close: %v", err)
+		}
+	}
+	after := testDevice.Objects()
+	for k, v := range after {
+		if v != base[k] {
+			t.Errorf("%s objects: %d before, %d after closing every pipeline", k, base[k], v)
+		}
+	}
+	if n := media.PoolStats().LiveVideoFrames; n != live {
+		t.Errorf("live video frames %d, want %d", n, live)
+	}
+}
+
+// TestNoGLError runs a child process with EGL pointed at no vendor: opening
+// a device must fail with one error that lists what was tried, not panic.
+func TestNoGLError(t *testing.T) {
+	if os.Getenv("SHADERCAST_CHILD") == "nogl" {
+		_, err := OpenDevice(DeviceOptions{})
+		if err == nil {
+			t.Fatal("OpenDevice succeeded with no EGL vendor")
+		}
+		if !errors.Is(err, ErrNoGL) {
+			t.Fatalf("error does not match ErrNoGL: %v", err)
+		}
+		os.Stdout.WriteString("ERR=" + err.Error() + "\n")
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestNoGLError$", "-test.v")
+	cmd.Env = append(os.Environ(), "SHADERCAST_CHILD=nogl", "__EGL_VENDOR_LIBRARY_FILENAMES=/nonexistent.json", "__EGL_VENDOR_LIBRARY_DIRS=/nonexistent")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child failed: %v\n%s", err, out)
+	}
+	s := string(out)
+	if !strings.Contains(s, "ERR=egl: no usable OpenGL") || !strings.Contains(s, "surfaceless") {
+		t.Errorf("error should list the platforms tried:\n%s", s)
+	}
+	t.Logf("child reported: %s", s[strings.Index(s, "ERR="):])
+}

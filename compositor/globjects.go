@@ -1,0 +1,299 @@
+package compositor
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+)
+
+// The helpers below create and delete GL objects through the Device so that
+// every object is counted; they run on the GL thread only.
+
+// texture is a 2D texture with its size and internal format.
+type texture struct {
+	id     uint32
+	w, h   int
+	format int32 // internal format, e.g. gl.RGBA8
+}
+
+func (d *Device) newTexture(w, h int, internal int32, format, typ uint32) texture {
+	var id uint32
+	gl.GenTextures(1, &id)
+	gl.BindTexture(gl.TEXTURE_2D, id)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, gl.NEAREST)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, gl.NEAREST)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE)
+	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAX_LEVEL, 0)
+	gl.TexImage2D(gl.TEXTURE_2D, 0, internal, int32(w), int32(h), 0, format, typ, nil)
+	d.track("texture", 1)
+	return texture{id: id, w: w, h: h, format: internal}
+}
+
+func (d *Device) deleteTexture(t *texture) {
+	if t.id != 0 {
+		gl.DeleteTextures(1, &t.id)
+		d.track("texture", -1)
+		*t = texture{}
+	}
+}
+
+// target is a texture with a framebuffer that renders into it.
+type target struct {
+	tex texture
+	fbo uint32
+}
+
+func (d *Device) newTarget(w, h int, internal int32, format, typ uint32) (target, error) {
+	t := target{tex: d.newTexture(w, h, internal, format, typ)}
+	gl.GenFramebuffers(1, &t.fbo)
+	d.track("framebuffer", 1)
+	gl.BindFramebuffer(gl.FRAMEBUFFER, t.fbo)
+	gl.FramebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex.id, 0)
+	if st := gl.CheckFramebufferStatus(gl.FRAMEBUFFER); st != gl.FRAMEBUFFER_COMPLETE {
+		d.deleteTarget(&t)
+		return target{}, fmt.Errorf("compositor: framebuffer %dx%d (format 0x%x) incomplete: 0x%x", w, h, internal, st)
+	}
+	return t, nil
+}
+
+func (d *Device) deleteTarget(t *target) {
+	if t.fbo != 0 {
+		gl.DeleteFramebuffers(1, &t.fbo)
+		d.track("framebuffer", -1)
+	}
+	d.deleteTexture(&t.tex)
+	*t = target{}
+}
+
+func (d *Device) newBuffer(kind uint32, size int, usage uint32) uint32 {
+	var id uint32
+	gl.GenBuffers(1, &id)
+	gl.BindBuffer(kind, id)
+	gl.BufferData(kind, size, nil, usage)
+	gl.BindBuffer(kind, 0)
+	d.track("buffer", 1)
+	return id
+}
+
+func (d *Device) deleteBuffer(id *uint32) {
+	if *id != 0 {
+		gl.DeleteBuffers(1, id)
+		d.track("buffer", -1)
+		*id = 0
+	}
+}
+
+func (d *Device) newQuery() uint32 {
+	var id uint32
+	gl.GenQueries(1, &id)
+	d.track("query", 1)
+	return id
+}
+
+func (d *Device) deleteQuery(id *uint32) {
+	if *id != 0 {
+		gl.DeleteQueries(1, id)
+		d.track("query", -1)
+		*id = 0
+	}
+}
+
+func (d *Device) newFence() uintptr {
+	d.track("sync", 1)
+	return gl.FenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0)
+}
+
+func (d *Device) deleteFence(s *uintptr) {
+	if *s != 0 {
+		gl.DeleteSync(*s)
+		d.track("sync", -1)
+		*s = 0
+	}
+}
+
+// CompileError is a shader that failed to compile or link. Each message
+// names the shader's file and the line in that file.
+type CompileError struct {
+	File     string
+	Messages []CompileMessage
+	Log      string // the driver's log, untouched
+}
+
+// CompileMessage is one diagnostic of the GLSL compiler.
+type CompileMessage struct {
+	File string
+	Line int // 0 when the driver gave none
+	Text string
+}
+
+func (m CompileMessage) String() string {
+	if m.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", m.File, m.Line, m.Text)
+	}
+	return fmt.Sprintf("%s: %s", m.File, m.Text)
+}
+
+func (e *CompileError) Error() string {
+	if len(e.Messages) == 0 {
+		return fmt.Sprintf("%s: %s", e.File, strings.TrimSpace(e.Log))
+	}
+	parts := make([]string, len(e.Messages))
+	for i, m := range e.Messages {
+		parts[i] = m.String()
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Driver logs: Mesa prints "0:12(5): error: ...", NVIDIA "0(12) : error C0000: ...".
+var (
+	mesaLine   = regexp.MustCompile(`^\s*(\d+):(\d+)\(\d+\):\s*(.*)$`)
+	nvidiaLine = regexp.MustCompile(`^\s*(\d+)\((\d+)\)\s*:\s*(.*)$`)
+)
+
+func parseLog(file, log string) []CompileMessage {
+	var out []CompileMessage
+	for _, line := range strings.Split(log, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		m := mesaLine.FindStringSubmatch(line)
+		if m == nil {
+			m = nvidiaLine.FindStringSubmatch(line)
+		}
+		if m == nil {
+			out = append(out, CompileMessage{File: file, Text: line})
+			continue
+		}
+		n, _ := strconv.Atoi(m[2])
+		out = append(out, CompileMessage{File: file, Line: n, Text: m[3]})
+	}
+	return out
+}
+
+// shaderSource is one stage of a program: its file name (for errors) and
+// text. The text is compiled as is: callers that prepend code must add a
+// #line directive so that line numbers stay the file's.
+type shaderSource struct {
+	file string
+	text string
+}
+
+func compileShader(kind uint32, src shaderSource) (uint32, error) {
+	sh := gl.CreateShader(kind)
+	cs, free := gl.Strs(src.text + "\x00")
+	gl.ShaderSource(sh, 1, cs, nil)
+	free()
+	gl.CompileShader(sh)
+	var ok int32
+	gl.GetShaderiv(sh, gl.COMPILE_STATUS, &ok)
+	if ok == gl.FALSE {
+		log := shaderLog(sh, false)
+		gl.DeleteShader(sh)
+		return 0, &CompileError{File: src.file, Messages: parseLog(src.file, log), Log: log}
+	}
+	return sh, nil
+}
+
+func shaderLog(obj uint32, program bool) string {
+	var n int32
+	if program {
+		gl.GetProgramiv(obj, gl.INFO_LOG_LENGTH, &n)
+	} else {
+		gl.GetShaderiv(obj, gl.INFO_LOG_LENGTH, &n)
+	}
+	if n <= 0 {
+		return ""
+	}
+	buf := make([]byte, n+1)
+	if program {
+		gl.GetProgramInfoLog(obj, n, nil, &buf[0])
+	} else {
+		gl.GetShaderInfoLog(obj, n, nil, &buf[0])
+	}
+	return strings.TrimRight(string(buf), "\x00")
+}
+
+// program is a linked GLSL program with its active uniforms.
+type program struct {
+	id       uint32
+	uniforms map[string]uniformInfo
+}
+
+type uniformInfo struct {
+	loc  int32
+	typ  uint32 // GL type enum, e.g. gl.FLOAT_VEC2
+	size int32  // array length
+}
+
+func (d *Device) newProgram(vert, frag shaderSource) (*program, error) {
+	vs, err := compileShader(gl.VERTEX_SHADER, vert)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := compileShader(gl.FRAGMENT_SHADER, frag)
+	if err != nil {
+		gl.DeleteShader(vs)
+		return nil, err
+	}
+	id := gl.CreateProgram()
+	gl.AttachShader(id, vs)
+	gl.AttachShader(id, fs)
+	gl.LinkProgram(id)
+	gl.DetachShader(id, vs)
+	gl.DetachShader(id, fs)
+	gl.DeleteShader(vs)
+	gl.DeleteShader(fs)
+	var ok int32
+	gl.GetProgramiv(id, gl.LINK_STATUS, &ok)
+	if ok == gl.FALSE {
+		log := shaderLog(id, true)
+		gl.DeleteProgram(id)
+		return nil, &CompileError{File: frag.file, Messages: parseLog(frag.file, log), Log: log}
+	}
+	d.track("program", 1)
+	p := &program{id: id, uniforms: map[string]uniformInfo{}}
+	var count int32
+	gl.GetProgramiv(id, gl.ACTIVE_UNIFORMS, &count)
+	var name [256]uint8
+	for i := int32(0); i < count; i++ {
+		var length, size int32
+		var typ uint32
+		gl.GetActiveUniform(id, uint32(i), int32(len(name)), &length, &size, &typ, &name[0])
+		n := string(name[:length])
+		n = strings.TrimSuffix(n, "[0]")
+		loc := gl.GetUniformLocation(id, gl.Str(n+"\x00"))
+		p.uniforms[n] = uniformInfo{loc: loc, typ: typ, size: size}
+	}
+	return p, nil
+}
+
+func (d *Device) deleteProgram(p **program) {
+	if *p != nil && (*p).id != 0 {
+		gl.DeleteProgram((*p).id)
+		d.track("program", -1)
+	}
+	*p = nil
+}
+
+// loc returns a uniform's location, -1 when the program has no such active
+// uniform (GL ignores -1, so optional uniforms need no special casing).
+func (p *program) loc(name string) int32 {
+	if u, ok := p.uniforms[name]; ok {
+		return u.loc
+	}
+	return -1
+}
+
+// bytesPtr avoids gl.Ptr's interface conversion, which allocates per call.
+func bytesPtr(b []byte) unsafe.Pointer {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Pointer(&b[0])
+}

@@ -1,0 +1,335 @@
+package compositor
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/shadercast/shadercast/shaders"
+)
+
+// Pass is one step of a pipeline's chain. The compositor provides the
+// implementations (NewShaderPass, NewBarcodePass); a Pass belongs to at
+// most one pipeline.
+type Pass interface {
+	// Name identifies the pass in the chain; names are unique per pipeline.
+	Name() string
+
+	setup(d *Device) error
+	// render runs the pass on the GL thread. src holds the previous result;
+	// the pass either draws into dst and returns it, or returns src when it
+	// changed nothing or drew into src in place (src.fbo != 0 only).
+	render(f *frameState, src *target, dst *target) (*target, error)
+	release(d *Device)
+	uniformInfo() []UniformInfo
+	setUniform(name string, v any) error
+}
+
+// FrameInfo is what a pass's per-frame update sees.
+type FrameInfo struct {
+	Index     uint64 // frames processed by the pipeline before this one
+	Timestamp int64  // microseconds, the input frame's
+	Width     int
+	Height    int
+}
+
+// UniformInfo describes one uniform a pass declares, for control APIs.
+type UniformInfo struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"` // "float", "int", "bool", "vec2", "vec3", "vec4"
+	Value any    `json:"value"`
+}
+
+// Uniforms holds the values a ShaderPass sends to its program. The typed
+// setters allocate nothing, for per-frame updates; Set takes any supported
+// Go value, for control APIs.
+type Uniforms struct {
+	prog   *program
+	values map[string]*uniformValue
+}
+
+type uniformValue struct {
+	typ uint32
+	f   [4]float32
+	i   int32
+	set bool
+}
+
+var glslTypes = map[uint32]string{
+	gl.FLOAT:      "float",
+	gl.INT:        "int",
+	gl.BOOL:       "bool",
+	gl.FLOAT_VEC2: "vec2",
+	gl.FLOAT_VEC3: "vec3",
+	gl.FLOAT_VEC4: "vec4",
+}
+
+func (u *Uniforms) slot(name string, typ uint32) (*uniformValue, error) {
+	v, ok := u.values[name]
+	if !ok {
+		return nil, fmt.Errorf("compositor: no uniform %q (only float, int, bool, vec2-4 uniforms other than the built-ins can be set)", name)
+	}
+	if v.typ != typ {
+		return nil, fmt.Errorf("compositor: uniform %q is %s, not %s", name, glslTypes[v.typ], glslTypes[typ])
+	}
+	return v, nil
+}
+
+// SetFloat sets a float uniform.
+func (u *Uniforms) SetFloat(name string, x float32) error {
+	v, err := u.slot(name, gl.FLOAT)
+	if err == nil {
+		v.f[0], v.set = x, true
+	}
+	return err
+}
+
+// SetInt sets an int uniform.
+func (u *Uniforms) SetInt(name string, x int32) error {
+	v, err := u.slot(name, gl.INT)
+	if err == nil {
+		v.i, v.set = x, true
+	}
+	return err
+}
+
+// SetBool sets a bool uniform.
+func (u *Uniforms) SetBool(name string, b bool) error {
+	v, err := u.slot(name, gl.BOOL)
+	if err == nil {
+		v.i, v.set = 0, true
+		if b {
+			v.i = 1
+		}
+	}
+	return err
+}
+
+// SetVec sets a vec2, vec3 or vec4 uniform from as many components.
+func (u *Uniforms) SetVec(name string, c ...float32) error {
+	typ := map[int]uint32{2: gl.FLOAT_VEC2, 3: gl.FLOAT_VEC3, 4: gl.FLOAT_VEC4}[len(c)]
+	if typ == 0 {
+		return fmt.Errorf("compositor: uniform %q: %d components is not a vector", name, len(c))
+	}
+	v, err := u.slot(name, typ)
+	if err == nil {
+		copy(v.f[:], c)
+		v.set = true
+	}
+	return err
+}
+
+// Set type-checks a Go value against the uniform's GLSL type: float32 or
+// float64 for float, int types for int, bool for bool, [N]float32 or
+// []float32/[]float64 of N components for vecN.
+func (u *Uniforms) Set(name string, x any) error {
+	switch x := x.(type) {
+	case float32:
+		return u.SetFloat(name, x)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("compositor: uniform %q: %v is not a finite number", name, x)
+		}
+		return u.SetFloat(name, float32(x))
+	case int:
+		return u.SetInt(name, int32(x))
+	case int32:
+		return u.SetInt(name, x)
+	case int64:
+		return u.SetInt(name, int32(x))
+	case bool:
+		return u.SetBool(name, x)
+	case [2]float32:
+		return u.SetVec(name, x[:]...)
+	case [3]float32:
+		return u.SetVec(name, x[:]...)
+	case [4]float32:
+		return u.SetVec(name, x[:]...)
+	case []float32:
+		return u.SetVec(name, x...)
+	case []float64:
+		c := make([]float32, len(x))
+		for i, f := range x {
+			c[i] = float32(f)
+		}
+		return u.SetVec(name, c...)
+	case []any: // decoded JSON arrays
+		c := make([]float32, len(x))
+		for i, e := range x {
+			f, ok := e.(float64)
+			if !ok {
+				return fmt.Errorf("compositor: uniform %q: component %d is %T, not a number", name, i, e)
+			}
+			c[i] = float32(f)
+		}
+		return u.SetVec(name, c...)
+	}
+	return fmt.Errorf("compositor: uniform %q: unsupported value type %T", name, x)
+}
+
+func (v *uniformValue) value() any {
+	switch v.typ {
+	case gl.FLOAT:
+		return v.f[0]
+	case gl.INT:
+		return v.i
+	case gl.BOOL:
+		return v.i != 0
+	case gl.FLOAT_VEC2:
+		return v.f[:2]
+	case gl.FLOAT_VEC3:
+		return v.f[:3]
+	}
+	return v.f[:4]
+}
+
+func (u *Uniforms) apply() {
+	for name, v := range u.values {
+		if !v.set {
+			continue
+		}
+		loc := u.prog.loc(name)
+		switch v.typ {
+		case gl.FLOAT:
+			gl.Uniform1f(loc, v.f[0])
+		case gl.INT, gl.BOOL:
+			gl.Uniform1i(loc, v.i)
+		case gl.FLOAT_VEC2:
+			gl.Uniform2f(loc, v.f[0], v.f[1])
+		case gl.FLOAT_VEC3:
+			gl.Uniform3f(loc, v.f[0], v.f[1], v.f[2])
+		case gl.FLOAT_VEC4:
+			gl.Uniform4f(loc, v.f[0], v.f[1], v.f[2], v.f[3])
+		}
+	}
+}
+
+// builtinUniforms are set by the compositor, not by users.
+var builtinUniforms = map[string]bool{"uInput": true, "uInputSize": true, "uTime": true, "uFrame": true}
+
+// ShaderPassSpec describes a single fragment-shader pass.
+type ShaderPassSpec struct {
+	Name string
+	// File names the shader in compile errors; Source is its GLSL (330
+	// core, following the convention in package shaders).
+	File   string
+	Source string
+	// Uniforms gives initial values, type-checked at setup.
+	Uniforms map[string]any
+	// Update, when set, runs on the GL thread before each frame this pass
+	// renders; it must not block and should use the typed setters.
+	Update func(FrameInfo, *Uniforms)
+}
+
+// ShaderPass runs one fragment shader over the frame.
+type ShaderPass struct {
+	spec ShaderPassSpec
+
+	mu                                   sync.Mutex // guards uniforms against control calls
+	prog                                 *program
+	uniforms                             Uniforms
+	locInput, locSize, locTime, locFrame int32
+}
+
+// NewShaderPass returns a pass for spec; it compiles when added to a
+// pipeline, and a compile error leaves the pipeline as it was.
+func NewShaderPass(spec ShaderPassSpec) *ShaderPass {
+	if spec.File == "" {
+		spec.File = spec.Name + ".frag"
+	}
+	return &ShaderPass{spec: spec}
+}
+
+// NewBuiltinPass returns a pass running the built-in shader file
+// (see package shaders), e.g. NewBuiltinPass("invert", "invert.frag", nil).
+func NewBuiltinPass(name, file string, uniforms map[string]any) (*ShaderPass, error) {
+	src, err := shaders.Source(file)
+	if err != nil {
+		return nil, err
+	}
+	return NewShaderPass(ShaderPassSpec{Name: name, File: file, Source: src, Uniforms: uniforms}), nil
+}
+
+// Name implements Pass.
+func (s *ShaderPass) Name() string { return s.spec.Name }
+
+func (s *ShaderPass) setup(d *Device) error {
+	prog, err := d.newProgram(fullscreenVert(), shaderSource{file: s.spec.File, text: s.spec.Source})
+	if err != nil {
+		return err
+	}
+	u := Uniforms{prog: prog, values: map[string]*uniformValue{}}
+	for name, info := range prog.uniforms {
+		if builtinUniforms[name] || info.size != 1 {
+			continue
+		}
+		if _, ok := glslTypes[info.typ]; ok {
+			u.values[name] = &uniformValue{typ: info.typ}
+		}
+	}
+	for name, v := range s.spec.Uniforms {
+		if err := u.Set(name, v); err != nil {
+			d.deleteProgram(&prog)
+			return fmt.Errorf("%s: %w", s.spec.File, err)
+		}
+	}
+	s.prog = prog
+	s.uniforms = u
+	s.locInput, s.locSize = prog.loc("uInput"), prog.loc("uInputSize")
+	s.locTime, s.locFrame = prog.loc("uTime"), prog.loc("uFrame")
+	return nil
+}
+
+func (s *ShaderPass) release(d *Device) { d.deleteProgram(&s.prog) }
+
+func (s *ShaderPass) render(f *frameState, src, dst *target) (*target, error) {
+	gl.UseProgram(s.prog.id)
+	gl.Uniform1i(s.locInput, 0)
+	gl.Uniform2i(s.locSize, int32(src.tex.w), int32(src.tex.h))
+	gl.Uniform1f(s.locTime, float32(float64(f.info.Timestamp)/1e6))
+	gl.Uniform1i(s.locFrame, int32(f.info.Index))
+	s.mu.Lock()
+	if s.spec.Update != nil {
+		s.spec.Update(f.info, &s.uniforms)
+	}
+	s.uniforms.apply()
+	s.mu.Unlock()
+	drawFullscreen(src.tex.id, dst)
+	return dst, nil
+}
+
+func (s *ShaderPass) uniformInfo() []UniformInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []UniformInfo
+	for name, v := range s.uniforms.values {
+		out = append(out, UniformInfo{Name: name, Type: glslTypes[v.typ], Value: v.value()})
+	}
+	sortUniforms(out)
+	return out
+}
+
+func (s *ShaderPass) setUniform(name string, v any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.prog == nil {
+		return fmt.Errorf("compositor: pass %q is not set up", s.spec.Name)
+	}
+	return s.uniforms.Set(name, v)
+}
+
+// drawFullscreen binds src to unit 0 and covers dst with one triangle; the
+// program and its uniforms must be set.
+func drawFullscreen(src uint32, dst *target) {
+	gl.BindFramebuffer(gl.FRAMEBUFFER, dst.fbo)
+	gl.Viewport(0, 0, int32(dst.tex.w), int32(dst.tex.h))
+	gl.ActiveTexture(gl.TEXTURE0)
+	gl.BindTexture(gl.TEXTURE_2D, src)
+	gl.DrawArrays(gl.TRIANGLES, 0, 3)
+}
+
+func fullscreenVert() shaderSource {
+	return shaderSource{file: "fullscreen.vert", text: shaders.MustSource("fullscreen.vert")}
+}

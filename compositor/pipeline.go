@@ -1,0 +1,487 @@
+package compositor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/media"
+)
+
+// OutputFormat is the pixel format a pipeline reads back.
+type OutputFormat uint8
+
+const (
+	// OutputI420 converts to I420 on the GPU (the encoders' format).
+	OutputI420 OutputFormat = iota
+	// OutputRGBA reads the composited RGBA back unchanged.
+	OutputRGBA
+)
+
+// ReadbackMode selects how output pixels come back from the GPU.
+type ReadbackMode uint8
+
+const (
+	// ReadbackAsync reads into a ring of pixel-pack buffers guarded by
+	// fences, so that a real GPU renders the next frame while the last one
+	// is copied out. Each Process call still returns its own frame.
+	ReadbackAsync ReadbackMode = iota
+	// ReadbackSync reads with a plain glReadPixels; same bytes, no overlap.
+	ReadbackSync
+)
+
+// UploadMode selects how input planes reach their textures.
+type UploadMode uint8
+
+const (
+	// UploadAuto uses pixel-unpack buffers on a GPU and direct uploads on a
+	// software renderer, where a buffer is only an extra copy.
+	UploadAuto UploadMode = iota
+	UploadDirect
+	UploadPBO
+)
+
+// Config configures a pipeline. The zero value is a sensible default:
+// I420 output in BT.709 limited range, asynchronous readback.
+type Config struct {
+	Output OutputFormat
+	// OutputColorSpace is the matrix and range of I420 output; the zero
+	// value means BT.709 limited.
+	OutputColorSpace media.ColorSpace
+	Readback         ReadbackMode
+	// RingSize is the number of pixel-pack buffers for ReadbackAsync (3
+	// when zero).
+	RingSize int
+	Upload   UploadMode
+}
+
+// Output is one composited frame.
+type Output struct {
+	// Frame is the read-back frame, with the input's timestamp and
+	// duration. The receiver owns it and must Close it.
+	Frame media.VideoFrame
+	// Detections are the barcodes the barcode pass found in this frame,
+	// in frame pixels. Process reuses the slice's storage.
+	Detections []barcode.DetectedBarcode
+}
+
+// PassInfo describes one pass of a chain.
+type PassInfo struct {
+	Name     string        `json:"name"`
+	Enabled  bool          `json:"enabled"`
+	Uniforms []UniformInfo `json:"uniforms,omitempty"`
+}
+
+// Pipeline composites frames: upload, the pass chain, conversion to the
+// output format, readback. Its methods are safe for concurrent use;
+// concurrent Process calls are serialized on the device's GL thread and
+// each gets its own frame's result.
+type Pipeline struct {
+	dev *Device
+	cfg Config
+
+	// Everything below is owned by the GL thread.
+	chain    []*chainEntry
+	res      resources
+	frames   uint64
+	pending  []*request // async readbacks in flight, oldest first
+	ring     []readSlot
+	ringNext int
+	timers   timerSet
+	inTimer  *passTimer // YUV to RGB
+	outTimer *passTimer // I420 packing
+
+	closed atomic.Bool
+	stats  statsRecorder
+}
+
+type chainEntry struct {
+	pass    Pass
+	enabled bool
+	timer   *passTimer
+}
+
+// NewPipeline creates a pipeline on dev with the given passes, in order, all
+// enabled. A pass that fails to set up fails the call.
+func NewPipeline(dev *Device, cfg Config, passes ...Pass) (*Pipeline, error) {
+	if cfg.RingSize <= 0 {
+		cfg.RingSize = 3
+	}
+	if cfg.OutputColorSpace.Matrix == media.MatrixUnspecified || cfg.OutputColorSpace.Matrix == media.MatrixRGB {
+		cfg.OutputColorSpace.Matrix = media.MatrixBT709
+	}
+	p := &Pipeline{dev: dev, cfg: cfg}
+	err := dev.call(func() error {
+		if err := p.res.setup(dev); err != nil {
+			return err
+		}
+		p.timers.enabled = dev.info.TimerQueries
+		p.inTimer = p.timers.newTimer(dev)
+		p.outTimer = p.timers.newTimer(dev)
+		dev.addPipeline(p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, pass := range passes {
+		if err := p.AddPass(pass); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// Device returns the device the pipeline renders on.
+func (p *Pipeline) Device() *Device { return p.dev }
+
+// ErrFrame wraps errors caused by the input frame rather than the GPU.
+var ErrFrame = errors.New("compositor: bad input frame")
+
+type reqState = int32
+
+const (
+	reqQueued reqState = iota
+	reqRunning
+	reqCanceled
+)
+
+// request carries one frame to the GL thread. Requests are pooled so that
+// Process allocates nothing in steady state.
+type request struct {
+	p     *Pipeline
+	in    media.VideoFrame
+	out   *Output
+	err   error
+	state atomic.Int32
+	done  chan struct{}
+	slot  int // ring slot of an async readback
+	start time.Time
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
+
+// Run implements glthread.Task.
+func (r *request) Run() { r.p.serve(r) }
+
+// Process composites in (which stays the caller's) and stores the result in
+// out: out.Frame is a new frame the caller must Close, out.Detections is
+// overwritten. Errors caused by the frame wrap ErrFrame (or media.ErrClosed);
+// the pipeline keeps working after any error.
+func (p *Pipeline) Process(ctx context.Context, in media.VideoFrame, out *Output) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	if in.Closed() {
+		p.stats.dropped(dropInvalid)
+		return fmt.Errorf("%w: %w", ErrFrame, media.ErrClosed)
+	}
+	r := requestPool.Get().(*request)
+	r.p, r.in, r.out, r.err = p, in, out, nil
+	r.state.Store(reqQueued)
+	r.start = time.Now()
+	if err := p.dev.thread.Post(r); err != nil {
+		p.recycle(r)
+		return ErrClosed
+	}
+	var err error
+	select {
+	case <-r.done:
+		err = r.err
+	case <-ctx.Done():
+		if r.state.CompareAndSwap(reqQueued, reqCanceled) {
+			// The GL thread will skip it and recycle it.
+			p.stats.dropped(dropCanceled)
+			return ctx.Err()
+		}
+		// Already rendering: its result is ours and arrives within a frame.
+		<-r.done
+		err = r.err
+	}
+	p.recycle(r)
+	return err
+}
+
+func (p *Pipeline) recycle(r *request) {
+	r.p, r.in, r.out, r.err = nil, media.VideoFrame{}, nil, nil
+	requestPool.Put(r)
+}
+
+func (r *request) finish(err error) {
+	r.err = err
+	r.done <- struct{}{}
+}
+
+// serve runs on the GL thread.
+func (p *Pipeline) serve(r *request) {
+	if !r.state.CompareAndSwap(reqQueued, reqRunning) {
+		p.recycle(r)
+		return
+	}
+	if p.closed.Load() {
+		r.finish(ErrClosed)
+		return
+	}
+	err := p.render(r)
+	if err != nil {
+		p.stats.failed()
+		r.finish(err)
+		return
+	}
+	if p.cfg.Readback == ReadbackSync || p.cfg.Output == OutputRGBA {
+		r.finish(p.readSync(r))
+		return
+	}
+	p.readAsync(r)
+	if len(p.pending) >= len(p.ring) {
+		p.completeOldest()
+	}
+	// The device flushes the rest when its queue runs dry (idle).
+}
+
+// flush completes every async readback in flight; GL thread.
+func (p *Pipeline) flush() {
+	for len(p.pending) > 0 {
+		p.completeOldest()
+	}
+}
+
+// AddPass appends a pass, compiling it first. On error the chain is
+// unchanged and keeps running.
+func (p *Pipeline) AddPass(pass Pass) error {
+	return p.control(func() error {
+		if p.find(pass.Name()) >= 0 {
+			return fmt.Errorf("compositor: a pass named %q is already in the chain", pass.Name())
+		}
+		if err := pass.setup(p.dev); err != nil {
+			return err
+		}
+		p.chain = append(p.chain, &chainEntry{pass: pass, enabled: true, timer: p.timers.newTimer(p.dev)})
+		return nil
+	})
+}
+
+// ReplacePass swaps the pass with the same name for pass, keeping its
+// position and enabled state. When pass fails to set up, the old one keeps
+// running and the error is returned.
+func (p *Pipeline) ReplacePass(pass Pass) error {
+	return p.control(func() error {
+		i := p.find(pass.Name())
+		if i < 0 {
+			return fmt.Errorf("compositor: no pass named %q", pass.Name())
+		}
+		if err := pass.setup(p.dev); err != nil {
+			return err
+		}
+		p.chain[i].pass.release(p.dev)
+		p.chain[i].pass = pass
+		return nil
+	})
+}
+
+// RemovePass removes and frees a pass.
+func (p *Pipeline) RemovePass(name string) error {
+	return p.control(func() error {
+		i := p.find(name)
+		if i < 0 {
+			return fmt.Errorf("compositor: no pass named %q", name)
+		}
+		e := p.chain[i]
+		e.pass.release(p.dev)
+		p.timers.deleteTimer(p.dev, e.timer)
+		p.chain = append(p.chain[:i], p.chain[i+1:]...)
+		return nil
+	})
+}
+
+// SetEnabled turns a pass on or off from the next frame.
+func (p *Pipeline) SetEnabled(name string, enabled bool) error {
+	return p.control(func() error {
+		i := p.find(name)
+		if i < 0 {
+			return fmt.Errorf("compositor: no pass named %q", name)
+		}
+		p.chain[i].enabled = enabled
+		return nil
+	})
+}
+
+// SetOrder reorders the chain; names must be a permutation of the passes.
+func (p *Pipeline) SetOrder(names []string) error {
+	return p.control(func() error {
+		if len(names) != len(p.chain) {
+			return fmt.Errorf("compositor: order names %d passes, the chain has %d", len(names), len(p.chain))
+		}
+		next := make([]*chainEntry, 0, len(names))
+		seen := map[string]bool{}
+		for _, n := range names {
+			i := p.find(n)
+			if i < 0 || seen[n] {
+				return fmt.Errorf("compositor: order: %q is unknown or repeated", n)
+			}
+			seen[n] = true
+			next = append(next, p.chain[i])
+		}
+		p.chain = next
+		return nil
+	})
+}
+
+// SetUniform sets a uniform of a pass from the next frame, type-checked
+// against the shader's declaration.
+func (p *Pipeline) SetUniform(pass, name string, value any) error {
+	return p.control(func() error {
+		i := p.find(pass)
+		if i < 0 {
+			return fmt.Errorf("compositor: no pass named %q", pass)
+		}
+		return p.chain[i].pass.setUniform(name, value)
+	})
+}
+
+// Passes lists the chain in order.
+func (p *Pipeline) Passes() []PassInfo {
+	var out []PassInfo
+	_ = p.control(func() error {
+		for _, e := range p.chain {
+			out = append(out, PassInfo{Name: e.pass.Name(), Enabled: e.enabled, Uniforms: e.pass.uniformInfo()})
+		}
+		return nil
+	})
+	return out
+}
+
+func (p *Pipeline) find(name string) int {
+	for i, e := range p.chain {
+		if e.pass.Name() == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// control runs f on the GL thread between frames.
+func (p *Pipeline) control(f func() error) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	return p.dev.call(func() error {
+		if p.closed.Load() {
+			return ErrClosed
+		}
+		return f()
+	})
+}
+
+// Close frees every GL object the pipeline made. Frames in flight finish
+// first. Close is idempotent.
+func (p *Pipeline) Close() error {
+	if p.closed.Load() {
+		return nil
+	}
+	err := p.dev.call(func() error {
+		if p.closed.Swap(true) {
+			return nil
+		}
+		p.flush()
+		for _, e := range p.chain {
+			e.pass.release(p.dev)
+			p.timers.deleteTimer(p.dev, e.timer)
+		}
+		p.chain = nil
+		p.freeRing()
+		p.timers.deleteTimer(p.dev, p.inTimer)
+		p.timers.deleteTimer(p.dev, p.outTimer)
+		p.res.release(p.dev)
+		p.dev.removePipeline(p)
+		return nil
+	})
+	p.closed.Store(true)
+	if errors.Is(err, ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// sortUniforms orders uniforms by name for stable listings.
+func sortUniforms(u []UniformInfo) {
+	sort.Slice(u, func(i, j int) bool { return u[i].Name < u[j].Name })
+}
+
+// render uploads, runs the chain and issues the output conversion; GL thread.
+func (p *Pipeline) render(r *request) error {
+	in := r.in
+	w, h := in.CodedWidth(), in.CodedHeight()
+	if w == 0 {
+		p.stats.dropped(dropInvalid)
+		return fmt.Errorf("%w: %w", ErrFrame, media.ErrClosed)
+	}
+	if err := p.ensureSized(in.Format(), w, h); err != nil {
+		p.stats.dropped(dropInvalid)
+		return err
+	}
+	f := &p.res.frame
+	f.info = FrameInfo{Index: p.frames, Timestamp: in.Timestamp(), Width: w, Height: h}
+	f.detections = r.out.Detections[:0]
+	p.frames++
+	p.timers.collect(p)
+
+	p.stats.in.Add(1)
+	t0 := time.Now()
+	p.inTimer.begin()
+	cur, err := p.res.upload(p.dev, in)
+	p.inTimer.end()
+	if err != nil {
+		p.stats.dropped(dropInvalid)
+		return err
+	}
+	p.stats.upload.add(time.Since(t0))
+
+	for _, e := range p.chain {
+		if !e.enabled {
+			continue
+		}
+		dst := p.res.other(cur)
+		e.timer.begin()
+		next, err := e.pass.render(f, cur, dst)
+		e.timer.end()
+		if err != nil {
+			return fmt.Errorf("compositor: pass %q: %w", e.pass.Name(), err)
+		}
+		cur = next
+	}
+	r.out.Detections = f.detections
+	p.res.result = cur
+	if p.cfg.Output == OutputI420 {
+		p.outTimer.begin()
+		p.res.pack(p.dev)
+		p.outTimer.end()
+	}
+	return glError("rendering frame")
+}
+
+// Stats returns counters and timings; safe from any goroutine.
+func (p *Pipeline) Stats() Stats {
+	s := p.stats.snapshot()
+	_ = p.control(func() error {
+		for _, e := range p.chain {
+			ps := PassStats{Name: e.pass.Name(), Enabled: e.enabled}
+			if e.timer != nil {
+				ps.GPUMillis = e.timer.millis()
+				ps.Measured = e.timer.measured
+			}
+			s.Passes = append(s.Passes, ps)
+		}
+		return nil
+	})
+	s.InputGPUMillis = p.inTimer.millis()
+	s.OutputGPUMillis = p.outTimer.millis()
+	s.Objects = p.dev.Objects()
+	return s
+}

@@ -1,0 +1,453 @@
+package compositor
+
+import (
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/shaders"
+)
+
+// frameState is what passes see while a frame renders.
+type frameState struct {
+	info       FrameInfo
+	detections []barcode.DetectedBarcode
+	dev        *Device
+	res        *resources
+}
+
+// resources are a pipeline's GL objects. Programs are made once; textures
+// and buffers once per input format and size, and kept while that stays.
+type resources struct {
+	yuvProg, packProg, copyProg *program
+
+	format media.PixelFormat
+	w, h   int
+
+	planes  [3]texture // YUV input planes
+	input   target     // RGB input: upload texture with its framebuffer
+	swizzle bool       // input's texture swizzles (BGRA, X formats)
+	pbo     [3]uint32  // unpack buffers, when uploads go through them
+	usePBO  bool
+	ping    [2]target
+	packed  target // I420 packed four samples per texel
+	texels  [2]int // texels per row; texels per chroma plane row
+	staging []byte // synchronous readback of the packed image
+	outCS   media.ColorSpace
+
+	frame  frameState
+	result *target
+
+	// Scratch for values whose address goes to GL: locals would escape to
+	// the heap on every frame.
+	mat [9]float32
+}
+
+func (r *resources) setup(d *Device) error {
+	var err error
+	if r.yuvProg, err = d.newProgram(fullscreenVert(), builtin("yuv_to_rgb.frag")); err != nil {
+		return err
+	}
+	if r.packProg, err = d.newProgram(fullscreenVert(), builtin("pack_i420.frag")); err != nil {
+		return err
+	}
+	if r.copyProg, err = d.newProgram(fullscreenVert(), builtin("identity.frag")); err != nil {
+		return err
+	}
+	r.frame.dev = d
+	r.frame.res = r
+	return nil
+}
+
+func builtin(name string) shaderSource {
+	return shaderSource{file: name, text: shaders.MustSource(name)}
+}
+
+func (r *resources) releaseSized(d *Device) {
+	for i := range r.planes {
+		d.deleteTexture(&r.planes[i])
+	}
+	d.deleteTarget(&r.input)
+	for i := range r.pbo {
+		d.deleteBuffer(&r.pbo[i])
+	}
+	d.deleteTarget(&r.ping[0])
+	d.deleteTarget(&r.ping[1])
+	d.deleteTarget(&r.packed)
+	r.staging = nil
+	r.format, r.w, r.h = media.FormatUnknown, 0, 0
+}
+
+func (r *resources) release(d *Device) {
+	r.releaseSized(d)
+	d.deleteProgram(&r.yuvProg)
+	d.deleteProgram(&r.packProg)
+	d.deleteProgram(&r.copyProg)
+}
+
+// planeFormat gives the texture format of a plane: internal format, pixel
+// format and bytes per texel.
+func planeFormat(f media.PixelFormat, plane int) (int32, uint32, int) {
+	switch f {
+	case media.I420:
+		return gl.R8, gl.RED, 1
+	case media.NV12:
+		if plane == 0 {
+			return gl.R8, gl.RED, 1
+		}
+		return gl.RG8, gl.RG, 2
+	}
+	return gl.RGBA8, gl.RGBA, 4
+}
+
+// ensure (re)creates the sized objects when the input's format or size
+// changes. Async readbacks in flight use the old sizes, so they finish
+// first.
+func (p *Pipeline) ensureSized(f media.PixelFormat, w, h int) error {
+	r := &p.res
+	if r.format == f && r.w == w && r.h == h {
+		return nil
+	}
+	p.flush()
+	p.freeRing()
+	return r.ensure(p.dev, f, w, h, p.cfg)
+}
+
+func (r *resources) ensure(d *Device, f media.PixelFormat, w, h int, cfg Config) error {
+	if r.format == f && r.w == w && r.h == h {
+		return nil
+	}
+	var maxTex int32
+	gl.GetIntegerv(gl.MAX_TEXTURE_SIZE, &maxTex)
+	if w > int(maxTex) || h+(h+1)/2 > int(maxTex) {
+		return fmt.Errorf("%w: %dx%d exceeds this GPU's texture size limit %d", ErrFrame, w, h, maxTex)
+	}
+	r.releaseSized(d)
+	r.usePBO = cfg.Upload == UploadPBO || cfg.Upload == UploadAuto && !d.info.Software
+	n := f.NumPlanes()
+	if f.IsYUV() {
+		for i := 0; i < n; i++ {
+			pw, ph := w, h
+			if i > 0 {
+				pw, ph = (w+1)/2, (h+1)/2
+			}
+			in, pf, _ := planeFormat(f, i)
+			r.planes[i] = d.newTexture(pw, ph, in, pf, gl.UNSIGNED_BYTE)
+		}
+	} else {
+		t, err := d.newTarget(w, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
+		if err != nil {
+			return err
+		}
+		r.input = t
+		// Swizzles do the BGRA and X conversions for free at sampling.
+		r.swizzle = f != media.RGBA
+		gl.BindTexture(gl.TEXTURE_2D, t.tex.id)
+		red, blue, alpha := int32(gl.RED), int32(gl.BLUE), int32(gl.ALPHA)
+		if f == media.BGRA || f == media.BGRX {
+			red, blue = gl.BLUE, gl.RED
+		}
+		if f == media.RGBX || f == media.BGRX {
+			alpha = gl.ONE
+		}
+		gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_SWIZZLE_R, red)
+		gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_SWIZZLE_B, blue)
+		gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_SWIZZLE_A, alpha)
+	}
+	if r.usePBO {
+		for i := 0; i < n; i++ {
+			r.pbo[i] = d.newBuffer(gl.PIXEL_UNPACK_BUFFER, 0, gl.STREAM_DRAW)
+		}
+	}
+	for i := range r.ping {
+		t, err := d.newTarget(w, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
+		if err != nil {
+			r.releaseSized(d)
+			return err
+		}
+		r.ping[i] = t
+	}
+	if cfg.Output == OutputI420 {
+		cw := (w + 1) / 2
+		ct := (cw + 3) / 4
+		tw := max((w+3)/4, 2*ct)
+		t, err := d.newTarget(tw, h+(h+1)/2, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
+		if err != nil {
+			r.releaseSized(d)
+			return err
+		}
+		r.packed = t
+		r.texels = [2]int{tw, ct}
+	}
+	r.format, r.w, r.h = f, w, h
+	r.outCS = cfg.OutputColorSpace
+	return glError("allocating frame objects")
+}
+
+// other returns the ping-pong target that cur is not.
+func (r *resources) other(cur *target) *target {
+	if cur == &r.ping[0] {
+		return &r.ping[1]
+	}
+	return &r.ping[0]
+}
+
+// writable returns a target holding the same pixels as cur that passes may
+// draw into in place: cur itself, or a copy when cur is a swizzled input
+// texture (drawing through its framebuffer would skip the swizzle).
+func (r *resources) writable(cur *target) *target {
+	if cur != &r.input || !r.swizzle {
+		return cur
+	}
+	dst := &r.ping[0]
+	gl.UseProgram(r.copyProg.id)
+	gl.Uniform1i(r.copyProg.loc("uInput"), 0)
+	drawFullscreen(cur.tex.id, dst)
+	return dst
+}
+
+// upload puts the frame's planes into textures and converts YUV to RGBA;
+// it returns the target holding the frame as RGBA.
+func (r *resources) upload(d *Device, in media.VideoFrame) (*target, error) {
+	f := in.Format()
+	for i := 0; i < f.NumPlanes(); i++ {
+		pl, err := in.Plane(i)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrFrame, err)
+		}
+		tex := r.planes[i]
+		if !f.IsYUV() {
+			tex = r.input.tex
+		}
+		_, pf, bpp := planeFormat(f, i)
+		r.uploadPlane(i, tex, pf, bpp, pl)
+	}
+	if !f.IsYUV() {
+		return &r.input, nil
+	}
+	var off [3]float32
+	r.mat, off = yuvToRGB(in.ColorSpace())
+	prog := r.yuvProg
+	gl.UseProgram(prog.id)
+	gl.Uniform1i(prog.loc("uY"), 0)
+	gl.Uniform1i(prog.loc("uU"), 1)
+	gl.Uniform1i(prog.loc("uV"), 2)
+	nv12 := int32(0)
+	if f == media.NV12 {
+		nv12 = 1
+	}
+	gl.Uniform1i(prog.loc("uNV12"), nv12)
+	gl.UniformMatrix3fv(prog.loc("uMatrix"), 1, true, &r.mat[0])
+	gl.Uniform3f(prog.loc("uOffset"), off[0], off[1], off[2])
+	for i := 2; i >= 0; i-- {
+		gl.ActiveTexture(gl.TEXTURE0 + uint32(i))
+		gl.BindTexture(gl.TEXTURE_2D, r.planes[i].id)
+	}
+	dst := &r.ping[0]
+	drawFullscreen(r.planes[0].id, dst)
+	return dst, nil
+}
+
+func (r *resources) uploadPlane(i int, tex texture, pf uint32, bpp int, pl media.Plane) {
+	gl.BindTexture(gl.TEXTURE_2D, tex.id)
+	n := pl.Stride*(pl.Height-1) + pl.Width*bpp
+	data := pl.Data[:n]
+	var src unsafe.Pointer = bytesPtr(data)
+	if r.usePBO {
+		// Orphaning gives the driver a fresh buffer each frame, so the
+		// copy never waits for the GPU to finish reading the last one.
+		gl.BindBuffer(gl.PIXEL_UNPACK_BUFFER, r.pbo[i])
+		gl.BufferData(gl.PIXEL_UNPACK_BUFFER, n, nil, gl.STREAM_DRAW)
+		gl.BufferSubData(gl.PIXEL_UNPACK_BUFFER, 0, n, src)
+		src = nil
+	}
+	if pl.Stride%bpp == 0 {
+		gl.PixelStorei(gl.UNPACK_ROW_LENGTH, int32(pl.Stride/bpp))
+		gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, int32(pl.Width), int32(pl.Height), pf, gl.UNSIGNED_BYTE, src)
+	} else {
+		// A stride that is no whole number of texels: row by row.
+		gl.PixelStorei(gl.UNPACK_ROW_LENGTH, 0)
+		for y := 0; y < pl.Height; y++ {
+			gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, int32(y), int32(pl.Width), 1, pf, gl.UNSIGNED_BYTE, unsafe.Add(src, y*pl.Stride))
+		}
+	}
+	gl.PixelStorei(gl.UNPACK_ROW_LENGTH, 0)
+	if r.usePBO {
+		gl.BindBuffer(gl.PIXEL_UNPACK_BUFFER, 0)
+	}
+}
+
+// pack converts the result to packed I420 in r.packed.
+func (r *resources) pack(d *Device) {
+	var off [3]float32
+	r.mat, off = rgbToYUV(r.outCS)
+	prog := r.packProg
+	gl.UseProgram(prog.id)
+	gl.Uniform1i(prog.loc("uInput"), 0)
+	gl.Uniform2i(prog.loc("uInputSize"), int32(r.w), int32(r.h))
+	gl.Uniform2i(prog.loc("uTexels"), int32(r.texels[0]), int32(r.texels[1]))
+	gl.UniformMatrix3fv(prog.loc("uMatrix"), 1, true, &r.mat[0])
+	gl.Uniform3f(prog.loc("uOffset"), off[0], off[1], off[2])
+	drawFullscreen(r.result.tex.id, &r.packed)
+}
+
+// packedSize is the byte size of the packed I420 image.
+func (r *resources) packedSize() int { return 4 * r.packed.tex.w * r.packed.tex.h }
+
+// unpackI420 copies the packed image into a new I420 frame.
+func (r *resources) unpackI420(src []byte, in media.VideoFrame) (media.VideoFrame, error) {
+	out, err := media.AllocVideoFrame(media.VideoFrameInit{
+		Format: media.I420, CodedWidth: r.w, CodedHeight: r.h,
+		Timestamp: in.Timestamp(), Duration: in.Duration(), ColorSpace: r.outCS,
+	})
+	if err != nil {
+		return media.VideoFrame{}, err
+	}
+	rowBytes := 4 * r.texels[0]
+	vOff := 4 * r.texels[1]
+	for i := 0; i < 3; i++ {
+		pl, _ := out.Plane(i)
+		for y := 0; y < pl.Height; y++ {
+			var s int
+			switch i {
+			case 0:
+				s = y * rowBytes
+			case 1:
+				s = (r.h + y) * rowBytes
+			case 2:
+				s = (r.h+y)*rowBytes + vOff
+			}
+			copy(pl.Data[y*pl.Stride:y*pl.Stride+pl.Width], src[s:s+pl.Width])
+		}
+	}
+	return out, nil
+}
+
+// readSync reads the output with glReadPixels.
+func (p *Pipeline) readSync(req *request) error {
+	r := &p.res
+	t0 := time.Now()
+	defer func() { p.stats.readback.add(time.Since(t0)) }()
+	if p.cfg.Output == OutputRGBA {
+		src := r.writable(r.result)
+		out, err := media.AllocVideoFrame(media.VideoFrameInit{
+			Format: media.RGBA, CodedWidth: r.w, CodedHeight: r.h,
+			Timestamp: req.in.Timestamp(), Duration: req.in.Duration(),
+		})
+		if err != nil {
+			return err
+		}
+		pl, _ := out.Plane(0)
+		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, src.fbo)
+		gl.PixelStorei(gl.PACK_ROW_LENGTH, int32(pl.Stride/4))
+		gl.ReadPixels(0, 0, int32(r.w), int32(r.h), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(pl.Data))
+		gl.PixelStorei(gl.PACK_ROW_LENGTH, 0)
+		if err := glError("reading back RGBA"); err != nil {
+			out.Close()
+			return err
+		}
+		p.setOutput(req, out)
+		return nil
+	}
+	n := r.packedSize()
+	if cap(r.staging) < n {
+		r.staging = make([]byte, n)
+	}
+	buf := r.staging[:n]
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, r.packed.fbo)
+	gl.ReadPixels(0, 0, int32(r.packed.tex.w), int32(r.packed.tex.h), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(buf))
+	if err := glError("reading back I420"); err != nil {
+		return err
+	}
+	out, err := r.unpackI420(buf, req.in)
+	if err != nil {
+		return err
+	}
+	p.setOutput(req, out)
+	return nil
+}
+
+func (p *Pipeline) setOutput(req *request, out media.VideoFrame) {
+	req.out.Frame = out
+	p.stats.frameOut(time.Since(req.start))
+}
+
+// readSlot is one pixel-pack buffer of the async ring.
+type readSlot struct {
+	pbo   uint32
+	fence uintptr
+}
+
+func (p *Pipeline) freeRing() {
+	for i := range p.ring {
+		p.dev.deleteFence(&p.ring[i].fence)
+		p.dev.deleteBuffer(&p.ring[i].pbo)
+	}
+	p.ring = p.ring[:0]
+	p.ringNext = 0
+}
+
+// readAsync starts reading the packed image into the next ring buffer.
+func (p *Pipeline) readAsync(req *request) {
+	r := &p.res
+	n := r.packedSize()
+	if len(p.ring) == 0 {
+		for i := 0; i < p.cfg.RingSize; i++ {
+			p.ring = append(p.ring, readSlot{pbo: p.dev.newBuffer(gl.PIXEL_PACK_BUFFER, n, gl.STREAM_READ)})
+		}
+	}
+	s := &p.ring[p.ringNext]
+	req.slot = p.ringNext
+	p.ringNext = (p.ringNext + 1) % len(p.ring)
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, r.packed.fbo)
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, s.pbo)
+	gl.ReadPixels(0, 0, int32(r.packed.tex.w), int32(r.packed.tex.h), gl.RGBA, gl.UNSIGNED_BYTE, nil)
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+	s.fence = p.dev.newFence()
+	// Make sure the commands start executing while we return to the queue.
+	gl.Flush()
+	p.pending = append(p.pending, req)
+}
+
+// completeOldest waits for the oldest async readback and hands it out.
+func (p *Pipeline) completeOldest() {
+	req := p.pending[0]
+	copy(p.pending, p.pending[1:])
+	p.pending[len(p.pending)-1] = nil
+	p.pending = p.pending[:len(p.pending)-1]
+	s := &p.ring[req.slot]
+	r := &p.res
+	t0 := time.Now()
+	for {
+		st := gl.ClientWaitSync(s.fence, gl.SYNC_FLUSH_COMMANDS_BIT, uint64(100*time.Millisecond))
+		if st == gl.ALREADY_SIGNALED || st == gl.CONDITION_SATISFIED {
+			break
+		}
+		if st == gl.WAIT_FAILED {
+			p.dev.deleteFence(&s.fence)
+			req.finish(glError("waiting for readback fence"))
+			return
+		}
+	}
+	p.dev.deleteFence(&s.fence)
+	n := r.packedSize()
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, s.pbo)
+	ptr := gl.MapBufferRange(gl.PIXEL_PACK_BUFFER, 0, n, gl.MAP_READ_BIT)
+	if ptr == nil {
+		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+		req.finish(fmt.Errorf("compositor: mapping readback buffer failed: %w", glError("glMapBufferRange")))
+		return
+	}
+	out, err := r.unpackI420(unsafe.Slice((*byte)(ptr), n), req.in)
+	gl.UnmapBuffer(gl.PIXEL_PACK_BUFFER)
+	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+	p.stats.readback.add(time.Since(t0))
+	if err == nil {
+		p.setOutput(req, out)
+	}
+	req.finish(err)
+}
