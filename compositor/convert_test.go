@@ -199,57 +199,82 @@ func TestI420OutputMatchesReference(t *testing.T) {
 	formats := []media.PixelFormat{media.I420, media.NV12, media.RGBA, media.RGBX, media.BGRA, media.BGRX}
 	spaces := []media.ColorSpace{media.ColorSpaceBT709Limited, media.ColorSpaceBT601Full}
 	outCS := []media.ColorSpace{media.ColorSpaceBT709Limited, media.ColorSpaceBT601Full}
-	for ci, out := range outCS {
-		sync, err := NewPipeline(testDevice, Config{Readback: ReadbackSync, OutputColorSpace: out}, identity(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		async, err := NewPipeline(testDevice, Config{Readback: ReadbackAsync, OutputColorSpace: out}, identity(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range formats {
-			for si, sz := range testSizes {
-				in := spaces[si%len(spaces)]
-				name := fmt.Sprintf("out%d/%v/%dx%d", ci, f, sz[0], sz[1])
-				t.Run(name, func(t *testing.T) {
-					w, h := sz[0], sz[1]
-					fr, planes := testFrame(t, f, w, h, in, int64(si*100+ci))
-					defer fr.Close()
-					var o1, o2 Output
-					if err := sync.Process(context.Background(), fr, &o1); err != nil {
-						t.Fatal(err)
-					}
-					defer o1.Frame.Close()
-					if err := async.Process(context.Background(), fr, &o2); err != nil {
-						t.Fatal(err)
-					}
-					defer o2.Frame.Close()
-					if o1.Frame.Format() != media.I420 || o1.Frame.CodedWidth() != w || o1.Frame.CodedHeight() != h {
-						t.Fatalf("output %v %dx%d", o1.Frame.Format(), o1.Frame.CodedWidth(), o1.Frame.CodedHeight())
-					}
-					if o1.Frame.Timestamp() != 1234 || o1.Frame.Duration() != 33333 {
-						t.Errorf("timestamp/duration %d/%d, want 1234/33333", o1.Frame.Timestamp(), o1.Frame.Duration())
-					}
-					if o1.Frame.ColorSpace() != out {
-						t.Errorf("output color space %+v, want %+v", o1.Frame.ColorSpace(), out)
-					}
-					Y, U, V := refI420(refRGB(f, w, h, planes, in), w, h, out)
-					for i, want := range [][]byte{Y, U, V} {
-						got := planeBytes(t, o1.Frame, i)
-						if d, at := maxDiff(got, want); d > 1 {
-							t.Errorf("plane %d differs by %d at %d (got %d want %d)", i, d, at, got[at], want[at])
-						}
-						if a := planeBytes(t, o2.Frame, i); string(a) != string(got) {
-							t.Errorf("plane %d: async readback differs from sync", i)
-						}
-					}
-				})
-			}
-		}
-		sync.Close()
-		async.Close()
+	// Chains: identity (fused with the YUV conversion), an identity that
+	// reads its input twice (not fused), and no pass at all.
+	chains := []func() []Pass{
+		func() []Pass { return []Pass{identity(t)} },
+		func() []Pass { return []Pass{unfusedIdentity()} },
+		func() []Pass { return nil },
 	}
+	for ci, out := range outCS {
+		for chi, chain := range chains {
+			sync, err := NewPipeline(testDevice, Config{Readback: ReadbackSync, OutputColorSpace: out}, chain()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			async, err := NewPipeline(testDevice, Config{Readback: ReadbackAsync, OutputColorSpace: out}, chain()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range formats {
+				for si, sz := range testSizes {
+					in := spaces[si%len(spaces)]
+					name := fmt.Sprintf("out%d/chain%d/%v/%dx%d", ci, chi, f, sz[0], sz[1])
+					t.Run(name, func(t *testing.T) {
+						w, h := sz[0], sz[1]
+						fr, planes := testFrame(t, f, w, h, in, int64(si*100+ci))
+						defer fr.Close()
+						var o1, o2 Output
+						if err := sync.Process(context.Background(), fr, &o1); err != nil {
+							t.Fatal(err)
+						}
+						defer o1.Frame.Close()
+						if err := async.Process(context.Background(), fr, &o2); err != nil {
+							t.Fatal(err)
+						}
+						defer o2.Frame.Close()
+						if o1.Frame.Format() != media.I420 || o1.Frame.CodedWidth() != w || o1.Frame.CodedHeight() != h {
+							t.Fatalf("output %v %dx%d", o1.Frame.Format(), o1.Frame.CodedWidth(), o1.Frame.CodedHeight())
+						}
+						if o1.Frame.Timestamp() != 1234 || o1.Frame.Duration() != 33333 {
+							t.Errorf("timestamp/duration %d/%d, want 1234/33333", o1.Frame.Timestamp(), o1.Frame.Duration())
+						}
+						if o1.Frame.ColorSpace() != out {
+							t.Errorf("output color space %+v, want %+v", o1.Frame.ColorSpace(), out)
+						}
+						if st := sync.Stats(); len(st.Passes) > 0 && st.Passes[0].FusedInput != (chi == 0 && f.IsYUV()) {
+							t.Errorf("pass fused with the YUV conversion: %v", st.Passes[0].FusedInput)
+						}
+						Y, U, V := refI420(refRGB(f, w, h, planes, in), w, h, out)
+						for i, want := range [][]byte{Y, U, V} {
+							got := planeBytes(t, o1.Frame, i)
+							if d, at := maxDiff(got, want); d > 1 {
+								t.Errorf("plane %d differs by %d at %d (got %d want %d)", i, d, at, got[at], want[at])
+							}
+							if a := planeBytes(t, o2.Frame, i); string(a) != string(got) {
+								t.Errorf("plane %d: async readback differs from sync", i)
+							}
+						}
+					})
+				}
+			}
+			sync.Close()
+			async.Close()
+		}
+	}
+}
+
+// unfusedIdentity copies its input but reads it twice, which keeps the
+// compositor from fusing it with the YUV conversion.
+func unfusedIdentity() Pass {
+	return NewShaderPass(ShaderPassSpec{Name: "identity2", Source: `#version 330 core
+uniform sampler2D uInput;
+out vec4 fragColor;
+void main() {
+	ivec2 p = ivec2(gl_FragCoord.xy);
+	fragColor = 0.5 * texelFetch(uInput, p, 0) + 0.5 * texelFetch(uInput, p, 0);
+}
+`})
 }
 
 // TestRGBAOutputExact: RGBA in, RGBA out, no pass, must be exact; the X and

@@ -88,6 +88,25 @@ func (d *Device) deleteBuffer(id *uint32) {
 	}
 }
 
+func (d *Device) newSampler(filter int32) uint32 {
+	var id uint32
+	gl.GenSamplers(1, &id)
+	gl.SamplerParameteri(id, gl.TEXTURE_MIN_FILTER, filter)
+	gl.SamplerParameteri(id, gl.TEXTURE_MAG_FILTER, filter)
+	gl.SamplerParameteri(id, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE)
+	gl.SamplerParameteri(id, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE)
+	d.track("sampler", 1)
+	return id
+}
+
+func (d *Device) deleteSampler(id *uint32) {
+	if *id != 0 {
+		gl.DeleteSamplers(1, id)
+		d.track("sampler", -1)
+		*id = 0
+	}
+}
+
 func (d *Device) newQuery() uint32 {
 	var id uint32
 	gl.GenQueries(1, &id)
@@ -155,7 +174,8 @@ var (
 	nvidiaLine = regexp.MustCompile(`^\s*(\d+)\((\d+)\)\s*:\s*(.*)$`)
 )
 
-func parseLog(file, log string) []CompileMessage {
+func parseLog(src shaderSource, log string) []CompileMessage {
+	file := src.file
 	var out []CompileMessage
 	for _, line := range strings.Split(log, "\n") {
 		line = strings.TrimSpace(line)
@@ -170,8 +190,13 @@ func parseLog(file, log string) []CompileMessage {
 			out = append(out, CompileMessage{File: file, Text: line})
 			continue
 		}
+		str, _ := strconv.Atoi(m[1])
 		n, _ := strconv.Atoi(m[2])
-		out = append(out, CompileMessage{File: file, Line: n, Text: m[3]})
+		f := file
+		if str > 0 && str < len(src.includes)+1 {
+			f = src.includes[str-1]
+		}
+		out = append(out, CompileMessage{File: f, Line: n, Text: m[3]})
 	}
 	return out
 }
@@ -182,6 +207,40 @@ func parseLog(file, log string) []CompileMessage {
 type shaderSource struct {
 	file string
 	text string
+	// includes name the source strings 1, 2, ... that #line directives
+	// in text refer to (string 0 is file).
+	includes []string
+}
+
+// withPrelude inserts code right after src's #version line, with #line
+// directives so that compile errors still name the right file and line.
+// defines are added as #define lines before the prelude.
+func withPrelude(src shaderSource, preludeFile, prelude string, defines ...string) shaderSource {
+	lines := strings.SplitAfter(src.text, "\n")
+	at := -1
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "#version") {
+			at = i
+			break
+		}
+	}
+	var b strings.Builder
+	for i := 0; i <= at; i++ {
+		b.WriteString(lines[i])
+	}
+	if at < 0 {
+		// GLSL without #version is 1.10; ours are 330 core.
+		b.WriteString("#version 330 core\n")
+	}
+	for _, d := range defines {
+		b.WriteString("#define " + d + "\n")
+	}
+	str := len(src.includes) + 1
+	fmt.Fprintf(&b, "#line 1 %d\n%s\n#line %d 0\n", str, prelude, at+2)
+	for i := at + 1; i < len(lines); i++ {
+		b.WriteString(lines[i])
+	}
+	return shaderSource{file: src.file, text: b.String(), includes: append(append([]string(nil), src.includes...), preludeFile)}
 }
 
 func compileShader(kind uint32, src shaderSource) (uint32, error) {
@@ -195,7 +254,7 @@ func compileShader(kind uint32, src shaderSource) (uint32, error) {
 	if ok == gl.FALSE {
 		log := shaderLog(sh, false)
 		gl.DeleteShader(sh)
-		return 0, &CompileError{File: src.file, Messages: parseLog(src.file, log), Log: log}
+		return 0, &CompileError{File: src.file, Messages: parseLog(src, log), Log: log}
 	}
 	return sh, nil
 }
@@ -254,7 +313,7 @@ func (d *Device) newProgram(vert, frag shaderSource) (*program, error) {
 	if ok == gl.FALSE {
 		log := shaderLog(id, true)
 		gl.DeleteProgram(id)
-		return nil, &CompileError{File: frag.file, Messages: parseLog(frag.file, log), Log: log}
+		return nil, &CompileError{File: frag.file, Messages: parseLog(frag, log), Log: log}
 	}
 	d.track("program", 1)
 	p := &program{id: id, uniforms: map[string]uniformInfo{}}

@@ -3,6 +3,7 @@ package compositor
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"sync"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
@@ -185,12 +186,12 @@ func (v *uniformValue) value() any {
 	return v.f[:4]
 }
 
-func (u *Uniforms) apply() {
+func (u *Uniforms) applyTo(prog *program) {
 	for name, v := range u.values {
 		if !v.set {
 			continue
 		}
-		loc := u.prog.loc(name)
+		loc := prog.loc(name)
 		switch v.typ {
 		case gl.FLOAT:
 			gl.Uniform1f(loc, v.f[0])
@@ -227,10 +228,15 @@ type ShaderPassSpec struct {
 type ShaderPass struct {
 	spec ShaderPassSpec
 
-	mu                                   sync.Mutex // guards uniforms against control calls
-	prog                                 *program
-	uniforms                             Uniforms
-	locInput, locSize, locTime, locFrame int32
+	mu       sync.Mutex // guards uniforms against control calls
+	prog     *program
+	uniforms Uniforms
+	// fused are variants that read the YUV planes themselves (I420,
+	// NV12), made on first use; fuseFailed remembers a variant that does
+	// not compile so that it is not tried every frame.
+	fusable    bool
+	fused      [2]*program
+	fuseFailed [2]bool
 }
 
 // NewShaderPass returns a pass for spec; it compiles when added to a
@@ -277,27 +283,88 @@ func (s *ShaderPass) setup(d *Device) error {
 	}
 	s.prog = prog
 	s.uniforms = u
-	s.locInput, s.locSize = prog.loc("uInput"), prog.loc("uInputSize")
-	s.locTime, s.locFrame = prog.loc("uTime"), prog.loc("uFrame")
+	s.fusable = fusable(s.spec.Source)
 	return nil
 }
 
-func (s *ShaderPass) release(d *Device) { d.deleteProgram(&s.prog) }
+func (s *ShaderPass) release(d *Device) {
+	d.deleteProgram(&s.prog)
+	d.deleteProgram(&s.fused[0])
+	d.deleteProgram(&s.fused[1])
+}
 
 func (s *ShaderPass) render(f *frameState, src, dst *target) (*target, error) {
-	gl.UseProgram(s.prog.id)
-	gl.Uniform1i(s.locInput, 0)
-	gl.Uniform2i(s.locSize, int32(src.tex.w), int32(src.tex.h))
-	gl.Uniform1f(s.locTime, float32(float64(f.info.Timestamp)/1e6))
-	gl.Uniform1i(s.locFrame, int32(f.info.Index))
+	s.draw(s.prog, f, src.tex, dst)
+	return dst, nil
+}
+
+// draw runs prog (the pass's program or a fused variant) with the pass's
+// uniforms, input on unit 0.
+func (s *ShaderPass) draw(prog *program, f *frameState, src texture, dst *target) {
+	gl.UseProgram(prog.id)
+	gl.Uniform1i(prog.loc("uInput"), 0)
+	gl.Uniform2i(prog.loc("uInputSize"), int32(f.info.Width), int32(f.info.Height))
+	gl.Uniform1f(prog.loc("uTime"), float32(float64(f.info.Timestamp)/1e6))
+	gl.Uniform1i(prog.loc("uFrame"), int32(f.info.Index))
 	s.mu.Lock()
 	if s.spec.Update != nil {
 		s.spec.Update(f.info, &s.uniforms)
 	}
-	s.uniforms.apply()
+	s.uniforms.applyTo(prog)
 	s.mu.Unlock()
-	drawFullscreen(src.tex.id, dst)
-	return dst, nil
+	drawFullscreen(src.id, dst)
+}
+
+// fusedInput matches the one input read of a pass that can be fused with
+// the YUV conversion; the replacement keeps every line where it was.
+var (
+	fusedInput   = regexp.MustCompile(`texelFetch\s*\(\s*uInput\s*,`)
+	inputUse     = regexp.MustCompile(`\buInput\b`)
+	loopKeyword  = regexp.MustCompile(`\b(for|while)\b`)
+	glslComments = regexp.MustCompile(`(?s)//[^\n]*|/\*.*?\*/`)
+)
+
+// fusable reports whether a pass reads its input once, with texelFetch,
+// outside any loop: then converting YUV inside the pass costs one
+// conversion per pixel, as the separate conversion pass would, and saves
+// that pass's full-frame write and read. A pass that samples more often
+// (a blur, a kernel) is cheaper after a separate conversion.
+func fusable(src string) bool {
+	code := glslComments.ReplaceAllString(src, "")
+	return len(fusedInput.FindAllStringIndex(code, -1)) == 1 &&
+		len(inputUse.FindAllStringIndex(code, -1)) == 2 && // the declaration and the read
+		!loopKeyword.MatchString(code)
+}
+
+// fuseYUV renders the pass straight from the uploaded YUV planes, when it
+// is fusable; it reports false when it did nothing.
+func (s *ShaderPass) fuseYUV(f *frameState, nv12 bool, dst *target) bool {
+	if !s.fusable {
+		return false
+	}
+	i := 0
+	if nv12 {
+		i = 1
+	}
+	if s.fused[i] == nil && !s.fuseFailed[i] {
+		src := shaderSource{file: s.spec.File, text: fusedInput.ReplaceAllString(s.spec.Source, "sc_fetch_input(")}
+		src = withPrelude(src, "yuv.glsl", shaders.MustSource("yuv.glsl")+"\nvec4 sc_fetch_input(ivec2 p, int lod) { return sc_yuv(p); }", yuvDefines(nv12)...)
+		prog, err := f.dev.newProgram(fullscreenVert(), src)
+		if err != nil {
+			// The plain program compiled, so this is our rewrite's
+			// fault: run unfused rather than fail.
+			s.fuseFailed[i] = true
+			return false
+		}
+		s.fused[i] = prog
+	}
+	if s.fused[i] == nil {
+		return false
+	}
+	gl.UseProgram(s.fused[i].id)
+	f.res.bindYUV(s.fused[i], f.cs)
+	s.draw(s.fused[i], f, f.res.planes[0], dst)
+	return true
 }
 
 func (s *ShaderPass) uniformInfo() []UniformInfo {
@@ -332,4 +399,8 @@ func drawFullscreen(src uint32, dst *target) {
 
 func fullscreenVert() shaderSource {
 	return shaderSource{file: "fullscreen.vert", text: shaders.MustSource("fullscreen.vert")}
+}
+
+func errUniform(pass, name string, v any) error {
+	return fmt.Errorf("compositor: pass %q has no settable parameter %q of type %T", pass, name, v)
 }

@@ -104,6 +104,13 @@ type chainEntry struct {
 	pass    Pass
 	enabled bool
 	timer   *passTimer
+	fused   bool // the last frame converted YUV inside this pass
+}
+
+// yuvFuser is a pass that can read the YUV planes itself, saving the
+// separate conversion pass.
+type yuvFuser interface {
+	fuseYUV(f *frameState, nv12 bool, dst *target) bool
 }
 
 // NewPipeline creates a pipeline on dev with the given passes, in order, all
@@ -432,21 +439,42 @@ func (p *Pipeline) render(r *request) error {
 	p.frames++
 	p.timers.collect(p)
 
+	f.cs = in.ColorSpace()
 	p.stats.in.Add(1)
 	t0 := time.Now()
-	p.inTimer.begin()
 	cur, err := p.res.upload(p.dev, in)
-	p.inTimer.end()
 	if err != nil {
 		p.stats.dropped(dropInvalid)
 		return err
 	}
 	p.stats.upload.add(time.Since(t0))
 
+	first := true
 	for _, e := range p.chain {
 		if !e.enabled {
 			continue
 		}
+		if cur == nil && first {
+			// YUV input: the first pass may read the planes itself.
+			first = false
+			if fz, ok := e.pass.(yuvFuser); ok {
+				dst := &p.res.ping[0]
+				e.timer.begin()
+				fusedOK := fz.fuseYUV(f, in.Format() == media.NV12, dst)
+				e.timer.end()
+				if fusedOK {
+					e.fused = true
+					cur = dst
+					continue
+				}
+			}
+		}
+		if cur == nil {
+			p.inTimer.begin()
+			cur = p.res.convert(in.Format() == media.NV12)
+			p.inTimer.end()
+		}
+		e.fused = false
 		dst := p.res.other(cur)
 		e.timer.begin()
 		next, err := e.pass.render(f, cur, dst)
@@ -455,6 +483,11 @@ func (p *Pipeline) render(r *request) error {
 			return fmt.Errorf("compositor: pass %q: %w", e.pass.Name(), err)
 		}
 		cur = next
+	}
+	if cur == nil {
+		p.inTimer.begin()
+		cur = p.res.convert(in.Format() == media.NV12)
+		p.inTimer.end()
 	}
 	r.out.Detections = f.detections
 	p.res.result = cur
@@ -471,7 +504,7 @@ func (p *Pipeline) Stats() Stats {
 	s := p.stats.snapshot()
 	_ = p.control(func() error {
 		for _, e := range p.chain {
-			ps := PassStats{Name: e.pass.Name(), Enabled: e.enabled}
+			ps := PassStats{Name: e.pass.Name(), Enabled: e.enabled, FusedInput: e.fused}
 			if e.timer != nil {
 				ps.GPUMillis = e.timer.millis()
 				ps.Measured = e.timer.measured

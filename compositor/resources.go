@@ -15,6 +15,7 @@ import (
 // frameState is what passes see while a frame renders.
 type frameState struct {
 	info       FrameInfo
+	cs         media.ColorSpace // the input's
 	detections []barcode.DetectedBarcode
 	dev        *Device
 	res        *resources
@@ -23,7 +24,9 @@ type frameState struct {
 // resources are a pipeline's GL objects. Programs are made once; textures
 // and buffers once per input format and size, and kept while that stays.
 type resources struct {
-	yuvProg, packProg, copyProg *program
+	yuvProg            [2]*program // I420, NV12
+	packProg, copyProg *program
+	linear             uint32 // sampler object: bilinear, clamped
 
 	format media.PixelFormat
 	w, h   int
@@ -49,8 +52,10 @@ type resources struct {
 
 func (r *resources) setup(d *Device) error {
 	var err error
-	if r.yuvProg, err = d.newProgram(fullscreenVert(), builtin("yuv_to_rgb.frag")); err != nil {
-		return err
+	for i, nv12 := range []bool{false, true} {
+		if r.yuvProg[i], err = d.newProgram(fullscreenVert(), withYUV(builtin("yuv_to_rgb.frag"), nv12)); err != nil {
+			return err
+		}
 	}
 	if r.packProg, err = d.newProgram(fullscreenVert(), builtin("pack_i420.frag")); err != nil {
 		return err
@@ -58,6 +63,7 @@ func (r *resources) setup(d *Device) error {
 	if r.copyProg, err = d.newProgram(fullscreenVert(), builtin("identity.frag")); err != nil {
 		return err
 	}
+	r.linear = d.newSampler(gl.LINEAR)
 	r.frame.dev = d
 	r.frame.res = r
 	return nil
@@ -84,8 +90,10 @@ func (r *resources) releaseSized(d *Device) {
 
 func (r *resources) release(d *Device) {
 	r.releaseSized(d)
-	d.deleteProgram(&r.yuvProg)
+	d.deleteProgram(&r.yuvProg[0])
+	d.deleteProgram(&r.yuvProg[1])
 	d.deleteProgram(&r.packProg)
+	d.deleteSampler(&r.linear)
 	d.deleteProgram(&r.copyProg)
 }
 
@@ -210,8 +218,9 @@ func (r *resources) writable(cur *target) *target {
 	return dst
 }
 
-// upload puts the frame's planes into textures and converts YUV to RGBA;
-// it returns the target holding the frame as RGBA.
+// upload puts the frame's planes into textures. For RGB it returns the
+// target holding the frame; for YUV it returns nil, and convert (or a pass
+// fused with the conversion) makes the RGBA.
 func (r *resources) upload(d *Device, in media.VideoFrame) (*target, error) {
 	f := in.Format()
 	for i := 0; i < f.NumPlanes(); i++ {
@@ -229,27 +238,51 @@ func (r *resources) upload(d *Device, in media.VideoFrame) (*target, error) {
 	if !f.IsYUV() {
 		return &r.input, nil
 	}
-	var off [3]float32
-	r.mat, off = yuvToRGB(in.ColorSpace())
-	prog := r.yuvProg
+	return nil, nil
+}
+
+// convert turns the uploaded YUV planes into RGBA in ping[0].
+func (r *resources) convert(nv12 bool) *target {
+	prog := r.yuvProg[0]
+	if nv12 {
+		prog = r.yuvProg[1]
+	}
 	gl.UseProgram(prog.id)
-	gl.Uniform1i(prog.loc("uY"), 0)
-	gl.Uniform1i(prog.loc("uU"), 1)
-	gl.Uniform1i(prog.loc("uV"), 2)
-	nv12 := int32(0)
-	if f == media.NV12 {
-		nv12 = 1
-	}
-	gl.Uniform1i(prog.loc("uNV12"), nv12)
-	gl.UniformMatrix3fv(prog.loc("uMatrix"), 1, true, &r.mat[0])
-	gl.Uniform3f(prog.loc("uOffset"), off[0], off[1], off[2])
-	for i := 2; i >= 0; i-- {
-		gl.ActiveTexture(gl.TEXTURE0 + uint32(i))
-		gl.BindTexture(gl.TEXTURE_2D, r.planes[i].id)
-	}
+	r.bindYUV(prog, r.frame.cs)
 	dst := &r.ping[0]
 	drawFullscreen(r.planes[0].id, dst)
-	return dst, nil
+	return dst
+}
+
+// withYUV adds yuv.glsl (sc_yuv and its uniforms) to a fragment shader.
+func withYUV(src shaderSource, nv12 bool) shaderSource {
+	return withPrelude(src, "yuv.glsl", shaders.MustSource("yuv.glsl"), yuvDefines(nv12)...)
+}
+
+func yuvDefines(nv12 bool) []string {
+	if nv12 {
+		return []string{"SC_NV12"}
+	}
+	return nil
+}
+
+// yuvUnit is the first texture unit of the YUV planes; units below it stay
+// free for the pass a conversion is fused into.
+const yuvUnit = 5
+
+// bindYUV sets the uniforms of yuv.glsl on the current program and binds
+// the planes to their units.
+func (r *resources) bindYUV(prog *program, cs media.ColorSpace) {
+	var off [3]float32
+	r.mat, off = yuvToRGB(cs)
+	for i, name := range []string{"sc_Y", "sc_U", "sc_V"} {
+		gl.Uniform1i(prog.loc(name), int32(yuvUnit+i))
+		gl.ActiveTexture(gl.TEXTURE0 + uint32(yuvUnit+i))
+		gl.BindTexture(gl.TEXTURE_2D, r.planes[i].id)
+	}
+	gl.ActiveTexture(gl.TEXTURE0)
+	gl.UniformMatrix3fv(prog.loc("sc_Matrix"), 1, true, &r.mat[0])
+	gl.Uniform3f(prog.loc("sc_Offset"), off[0], off[1], off[2])
 }
 
 func (r *resources) uploadPlane(i int, tex texture, pf uint32, bpp int, pl media.Plane) {
@@ -292,7 +325,9 @@ func (r *resources) pack(d *Device) {
 	gl.Uniform2i(prog.loc("uTexels"), int32(r.texels[0]), int32(r.texels[1]))
 	gl.UniformMatrix3fv(prog.loc("uMatrix"), 1, true, &r.mat[0])
 	gl.Uniform3f(prog.loc("uOffset"), off[0], off[1], off[2])
+	gl.BindSampler(0, r.linear)
 	drawFullscreen(r.result.tex.id, &r.packed)
+	gl.BindSampler(0, 0)
 }
 
 // packedSize is the byte size of the packed I420 image.

@@ -36,6 +36,9 @@ type PassStats struct {
 	// the driver has none.
 	GPUMillis float64 `json:"gpuMs"`
 	Measured  bool    `json:"measured"`
+	// FusedInput: the pass converted the YUV input itself, so its GPU
+	// time includes the conversion.
+	FusedInput bool `json:"fusedInput"`
 }
 
 const (

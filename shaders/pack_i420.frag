@@ -9,7 +9,9 @@
 //                     samples 4tx..4tx+3, texels [uTexels.y, 2*uTexels.y)
 //                     hold V samples the same way.
 // Each chroma sample converts the mean RGB of its 2x2 block (clamped at
-// odd edges). Samples past the row end repeat the last one.
+// odd edges), taken with one bilinear fetch at the block's centre: uInput
+// is bound with linear filtering, and four point fetches cost twice as
+// much on llvmpipe. Samples past the row end repeat the last one.
 uniform sampler2D uInput;
 uniform ivec2 uInputSize;
 uniform ivec2 uTexels; // x: texels per row, y: texels per chroma plane row
@@ -41,8 +43,8 @@ void main() {
 			                      : vec3(uMatrix[0][2], uMatrix[1][2], uMatrix[2][2]);
 			float off = plane == 1 ? uOffset.y : uOffset.z;
 			for (int i = 0; i < 4; i++) {
-				ivec2 c = ivec2(min(4 * tx + i, cw - 1), r) * 2;
-				vec3 rgb = (rgbAt(c) + rgbAt(c + ivec2(1, 0)) + rgbAt(c + ivec2(0, 1)) + rgbAt(c + ivec2(1, 1))) * 0.25;
+				vec2 c = vec2(ivec2(min(4 * tx + i, cw - 1), r) * 2 + 1);
+				vec3 rgb = texture(uInput, c / vec2(uInputSize)).rgb;
 				o[i] = dot(row, rgb) + off;
 			}
 		}

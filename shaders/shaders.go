@@ -16,7 +16,7 @@ import (
 	"sort"
 )
 
-//go:embed *.vert *.frag
+//go:embed *.vert *.frag *.glsl
 var files embed.FS
 
 // Source returns the text of a built-in shader file, e.g. "identity.frag".

@@ -1,0 +1,54 @@
+#version 330 core
+// Barcode pass, stage 3 of 3: vertical box mean and features -> RGBA8 mask.
+// Go reference: barcode.poolPixel + barcode.classifyPixel (barcode/stages.go);
+// keep in sync. The RGBA8 result is read back as barcode.Mask.
+//
+// Input  uInput: stage 2 output, RGBA32F, w x 2h = uInputSize (two planes).
+// Output: RGBA8 (UNORM), w x h (h = uInputSize.y / 2), analysis resolution:
+//   R = coherence  |mean z^2| / mean |g|^2            (1: parallel bars)
+//   G = grid score |mean z^4/|g|^2| / mean |g|^2      (1: perpendicular grid or bars)
+//   B = grid orientation atan(mean z^4)/4 in [0, pi/2), mapped to [0, 1)
+//   A = min(sqrt(mean |g|^2) * uEnergyGain, 1)
+// where the means are over the (2r+1) x (2r+1) window (vertical part here,
+// horizontal part in stage 2), rows clamped within each plane.
+// Uniforms:
+//   uRadius (int)       pooling radius r = Params.WindowRadius (0..12)
+//   uEnergyGain (float) Params.EnergyGain
+
+uniform sampler2D uInput;
+uniform ivec2 uInputSize;
+uniform int uRadius;
+uniform float uEnergyGain;
+
+out vec4 fragColor;
+
+const float kPi = 3.14159265358979;
+
+void main() {
+    ivec2 p = ivec2(gl_FragCoord.xy);
+    int h = uInputSize.y / 2;
+    vec4 a = vec4(0.0);
+    vec4 b = vec4(0.0);
+    for (int j = -uRadius; j <= uRadius; j++) {
+        int y = clamp(p.y + j, 0, h - 1);
+        a += texelFetch(uInput, ivec2(p.x, y), 0);
+        b += texelFetch(uInput, ivec2(p.x, y + h), 0);
+    }
+    float inv = 1.0 / float(2 * uRadius + 1);
+    float e = a.x * inv;
+    vec2 z2 = a.yz * inv;
+    vec2 z4 = b.xy * inv;
+    float den = e + 1e-6;
+    float coh = length(z2) / den;
+    float grid = length(z4) / den;
+    // atan(0, 0) is undefined in GLSL; flat areas get angle 0 like the Go side.
+    float ga = 0.0;
+    if (z4.x != 0.0 || z4.y != 0.0) {
+        ga = 0.25 * atan(z4.y, z4.x);
+    }
+    if (ga < 0.0) {
+        ga += kPi / 2.0;
+    }
+    fragColor = vec4(min(coh, 1.0), min(grid, 1.0), ga * (2.0 / kPi),
+                     min(sqrt(e) * uEnergyGain, 1.0));
+}

@@ -1,0 +1,23 @@
+// YUV sampling shared by the conversion pass and by passes fused with it
+// (the compositor inserts this after the #version line). I420 comes as
+// three R8 planes; with SC_NV12 defined, sc_U is the interleaved RG8 plane.
+// Chroma is taken at the co-sited texel p/2 with texelFetch: bilinear
+// texture() costs twice as much on llvmpipe. A compile-time define rather
+// than a uniform branch: the branch alone cost a fifth of the pass there.
+uniform sampler2D sc_Y;
+uniform sampler2D sc_U;
+uniform sampler2D sc_V;
+// rgb = sc_Matrix * (yuv - sc_Offset), range scaling folded into the matrix.
+uniform mat3 sc_Matrix;
+uniform vec3 sc_Offset;
+
+vec4 sc_yuv(ivec2 p) {
+	ivec2 c = p / 2;
+#ifdef SC_NV12
+	vec2 uv = texelFetch(sc_U, c, 0).rg;
+#else
+	vec2 uv = vec2(texelFetch(sc_U, c, 0).r, texelFetch(sc_V, c, 0).r);
+#endif
+	vec3 rgb = sc_Matrix * (vec3(texelFetch(sc_Y, p, 0).r, uv) - sc_Offset);
+	return vec4(clamp(rgb, 0.0, 1.0), 1.0);
+}
