@@ -3,6 +3,7 @@ package compositor
 import (
 	"testing"
 
+	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -24,6 +25,5 @@ func benchFrame(b testing.TB, w, h int, withBarcodes bool) media.VideoFrame {
 }
 
 func benchBarcodePass(b testing.TB) Pass {
-	b.Skip("barcode pass not wired yet")
-	return nil
+	return NewBarcodePass(barcode.DefaultParams())
 }

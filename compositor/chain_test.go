@@ -330,3 +330,36 @@ func TestNoGLError(t *testing.T) {
 	}
 	t.Logf("child reported: %s", s[strings.Index(s, "ERR="):])
 }
+
+// TestPerFrameUpdate: a pass's Update runs before each frame with that
+// frame's info, and the built-in uTime and uFrame follow the frames.
+func TestPerFrameUpdate(t *testing.T) {
+	var seen []FrameInfo
+	pass := NewShaderPass(ShaderPassSpec{Name: "levels", Source: `#version 330 core
+uniform float uLevel;
+uniform float uTime;
+uniform int uFrame;
+out vec4 fragColor;
+void main() { fragColor = vec4(uLevel, uTime, float(uFrame) / 255.0, 1.0); }
+`, Update: func(fi FrameInfo, u *Uniforms) {
+		seen = append(seen, fi)
+		if err := u.SetFloat("uLevel", float32(fi.Index*10)/255); err != nil {
+			t.Error(err)
+		}
+	}})
+	p := rgbaPipeline(t, pass)
+	for i := 0; i < 3; i++ {
+		fr, _ := media.NewVideoFrame([]byte{0, 0, 0, 255}, media.VideoFrameInit{Format: media.RGBA, CodedWidth: 1, CodedHeight: 1, Timestamp: int64(i) * 200000})
+		got := processRGBA(t, p, fr)
+		fr.Close()
+		want := []byte{byte(10 * i), byte(math.Round(0.2 * float64(i) * 255)), byte(i), 255}
+		for c := range want {
+			if absInt(int(got[c])-int(want[c])) > 1 {
+				t.Fatalf("frame %d: got %v, want %v", i, got, want)
+			}
+		}
+	}
+	if len(seen) != 3 || seen[2].Index != 2 || seen[2].Timestamp != 400000 || seen[2].Width != 1 {
+		t.Errorf("Update saw %+v", seen)
+	}
+}

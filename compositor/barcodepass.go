@@ -1,0 +1,311 @@
+package compositor
+
+import (
+	"math"
+	"sync"
+	"unsafe"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/shaders"
+)
+
+// BarcodePass finds barcodes and highlights them: analysis shaders reduce
+// the frame to a small candidate mask (shaders/barcode_*.frag), which is
+// read back and labeled on the CPU; located regions are decoded from
+// full-resolution luma, read back only when there is something to decode;
+// each detection is then drawn onto the frame in place, a tinted fill and
+// an outline, so the pass costs no full-frame copy.
+type BarcodePass struct {
+	params barcode.Params
+	det    *barcode.Detector
+
+	mu        sync.Mutex
+	highlight bool
+	last      int // detections in the last frame
+
+	stages  []*program
+	tensor  target // w x 2h RGBA32F
+	pooled  target // w x 2h RGBA32F
+	mask    target // w x h RGBA8
+	lumaT   target // ceil(W/4) x H RGBA8: four luma samples per texel
+	lumaP   *program
+	aw, ah  int
+	scale   int
+	fw, fh  int
+	maskBuf barcode.Mask
+	luma    barcode.Gray
+	// src and lumaRead serve Luma during one render.
+	src      *target
+	lumaRead bool
+
+	hlProg *program
+	vbo    uint32
+	verts  []float32
+}
+
+// NewBarcodePass returns the barcode pass, named "barcode".
+func NewBarcodePass(p barcode.Params) *BarcodePass {
+	return &BarcodePass{params: p, highlight: true}
+}
+
+// Name implements Pass.
+func (b *BarcodePass) Name() string { return "barcode" }
+
+var barcodeStages = []string{"barcode_tensor.frag", "barcode_boxh.frag", "barcode_classify.frag"}
+
+func (b *BarcodePass) setup(d *Device) error {
+	for _, f := range barcodeStages {
+		p, err := d.newProgram(fullscreenVert(), builtin(f))
+		if err != nil {
+			b.release(d)
+			return err
+		}
+		b.stages = append(b.stages, p)
+	}
+	var err error
+	if b.lumaP, err = d.newProgram(fullscreenVert(), builtin("luma_pack.frag")); err != nil {
+		b.release(d)
+		return err
+	}
+	hv := shaderSource{file: "highlight.vert", text: shaders.MustSource("highlight.vert")}
+	if b.hlProg, err = d.newProgram(hv, builtin("highlight.frag")); err != nil {
+		b.release(d)
+		return err
+	}
+	b.vbo = d.newBuffer(gl.ARRAY_BUFFER, 0, gl.STREAM_DRAW)
+	b.det = barcode.NewDetector(b.params)
+	return nil
+}
+
+func (b *BarcodePass) releaseSized(d *Device) {
+	d.deleteTarget(&b.tensor)
+	d.deleteTarget(&b.pooled)
+	d.deleteTarget(&b.mask)
+	d.deleteTarget(&b.lumaT)
+	b.fw, b.fh = 0, 0
+}
+
+func (b *BarcodePass) release(d *Device) {
+	b.releaseSized(d)
+	for i := range b.stages {
+		d.deleteProgram(&b.stages[i])
+	}
+	b.stages = nil
+	d.deleteProgram(&b.lumaP)
+	d.deleteProgram(&b.hlProg)
+	d.deleteBuffer(&b.vbo)
+	if b.det != nil {
+		b.det.Close()
+		b.det = nil
+	}
+}
+
+func (b *BarcodePass) ensure(d *Device, w, h int) error {
+	if b.fw == w && b.fh == h {
+		return nil
+	}
+	b.releaseSized(d)
+	aw, ah, s := barcode.MaskSize(w, h, b.params)
+	var err error
+	if b.tensor, err = d.newTarget(aw, 2*ah, gl.RGBA32F, gl.RGBA, gl.FLOAT); err != nil {
+		return err
+	}
+	if b.pooled, err = d.newTarget(aw, 2*ah, gl.RGBA32F, gl.RGBA, gl.FLOAT); err != nil {
+		return err
+	}
+	if b.mask, err = d.newTarget(aw, ah, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE); err != nil {
+		return err
+	}
+	if b.lumaT, err = d.newTarget((w+3)/4, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE); err != nil {
+		return err
+	}
+	b.aw, b.ah, b.scale, b.fw, b.fh = aw, ah, s, w, h
+	b.maskBuf = barcode.Mask{Width: aw, Height: ah, Scale: s, Pix: make([]byte, 4*aw*ah)}
+	b.luma = barcode.Gray{Pix: make([]byte, 4*((w+3)/4)*h), Stride: 4 * ((w + 3) / 4), Width: w, Height: h}
+	return nil
+}
+
+func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
+	w, h := src.tex.w, src.tex.h
+	if err := b.ensure(f.dev, w, h); err != nil {
+		return nil, err
+	}
+	p := &b.params
+	// Stage 1: full-res frame -> pooled gradient moments at analysis size.
+	st := b.stages[0]
+	gl.UseProgram(st.id)
+	gl.Uniform1i(st.loc("uInput"), 0)
+	gl.Uniform2i(st.loc("uInputSize"), int32(w), int32(h))
+	gl.Uniform1i(st.loc("uScale"), int32(b.scale))
+	drawFullscreen(src.tex.id, &b.tensor)
+	// Stage 2: horizontal box.
+	st = b.stages[1]
+	gl.UseProgram(st.id)
+	gl.Uniform1i(st.loc("uInput"), 0)
+	gl.Uniform2i(st.loc("uInputSize"), int32(b.aw), int32(2*b.ah))
+	gl.Uniform1i(st.loc("uRadius"), int32(p.WindowRadius))
+	drawFullscreen(b.tensor.tex.id, &b.pooled)
+	// Stage 3: vertical box and classification.
+	st = b.stages[2]
+	gl.UseProgram(st.id)
+	gl.Uniform1i(st.loc("uInput"), 0)
+	gl.Uniform2i(st.loc("uInputSize"), int32(b.aw), int32(2*b.ah))
+	gl.Uniform1i(st.loc("uRadius"), int32(p.WindowRadius))
+	gl.Uniform1f(st.loc("uEnergyGain"), p.EnergyGain)
+	drawFullscreen(b.pooled.tex.id, &b.mask)
+
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.mask.fbo)
+	gl.ReadPixels(0, 0, int32(b.aw), int32(b.ah), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.maskBuf.Pix))
+
+	b.src, b.lumaRead = src, false
+	f.detections = copyDetections(f.detections, b.det.Detect(&b.maskBuf, b.Luma()))
+	b.src = nil
+
+	b.mu.Lock()
+	b.last = len(f.detections)
+	on := b.highlight
+	b.mu.Unlock()
+	if !on || len(f.detections) == 0 {
+		return src, nil
+	}
+	out := f.res.writable(src)
+	b.draw(out, f.detections)
+	return out, nil
+}
+
+// Luma renders and reads back the frame's full-resolution luma, once per
+// frame and only when the detector asks: most frames of a video have no
+// candidate to decode. It implements barcode.LumaSource.
+func (b *BarcodePass) Luma() barcode.Gray {
+	if !b.lumaRead {
+		b.lumaRead = true
+		lp := b.lumaP
+		gl.UseProgram(lp.id)
+		gl.Uniform1i(lp.loc("uInput"), 0)
+		gl.Uniform2i(lp.loc("uInputSize"), int32(b.fw), int32(b.fh))
+		drawFullscreen(b.src.tex.id, &b.lumaT)
+		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.lumaT.fbo)
+		gl.ReadPixels(0, 0, int32(b.lumaT.tex.w), int32(b.fh), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.luma.Pix))
+	}
+	return b.luma
+}
+
+// copyDetections copies src into dst, reusing dst's storage, corner
+// slices included: the detector's results are only valid until its next
+// call, and an Output must keep its own.
+func copyDetections(dst, src []barcode.DetectedBarcode) []barcode.DetectedBarcode {
+	dst = dst[:0]
+	for _, d := range src {
+		var corners []barcode.Point
+		if len(dst) < cap(dst) {
+			corners = dst[:len(dst)+1][len(dst)].CornerPoints[:0]
+		}
+		d.CornerPoints = append(corners, d.CornerPoints...)
+		dst = append(dst, d)
+	}
+	return dst
+}
+
+// Highlight colours: green for decoded codes, amber for located but
+// unreadable ones; fills are translucent so the code stays visible.
+var (
+	fillDecoded = [4]float32{0.1, 1, 0.35, 0.28}
+	lineDecoded = [4]float32{0.1, 1, 0.35, 1}
+	fillUnknown = [4]float32{1, 0.65, 0, 0.22}
+	lineUnknown = [4]float32{1, 0.65, 0, 1}
+)
+
+// draw blends each detection's fill and outline into t.
+func (b *BarcodePass) draw(t *target, dets []barcode.DetectedBarcode) {
+	thick := float32(math.Max(2, math.Round(float64(min(t.tex.w, t.tex.h))/180)))
+	v := b.verts[:0]
+	for _, d := range dets {
+		if len(d.CornerPoints) != 4 {
+			continue
+		}
+		fill, line := fillDecoded, lineDecoded
+		if d.Format == "unknown" || d.RawValue == "" {
+			fill, line = fillUnknown, lineUnknown
+		}
+		var c [4][2]float32
+		for i, p := range d.CornerPoints {
+			c[i] = [2]float32{float32(p.X), float32(p.Y)}
+		}
+		v = appendTri(v, c[0], c[1], c[2], fill)
+		v = appendTri(v, c[0], c[2], c[3], fill)
+		for i := 0; i < 4; i++ {
+			v = appendLine(v, c[i], c[(i+1)%4], thick, line)
+		}
+	}
+	b.verts = v
+	if len(v) == 0 {
+		return
+	}
+	gl.BindFramebuffer(gl.FRAMEBUFFER, t.fbo)
+	gl.Viewport(0, 0, int32(t.tex.w), int32(t.tex.h))
+	gl.UseProgram(b.hlProg.id)
+	gl.Uniform2f(b.hlProg.loc("uTargetSize"), float32(t.tex.w), float32(t.tex.h))
+	gl.BindBuffer(gl.ARRAY_BUFFER, b.vbo)
+	gl.BufferData(gl.ARRAY_BUFFER, 4*len(v), unsafe.Pointer(&v[0]), gl.STREAM_DRAW)
+	gl.EnableVertexAttribArray(0)
+	gl.EnableVertexAttribArray(1)
+	gl.VertexAttribPointerWithOffset(0, 2, gl.FLOAT, false, 6*4, 0)
+	gl.VertexAttribPointerWithOffset(1, 4, gl.FLOAT, false, 6*4, 2*4)
+	gl.Enable(gl.BLEND)
+	// Keep the frame's alpha: only colour is blended.
+	gl.BlendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ZERO, gl.ONE)
+	gl.DrawArrays(gl.TRIANGLES, 0, int32(len(v)/6))
+	gl.Disable(gl.BLEND)
+	gl.DisableVertexAttribArray(0)
+	gl.DisableVertexAttribArray(1)
+	gl.BindBuffer(gl.ARRAY_BUFFER, 0)
+}
+
+func appendTri(v []float32, a, b, c [2]float32, col [4]float32) []float32 {
+	for _, p := range [3][2]float32{a, b, c} {
+		v = append(v, p[0], p[1], col[0], col[1], col[2], col[3])
+	}
+	return v
+}
+
+// appendLine adds a segment of the given thickness as two triangles,
+// extended by half the thickness at both ends so corners close.
+func appendLine(v []float32, a, b [2]float32, thick float32, col [4]float32) []float32 {
+	dx, dy := b[0]-a[0], b[1]-a[1]
+	l := float32(math.Hypot(float64(dx), float64(dy)))
+	if l == 0 {
+		return v
+	}
+	ux, uy := dx/l*thick/2, dy/l*thick/2 // along
+	nx, ny := -uy, ux                    // across
+	p0 := [2]float32{a[0] - ux + nx, a[1] - uy + ny}
+	p1 := [2]float32{b[0] + ux + nx, b[1] + uy + ny}
+	p2 := [2]float32{b[0] + ux - nx, b[1] + uy - ny}
+	p3 := [2]float32{a[0] - ux - nx, a[1] - uy - ny}
+	v = appendTri(v, p0, p1, p2, col)
+	return appendTri(v, p0, p2, p3, col)
+}
+
+// SetHighlight turns the drawing on or off; detection goes on either way.
+func (b *BarcodePass) SetHighlight(on bool) {
+	b.mu.Lock()
+	b.highlight = on
+	b.mu.Unlock()
+}
+
+func (b *BarcodePass) uniformInfo() []UniformInfo {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return []UniformInfo{{Name: "highlight", Type: "bool", Value: b.highlight}}
+}
+
+func (b *BarcodePass) setUniform(name string, v any) error {
+	on, ok := v.(bool)
+	if name != "highlight" || !ok {
+		return errUniform("barcode", name, v)
+	}
+	b.SetHighlight(on)
+	return nil
+}
