@@ -160,7 +160,7 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 	gl.ReadPixels(0, 0, int32(b.aw), int32(b.ah), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.maskBuf.Pix))
 
 	b.src, b.lumaRead = src, false
-	f.detections = copyDetections(f.detections, b.det.Detect(&b.maskBuf, b.Luma()))
+	f.detections = copyDetections(f.detections, b.det.DetectFrom(&b.maskBuf, b))
 	b.src = nil
 
 	b.mu.Lock()

@@ -1,0 +1,478 @@
+package barcode
+
+import (
+	"math"
+	"slices"
+)
+
+// Detector turns read-back masks into DetectedBarcodes. It owns every buffer
+// it needs, so a frame without candidates allocates nothing (and neither do
+// frames whose regions are served from the cache). Not safe for concurrent
+// use.
+type Detector struct {
+	p   Params
+	loc locator
+	dec decoder
+
+	crop, crop2 []byte    // resampled / inverted crops handed to zxing
+	work        []byte    // private copy of a crop being blanked
+	prof        []float64 // luma profile for the run checks
+
+	// per-call scratch
+	hits    []hit
+	out     []DetectedBarcode
+	corners [][4]Point
+
+	cache cache
+
+	// The frame's luma, fetched from src on first use in a call.
+	src      LumaSource
+	fixed    fixedLuma
+	luma     Gray
+	haveLuma bool
+
+	decodes int // regions decoded (not served by the cache), for tests
+}
+
+// LumaSource provides a frame's full-resolution luma on demand. DetectFrom
+// asks for it only when a region has to be decoded, which most video frames
+// do not need (no candidates, or all served by the cache): a GPU pipeline
+// can skip rendering and reading back luma on those frames.
+type LumaSource interface {
+	Luma() Gray
+}
+
+type fixedLuma struct{ g Gray }
+
+func (f *fixedLuma) Luma() Gray { return f.g }
+
+// frameLuma returns the current call's luma, fetching it once.
+func (d *Detector) frameLuma() Gray {
+	if !d.haveLuma {
+		d.luma, d.haveLuma = d.src.Luma(), true
+	}
+	return d.luma
+}
+
+// hit is one decode result, or an undecoded region (unknown), in full-res
+// coordinates.
+type hit struct {
+	format, text string
+	quad         [4]Point
+	unknown      bool
+}
+
+// NewDetector returns a Detector using p.
+func NewDetector(p Params) *Detector {
+	d := &Detector{p: p}
+	d.loc.init()
+	return d
+}
+
+// Close releases the detector's buffers. zxing-cpp keeps no state between
+// calls, so nothing is held on the C++ side; Close exists so that callers
+// need not know that. The Detector must not be used afterwards.
+func (d *Detector) Close() error {
+	*d = Detector{}
+	return nil
+}
+
+// Detect locates candidate regions in m (the read-back of the classify
+// stage) and decodes them from luma, the full-resolution frame the mask was
+// computed from (same size; a Y plane or a luma readback). Coordinates are
+// full-res pixels. For decoded symbols the corners are zxing-cpp's (for 1D
+// codes: the span of scan lines that read), for "unknown" ones the located
+// rectangle. The returned slice and its CornerPoints are owned by the
+// Detector and valid until the next call.
+func (d *Detector) Detect(m *Mask, luma Gray) []DetectedBarcode {
+	d.fixed.g = luma
+	return d.DetectFrom(m, &d.fixed)
+}
+
+// DetectFrom is Detect with the luma fetched from src only if needed.
+func (d *Detector) DetectFrom(m *Mask, src LumaSource) []DetectedBarcode {
+	d.src, d.haveLuma = src, false
+	defer func() { d.src, d.luma, d.fixed.g = nil, Gray{}, Gray{} }()
+	p := &d.p
+	regions := d.loc.locate(m, p)
+	d.hits = d.hits[:0]
+	if len(regions) > 1 {
+		// Largest first so that MaxRegions keeps the most substantial.
+		slices.SortFunc(regions, func(a, b region) int { return b.area - a.area })
+	}
+	if p.MaxRegions > 0 && len(regions) > p.MaxRegions {
+		regions = regions[:p.MaxRegions]
+	}
+	if p.DisableCache {
+		for i := range regions {
+			d.decodeRegion(&regions[i])
+		}
+	} else {
+		d.cache.run(d, regions)
+	}
+	d.dropShadowed()
+	return d.emit()
+}
+
+// dropShadowed removes unknown hits that overlap a decoded one: pieces of a
+// code that was read through another region (or a larger crop).
+func (d *Detector) dropShadowed() {
+	k := 0
+	for _, h := range d.hits {
+		if h.unknown {
+			b := boundsOf(&h.quad)
+			shadowed := false
+			for _, o := range d.hits {
+				if !o.unknown && near(b, boundsOf(&o.quad)) {
+					shadowed = true
+					break
+				}
+			}
+			if shadowed {
+				continue
+			}
+		}
+		d.hits[k] = h
+		k++
+	}
+	d.hits = d.hits[:k]
+}
+
+// emit converts hits into the output slice, reusing its storage.
+func (d *Detector) emit() []DetectedBarcode {
+	if len(d.hits) == 0 {
+		return nil
+	}
+	if cap(d.corners) < len(d.hits) {
+		d.corners = make([][4]Point, len(d.hits))
+	}
+	d.corners = d.corners[:len(d.hits)]
+	d.out = d.out[:0]
+	for i, h := range d.hits {
+		d.corners[i] = h.quad
+		f := h.format
+		if h.unknown {
+			f = "unknown"
+		}
+		d.out = append(d.out, DetectedBarcode{
+			BoundingBox:  boundsOf(&h.quad),
+			CornerPoints: d.corners[i][:],
+			Format:       f,
+			RawValue:     h.text,
+		})
+	}
+	return d.out
+}
+
+// decodeRegion decodes r and appends its hits (an unknown one when nothing
+// decodes but the region is plausible); it returns how many it appended.
+func (d *Detector) decodeRegion(r *region) int {
+	d.decodes++
+	luma := d.frameLuma()
+	before := len(d.hits)
+	d.tryDecode(r, luma)
+	if len(d.hits) == before && d.p.ReportUndecoded && d.plausibleUndecoded(r) && d.codeLike(r, luma) {
+		d.hits = append(d.hits, hit{quad: r.corners(), unknown: true})
+	}
+	return len(d.hits) - before
+}
+
+// plausibleUndecoded says whether an undecoded region is structured enough
+// to be reported as "unknown" rather than dropped as texture.
+func (d *Detector) plausibleUndecoded(r *region) bool {
+	p := &d.p
+	maxAspect, minScore := p.MaxAspect2D, p.MinUndecodedScore2D
+	if r.kind == kindBars {
+		maxAspect, minScore = p.MaxAspect1D, p.MinUndecodedScore1D
+	}
+	return r.score*255 >= float64(minScore) && r.fill >= p.MinFill && r.area >= p.MinUndecodedArea &&
+		max(r.hu, r.hv)/min(r.hu, r.hv) <= maxAspect
+}
+
+// view is how a crop maps back to full-res coordinates: full = o + x·ex + y·ey
+// for crop pixel centre (x+0.5, y+0.5) measured from the crop origin.
+type view struct {
+	g                  Gray
+	ox, oy             float64
+	exx, exy, eyx, eyy float64
+}
+
+func (v *view) toFull(x, y float64) Point {
+	return Point{v.ox + x*v.exx + y*v.eyx, v.oy + x*v.exy + y*v.eyy}
+}
+
+// decodeFlags: try harder and all four rotations. Not tryDownscale: in
+// zxing-cpp 1.4 merging the reads of several pyramid layers compares 1D
+// results in a way that trips an assertion (and aborts the process; zxing-cpp
+// issue #740, fixed upstream after 1.4), so downscaling is done here.
+const decodeFlags = zxTryHarder | zxTryRotate
+
+// tryDecode runs the decode attempts for r until one reads something.
+func (d *Detector) tryDecode(r *region, luma Gray) {
+	p := &d.p
+	if luma.Width <= 0 || luma.Height <= 0 {
+		return
+	}
+	short := 2 * min(r.hu, r.hv)
+	margin := p.CropMargin*short + float64(p.CropMarginPx)
+	hu, hv := r.hu+margin, r.hv+margin
+	// Codes tilted by more than a few degrees are resampled upright: 1D
+	// readers scan rows and tolerate little skew.
+	rotated := math.Abs(r.angle) > 4*math.Pi/180
+	k := 1.0
+	if long := 2 * max(hu, hv); p.MaxCropSide > 0 && long > float64(p.MaxCropSide) {
+		k = float64(p.MaxCropSide) / long
+	}
+	var v view
+	if !rotated && k == 1 {
+		v = d.directView(r, hu, hv, luma)
+	} else {
+		v = d.resample(r, hu, hv, k, luma, &d.crop)
+	}
+	if d.read(&v, r) {
+		return
+	}
+	if 2*min(hu, hv)*k < float64(p.MinCropSide) {
+		// Small codes: modules of one or two pixels read better enlarged.
+		u := d.resample(r, hu, hv, 2*k, luma, &d.crop2)
+		if d.read(&u, r) {
+			return
+		}
+	} else if 2*max(hu, hv)*k > float64(p.DownscaleAbove) {
+		// Large, often blurred codes read better reduced (what zxing's
+		// tryDownscale would have done).
+		u := d.resample(r, hu, hv, k/2, luma, &d.crop2)
+		if d.read(&u, r) {
+			return
+		}
+	}
+	if p.TryInverted {
+		iv := d.inverted(&v)
+		if d.read(&iv, r) {
+			return
+		}
+	}
+	// A fragment of a code (split by a highlight, a fold or a wide gap)
+	// decodes once the crop covers the rest: retry with the rectangle grown
+	// by GrowRetry on every side, axis-aligned.
+	if p.GrowRetry > 0 {
+		g := p.GrowRetry * max(hu, hv)
+		v = d.directView(r, hu+g, hv+g, luma)
+		if long := max(v.g.Width, v.g.Height); p.MaxCropSide > 0 && long > p.MaxCropSide {
+			v = d.resample(r, hu+g, hv+g, float64(p.MaxCropSide)/float64(long), luma, &d.crop)
+		}
+		d.read(&v, r)
+	}
+}
+
+// directView is the axis-aligned bounding box of the expanded rectangle as a
+// window into luma: no copy.
+func (d *Detector) directView(r *region, hu, hv float64, luma Gray) view {
+	c, s := math.Cos(r.angle), math.Sin(r.angle)
+	ex := math.Abs(hu*c) + math.Abs(hv*s)
+	ey := math.Abs(hu*s) + math.Abs(hv*c)
+	x0 := max(int(math.Floor(r.cx-ex)), 0)
+	y0 := max(int(math.Floor(r.cy-ey)), 0)
+	x1 := min(int(math.Ceil(r.cx+ex)), luma.Width)
+	y1 := min(int(math.Ceil(r.cy+ey)), luma.Height)
+	if x1 <= x0 || y1 <= y0 {
+		return view{}
+	}
+	return view{
+		g:  Gray{Pix: luma.Pix[y0*luma.Stride+x0:], Stride: luma.Stride, Width: x1 - x0, Height: y1 - y0},
+		ox: float64(x0), oy: float64(y0),
+		exx: 1, eyy: 1,
+	}
+}
+
+// resample renders the expanded rectangle axis-aligned at k output pixels per
+// full-res pixel with bilinear interpolation into *buf.
+func (d *Detector) resample(r *region, hu, hv, k float64, luma Gray, buf *[]byte) view {
+	w := max(int(math.Ceil(2*hu*k)), 1)
+	h := max(int(math.Ceil(2*hv*k)), 1)
+	if cap(*buf) < w*h {
+		*buf = make([]byte, w*h)
+	}
+	out := (*buf)[:w*h]
+	c, s := math.Cos(r.angle), math.Sin(r.angle)
+	// Crop pixel (x, y) samples full-res o + (x+0.5)/k·e1 + (y+0.5)/k·e2
+	// with e1 = (c, s), e2 = (-s, c); pixel centres of luma are at +0.5.
+	ox := r.cx - hu*c + hv*s
+	oy := r.cy - hu*s - hv*c
+	step := 1 / k
+	for y := 0; y < h; y++ {
+		fy := (float64(y) + 0.5) * step
+		for x := 0; x < w; x++ {
+			fx := (float64(x) + 0.5) * step
+			px := ox + fx*c - fy*s - 0.5
+			py := oy + fx*s + fy*c - 0.5
+			out[y*w+x] = bilinear(luma, px, py)
+		}
+	}
+	return view{
+		g:  Gray{Pix: out, Stride: w, Width: w, Height: h},
+		ox: ox, oy: oy,
+		exx: c * step, exy: s * step, eyx: -s * step, eyy: c * step,
+	}
+}
+
+func bilinear(g Gray, x, y float64) byte {
+	x = min(max(x, 0), float64(g.Width-1))
+	y = min(max(y, 0), float64(g.Height-1))
+	x0, y0 := int(x), int(y)
+	x1, y1 := min(x0+1, g.Width-1), min(y0+1, g.Height-1)
+	fx, fy := x-float64(x0), y-float64(y0)
+	r0 := g.Pix[y0*g.Stride:]
+	r1 := g.Pix[y1*g.Stride:]
+	top := float64(r0[x0])*(1-fx) + float64(r0[x1])*fx
+	bot := float64(r1[x0])*(1-fx) + float64(r1[x1])*fx
+	return byte(top*(1-fy) + bot*fy + 0.5)
+}
+
+// inverted returns v with negated luma (light codes on dark ground).
+func (d *Detector) inverted(v *view) view {
+	w, h := v.g.Width, v.g.Height
+	if cap(d.crop2) < w*h {
+		d.crop2 = make([]byte, w*h)
+	}
+	out := d.crop2[:w*h]
+	for y := 0; y < h; y++ {
+		row := v.g.Pix[y*v.g.Stride : y*v.g.Stride+w]
+		for x, b := range row {
+			out[y*w+x] = 255 - b
+		}
+	}
+	iv := *v
+	iv.g = Gray{Pix: out, Stride: w, Width: w, Height: h}
+	return iv
+}
+
+// read decodes one view and appends a hit per new symbol; it reports
+// whether anything was read. zxing-cpp is asked for one symbol at a time
+// (its own multi-symbol merging in 1.4 can trip the same assertion as
+// tryDownscale); after each new symbol the view is copied, the symbol blanked
+// out, and the view read again, up to MaxSymbolsPerRegion.
+func (d *Detector) read(v *view, r *region) bool {
+	if v.g.Width < 8 || v.g.Height < 8 {
+		return false
+	}
+	g := v.g
+	found := false
+	for n := 0; n < max(d.p.MaxSymbolsPerRegion, 1); n++ {
+		var (
+			got   bool
+			bit   int
+			name  string
+			text  string
+			local [4]Point
+		)
+		_, err := d.dec.read(g, zxWebFormats, decodeFlags, 1, func(f int, t []byte, c *[4]Point) {
+			nm, ok := webFormats[f]
+			if !ok {
+				return
+			}
+			got, bit, name, local = true, f, nm, *c
+			text = d.cache.intern(nm, t)
+		})
+		if err != nil || !got {
+			break
+		}
+		found = true
+		span := local
+		if isLinear(bit) {
+			// Asked for one symbol, zxing stops after the first two rows
+			// that agree: find all the rows that read.
+			span = d.readableBand(g, &local, bit, text)
+		}
+		var q [4]Point
+		for i, pt := range span {
+			q[i] = v.toFull(pt.X+0.5, pt.Y+0.5)
+		}
+		h := hit{format: name, text: text, quad: orderCorners(q)}
+		dup := false
+		for _, o := range d.hits {
+			// The same symbol read through another region or crop.
+			if !o.unknown && o.format == h.format && o.text == h.text && near(boundsOf(&o.quad), boundsOf(&h.quad)) {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			break
+		}
+		d.hits = append(d.hits, h)
+		if cap(d.work) == 0 || &g.Pix[0] != &d.work[:1][0] {
+			g = d.copyToWork(g)
+		}
+		blankQuad(g, &span)
+	}
+	return found
+}
+
+// copyToWork copies g into the detector's private work buffer.
+func (d *Detector) copyToWork(g Gray) Gray {
+	n := g.Width * g.Height
+	if cap(d.work) < n {
+		d.work = make([]byte, n)
+	}
+	w := d.work[:n]
+	for y := 0; y < g.Height; y++ {
+		copy(w[y*g.Width:(y+1)*g.Width], g.Pix[y*g.Stride:y*g.Stride+g.Width])
+	}
+	return Gray{Pix: w, Stride: g.Width, Width: g.Width, Height: g.Height}
+}
+
+// blankQuad paints the quad q (crop pixel coordinates), grown by 10% about
+// its centre, white, so that the next read finds the other symbols.
+func blankQuad(g Gray, q *[4]Point) {
+	var cx, cy float64
+	for _, p := range q {
+		cx += p.X / 4
+		cy += p.Y / 4
+	}
+	var e [4]Point
+	for i, p := range q {
+		e[i] = Point{cx + 1.1*(p.X-cx), cy + 1.1*(p.Y-cy)}
+	}
+	b := boundsOf(&e)
+	x0, y0 := max(int(b.X), 0), max(int(b.Y), 0)
+	x1, y1 := min(int(b.X+b.Width)+1, g.Width-1), min(int(b.Y+b.Height)+1, g.Height-1)
+	for y := y0; y <= y1; y++ {
+		for x := x0; x <= x1; x++ {
+			if inQuad(&e, float64(x), float64(y)) {
+				g.Pix[y*g.Stride+x] = 255
+			}
+		}
+	}
+}
+
+// inQuad reports whether (x, y) lies inside the convex quad q (either
+// winding).
+func inQuad(q *[4]Point, x, y float64) bool {
+	pos, neg := false, false
+	for i := 0; i < 4; i++ {
+		a, b := q[i], q[(i+1)%4]
+		c := (b.X-a.X)*(y-a.Y) - (b.Y-a.Y)*(x-a.X)
+		pos = pos || c > 0
+		neg = neg || c < 0
+	}
+	return !(pos && neg)
+}
+
+// near says whether two boxes overlap once each is grown by a quarter of its
+// long side: two reads of one symbol (1D reads only cover the scan lines that
+// agreed, so they need not overlap) rather than two copies of it.
+func near(a, b Rect) bool {
+	ga := max(a.Width, a.Height) / 4
+	gb := max(b.Width, b.Height) / 4
+	return overlaps(Rect{a.X - ga, a.Y - ga, a.Width + 2*ga, a.Height + 2*ga},
+		Rect{b.X - gb, b.Y - gb, b.Width + 2*gb, b.Height + 2*gb})
+}
+
+func overlaps(a, b Rect) bool {
+	return a.X < b.X+b.Width && b.X < a.X+a.Width && a.Y < b.Y+b.Height && b.Y < a.Y+a.Height
+}
+
+func isLinear(f int) bool {
+	return f&(zxCodabar|zxCode39|zxCode93|zxCode128|zxEAN8|zxEAN13|zxITF|zxUPCA|zxUPCE) != 0
+}
