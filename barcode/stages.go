@@ -13,10 +13,12 @@ import (
 // W×H frame, s = AnalysisScale(W, H), w = ceil(W/s), h = ceil(H/s),
 // R = WindowRadius:
 //
-//	1 tensor    frame RGBA8 W×H   -> RGBA32F w×2h: s×s block means of gradient
-//	                                 moments, two planes stacked vertically
-//	2 boxh      RGBA32F w×2h      -> RGBA32F w×2h: horizontal box mean, radius R
-//	3 classify  RGBA32F w×2h      -> RGBA8 w×h: vertical box mean, radius R,
+//	1 tensor    frame RGBA8 W×H   -> planes w×h: s×s block means of gradient
+//	                                 moments (the GPU writes the two planes to
+//	                                 two targets, RGBA32F and RG32F; here they
+//	                                 are stacked vertically in one w×2h tex)
+//	2 boxh      planes w×h        -> planes w×h: horizontal box mean, radius R
+//	3 classify  planes w×h        -> RGBA8 w×h: vertical box mean, radius R,
 //	                                 within each plane; features -> Mask
 
 // Luma weights (Rec. 709).

@@ -26,8 +26,8 @@ type BarcodePass struct {
 	last      int // detections in the last frame
 
 	stages  []*program
-	tensor  target // w x 2h RGBA32F
-	pooled  target // w x 2h RGBA32F
+	tensor  planes // w x h RGBA32F + RG32F
+	pooled  planes // same
 	mask    target // w x h RGBA8
 	lumaT   target // ceil(W/4) x H RGBA8: four luma samples per texel
 	lumaP   *program
@@ -80,8 +80,8 @@ func (b *BarcodePass) setup(d *Device) error {
 }
 
 func (b *BarcodePass) releaseSized(d *Device) {
-	d.deleteTarget(&b.tensor)
-	d.deleteTarget(&b.pooled)
+	d.deletePlanes(&b.tensor)
+	d.deletePlanes(&b.pooled)
 	d.deleteTarget(&b.mask)
 	d.deleteTarget(&b.lumaT)
 	b.fw, b.fh = 0, 0
@@ -109,10 +109,12 @@ func (b *BarcodePass) ensure(d *Device, w, h int) error {
 	b.releaseSized(d)
 	aw, ah, s := barcode.MaskSize(w, h, b.params)
 	var err error
-	if b.tensor, err = d.newTarget(aw, 2*ah, gl.RGBA32F, gl.RGBA, gl.FLOAT); err != nil {
+	formats := [2]int32{gl.RGBA32F, gl.RG32F}
+	layouts := [2]uint32{gl.RGBA, gl.RG}
+	if b.tensor, err = d.newPlanes(aw, ah, formats, layouts); err != nil {
 		return err
 	}
-	if b.pooled, err = d.newTarget(aw, 2*ah, gl.RGBA32F, gl.RGBA, gl.FLOAT); err != nil {
+	if b.pooled, err = d.newPlanes(aw, ah, formats, layouts); err != nil {
 		return err
 	}
 	if b.mask, err = d.newTarget(aw, ah, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE); err != nil {
@@ -139,22 +141,26 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 	gl.Uniform1i(st.loc("uInput"), 0)
 	gl.Uniform2i(st.loc("uInputSize"), int32(w), int32(h))
 	gl.Uniform1i(st.loc("uScale"), int32(b.scale))
-	drawFullscreen(src.tex.id, &b.tensor)
+	b.tensor.draw(src.tex.id, 0)
 	// Stage 2: horizontal box.
 	st = b.stages[1]
 	gl.UseProgram(st.id)
 	gl.Uniform1i(st.loc("uInput"), 0)
-	gl.Uniform2i(st.loc("uInputSize"), int32(b.aw), int32(2*b.ah))
+	gl.Uniform1i(st.loc("uInput1"), 1)
+	gl.Uniform2i(st.loc("uInputSize"), int32(b.aw), int32(b.ah))
 	gl.Uniform1i(st.loc("uRadius"), int32(p.WindowRadius))
-	drawFullscreen(b.tensor.tex.id, &b.pooled)
+	b.pooled.draw(b.tensor.tex[0].id, b.tensor.tex[1].id)
 	// Stage 3: vertical box and classification.
 	st = b.stages[2]
 	gl.UseProgram(st.id)
 	gl.Uniform1i(st.loc("uInput"), 0)
-	gl.Uniform2i(st.loc("uInputSize"), int32(b.aw), int32(2*b.ah))
+	gl.Uniform1i(st.loc("uInput1"), 1)
+	gl.Uniform2i(st.loc("uInputSize"), int32(b.aw), int32(b.ah))
 	gl.Uniform1i(st.loc("uRadius"), int32(p.WindowRadius))
 	gl.Uniform1f(st.loc("uEnergyGain"), p.EnergyGain)
-	drawFullscreen(b.pooled.tex.id, &b.mask)
+	gl.ActiveTexture(gl.TEXTURE1)
+	gl.BindTexture(gl.TEXTURE_2D, b.pooled.tex[1].id)
+	drawFullscreen(b.pooled.tex[0].id, &b.mask)
 
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.mask.fbo)
 	gl.ReadPixels(0, 0, int32(b.aw), int32(b.ah), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.maskBuf.Pix))

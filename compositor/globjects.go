@@ -61,6 +61,56 @@ func (d *Device) newTarget(w, h int, internal int32, format, typ uint32) (target
 	return t, nil
 }
 
+// planes is a framebuffer with two colour attachments, for passes that
+// write two textures at once (gl_FragData locations 0 and 1).
+type planes struct {
+	tex [2]texture
+	fbo uint32
+}
+
+var drawBuffers2 = [2]uint32{gl.COLOR_ATTACHMENT0, gl.COLOR_ATTACHMENT1}
+
+func (d *Device) newPlanes(w, h int, internal [2]int32, format [2]uint32) (planes, error) {
+	var p planes
+	for i := range p.tex {
+		p.tex[i] = d.newTexture(w, h, internal[i], format[i], gl.FLOAT)
+	}
+	gl.GenFramebuffers(1, &p.fbo)
+	d.track("framebuffer", 1)
+	gl.BindFramebuffer(gl.FRAMEBUFFER, p.fbo)
+	for i := range p.tex {
+		gl.FramebufferTexture2D(gl.FRAMEBUFFER, drawBuffers2[i], gl.TEXTURE_2D, p.tex[i].id, 0)
+	}
+	gl.DrawBuffers(2, &drawBuffers2[0])
+	if st := gl.CheckFramebufferStatus(gl.FRAMEBUFFER); st != gl.FRAMEBUFFER_COMPLETE {
+		d.deletePlanes(&p)
+		return planes{}, fmt.Errorf("compositor: framebuffer %dx%d with two float targets incomplete: 0x%x", w, h, st)
+	}
+	return p, nil
+}
+
+func (d *Device) deletePlanes(p *planes) {
+	if p.fbo != 0 {
+		gl.DeleteFramebuffers(1, &p.fbo)
+		d.track("framebuffer", -1)
+	}
+	d.deleteTexture(&p.tex[0])
+	d.deleteTexture(&p.tex[1])
+	*p = planes{}
+}
+
+// draw covers the planes' framebuffer with one triangle, src0 and src1 on
+// units 0 and 1; the program and its uniforms must be set.
+func (p *planes) draw(src0, src1 uint32) {
+	gl.BindFramebuffer(gl.FRAMEBUFFER, p.fbo)
+	gl.Viewport(0, 0, int32(p.tex[0].w), int32(p.tex[0].h))
+	gl.ActiveTexture(gl.TEXTURE1)
+	gl.BindTexture(gl.TEXTURE_2D, src1)
+	gl.ActiveTexture(gl.TEXTURE0)
+	gl.BindTexture(gl.TEXTURE_2D, src0)
+	gl.DrawArrays(gl.TRIANGLES, 0, 3)
+}
+
 func (d *Device) deleteTarget(t *target) {
 	if t.fbo != 0 {
 		gl.DeleteFramebuffers(1, &t.fbo)

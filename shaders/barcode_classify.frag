@@ -3,19 +3,20 @@
 // Go reference: barcode.poolPixel + barcode.classifyPixel (barcode/stages.go);
 // keep in sync. The RGBA8 result is read back as barcode.Mask.
 //
-// Input  uInput: stage 2 output, RGBA32F, w x 2h = uInputSize (two planes).
-// Output: RGBA8 (UNORM), w x h (h = uInputSize.y / 2), analysis resolution:
+// Input  uInput, uInput1: stage 2 planes (RGBA32F, RG32F), w x h = uInputSize.
+// Output: RGBA8 (UNORM), w x h, analysis resolution:
 //   R = coherence  |mean z^2| / mean |g|^2            (1: parallel bars)
 //   G = grid score |mean z^4/|g|^2| / mean |g|^2      (1: perpendicular grid or bars)
 //   B = grid orientation atan(mean z^4)/4 in [0, pi/2), mapped to [0, 1)
 //   A = min(sqrt(mean |g|^2) * uEnergyGain, 1)
 // where the means are over the (2r+1) x (2r+1) window (vertical part here,
-// horizontal part in stage 2), rows clamped within each plane.
+// horizontal part in stage 2), rows clamped to the edge.
 // Uniforms:
 //   uRadius (int)       pooling radius r = Params.WindowRadius (0..12)
 //   uEnergyGain (float) Params.EnergyGain
 
 uniform sampler2D uInput;
+uniform sampler2D uInput1;
 uniform ivec2 uInputSize;
 uniform int uRadius;
 uniform float uEnergyGain;
@@ -26,13 +27,12 @@ const float kPi = 3.14159265358979;
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    int h = uInputSize.y / 2;
     vec4 a = vec4(0.0);
-    vec4 b = vec4(0.0);
+    vec2 b = vec2(0.0);
     for (int j = -uRadius; j <= uRadius; j++) {
-        int y = clamp(p.y + j, 0, h - 1);
-        a += texelFetch(uInput, ivec2(p.x, y), 0);
-        b += texelFetch(uInput, ivec2(p.x, y + h), 0);
+        ivec2 q = ivec2(p.x, clamp(p.y + j, 0, uInputSize.y - 1));
+        a += texelFetch(uInput, q, 0);
+        b += texelFetch(uInput1, q, 0).rg;
     }
     float inv = 1.0 / float(2 * uRadius + 1);
     float e = a.x * inv;

@@ -3,13 +3,15 @@
 // Go reference: barcode.tensorPixel (barcode/stages.go); keep in sync.
 //
 // Input  uInput: the full-res RGBA frame, W x H = uInputSize, row 0 = top.
-// Output: RGBA32F, w x 2h with s = uScale, w = ceil(W/s), h = ceil(H/s).
-//         Rows [0, h) are plane 0 and rows [h, 2h) plane 1 of the same
-//         w x h grid of s x s blocks:
-//           plane 0 = mean over the block of (|g|^2, Re z^2, Im z^2, 0)
-//           plane 1 = mean over the block of (Re z^4/|g|^2, Im z^4/|g|^2, 0, 0)
+// Output: two targets, w x h with s = uScale, w = ceil(W/s), h = ceil(H/s),
+//         one texel per s x s block of the frame:
+//           plane0 (RGBA32F) = block mean of (|g|^2, Re z^2, Im z^2, 0)
+//           plane1 (RG32F)   = block mean of (Re z^4/|g|^2, Im z^4/|g|^2)
 //         where g = (gx, gy) is the 2x2 luma gradient at each full-res pixel
-//         and z = gx + i*gy.
+//         and z = gx + i*gy. Both planes come from one fragment (two render
+//         targets) so the gradients are computed once, and each luma sample
+//         is fetched once per row pair: the right column of one pixel is the
+//         left column of the next.
 // Uniforms:
 //   uScale (int)  analysis downscale factor s >= 1 (barcode.AnalysisScale)
 
@@ -17,7 +19,8 @@ uniform sampler2D uInput;
 uniform ivec2 uInputSize;
 uniform int uScale;
 
-out vec4 fragColor;
+layout(location = 0) out vec4 plane0;
+layout(location = 1) out vec2 plane1;
 
 const vec3 kLuma = vec3(0.2126, 0.7152, 0.0722);
 
@@ -29,36 +32,30 @@ float luma(int x, int y) {
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     int s = uScale;
-    int h = (uInputSize.y + s - 1) / s;
-    int plane = 0;
-    int by = p.y;
-    if (p.y >= h) {
-        plane = 1;
-        by = p.y - h;
-    }
-    vec4 acc = vec4(0.0);
+    vec3 a = vec3(0.0);
+    vec2 b = vec2(0.0);
     for (int j = 0; j < s; j++) {
+        int py = p.y * s + j;
+        int px = p.x * s;
+        float l00 = luma(px, py);
+        float l01 = luma(px, py + 1);
         for (int i = 0; i < s; i++) {
-            int px = p.x * s + i;
-            int py = by * s + j;
-            float l00 = luma(px, py);
-            float l10 = luma(px + 1, py);
-            float l01 = luma(px, py + 1);
-            float l11 = luma(px + 1, py + 1);
+            float l10 = luma(px + i + 1, py);
+            float l11 = luma(px + i + 1, py + 1);
             float gx = 0.5 * ((l10 - l00) + (l11 - l01));
             float gy = 0.5 * ((l01 - l00) + (l11 - l10));
             float m2 = gx * gx + gy * gy;
             float z2x = gx * gx - gy * gy;
             float z2y = 2.0 * gx * gy;
-            if (plane == 0) {
-                acc.x += m2;
-                acc.y += z2x;
-                acc.z += z2y;
-            } else if (m2 > 1e-12) {
-                acc.x += (z2x * z2x - z2y * z2y) / m2;
-                acc.y += 2.0 * z2x * z2y / m2;
+            a += vec3(m2, z2x, z2y);
+            if (m2 > 1e-12) {
+                b += vec2((z2x * z2x - z2y * z2y) / m2, 2.0 * z2x * z2y / m2);
             }
+            l00 = l10;
+            l01 = l11;
         }
     }
-    fragColor = acc * (1.0 / float(s * s));
+    float inv = 1.0 / float(s * s);
+    plane0 = vec4(a * inv, 0.0);
+    plane1 = b * inv;
 }
