@@ -6,10 +6,13 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -272,7 +275,7 @@ func TestCloseFreesEverything(t *testing.T) {
 	live := media.PoolStats().LiveVideoFrames
 	for i := 0; i < 20; i++ {
 		inv, _ := NewBuiltinPass("invert", "invert.frag", nil)
-		p, err := NewPipeline(testDevice, Config{Readback: ReadbackMode(i % 2)}, identity(t), inv)
+		p, err := NewPipeline(testDevice, Config{Readback: ReadbackMode(i % 2)}, identity(t), inv, NewBarcodePass(barcode.DefaultParams()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,5 +364,42 @@ void main() { fragColor = vec4(uLevel, uTime, float(uFrame) / 255.0, 1.0); }
 	}
 	if len(seen) != 3 || seen[2].Index != 2 || seen[2].Timestamp != 400000 || seen[2].Width != 1 {
 		t.Errorf("Update saw %+v", seen)
+	}
+}
+
+// TestDeviceOpenClose: devices opened and closed in a loop leave no
+// goroutine behind, and a closed device refuses work.
+func TestDeviceOpenClose(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for i := 0; i < 5; i++ {
+		d, err := OpenDevice(DeviceOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewPipeline(d, Config{}, identity(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fr, _ := testFrame(t, media.I420, 16, 16, media.ColorSpace{}, 1)
+		var o Output
+		if err := p.Process(context.Background(), fr, &o); err != nil {
+			t.Fatal(err)
+		}
+		o.Frame.Close()
+		d.Close()
+		if err := p.Process(context.Background(), fr, &o); !errors.Is(err, ErrClosed) {
+			t.Errorf("Process on a closed device: %v", err)
+		}
+		if _, err := NewPipeline(d, Config{}); !errors.Is(err, ErrClosed) {
+			t.Errorf("NewPipeline on a closed device: %v", err)
+		}
+		p.Close()
+		fr.Close()
+	}
+	for i := 0; i < 100 && runtime.NumGoroutine() > before; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines before, %d after", before, n)
 	}
 }
