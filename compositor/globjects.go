@@ -285,12 +285,16 @@ func withPrelude(src shaderSource, preludeFile, prelude string, defines ...strin
 	for _, d := range defines {
 		b.WriteString("#define " + d + "\n")
 	}
-	str := len(src.includes) + 1
-	fmt.Fprintf(&b, "#line 1 %d\n%s\n#line %d 0\n", str, prelude, at+2)
+	includes := src.includes
+	if prelude != "" {
+		includes = append(append([]string(nil), includes...), preludeFile)
+		fmt.Fprintf(&b, "#line 1 %d\n%s\n", len(includes), prelude)
+	}
+	fmt.Fprintf(&b, "#line %d 0\n", at+2)
 	for i := at + 1; i < len(lines); i++ {
 		b.WriteString(lines[i])
 	}
-	return shaderSource{file: src.file, text: b.String(), includes: append(append([]string(nil), src.includes...), preludeFile)}
+	return shaderSource{file: src.file, text: b.String(), includes: includes}
 }
 
 func compileShader(kind uint32, src shaderSource) (uint32, error) {

@@ -24,8 +24,9 @@ type frameState struct {
 // resources are a pipeline's GL objects. Programs are made once; textures
 // and buffers once per input format and size, and kept while that stays.
 type resources struct {
-	yuvProg            [2]*program // I420, NV12
-	packProg, copyProg *program
+	yuvProg  [2]*program // I420, NV12
+	packProg [3]*program // Y, U, V regions of the packed image
+	copyProg *program
 	linear             uint32 // sampler object: bilinear, clamped
 
 	format media.PixelFormat
@@ -57,8 +58,11 @@ func (r *resources) setup(d *Device) error {
 			return err
 		}
 	}
-	if r.packProg, err = d.newProgram(fullscreenVert(), builtin("pack_i420.frag")); err != nil {
-		return err
+	for i := range r.packProg {
+		src := withPrelude(builtin("pack_i420.frag"), "", "", fmt.Sprintf("PLANE %d", i))
+		if r.packProg[i], err = d.newProgram(fullscreenVert(), src); err != nil {
+			return err
+		}
 	}
 	if r.copyProg, err = d.newProgram(fullscreenVert(), builtin("identity.frag")); err != nil {
 		return err
@@ -92,7 +96,9 @@ func (r *resources) release(d *Device) {
 	r.releaseSized(d)
 	d.deleteProgram(&r.yuvProg[0])
 	d.deleteProgram(&r.yuvProg[1])
-	d.deleteProgram(&r.packProg)
+	for i := range r.packProg {
+		d.deleteProgram(&r.packProg[i])
+	}
 	d.deleteSampler(&r.linear)
 	d.deleteProgram(&r.copyProg)
 }
@@ -314,19 +320,35 @@ func (r *resources) uploadPlane(i int, tex texture, pf uint32, bpp int, pl media
 	}
 }
 
-// pack converts the result to packed I420 in r.packed.
+// pack converts the result to packed I420 in r.packed: one draw per plane
+// region, each a branch-free program.
 func (r *resources) pack(d *Device) {
 	var off [3]float32
 	r.mat, off = rgbToYUV(r.outCS)
-	prog := r.packProg
-	gl.UseProgram(prog.id)
-	gl.Uniform1i(prog.loc("uInput"), 0)
-	gl.Uniform2i(prog.loc("uInputSize"), int32(r.w), int32(r.h))
-	gl.Uniform2i(prog.loc("uTexels"), int32(r.texels[0]), int32(r.texels[1]))
-	gl.UniformMatrix3fv(prog.loc("uMatrix"), 1, true, &r.mat[0])
-	gl.Uniform3f(prog.loc("uOffset"), off[0], off[1], off[2])
+	h := int32(r.h)
+	ch := int32((r.h + 1) / 2)
+	tw, ct := int32(r.texels[0]), int32(r.texels[1])
+	gl.BindFramebuffer(gl.FRAMEBUFFER, r.packed.fbo)
+	gl.ActiveTexture(gl.TEXTURE0)
+	gl.BindTexture(gl.TEXTURE_2D, r.result.tex.id)
 	gl.BindSampler(0, r.linear)
-	drawFullscreen(r.result.tex.id, &r.packed)
+	for i, prog := range r.packProg {
+		gl.UseProgram(prog.id)
+		gl.Uniform1i(prog.loc("uInput"), 0)
+		gl.Uniform2i(prog.loc("uInputSize"), int32(r.w), h)
+		gl.Uniform2i(prog.loc("uTexels"), tw, ct)
+		gl.Uniform3f(prog.loc("uRow"), r.mat[3*i], r.mat[3*i+1], r.mat[3*i+2])
+		gl.Uniform1f(prog.loc("uOffset"), off[i])
+		switch i {
+		case 0:
+			gl.Viewport(0, 0, tw, h)
+		case 1:
+			gl.Viewport(0, h, ct, ch)
+		case 2:
+			gl.Viewport(ct, h, ct, ch)
+		}
+		gl.DrawArrays(gl.TRIANGLES, 0, 3)
+	}
 	gl.BindSampler(0, 0)
 }
 
