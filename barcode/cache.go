@@ -1,21 +1,80 @@
 package barcode
 
-// cache remembers the previous call's regions and what they decoded to, so
-// that video frames re-decode a code only every VerifyEvery calls while it
-// stays put, and retry an undecodable region only every RetryEvery calls.
+// cache remembers recent calls' regions and what they decoded to, so that
+// video frames do not decode again what stays put.
+//
+// A region that overlaps one of them (IoU ≥ CacheIoU; the previous call's,
+// or one unseen for up to keepMissing calls) inherits its outcome, moved
+// with it. It is refreshed when due: a decoded
+// region every VerifyEvery calls, by re-reading its symbols in place, one
+// per call (one zxing call on a crop of just the symbol, where decoding the
+// region again tries several crops and reads on until a read fails: tens of
+// milliseconds on a large region); an undecoded one every RetryEvery calls,
+// backing off while it stays put. At most MaxRefreshesPerCall cached
+// regions are refreshed per call, most overdue first, and at most
+// MaxDecodesPerCall regions decoded: on a steady scene the zxing work is
+// spread thin and even over the frames.
+//
 // Two generations of entries and hits are swapped each call: no allocation
 // in steady state.
 type cache struct {
 	prev, cur         []cacheEntry
 	prevHits, curHits []hit
+	plan              []planned
+	// Recently read values, so that a value read again (its region lost
+	// and found, or a still image read twice) is the same string.
+	recent     [16]string
+	nextRecent int
 }
 
 type cacheEntry struct {
 	box      Rect    // bounding box of the region's rectangle
 	cx, cy   float64 // region centre, to move cached quads along
 	first, n int     // its hits in the generation's hit slice
-	decoded  bool
-	age      int // calls since the region was last decoded
+	// decoded: a symbol was read in the region (possibly one reported
+	// through another region: a dup hit). pending: never tried, being over
+	// the decode budget when it appeared. stale: a cached symbol failed to
+	// re-read and no decode was left in the call's budget: decode it in
+	// full next time.
+	decoded, pending, stale bool
+	age                     int  // calls since the region was last decoded or verified in full
+	wait                    int  // calls between attempts: due when age+1 ≥ wait
+	tried                   Rect // box when it was last decoded
+	checked                 int  // symbols re-read so far in the current verification
+	missing                 int  // calls since a region last matched it
+}
+
+// keepMissing is how many calls an entry outlives its region. Where the
+// labeling of a scene hesitates between two cuts (a caption that joins one
+// code's region or the next one's, frame by frame), each cut finds its
+// entry again instead of being decoded as new every other frame.
+const keepMissing = 8
+
+// stableIoU: a region whose box overlaps the one it was last decoded with
+// at least this much has not changed. An undecoded region backs off only
+// while it stays put (IoU in place): anything that moves or grows is
+// retried at the RetryEvery pace. A decoded region is verified symbol by
+// symbol only while its shape holds (IoU once centred on each other:
+// motion moves the symbols with it); if the shape changed, for instance a
+// second code joined it, it is decoded again.
+const stableIoU = 0.9
+
+// What the cache does with a region in one call.
+type action int
+
+const (
+	actServe   action = iota // take over the previous outcome
+	actDecode                // decode (new, or a refresh that needs it)
+	actDefer                 // new, over the decode budget: next call
+	actDue                   // due for a refresh (planning only)
+	actRefresh               // refresh this call
+)
+
+type planned struct {
+	act     action
+	prev    int // matched entry in c.prev, or -1
+	box     Rect
+	overdue int // calls past due
 }
 
 // run decodes regions through the cache, appending to d.hits.
@@ -24,56 +83,103 @@ func (c *cache) run(d *Detector, regions []region) {
 	c.cur = c.cur[:0]
 	c.curHits = c.curHits[:0]
 	// A busy scene spreads its decodes over several calls instead of
-	// stalling one.
+	// stalling one. budget < 0: unbounded.
 	budget := p.MaxDecodesPerCall
-	for i := range regions {
-		r := &regions[i]
-		q := r.corners()
-		box := boundsOf(&q)
-		best, bestIoU := -1, p.CacheIoU
-		for j := range c.prev {
-			if v := iou(box, c.prev[j].box); v >= bestIoU {
-				best, bestIoU = j, v
-			}
+	if budget <= 0 {
+		budget = -1
+	}
+	take := func() bool {
+		if budget == 0 {
+			return false
 		}
-		first := len(d.hits)
-		e := cacheEntry{box: box, cx: r.cx, cy: r.cy}
-		var pe *cacheEntry
-		due := true
-		if best >= 0 {
-			pe = &c.prev[best]
-			limit := p.RetryEvery
-			if pe.decoded {
-				limit = p.VerifyEvery
+		if budget > 0 {
+			budget--
+		}
+		return true
+	}
+	plan := c.plan[:0]
+	for i := range regions {
+		q := regions[i].corners()
+		a := planned{prev: -1, box: boundsOf(&q)}
+		bestIoU := p.CacheIoU
+		for j := range c.prev {
+			if v := iou(a.box, c.prev[j].box); v >= bestIoU {
+				a.prev, bestIoU = j, v
 			}
-			due = pe.age+1 >= limit
 		}
 		switch {
-		case !due || (budget == 0 && p.MaxDecodesPerCall > 0 && pe != nil):
-			// Same place, recently tried (or due, but this call's decode
-			// budget is spent: then it stays due and goes first next
-			// call): take over its outcome, moved with the region.
-			dx, dy := r.cx-pe.cx, r.cy-pe.cy
-			for _, h := range c.prevHits[pe.first : pe.first+pe.n] {
-				if h.unknown {
-					h.quad = q
-				} else {
-					for k := range h.quad {
-						h.quad[k].X += dx
-						h.quad[k].Y += dy
-					}
-				}
-				d.hits = append(d.hits, h)
+		case a.prev < 0 || c.prev[a.prev].pending:
+			// New regions come first: a code entering the view
+			// should show at once.
+			a.act = actDefer
+			if take() {
+				a.act = actDecode
 			}
-			e.decoded, e.age = pe.decoded, pe.age+1
-		case budget == 0 && p.MaxDecodesPerCall > 0:
-			// New region over budget: due next call.
-			e.age = max(p.RetryEvery, p.VerifyEvery)
 		default:
-			budget--
-			d.decodeRegion(r)
-			for _, h := range d.hits[first:] {
-				e.decoded = e.decoded || !h.unknown
+			pe := &c.prev[a.prev]
+			a.act = actServe
+			if limit := c.limit(p, pe, a.box); pe.age+1 >= limit {
+				a.act, a.overdue = actDue, pe.age+1-limit
+			}
+		}
+		plan = append(plan, a)
+	}
+	// The most overdue refreshes that fit; the others stay due.
+	for n := 0; p.MaxRefreshesPerCall <= 0 || n < p.MaxRefreshesPerCall; n++ {
+		best := -1
+		for i := range plan {
+			a := &plan[i]
+			if a.act != actDue || c.needsDecode(&c.prev[a.prev], a.box) && budget == 0 {
+				continue
+			}
+			if best < 0 || a.overdue > plan[best].overdue {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		plan[best].act = actRefresh
+		if c.needsDecode(&c.prev[plan[best].prev], plan[best].box) {
+			take()
+		}
+	}
+	c.plan = plan
+	for i := range regions {
+		r, a := &regions[i], &plan[i]
+		first := len(d.hits)
+		e := cacheEntry{box: a.box, cx: r.cx, cy: r.cy}
+		var pe *cacheEntry
+		if a.prev >= 0 {
+			pe = &c.prev[a.prev]
+		}
+		switch a.act {
+		case actServe, actDue:
+			c.serve(d, r, pe, &e)
+		case actDefer:
+			e.pending = true
+		case actDecode:
+			c.decode(d, r, pe, &e)
+		case actRefresh:
+			if c.needsDecode(pe, a.box) {
+				c.decode(d, r, pe, &e)
+				break
+			}
+			c.serve(d, r, pe, &e)
+			k := verifyTarget(d.hits[first:], e.checked)
+			switch {
+			case k < 0 || d.reread(&d.hits[first+k]):
+				e.checked++
+				if verifyTarget(d.hits[first:], e.checked) < 0 {
+					// All re-read: verified.
+					e.age, e.checked = 0, 0
+				}
+			case take():
+				// Gone or changed: decode the region again.
+				d.hits = d.hits[:first]
+				c.decode(d, r, pe, &e)
+			default:
+				e.stale = true
 			}
 		}
 		e.first = len(c.curHits)
@@ -81,21 +187,140 @@ func (c *cache) run(d *Detector, regions []region) {
 		e.n = len(c.curHits) - e.first
 		c.cur = append(c.cur, e)
 	}
+	// Entries no region matched live on a while, unseen.
+	for j := range c.prev {
+		pe := &c.prev[j]
+		if pe.missing >= keepMissing || pe.pending || c.matched(j) {
+			continue
+		}
+		e := *pe
+		e.missing++
+		e.age++
+		e.first = len(c.curHits)
+		c.curHits = append(c.curHits, c.prevHits[pe.first:pe.first+pe.n]...)
+		c.cur = append(c.cur, e)
+	}
 	c.prev, c.cur = c.cur, c.prev
 	c.prevHits, c.curHits = c.curHits, c.prevHits
 }
 
+// matched says whether a region of this call matched entry j of c.prev.
+func (c *cache) matched(j int) bool {
+	for i := range c.plan {
+		if c.plan[i].prev == j {
+			return true
+		}
+	}
+	return false
+}
+
+// limit is the age at which a cached region falls due.
+func (c *cache) limit(p *Params, pe *cacheEntry, box Rect) int {
+	switch {
+	case pe.stale:
+		return 0
+	case pe.decoded:
+		return pe.wait
+	case iou(box, pe.tried) < stableIoU:
+		// Moved or changed since it was tried: no back-off.
+		return min(pe.wait, p.RetryEvery)
+	}
+	return pe.wait
+}
+
+// needsDecode says whether refreshing pe, now at box, takes decoding the
+// region rather than re-reading its symbols.
+func (c *cache) needsDecode(pe *cacheEntry, box Rect) bool {
+	if !pe.decoded || pe.stale || !sameShape(box, pe.tried) {
+		return true
+	}
+	// Re-read its symbols, if it kept any of its own.
+	return verifyTarget(c.prevHits[pe.first:pe.first+pe.n], 0) < 0
+}
+
+// verifyTarget returns the index in hs of the k-th decoded hit (dups
+// included: their regions are verified through them too), or -1.
+func verifyTarget(hs []hit, k int) int {
+	for i := range hs {
+		if !hs[i].unknown {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
+	return -1
+}
+
+// serve appends pe's hits, moved with the region, and carries its state
+// over into e, one call older.
+func (c *cache) serve(d *Detector, r *region, pe *cacheEntry, e *cacheEntry) {
+	dx, dy := r.cx-pe.cx, r.cy-pe.cy
+	if !sameShape(e.box, pe.box) {
+		// Not the same region moved but another cut of the scene (a
+		// neighbour joined it or left): its centre's shift says nothing
+		// of how its symbols moved. Leave them until it is decoded again.
+		dx, dy = 0, 0
+	}
+	q := r.corners()
+	for _, h := range c.prevHits[pe.first : pe.first+pe.n] {
+		if h.unknown {
+			h.quad = q
+		} else {
+			for k := range h.quad {
+				h.quad[k].X += dx
+				h.quad[k].Y += dy
+			}
+		}
+		d.hits = append(d.hits, h)
+	}
+	e.decoded, e.stale = pe.decoded, pe.stale
+	e.age, e.wait, e.tried, e.checked = pe.age+1, pe.wait, pe.tried, pe.checked
+}
+
+// decode decodes r afresh into e; pe is its previous entry, if any.
+func (c *cache) decode(d *Detector, r *region, pe, e *cacheEntry) {
+	p := &d.p
+	e.decoded = d.decodeRegion(r)
+	e.tried, e.age, e.checked, e.stale = e.box, 0, 0, false
+	switch {
+	case e.decoded:
+		e.wait = p.VerifyEvery
+	case pe != nil && !pe.decoded && !pe.pending && pe.wait > 0 && iou(e.box, pe.tried) >= stableIoU:
+		// Failed again in the same place: back off.
+		e.wait = max(min(2*pe.wait, p.MaxRetryEvery), p.RetryEvery)
+	default:
+		e.wait = p.RetryEvery
+	}
+}
+
+// sameShape says whether boxes a and b, centred on each other, overlap by
+// at least stableIoU.
+func sameShape(a, b Rect) bool {
+	b.X += (a.X + a.Width/2) - (b.X + b.Width/2)
+	b.Y += (a.Y + a.Height/2) - (b.Y + b.Height/2)
+	return iou(a, b) >= stableIoU
+}
+
 // intern returns text as a string, reusing the string of a previous result
-// with the same bytes so that re-verifying a code allocates nothing.
-func (c *cache) intern(format string, text []byte) string {
+// with the same bytes so that reading a code again allocates nothing.
+func (c *cache) intern(text []byte) string {
 	for _, hs := range [2][]hit{c.prevHits, c.curHits} {
 		for i := range hs {
-			if !hs[i].unknown && hs[i].format == format && hs[i].text == string(text) {
+			if !hs[i].unknown && hs[i].text == string(text) {
 				return hs[i].text
 			}
 		}
 	}
-	return string(text)
+	for _, s := range c.recent {
+		if s == string(text) {
+			return s
+		}
+	}
+	s := string(text)
+	c.recent[c.nextRecent] = s
+	c.nextRecent = (c.nextRecent + 1) % len(c.recent)
+	return s
 }
 
 // iou is the intersection over union of two rectangles.

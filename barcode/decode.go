@@ -28,11 +28,16 @@ type decoder struct {
 	res  [maxDecodeResults]C.zx_result
 	text []byte
 	err  [256]C.char
+	// corners of the result being handed to fn: a field rather than a
+	// local, which would escape through the call of fn (a func value) and
+	// cost an allocation per symbol read.
+	corners [4]Point
 }
 
 // read decodes g (which must stay untouched for the call; cgo pins the
 // backing array while zx_read runs, so no copy is made) and calls fn for each
-// symbol. fn's text is only valid during the call.
+// symbol. fn's text and corners are only valid during the call. A read that
+// succeeds allocates nothing.
 func (d *decoder) read(g Gray, formats, flags, maxResults int, fn func(format int, text []byte, corners *[4]Point)) (int, error) {
 	if g.Width <= 0 || g.Height <= 0 || len(g.Pix) < (g.Height-1)*g.Stride+g.Width {
 		return 0, errors.New("barcode: bad luma view")
@@ -48,11 +53,10 @@ func (d *decoder) read(g Gray, formats, flags, maxResults int, fn func(format in
 	}
 	for i := 0; i < int(n); i++ {
 		r := &d.res[i]
-		var c [4]Point
 		for k := 0; k < 4; k++ {
-			c[k] = Point{float64(r.x[k]), float64(r.y[k])}
+			d.corners[k] = Point{float64(r.x[k]), float64(r.y[k])}
 		}
-		fn(int(r.format), d.text[r.text_off:r.text_off+r.text_len], &c)
+		fn(int(r.format), d.text[r.text_off:r.text_off+r.text_len], &d.corners)
 	}
 	return int(n), nil
 }

@@ -31,7 +31,8 @@ type Detector struct {
 	luma     Gray
 	haveLuma bool
 
-	decodes int // regions decoded (not served by the cache), for tests
+	decodes  int // regions decoded (not served by the cache), for tests
+	verifies int // cached symbols re-read in place (see cache), for tests
 }
 
 // LumaSource provides a frame's full-resolution luma on demand. DetectFrom
@@ -60,6 +61,18 @@ type hit struct {
 	format, text string
 	quad         [4]Point
 	unknown      bool
+	// dup: a symbol read again through a later region, already reported
+	// through an earlier one. Not emitted (unless that one is gone), but
+	// kept with its region in the cache, which can then verify the region
+	// with a re-read rather than decode it again.
+	dup bool
+	// How the symbol was read, so that the cache can re-read it the same
+	// way: its format bit, and the view's axis angle (radians, 0 for
+	// direct views), scale (view pixels per full-res pixel) and polarity.
+	bit      int
+	angle    float64
+	zoom     float64
+	inverted bool
 }
 
 // NewDetector returns a Detector using p.
@@ -123,7 +136,7 @@ func (d *Detector) dropShadowed() {
 			b := boundsOf(&h.quad)
 			shadowed := false
 			for _, o := range d.hits {
-				if !o.unknown && near(b, boundsOf(&o.quad)) {
+				if !o.unknown && !o.dup && near(b, boundsOf(&o.quad)) {
 					shadowed = true
 					break
 				}
@@ -148,7 +161,15 @@ func (d *Detector) emit() []DetectedBarcode {
 	}
 	d.corners = d.corners[:len(d.hits)]
 	d.out = d.out[:0]
-	for i, h := range d.hits {
+	for _, h := range d.hits {
+		if h.dup && d.readBefore(&h) {
+			// Reported through another region. (A dup whose original
+			// is gone, the cache serving a region whose symbols were
+			// read through another that has since changed, is emitted
+			// in its place.)
+			continue
+		}
+		i := len(d.out)
 		d.corners[i] = h.quad
 		f := h.format
 		if h.unknown {
@@ -161,20 +182,35 @@ func (d *Detector) emit() []DetectedBarcode {
 			RawValue:     h.text,
 		})
 	}
+	if len(d.out) == 0 {
+		return nil
+	}
 	return d.out
 }
 
+// sameSymbol says whether o and h are reads of one symbol: same format and
+// value, near each other.
+func (o *hit) sameSymbol(h *hit) bool {
+	return o.format == h.format && o.text == h.text && near(boundsOf(&o.quad), boundsOf(&h.quad))
+}
+
 // decodeRegion decodes r and appends its hits (an unknown one when nothing
-// decodes but the region is plausible); it returns how many it appended.
-func (d *Detector) decodeRegion(r *region) int {
+// new decodes but the region is plausible); it reports whether any symbol
+// was read, including ones already read through another region (appended
+// as dups).
+func (d *Detector) decodeRegion(r *region) bool {
 	d.decodes++
 	luma := d.frameLuma()
 	before := len(d.hits)
-	d.tryDecode(r, luma)
-	if len(d.hits) == before && d.p.ReportUndecoded && d.plausibleUndecoded(r) && d.codeLike(r, luma) {
+	found := d.tryDecode(r, luma)
+	fresh := false
+	for _, h := range d.hits[before:] {
+		fresh = fresh || !h.dup
+	}
+	if !fresh && d.p.ReportUndecoded && d.plausibleUndecoded(r) && d.codeLike(r, luma) {
 		d.hits = append(d.hits, hit{quad: r.corners(), unknown: true})
 	}
-	return len(d.hits) - before
+	return found
 }
 
 // plausibleUndecoded says whether an undecoded region is structured enough
@@ -195,6 +231,7 @@ type view struct {
 	g                  Gray
 	ox, oy             float64
 	exx, exy, eyx, eyy float64
+	inverted           bool // g is the negated luma
 }
 
 func (v *view) toFull(x, y float64) Point {
@@ -207,11 +244,12 @@ func (v *view) toFull(x, y float64) Point {
 // issue #740, fixed upstream after 1.4), so downscaling is done here.
 const decodeFlags = zxTryHarder | zxTryRotate
 
-// tryDecode runs the decode attempts for r until one reads something.
-func (d *Detector) tryDecode(r *region, luma Gray) {
+// tryDecode runs the decode attempts for r until one reads something, and
+// reports whether one did.
+func (d *Detector) tryDecode(r *region, luma Gray) bool {
 	p := &d.p
 	if luma.Width <= 0 || luma.Height <= 0 {
-		return
+		return false
 	}
 	short := 2 * min(r.hu, r.hv)
 	margin := p.CropMargin*short + float64(p.CropMarginPx)
@@ -230,26 +268,26 @@ func (d *Detector) tryDecode(r *region, luma Gray) {
 		v = d.resample(r, hu, hv, k, luma, &d.crop)
 	}
 	if d.read(&v, r) {
-		return
+		return true
 	}
 	if 2*min(hu, hv)*k < float64(p.MinCropSide) {
 		// Small codes: modules of one or two pixels read better enlarged.
 		u := d.resample(r, hu, hv, 2*k, luma, &d.crop2)
 		if d.read(&u, r) {
-			return
+			return true
 		}
 	} else if 2*max(hu, hv)*k > float64(p.DownscaleAbove) {
 		// Large, often blurred codes read better reduced (what zxing's
 		// tryDownscale would have done).
 		u := d.resample(r, hu, hv, k/2, luma, &d.crop2)
 		if d.read(&u, r) {
-			return
+			return true
 		}
 	}
 	if p.TryInverted {
 		iv := d.inverted(&v)
 		if d.read(&iv, r) {
-			return
+			return true
 		}
 	}
 	// A fragment of a code (split by a highlight, a fold or a wide gap)
@@ -261,8 +299,9 @@ func (d *Detector) tryDecode(r *region, luma Gray) {
 		if long := max(v.g.Width, v.g.Height); p.MaxCropSide > 0 && long > p.MaxCropSide {
 			v = d.resample(r, hu+g, hv+g, float64(p.MaxCropSide)/float64(long), luma, &d.crop)
 		}
-		d.read(&v, r)
+		return d.read(&v, r)
 	}
+	return false
 }
 
 // directView is the axis-aligned bounding box of the expanded rectangle as a
@@ -344,6 +383,7 @@ func (d *Detector) inverted(v *view) view {
 	}
 	iv := *v
 	iv.g = Gray{Pix: out, Stride: w, Width: w, Height: h}
+	iv.inverted = !v.inverted
 	return iv
 }
 
@@ -372,32 +412,30 @@ func (d *Detector) read(v *view, r *region) bool {
 				return
 			}
 			got, bit, name, local = true, f, nm, *c
-			text = d.cache.intern(nm, t)
+			text = d.cache.intern(t)
 		})
 		if err != nil || !got {
 			break
 		}
 		found = true
+		h := hit{format: name, text: text, bit: bit,
+			angle: math.Atan2(v.exy, v.exx), zoom: 1 / math.Hypot(v.exx, v.exy), inverted: v.inverted}
+		// The same symbol read through another region or crop? A 1D read
+		// grows into its band below, and near() only grows with a box:
+		// a read near an earlier one as it is needs no band.
+		h.quad = v.quadToFull(&local)
+		dup := d.readBefore(&h)
 		span := local
-		if isLinear(bit) {
+		if !dup && isLinear(bit) {
 			// Asked for one symbol, zxing stops after the first two rows
 			// that agree: find all the rows that read.
 			span = d.readableBand(g, &local, bit, text)
-		}
-		var q [4]Point
-		for i, pt := range span {
-			q[i] = v.toFull(pt.X+0.5, pt.Y+0.5)
-		}
-		h := hit{format: name, text: text, quad: orderCorners(q)}
-		dup := false
-		for _, o := range d.hits {
-			// The same symbol read through another region or crop.
-			if !o.unknown && o.format == h.format && o.text == h.text && near(boundsOf(&o.quad), boundsOf(&h.quad)) {
-				dup = true
-				break
-			}
+			h.quad = v.quadToFull(&span)
+			dup = d.readBefore(&h)
 		}
 		if dup {
+			h.dup = true
+			d.hits = append(d.hits, h)
 			break
 		}
 		d.hits = append(d.hits, h)
@@ -407,6 +445,26 @@ func (d *Detector) read(v *view, r *region) bool {
 		blankQuad(g, &span)
 	}
 	return found
+}
+
+// quadToFull maps a quad of view pixel corners to full-res coordinates.
+func (v *view) quadToFull(c *[4]Point) [4]Point {
+	var q [4]Point
+	for i, pt := range c {
+		q[i] = v.toFull(pt.X+0.5, pt.Y+0.5)
+	}
+	return orderCorners(q)
+}
+
+// readBefore says whether d.hits holds the symbol of h as read in its own
+// right (not as a dup).
+func (d *Detector) readBefore(h *hit) bool {
+	for i := range d.hits {
+		if o := &d.hits[i]; !o.unknown && !o.dup && o.sameSymbol(h) {
+			return true
+		}
+	}
+	return false
 }
 
 // copyToWork copies g into the detector's private work buffer.
@@ -476,3 +534,116 @@ func overlaps(a, b Rect) bool {
 func isLinear(f int) bool {
 	return f&(zxCodabar|zxCode39|zxCode93|zxCode128|zxEAN8|zxEAN13|zxITF|zxUPCA|zxUPCE) != 0
 }
+
+// reread re-reads the symbol of h, a cached hit moved to where its region
+// is now, from a crop of just its quad made the way it was first read (the
+// view's axes, scale and polarity, its margin) and reports whether the same
+// symbol reads there: one zxing call on a small crop, looking for that
+// symbology only.
+func (d *Detector) reread(h *hit) bool {
+	d.verifies++
+	p := &d.p
+	luma := d.frameLuma()
+	if luma.Width <= 0 || luma.Height <= 0 || h.zoom <= 0 {
+		return false
+	}
+	// The quad's extents along the view's axes.
+	c, s := math.Cos(h.angle), math.Sin(h.angle)
+	var ox, oy float64
+	for _, pt := range h.quad {
+		ox += pt.X / 4
+		oy += pt.Y / 4
+	}
+	u0, u1, v0, v1 := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for _, pt := range h.quad {
+		dx, dy := pt.X-ox, pt.Y-oy
+		u, v := dx*c+dy*s, -dx*s+dy*c
+		u0, u1 = min(u0, u), max(u1, u)
+		v0, v1 = min(v0, v), max(v1, v)
+	}
+	mu, mv := (u0+u1)/2, (v0+v1)/2
+	r := region{cx: ox + mu*c - mv*s, cy: oy + mu*s + mv*c, angle: h.angle, hu: (u1 - u0) / 2, hv: (v1 - v0) / 2}
+	if isLinear(h.bit) {
+		// A 1D symbol's quad spans the lines that read, which may be few:
+		// give zxing's binarizer the rows it needs (see readableBand).
+		r.hu = max(r.hu, bandStrip/2/h.zoom)
+		r.hv = max(r.hv, bandStrip/2/h.zoom)
+	}
+	margin := p.CropMargin*2*min(r.hu, r.hv) + float64(p.CropMarginPx)
+	var v view
+	if h.zoom == 1 && h.angle == 0 {
+		v = d.directView(&r, r.hu+margin, r.hv+margin, luma)
+	} else {
+		v = d.resample(&r, r.hu+margin, r.hv+margin, h.zoom, luma, &d.crop)
+	}
+	if h.inverted {
+		v = d.inverted(&v)
+	}
+	if v.g.Width < 8 || v.g.Height < 8 {
+		return false
+	}
+	formats := h.bit
+	if formats&upcEAN != 0 {
+		// One zxing reader reads the whole EAN/UPC family and names a
+		// result by the formats asked for (a UPC-A is an EAN-13 with a
+		// leading 0): ask for the family, as the first read did.
+		formats |= upcEAN
+	}
+	same := false
+	var local [4]Point
+	d.dec.read(v.g, formats, decodeFlags, 1, func(f int, t []byte, c *[4]Point) {
+		same, local = f == h.bit && string(t) == h.text, *c
+	})
+	if same {
+		h.quad = rereadQuad(h, &v, &local, c, s)
+	}
+	return same
+}
+
+// rereadQuad is where a re-read puts the symbol of h: zxing's corners for
+// a 2D symbol; for a 1D one, which zxing only places along the two lines
+// that agreed, the cached band (across the bars) moved to contain those
+// lines, with their span along the code. The view's axes are (c, s) and
+// (-s, c).
+func rereadQuad(h *hit, v *view, local *[4]Point, c, s float64) [4]Point {
+	q := v.quadToFull(local)
+	if !isLinear(h.bit) {
+		return q
+	}
+	extent := func(q *[4]Point) (u0, u1, v0, v1 float64) {
+		u0, u1, v0, v1 = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+		for _, pt := range q {
+			u, v := pt.X*c+pt.Y*s, -pt.X*s+pt.Y*c
+			u0, u1 = min(u0, u), max(u1, u)
+			v0, v1 = min(v0, v), max(v1, v)
+		}
+		return
+	}
+	bu0, bu1, bv0, bv1 := extent(&h.quad)
+	ru0, ru1, rv0, rv1 := extent(&q)
+	// contain shifts [a0, a1] to contain [b0, b1] (when it can).
+	contain := func(a0, a1, b0, b1 float64) (float64, float64) {
+		if b0 < a0 {
+			return b0, a1 - a0 + b0
+		}
+		if b1 > a1 {
+			return a0 + b1 - a1, b1
+		}
+		return a0, a1
+	}
+	if ru1-ru0 >= rv1-rv0 {
+		// Lines along u.
+		bu0, bu1 = ru0, ru1
+		bv0, bv1 = contain(bv0, bv1, rv0, rv1)
+	} else {
+		bv0, bv1 = rv0, rv1
+		bu0, bu1 = contain(bu0, bu1, ru0, ru1)
+	}
+	for i, uv := range [4][2]float64{{bu0, bv0}, {bu1, bv0}, {bu1, bv1}, {bu0, bv1}} {
+		q[i] = Point{uv[0]*c - uv[1]*s, uv[0]*s + uv[1]*c}
+	}
+	return orderCorners(q)
+}
+
+// upcEAN is the EAN/UPC family, which zxing reads with one reader.
+const upcEAN = zxEAN8 | zxEAN13 | zxUPCA | zxUPCE

@@ -105,17 +105,28 @@ type Params struct {
 	MinRunCV           float64
 
 	// Cache (video). Unless DisableCache is set, a region whose rectangle
-	// overlaps one of the previous call's by IoU ≥ CacheIoU inherits its
-	// outcome: decoded regions are re-decoded only every VerifyEvery
-	// calls, undecoded ones retried every RetryEvery calls. Disable it for
-	// still images.
-	DisableCache bool
-	CacheIoU     float64
-	VerifyEvery  int
-	RetryEvery   int
+	// overlaps one of a recent call by IoU ≥ CacheIoU inherits its outcome:
+	// decoded regions are verified only every VerifyEvery calls (their
+	// symbols re-read in place, one per call; the region is decoded again
+	// when one no longer reads or the region changed shape), undecoded ones
+	// retried every RetryEvery calls. An undecoded region
+	// that stays put (same rectangle as when last tried) is retried at
+	// doubling intervals up to MaxRetryEvery calls: on a static scene,
+	// texture that never decodes costs next to nothing. Disable the cache
+	// for still images.
+	DisableCache  bool
+	CacheIoU      float64
+	VerifyEvery   int
+	RetryEvery    int
+	MaxRetryEvery int
 	// MaxDecodesPerCall bounds the regions decoded in one call when the
 	// cache is on (0: no bound); the others wait for the next calls.
-	MaxDecodesPerCall int
+	// MaxRefreshesPerCall bounds the cached regions verified or retried in
+	// one call (0: no bound but MaxDecodesPerCall), most overdue first, so
+	// that on a steady scene the zxing work spreads evenly over frames
+	// instead of bunching when several regions fall due together.
+	MaxDecodesPerCall   int
+	MaxRefreshesPerCall int
 }
 
 // DefaultParams returns the tuned defaults.
@@ -158,11 +169,13 @@ func DefaultParams() Params {
 		MinRuns2D:           10,
 		MinRunCV:            0.3,
 
-		CacheIoU:    0.5,
-		VerifyEvery: 15,
-		RetryEvery:  5,
+		CacheIoU:      0.5,
+		VerifyEvery:   15,
+		RetryEvery:    5,
+		MaxRetryEvery: 60,
 
-		MaxDecodesPerCall: 3,
+		MaxDecodesPerCall:   3,
+		MaxRefreshesPerCall: 1,
 	}
 }
 
