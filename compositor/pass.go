@@ -235,8 +235,8 @@ type ShaderPass struct {
 	// NV12), made on first use; fuseFailed remembers a variant that does
 	// not compile so that it is not tried every frame.
 	fusable    bool
-	fused      [2]*program
-	fuseFailed [2]bool
+	fused      [numYUVVariants]*program
+	fuseFailed [numYUVVariants]bool
 }
 
 // NewShaderPass returns a pass for spec; it compiles when added to a
@@ -289,8 +289,9 @@ func (s *ShaderPass) setup(d *Device) error {
 
 func (s *ShaderPass) release(d *Device) {
 	d.deleteProgram(&s.prog)
-	d.deleteProgram(&s.fused[0])
-	d.deleteProgram(&s.fused[1])
+	for i := range s.fused {
+		d.deleteProgram(&s.fused[i])
+	}
 }
 
 func (s *ShaderPass) render(f *frameState, src, dst *target) (*target, error) {
@@ -342,13 +343,10 @@ func (s *ShaderPass) fuseYUV(f *frameState, nv12 bool, dst *target) bool {
 	if !s.fusable {
 		return false
 	}
-	i := 0
-	if nv12 {
-		i = 1
-	}
+	i := yuvVariant(nv12, f.cs)
 	if s.fused[i] == nil && !s.fuseFailed[i] {
 		src := shaderSource{file: s.spec.File, text: fusedInput.ReplaceAllString(s.spec.Source, "sc_fetch_input(")}
-		src = withPrelude(src, "yuv.glsl", shaders.MustSource("yuv.glsl")+"\nvec4 sc_fetch_input(ivec2 p, int lod) { return sc_yuv(p); }", yuvDefines(nv12)...)
+		src = withYUV(src, i, "\nvec4 sc_fetch_input(ivec2 p, int lod) { return sc_yuv(p); }")
 		prog, err := f.dev.newProgram(fullscreenVert(), src)
 		if err != nil {
 			// The plain program compiled, so this is our rewrite's
@@ -362,7 +360,7 @@ func (s *ShaderPass) fuseYUV(f *frameState, nv12 bool, dst *target) bool {
 		return false
 	}
 	gl.UseProgram(s.fused[i].id)
-	f.res.bindYUV(s.fused[i], f.cs)
+	f.res.bindYUV(s.fused[i])
 	s.draw(s.fused[i], f, f.res.planes[0], dst)
 	return true
 }

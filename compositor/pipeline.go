@@ -124,7 +124,7 @@ func NewPipeline(dev *Device, cfg Config, passes ...Pass) (*Pipeline, error) {
 	}
 	p := &Pipeline{dev: dev, cfg: cfg}
 	err := dev.call(func() error {
-		if err := p.res.setup(dev); err != nil {
+		if err := p.res.setup(dev, cfg.OutputColorSpace); err != nil {
 			return err
 		}
 		p.timers.enabled = dev.info.TimerQueries
@@ -471,8 +471,11 @@ func (p *Pipeline) render(r *request) error {
 		}
 		if cur == nil {
 			p.inTimer.begin()
-			cur = p.res.convert(in.Format() == media.NV12)
+			cur, err = p.res.convert(p.dev, in.Format() == media.NV12)
 			p.inTimer.end()
+			if err != nil {
+				return err
+			}
 		}
 		e.fused = false
 		dst := p.res.other(cur)
@@ -486,8 +489,11 @@ func (p *Pipeline) render(r *request) error {
 	}
 	if cur == nil {
 		p.inTimer.begin()
-		cur = p.res.convert(in.Format() == media.NV12)
+		cur, err = p.res.convert(p.dev, in.Format() == media.NV12)
 		p.inTimer.end()
+		if err != nil {
+			return err
+		}
 	}
 	r.out.Detections = f.detections
 	p.res.result = cur

@@ -24,10 +24,10 @@ type frameState struct {
 // resources are a pipeline's GL objects. Programs are made once; textures
 // and buffers once per input format and size, and kept while that stays.
 type resources struct {
-	yuvProg  [2]*program // I420, NV12
-	packProg [3]*program // Y, U, V regions of the packed image
+	yuvProg  [numYUVVariants]*program // made on first use, see yuvVariant
+	packProg [3]*program              // Y, U, V regions of the packed image
 	copyProg *program
-	linear             uint32 // sampler object: bilinear, clamped
+	linear   uint32 // sampler object: bilinear, clamped
 
 	format media.PixelFormat
 	w, h   int
@@ -45,21 +45,16 @@ type resources struct {
 
 	frame  frameState
 	result *target
-
-	// Scratch for values whose address goes to GL: locals would escape to
-	// the heap on every frame.
-	mat [9]float32
 }
 
-func (r *resources) setup(d *Device) error {
+func (r *resources) setup(d *Device, outCS media.ColorSpace) error {
 	var err error
-	for i, nv12 := range []bool{false, true} {
-		if r.yuvProg[i], err = d.newProgram(fullscreenVert(), withYUV(builtin("yuv_to_rgb.frag"), nv12)); err != nil {
-			return err
-		}
-	}
+	m, off := rgbToYUV(outCS)
 	for i := range r.packProg {
-		src := withPrelude(builtin("pack_i420.frag"), "", "", fmt.Sprintf("PLANE %d", i))
+		src := withPrelude(builtin("pack_i420.frag"), "", "",
+			fmt.Sprintf("PLANE %d", i),
+			fmt.Sprintf("ROW vec3(%.9g, %.9g, %.9g)", m[3*i], m[3*i+1], m[3*i+2]),
+			fmt.Sprintf("OFFSET %.9g", off[i]))
 		if r.packProg[i], err = d.newProgram(fullscreenVert(), src); err != nil {
 			return err
 		}
@@ -94,8 +89,9 @@ func (r *resources) releaseSized(d *Device) {
 
 func (r *resources) release(d *Device) {
 	r.releaseSized(d)
-	d.deleteProgram(&r.yuvProg[0])
-	d.deleteProgram(&r.yuvProg[1])
+	for i := range r.yuvProg {
+		d.deleteProgram(&r.yuvProg[i])
+	}
 	for i := range r.packProg {
 		d.deleteProgram(&r.packProg[i])
 	}
@@ -248,47 +244,74 @@ func (r *resources) upload(d *Device, in media.VideoFrame) (*target, error) {
 }
 
 // convert turns the uploaded YUV planes into RGBA in ping[0].
-func (r *resources) convert(nv12 bool) *target {
-	prog := r.yuvProg[0]
-	if nv12 {
-		prog = r.yuvProg[1]
+func (r *resources) convert(d *Device, nv12 bool) (*target, error) {
+	v := yuvVariant(nv12, r.frame.cs)
+	if r.yuvProg[v] == nil {
+		prog, err := d.newProgram(fullscreenVert(), withYUV(builtin("yuv_to_rgb.frag"), v, ""))
+		if err != nil {
+			return nil, err
+		}
+		r.yuvProg[v] = prog
 	}
+	prog := r.yuvProg[v]
 	gl.UseProgram(prog.id)
-	r.bindYUV(prog, r.frame.cs)
+	r.bindYUV(prog)
 	dst := &r.ping[0]
 	drawFullscreen(r.planes[0].id, dst)
-	return dst
+	return dst, nil
 }
 
-// withYUV adds yuv.glsl (sc_yuv and its uniforms) to a fragment shader.
-func withYUV(src shaderSource, nv12 bool) shaderSource {
-	return withPrelude(src, "yuv.glsl", shaders.MustSource("yuv.glsl"), yuvDefines(nv12)...)
-}
+// YUV programs come in variants: I420 or NV12, times BT.601 or BT.709,
+// times limited or full range.
+const numYUVVariants = 8
 
-func yuvDefines(nv12 bool) []string {
+func yuvVariant(nv12 bool, cs media.ColorSpace) int {
+	v := 0
 	if nv12 {
-		return []string{"SC_NV12"}
+		v |= 4
 	}
-	return nil
+	if cs.Matrix == media.MatrixBT601 {
+		v |= 2
+	}
+	if cs.FullRange {
+		v |= 1
+	}
+	return v
+}
+
+// withYUV adds yuv.glsl (sc_yuv) for a variant to a fragment shader, and
+// extra code after it.
+func withYUV(src shaderSource, variant int, extra string) shaderSource {
+	cs := media.ColorSpace{Matrix: media.MatrixBT709, FullRange: variant&1 != 0}
+	if variant&2 != 0 {
+		cs.Matrix = media.MatrixBT601
+	}
+	m, off := yuvToRGB(cs)
+	// GLSL's mat3 constructor takes columns; m is row-major.
+	defs := []string{
+		fmt.Sprintf("SC_MATRIX mat3(%.9g, %.9g, %.9g, %.9g, %.9g, %.9g, %.9g, %.9g, %.9g)",
+			m[0], m[3], m[6], m[1], m[4], m[7], m[2], m[5], m[8]),
+		fmt.Sprintf("SC_OFFSET vec3(%.9g, %.9g, %.9g)", off[0], off[1], off[2]),
+	}
+	if variant&4 != 0 {
+		defs = append(defs, "SC_NV12")
+	}
+	return withPrelude(src, "yuv.glsl", shaders.MustSource("yuv.glsl")+extra, defs...)
 }
 
 // yuvUnit is the first texture unit of the YUV planes; units below it stay
 // free for the pass a conversion is fused into.
 const yuvUnit = 5
 
-// bindYUV sets the uniforms of yuv.glsl on the current program and binds
-// the planes to their units.
-func (r *resources) bindYUV(prog *program, cs media.ColorSpace) {
-	var off [3]float32
-	r.mat, off = yuvToRGB(cs)
-	for i, name := range []string{"sc_Y", "sc_U", "sc_V"} {
+// bindYUV points the samplers of yuv.glsl on the current program at the
+// planes.
+func (r *resources) bindYUV(prog *program) {
+	for i, name := range [3]string{"sc_Y", "sc_U", "sc_V"} {
 		gl.Uniform1i(prog.loc(name), int32(yuvUnit+i))
 		gl.ActiveTexture(gl.TEXTURE0 + uint32(yuvUnit+i))
 		gl.BindTexture(gl.TEXTURE_2D, r.planes[i].id)
 	}
 	gl.ActiveTexture(gl.TEXTURE0)
-	gl.UniformMatrix3fv(prog.loc("sc_Matrix"), 1, true, &r.mat[0])
-	gl.Uniform3f(prog.loc("sc_Offset"), off[0], off[1], off[2])
 }
 
 func (r *resources) uploadPlane(i int, tex texture, pf uint32, bpp int, pl media.Plane) {
@@ -323,8 +346,6 @@ func (r *resources) uploadPlane(i int, tex texture, pf uint32, bpp int, pl media
 // pack converts the result to packed I420 in r.packed: one draw per plane
 // region, each a branch-free program.
 func (r *resources) pack(d *Device) {
-	var off [3]float32
-	r.mat, off = rgbToYUV(r.outCS)
 	h := int32(r.h)
 	ch := int32((r.h + 1) / 2)
 	tw, ct := int32(r.texels[0]), int32(r.texels[1])
@@ -337,8 +358,6 @@ func (r *resources) pack(d *Device) {
 		gl.Uniform1i(prog.loc("uInput"), 0)
 		gl.Uniform2i(prog.loc("uInputSize"), int32(r.w), h)
 		gl.Uniform2i(prog.loc("uTexels"), tw, ct)
-		gl.Uniform3f(prog.loc("uRow"), r.mat[3*i], r.mat[3*i+1], r.mat[3*i+2])
-		gl.Uniform1f(prog.loc("uOffset"), off[i])
 		switch i {
 		case 0:
 			gl.Viewport(0, 0, tw, h)

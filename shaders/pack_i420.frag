@@ -18,8 +18,10 @@
 uniform sampler2D uInput;
 uniform ivec2 uInputSize;
 uniform ivec2 uTexels; // x: texels per row, y: texels per chroma plane row
-uniform vec3 uRow;     // the matrix row of this plane: value = dot(uRow, rgb) + uOffset
-uniform float uOffset;
+// The plane's matrix row and offset, value = dot(ROW, rgb) + OFFSET, are
+// compile-time constants (defines) for the same reason as in yuv.glsl.
+const vec3 uRow = ROW;
+const float uOffset = OFFSET;
 out vec4 fragColor;
 
 void main() {
