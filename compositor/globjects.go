@@ -35,11 +35,8 @@ func (d *Device) newTexture(w, h int, internal int32, format, typ uint32) textur
 }
 
 func (d *Device) deleteTexture(t *texture) {
-	if t.id != 0 {
-		gl.DeleteTextures(1, &t.id)
-		d.track("texture", -1)
-		*t = texture{}
-	}
+	d.release("texture", &t.id, gl.DeleteTextures)
+	*t = texture{}
 }
 
 // target is a texture with a framebuffer that renders into it.
@@ -90,10 +87,7 @@ func (d *Device) newPlanes(w, h int, internal [2]int32, format [2]uint32) (plane
 }
 
 func (d *Device) deletePlanes(p *planes) {
-	if p.fbo != 0 {
-		gl.DeleteFramebuffers(1, &p.fbo)
-		d.track("framebuffer", -1)
-	}
+	d.release("framebuffer", &p.fbo, gl.DeleteFramebuffers)
 	d.deleteTexture(&p.tex[0])
 	d.deleteTexture(&p.tex[1])
 	*p = planes{}
@@ -112,10 +106,7 @@ func (p *planes) draw(src0, src1 uint32) {
 }
 
 func (d *Device) deleteTarget(t *target) {
-	if t.fbo != 0 {
-		gl.DeleteFramebuffers(1, &t.fbo)
-		d.track("framebuffer", -1)
-	}
+	d.release("framebuffer", &t.fbo, gl.DeleteFramebuffers)
 	d.deleteTexture(&t.tex)
 	*t = target{}
 }
@@ -130,13 +121,17 @@ func (d *Device) newBuffer(kind uint32, size int, usage uint32) uint32 {
 	return id
 }
 
-func (d *Device) deleteBuffer(id *uint32) {
+// release deletes the object *id names with del (glDeleteBuffers and its
+// kin share one signature), uncounts it and zeroes *id.
+func (d *Device) release(kind string, id *uint32, del func(int32, *uint32)) {
 	if *id != 0 {
-		gl.DeleteBuffers(1, id)
-		d.track("buffer", -1)
+		del(1, id)
+		d.track(kind, -1)
 		*id = 0
 	}
 }
+
+func (d *Device) deleteBuffer(id *uint32) { d.release("buffer", id, gl.DeleteBuffers) }
 
 func (d *Device) newSampler(filter int32) uint32 {
 	var id uint32
@@ -149,13 +144,7 @@ func (d *Device) newSampler(filter int32) uint32 {
 	return id
 }
 
-func (d *Device) deleteSampler(id *uint32) {
-	if *id != 0 {
-		gl.DeleteSamplers(1, id)
-		d.track("sampler", -1)
-		*id = 0
-	}
-}
+func (d *Device) deleteSampler(id *uint32) { d.release("sampler", id, gl.DeleteSamplers) }
 
 func (d *Device) newQuery() uint32 {
 	var id uint32
@@ -164,13 +153,7 @@ func (d *Device) newQuery() uint32 {
 	return id
 }
 
-func (d *Device) deleteQuery(id *uint32) {
-	if *id != 0 {
-		gl.DeleteQueries(1, id)
-		d.track("query", -1)
-		*id = 0
-	}
-}
+func (d *Device) deleteQuery(id *uint32) { d.release("query", id, gl.DeleteQueries) }
 
 func (d *Device) newFence() uintptr {
 	d.track("sync", 1)
