@@ -148,6 +148,15 @@ func Open(opts Options) (*Context, error) {
 
 	want := func(kind string) bool { return opts.Only == "" || opts.Only == kind }
 	if want("device") {
+		gpus := 0
+		for _, d := range devices {
+			if !d.software {
+				gpus++
+			}
+		}
+		if gpus == 0 && len(devices) > 0 {
+			attempts = append(attempts, Attempt{Platform: "device", Err: fmt.Sprintf("%d EGL device(s), none a GPU (all EGL_MESA_device_software)", len(devices))})
+		}
 		for _, d := range devices {
 			if d.software {
 				continue
