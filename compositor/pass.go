@@ -220,7 +220,9 @@ type ShaderPassSpec struct {
 	// Uniforms gives initial values, type-checked at setup.
 	Uniforms map[string]any
 	// Update, when set, runs on the GL thread before each frame this pass
-	// renders; it must not block and should use the typed setters.
+	// renders; it must not block, should use the typed setters, and must
+	// not call the Pipeline's methods (they wait for the GL thread it is
+	// running on).
 	Update func(FrameInfo, *Uniforms)
 }
 
