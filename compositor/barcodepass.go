@@ -1,6 +1,7 @@
 package compositor
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"unsafe"
@@ -56,6 +57,9 @@ func (b *BarcodePass) Name() string { return "barcode" }
 var barcodeStages = []string{"barcode_tensor.frag", "barcode_boxh.frag", "barcode_classify.frag"}
 
 func (b *BarcodePass) setup(d *Device) error {
+	if b.det != nil {
+		return fmt.Errorf("compositor: the barcode pass is already in a pipeline; make a new one")
+	}
 	for _, f := range barcodeStages {
 		p, err := d.newProgram(fullscreenVert(), builtin(f))
 		if err != nil {

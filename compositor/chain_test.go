@@ -3,6 +3,7 @@ package compositor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/shaders"
 )
 
 func rgbaPipeline(t *testing.T, passes ...Pass) *Pipeline {
@@ -401,5 +403,136 @@ func TestDeviceOpenClose(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines before, %d after", before, n)
+	}
+}
+
+// TestPreludeErrorsNameTheirFile: an error in code the compositor prepends
+// (here a define that breaks yuv.glsl) names yuv.glsl, and errors in the
+// pass itself keep the pass's file and line.
+func TestPreludeErrorsNameTheirFile(t *testing.T) {
+	compile := func(pass, prelude string) []CompileMessage {
+		t.Helper()
+		err := testDevice.call(func() error {
+			src := withPrelude(shaderSource{file: "pass.frag", text: pass}, "yuv.glsl", prelude)
+			_, err := testDevice.newProgram(fullscreenVert(), src)
+			return err
+		})
+		var ce *CompileError
+		if !errors.As(err, &ce) || len(ce.Messages) == 0 {
+			t.Fatalf("compile error expected, got %v", err)
+		}
+		return ce.Messages
+	}
+	good := "#version 330 core\nout vec4 fragColor;\nvoid main() {\n\tfragColor = vec4(1.0);\n}\n"
+	bad := "#version 330 core\nout vec4 fragColor;\nvoid main() {\n\tfragColor = vec4(undefined_name);\n}\n"
+	if m := compile(good, "\nfloat broken() { return undefined_name; }")[0]; m.File != "yuv.glsl" || m.Line != 2 {
+		t.Errorf("prelude error reported as %v, want yuv.glsl:2", m)
+	}
+	if m := compile(bad, "float fine() { return 1.0; }")[0]; m.File != "pass.frag" || m.Line != 4 {
+		t.Errorf("pass error reported as %v, want pass.frag:4", m)
+	}
+}
+
+// TestFusableRules: only a single read in main's own body is fused.
+func TestFusableRules(t *testing.T) {
+	head := "#version 330 core\nuniform sampler2D uInput;\nuniform ivec2 uInputSize;\nout vec4 fragColor;\n"
+	cases := []struct {
+		body string
+		want bool
+	}{
+		{"void main() { fragColor = texelFetch(uInput, ivec2(gl_FragCoord.xy), 0); }", true},
+		{"void main() { ivec2 s = textureSize(uInput, 0); fragColor = texelFetch(uInput, ivec2(gl_FragCoord.xy), 0); }", false},
+		{"vec4 at(ivec2 p) { return texelFetch(uInput, p, 0); }\nvoid main() { fragColor = at(ivec2(gl_FragCoord.xy)) + at(ivec2(0)); }", false},
+		{"void main() { vec4 c = vec4(0); for (int i = 0; i < 3; i++) c += texelFetch(uInput, ivec2(i), 0); fragColor = c; }", false},
+		{"void main() { fragColor = texelFetch(uInput, ivec2(0), 0) + texelFetch(uInput, ivec2(1), 0); }", false},
+		{"// texelFetch(uInput, p, 0) in a comment\nvoid main() { fragColor = texelFetch(uInput, ivec2(gl_FragCoord.xy), 0) * float(uInputSize.x); }", true},
+	}
+	for i, c := range cases {
+		if got := fusable(head + c.body); got != c.want {
+			t.Errorf("case %d: fusable = %v, want %v", i, got, c.want)
+		}
+	}
+}
+
+// TestCloseDeviceWhileProcessing: closing a device under busy callers ends
+// every call (a result or ErrClosed) instead of hanging.
+func TestCloseDeviceWhileProcessing(t *testing.T) {
+	d, err := OpenDevice(DeviceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPipeline(d, Config{}, identity(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, _ := testFrame(t, media.I420, 64, 48, media.ColorSpace{}, 1)
+	defer fr.Close()
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				var o Output
+				err := p.Process(context.Background(), fr, &o)
+				if err != nil {
+					if !errors.Is(err, ErrClosed) {
+						t.Errorf("Process: %v", err)
+					}
+					return
+				}
+				o.Frame.Close()
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	closed := make(chan struct{})
+	go func() { d.Close(); wg.Wait(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Device.Close with callers in flight did not finish")
+	}
+}
+
+// TestReentrantCalls: a pass's Update may query its pipeline; Process from
+// the GL thread is refused instead of deadlocking; replacing a pass with
+// itself is a no-op.
+func TestReentrantCalls(t *testing.T) {
+	var p *Pipeline
+	var statsErr, processErr error
+	pass := NewShaderPass(ShaderPassSpec{Name: "probe", Source: shaders.MustSource("identity.frag"), Update: func(FrameInfo, *Uniforms) {
+		_ = p.Stats()
+		processErr = p.Process(context.Background(), media.VideoFrame{}, &Output{})
+		if got := p.Passes(); len(got) != 1 {
+			statsErr = fmt.Errorf("Passes() from Update: %v", got)
+		}
+	}})
+	p = rgbaPipeline(t, pass)
+	fr, _ := media.NewVideoFrame([]byte{1, 2, 3, 255}, media.VideoFrameInit{Format: media.RGBA, CodedWidth: 1, CodedHeight: 1})
+	defer fr.Close()
+	done := make(chan []byte)
+	go func() { done <- processRGBA(t, p, fr) }()
+	select {
+	case got := <-done:
+		if got[0] != 1 {
+			t.Errorf("output %v", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("pipeline calls from Update deadlocked")
+	}
+	if statsErr != nil {
+		t.Error(statsErr)
+	}
+	if processErr == nil {
+		t.Error("Process from the GL thread succeeded")
+	}
+	if err := p.ReplacePass(pass); err != nil {
+		t.Errorf("replacing a pass with itself: %v", err)
+	}
+	processRGBA(t, p, fr)
+	other := rgbaPipeline(t)
+	if err := other.AddPass(pass); err == nil {
+		t.Error("a pass joined a second pipeline")
 	}
 }

@@ -76,9 +76,14 @@ func (d *Device) removePipeline(p *Pipeline) {
 // idle runs on the GL thread when no task is queued: asynchronous readbacks
 // left open for overlap must complete now, or their callers would wait for
 // a frame that never comes.
-func (d *Device) idle() {
+func (d *Device) idle() { d.flushExcept(nil) }
+
+// flushExcept completes the open readbacks of every pipeline but skip.
+func (d *Device) flushExcept(skip *Pipeline) {
 	for _, p := range d.pipelines {
-		p.flush()
+		if p != skip {
+			p.flush()
+		}
 	}
 }
 
@@ -160,12 +165,17 @@ func (d *Device) track(kind string, n int) {
 	d.mu.Unlock()
 }
 
-// call runs f on the GL thread; for setup and control, not per frame.
+// call runs f on the GL thread (directly when already there); for setup
+// and control, not per frame. Open readbacks complete first, so that a
+// stream of control calls cannot hold them back.
 func (d *Device) call(f func() error) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
-	err := d.thread.Call(f)
+	err := d.thread.Call(func() error {
+		d.idle()
+		return f()
+	})
 	if errors.Is(err, glthread.ErrStopped) {
 		return ErrClosed
 	}
@@ -175,10 +185,19 @@ func (d *Device) call(f func() error) error {
 // Close ends the GL thread and destroys the context. Pipelines still open
 // on the device stop working (their calls return ErrClosed).
 func (d *Device) Close() error {
+	if d.thread.OnThread() {
+		return glthread.ErrReentrant
+	}
 	if d.closed.Swap(true) {
 		return nil
 	}
 	d.thread.Stop(func() {
+		// Frames already rendered get their pixels before the context
+		// goes; frames still queued are aborted with ErrClosed.
+		d.idle()
+		for _, p := range d.pipelines {
+			p.closed.Store(true)
+		}
 		gl.DeleteVertexArrays(1, &d.vao)
 		d.ctx.Destroy()
 	})

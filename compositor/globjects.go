@@ -225,8 +225,11 @@ func parseLog(src shaderSource, log string) []CompileMessage {
 		}
 		str, _ := strconv.Atoi(m[1])
 		n, _ := strconv.Atoi(m[2])
+		if k := n / includeLines; k > 0 {
+			str, n = k, n%includeLines
+		}
 		f := file
-		if str > 0 && str < len(src.includes)+1 {
+		if str > 0 && str <= len(src.includes) {
 			f = src.includes[str-1]
 		}
 		out = append(out, CompileMessage{File: f, Line: n, Text: m[3]})
@@ -244,6 +247,10 @@ type shaderSource struct {
 	// in text refer to (string 0 is file).
 	includes []string
 }
+
+// includeLines separates the line numbers of prepended code: include k
+// starts at line k*includeLines+1.
+const includeLines = 100000
 
 // withPrelude inserts code right after src's #version line, with #line
 // directives so that compile errors still name the right file and line.
@@ -271,7 +278,9 @@ func withPrelude(src shaderSource, preludeFile, prelude string, defines ...strin
 	includes := src.includes
 	if prelude != "" {
 		includes = append(append([]string(nil), includes...), preludeFile)
-		fmt.Fprintf(&b, "#line 1 %d\n%s\n", len(includes), prelude)
+		// Mesa ignores the source-string number of #line and reports
+		// string 0, so the line number carries the include too.
+		fmt.Fprintf(&b, "#line %d %d\n%s\n", len(includes)*includeLines+1, len(includes), prelude)
 	}
 	fmt.Fprintf(&b, "#line %d 0\n", at+2)
 	for i := at + 1; i < len(lines); i++ {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"sync"
+	"strings"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
@@ -230,7 +230,9 @@ type ShaderPassSpec struct {
 type ShaderPass struct {
 	spec ShaderPassSpec
 
-	mu       sync.Mutex // guards uniforms against control calls
+	// Everything below is touched on the GL thread only (control calls
+	// reach it through the pipeline), so no lock: a lock held around
+	// Update would deadlock an Update that asks the pipeline something.
 	prog     *program
 	uniforms Uniforms
 	// fused are variants that read the YUV planes themselves (I420,
@@ -264,6 +266,9 @@ func NewBuiltinPass(name, file string, uniforms map[string]any) (*ShaderPass, er
 func (s *ShaderPass) Name() string { return s.spec.Name }
 
 func (s *ShaderPass) setup(d *Device) error {
+	if s.prog != nil {
+		return fmt.Errorf("compositor: pass %q is already in a pipeline; make a new one", s.spec.Name)
+	}
 	prog, err := d.newProgram(fullscreenVert(), shaderSource{file: s.spec.File, text: s.spec.Source})
 	if err != nil {
 		return err
@@ -309,21 +314,20 @@ func (s *ShaderPass) draw(prog *program, f *frameState, src texture, dst *target
 	gl.Uniform2i(prog.loc("uInputSize"), int32(f.info.Width), int32(f.info.Height))
 	gl.Uniform1f(prog.loc("uTime"), float32(float64(f.info.Timestamp)/1e6))
 	gl.Uniform1i(prog.loc("uFrame"), int32(f.info.Index))
-	s.mu.Lock()
 	if s.spec.Update != nil {
 		s.spec.Update(f.info, &s.uniforms)
 	}
 	s.uniforms.applyTo(prog)
-	s.mu.Unlock()
 	drawFullscreen(src.id, dst)
 }
 
 // fusedInput matches the one input read of a pass that can be fused with
 // the YUV conversion; the replacement keeps every line where it was.
 var (
-	fusedInput   = regexp.MustCompile(`texelFetch\s*\(\s*uInput\s*,`)
+	fusedInput   = regexp.MustCompile(`\btexelFetch[ \t]*\([ \t]*uInput[ \t]*,`)
 	inputUse     = regexp.MustCompile(`\buInput\b`)
 	loopKeyword  = regexp.MustCompile(`\b(for|while)\b`)
+	mainDecl     = regexp.MustCompile(`\bvoid\s+main\s*\(\s*(void\s*)?\)\s*\{`)
 	glslComments = regexp.MustCompile(`(?s)//[^\n]*|/\*.*?\*/`)
 )
 
@@ -334,16 +338,37 @@ var (
 // (a blur, a kernel) is cheaper after a separate conversion.
 func fusable(src string) bool {
 	code := glslComments.ReplaceAllString(src, "")
-	return len(fusedInput.FindAllStringIndex(code, -1)) == 1 &&
-		len(inputUse.FindAllStringIndex(code, -1)) == 2 && // the declaration and the read
-		!loopKeyword.MatchString(code)
+	reads := fusedInput.FindAllStringIndex(code, -1)
+	if len(reads) != 1 || len(inputUse.FindAllStringIndex(code, -1)) != 2 || // the declaration and the read
+		loopKeyword.MatchString(code) || strings.Contains(code, "#define") {
+		return false
+	}
+	// The read must sit in main's own body: in a helper function it may
+	// run any number of times per pixel.
+	m := mainDecl.FindStringIndex(code)
+	if m == nil {
+		return false
+	}
+	depth, end := 1, -1
+	for i := m[1]; i < len(code) && end < 0; i++ {
+		switch code[i] {
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				end = i
+			}
+		}
+	}
+	return reads[0][0] > m[1] && reads[0][0] < end
 }
 
-// fuseYUV renders the pass straight from the uploaded YUV planes, when it
-// is fusable; it reports false when it did nothing.
-func (s *ShaderPass) fuseYUV(f *frameState, nv12 bool, dst *target) bool {
+// fusedProgram returns the pass's program that reads the YUV planes
+// itself, compiling it on first use; nil when the pass cannot be fused.
+func (s *ShaderPass) fusedProgram(f *frameState, nv12 bool) *program {
 	if !s.fusable {
-		return false
+		return nil
 	}
 	i := yuvVariant(nv12, f.cs)
 	if s.fused[i] == nil && !s.fuseFailed[i] {
@@ -354,22 +379,22 @@ func (s *ShaderPass) fuseYUV(f *frameState, nv12 bool, dst *target) bool {
 			// The plain program compiled, so this is our rewrite's
 			// fault: run unfused rather than fail.
 			s.fuseFailed[i] = true
-			return false
+			return nil
 		}
 		s.fused[i] = prog
 	}
-	if s.fused[i] == nil {
-		return false
-	}
-	gl.UseProgram(s.fused[i].id)
-	f.res.bindYUV(s.fused[i])
-	s.draw(s.fused[i], f, f.res.planes[0], dst)
-	return true
+	return s.fused[i]
+}
+
+// renderYUV renders the pass straight from the uploaded YUV planes with a
+// program from fusedProgram.
+func (s *ShaderPass) renderYUV(f *frameState, prog *program, dst *target) {
+	gl.UseProgram(prog.id)
+	f.res.bindYUV(prog)
+	s.draw(prog, f, f.res.planes[0], dst)
 }
 
 func (s *ShaderPass) uniformInfo() []UniformInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []UniformInfo
 	for name, v := range s.uniforms.values {
 		out = append(out, UniformInfo{Name: name, Type: glslTypes[v.typ], Value: v.value()})
@@ -379,8 +404,6 @@ func (s *ShaderPass) uniformInfo() []UniformInfo {
 }
 
 func (s *ShaderPass) setUniform(name string, v any) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.prog == nil {
 		return fmt.Errorf("compositor: pass %q is not set up", s.spec.Name)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/internal/glthread"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -107,12 +108,6 @@ type chainEntry struct {
 	fused   bool // the last frame converted YUV inside this pass
 }
 
-// yuvFuser is a pass that can read the YUV planes itself, saving the
-// separate conversion pass.
-type yuvFuser interface {
-	fuseYUV(f *frameState, nv12 bool, dst *target) bool
-}
-
 // NewPipeline creates a pipeline on dev with the given passes, in order, all
 // enabled. A pass that fails to set up fails the call.
 func NewPipeline(dev *Device, cfg Config, passes ...Pass) (*Pipeline, error) {
@@ -125,6 +120,7 @@ func NewPipeline(dev *Device, cfg Config, passes ...Pass) (*Pipeline, error) {
 	p := &Pipeline{dev: dev, cfg: cfg}
 	err := dev.call(func() error {
 		if err := p.res.setup(dev, cfg.OutputColorSpace); err != nil {
+			p.res.release(dev)
 			return err
 		}
 		p.timers.enabled = dev.info.TimerQueries
@@ -177,11 +173,26 @@ var requestPool = sync.Pool{New: func() any { return &request{done: make(chan st
 // Run implements glthread.Task.
 func (r *request) Run() { r.p.serve(r) }
 
+// Abort implements glthread.Task: the device closed with r still queued.
+func (r *request) Abort() {
+	if r.state.CompareAndSwap(reqQueued, reqRunning) {
+		r.finish(ErrClosed)
+		return
+	}
+	r.p.recycle(r) // canceled by its caller, who is gone
+}
+
 // Process composites in (which stays the caller's) and stores the result in
 // out: out.Frame is a new frame the caller must Close, out.Detections is
 // overwritten. Errors caused by the frame wrap ErrFrame (or media.ErrClosed);
 // the pipeline keeps working after any error.
 func (p *Pipeline) Process(ctx context.Context, in media.VideoFrame, out *Output) error {
+	if out == nil {
+		return errors.New("compositor: Process needs an Output to fill")
+	}
+	// A failed call must not leave the previous (already closed) frame
+	// looking like this call's result.
+	out.Frame = media.VideoFrame{}
 	if p.closed.Load() {
 		return ErrClosed
 	}
@@ -193,9 +204,12 @@ func (p *Pipeline) Process(ctx context.Context, in media.VideoFrame, out *Output
 	r.p, r.in, r.out, r.err = p, in, out, nil
 	r.state.Store(reqQueued)
 	r.start = time.Now()
-	if err := p.dev.thread.Post(r); err != nil {
+	if err := p.dev.thread.Post(ctx, r); err != nil {
 		p.recycle(r)
-		return ErrClosed
+		if errors.Is(err, glthread.ErrStopped) {
+			return ErrClosed
+		}
+		return err
 	}
 	var err error
 	select {
@@ -235,6 +249,9 @@ func (p *Pipeline) serve(r *request) {
 		r.finish(ErrClosed)
 		return
 	}
+	// Readbacks other pipelines left open for overlap wait at most one
+	// frame of ours: a busy neighbour must not starve them.
+	p.dev.flushExcept(p)
 	err := p.render(r)
 	if err != nil {
 		p.stats.failed()
@@ -282,6 +299,9 @@ func (p *Pipeline) ReplacePass(pass Pass) error {
 		i := p.find(pass.Name())
 		if i < 0 {
 			return fmt.Errorf("compositor: no pass named %q", pass.Name())
+		}
+		if p.chain[i].pass == pass {
+			return nil
 		}
 		if err := pass.setup(p.dev); err != nil {
 			return err
@@ -457,12 +477,12 @@ func (p *Pipeline) render(r *request) error {
 		if cur == nil && first {
 			// YUV input: the first pass may read the planes itself.
 			first = false
-			if fz, ok := e.pass.(yuvFuser); ok {
-				dst := &p.res.ping[0]
-				e.timer.begin()
-				fusedOK := fz.fuseYUV(f, in.Format() == media.NV12, dst)
-				e.timer.end()
-				if fusedOK {
+			if sp, ok := e.pass.(*ShaderPass); ok {
+				if prog := sp.fusedProgram(f, in.Format() == media.NV12); prog != nil {
+					dst := &p.res.ping[0]
+					e.timer.begin()
+					sp.renderYUV(f, prog, dst)
+					e.timer.end()
 					e.fused = true
 					cur = dst
 					continue

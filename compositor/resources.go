@@ -131,9 +131,22 @@ func (r *resources) ensure(d *Device, f media.PixelFormat, w, h int, cfg Config)
 	if r.format == f && r.w == w && r.h == h {
 		return nil
 	}
+	if err := r.allocate(d, f, w, h, cfg); err != nil {
+		// Nothing half-made may survive: the next frame starts afresh.
+		r.releaseSized(d)
+		return err
+	}
+	return nil
+}
+
+func (r *resources) allocate(d *Device, f media.PixelFormat, w, h int, cfg Config) error {
 	var maxTex int32
 	gl.GetIntegerv(gl.MAX_TEXTURE_SIZE, &maxTex)
-	if w > int(maxTex) || h+(h+1)/2 > int(maxTex) {
+	rows := h
+	if cfg.Output == OutputI420 {
+		rows = h + (h+1)/2 // the packed image
+	}
+	if w > int(maxTex) || rows > int(maxTex) {
 		return fmt.Errorf("%w: %dx%d exceeds this GPU's texture size limit %d", ErrFrame, w, h, maxTex)
 	}
 	r.releaseSized(d)
@@ -193,9 +206,12 @@ func (r *resources) ensure(d *Device, f media.PixelFormat, w, h int, cfg Config)
 		r.packed = t
 		r.texels = [2]int{tw, ct}
 	}
+	if err := glError("allocating frame objects"); err != nil {
+		return err
+	}
 	r.format, r.w, r.h = f, w, h
 	r.outCS = cfg.OutputColorSpace
-	return glError("allocating frame objects")
+	return nil
 }
 
 // other returns the ping-pong target that cur is not.
@@ -503,9 +519,15 @@ func (p *Pipeline) completeOldest() {
 		if st == gl.ALREADY_SIGNALED || st == gl.CONDITION_SATISFIED {
 			break
 		}
-		if st == gl.WAIT_FAILED {
+		// Keep waiting only on a plain timeout, and not for ever: a lost
+		// context answers WAIT_FAILED or nothing at all.
+		if st != gl.TIMEOUT_EXPIRED || time.Since(t0) > 10*time.Second {
 			p.dev.deleteFence(&s.fence)
-			req.finish(glError("waiting for readback fence"))
+			err := glError("waiting for readback fence")
+			if err == nil {
+				err = fmt.Errorf("compositor: readback fence did not signal (status 0x%x after %v)", st, time.Since(t0).Round(time.Millisecond))
+			}
+			req.finish(err)
 			return
 		}
 	}

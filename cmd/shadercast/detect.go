@@ -80,7 +80,7 @@ Flags:
 	defer pl.Close()
 
 	enc := json.NewEncoder(stdout)
-	names := map[string]int{} // output names given so far: a/1.png and b/1.png must not collide
+	used := map[string]bool{} // output names given so far: a/1.png and b/1.png must not collide
 	failed := false
 	var out compositor.Output
 	for _, file := range fs.Args() {
@@ -88,11 +88,12 @@ Flags:
 		outPath := ""
 		if *outDir != "" {
 			base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-			names[base]++
-			if n := names[base]; n > 1 {
-				base = fmt.Sprintf("%s-%d", base, n)
+			name := base
+			for n := 2; used[name]; n++ {
+				name = fmt.Sprintf("%s-%d", base, n)
 			}
-			outPath = filepath.Join(*outDir, base+".png")
+			used[name] = true
+			outPath = filepath.Join(*outDir, name+".png")
 		}
 		err := detectOne(pl, file, outPath, &res, &out)
 		if err != nil {

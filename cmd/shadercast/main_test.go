@@ -114,3 +114,34 @@ func TestUsage(t *testing.T) {
 		t.Errorf("detect without files: exit %d, want 2", code)
 	}
 }
+
+// TestDetectOutputNamesDistinct: inputs whose names collide, even with a
+// generated suffix, each get their own highlighted file.
+func TestDetectOutputNamesDistinct(t *testing.T) {
+	dir := barcodetest.DataDir(t)
+	src, err := os.ReadFile(filepath.Join(dir, "code128-1", "1.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := t.TempDir()
+	var files []string
+	for _, name := range []string{"a/1.png", "b/1.png", "c/1-2.png"} {
+		p := filepath.Join(in, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(append([]string{"detect", "--out", out}, files...), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 3 {
+		t.Errorf("%d output files for 3 inputs: %v", len(entries), entries)
+	}
+}

@@ -43,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -199,14 +200,43 @@ func Open(opts Options) (*Context, error) {
 	return nil, &InitError{Attempts: attempts}
 }
 
+// EGL returns the same display for the same platform, and eglTerminate
+// is not reference counted: one context's Destroy would end every other
+// context on that display. displays counts the users of each.
+var (
+	displaysMu sync.Mutex
+	displays   = map[C.EGLDisplay]int{}
+)
+
+func retainDisplay(dpy C.EGLDisplay) error {
+	displaysMu.Lock()
+	defer displaysMu.Unlock()
+	if displays[dpy] == 0 {
+		var major, minor C.EGLint
+		if C.eglInitialize(dpy, &major, &minor) == C.EGL_FALSE {
+			return fmt.Errorf("eglInitialize: %s", lastError())
+		}
+	}
+	displays[dpy]++
+	return nil
+}
+
+func releaseDisplay(dpy C.EGLDisplay) {
+	displaysMu.Lock()
+	defer displaysMu.Unlock()
+	if displays[dpy]--; displays[dpy] <= 0 {
+		delete(displays, dpy)
+		C.eglTerminate(dpy)
+	}
+}
+
 func create(dpy C.EGLDisplay, opts Options) (*Context, error) {
-	var major, minor C.EGLint
-	if C.eglInitialize(dpy, &major, &minor) == C.EGL_FALSE {
-		return nil, fmt.Errorf("eglInitialize: %s", lastError())
+	if err := retainDisplay(dpy); err != nil {
+		return nil, err
 	}
 	fail := func(step string) (*Context, error) {
 		err := fmt.Errorf("%s: %s", step, lastError())
-		C.eglTerminate(dpy)
+		releaseDisplay(dpy)
 		return nil, err
 	}
 	if C.eglBindAPI(C.EGL_OPENGL_API) == C.EGL_FALSE {
@@ -223,7 +253,7 @@ func create(dpy C.EGLDisplay, opts Options) (*Context, error) {
 		return fail("eglChooseConfig")
 	}
 	if ncfg == 0 {
-		C.eglTerminate(dpy)
+		releaseDisplay(dpy)
 		return nil, errors.New("eglChooseConfig: no config renders OpenGL")
 	}
 	ctxAttrs := []C.EGLint{
@@ -251,7 +281,7 @@ func (c *Context) Destroy() {
 	}
 	C.eglMakeCurrent(c.dpy, C.EGLSurface(C.EGL_NO_SURFACE), C.EGLSurface(C.EGL_NO_SURFACE), C.EGLContext(C.EGL_NO_CONTEXT))
 	C.eglDestroyContext(c.dpy, c.ctx)
-	C.eglTerminate(c.dpy)
+	releaseDisplay(c.dpy)
 	c.dpy = C.EGLDisplay(C.EGL_NO_DISPLAY)
 }
 

@@ -5,27 +5,42 @@
 package glthread
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"sync"
+	"syscall"
 )
 
 // ErrStopped is returned for work handed to a stopped thread.
 var ErrStopped = errors.New("glthread: thread is stopped")
 
+// ErrReentrant is returned when the thread would wait for itself.
+var ErrReentrant = errors.New("glthread: called from the GL thread itself, which would wait for itself")
+
 // Task is work for the thread. Implementations are usually pooled request
 // structs, so that handing over a frame allocates nothing (a closure would).
 type Task interface {
+	// Run does the work on the thread.
 	Run()
+	// Abort is called instead of Run for a task that was queued when the
+	// thread stopped; it must release whoever waits for the task.
+	Abort()
 }
 
 // Thread owns one locked OS thread.
 type Thread struct {
 	idle  func()
 	tasks chan Task
-	quit  chan struct{}
 	done  chan struct{}
-	once  sync.Once
+	tid   int
+
+	// mu makes "not stopped" and "queued" one step for Post (read lock,
+	// so posters do not queue behind each other), so that no task is
+	// queued after the thread stopped draining (write lock).
+	mu       sync.RWMutex
+	stopped  bool
+	stopOnce sync.Once
 }
 
 // Start locks a new goroutine to its OS thread and runs init there; when
@@ -36,7 +51,6 @@ func Start(init func() error, idle func()) (*Thread, error) {
 	t := &Thread{
 		idle:  idle,
 		tasks: make(chan Task, 16),
-		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
 	errc := make(chan error, 1)
@@ -45,20 +59,20 @@ func Start(init func() error, idle func()) (*Thread, error) {
 		// The thread stays locked on exit on purpose: Go then retires the
 		// OS thread rather than reusing one that had a context bound.
 		defer close(t.done)
+		t.tid = syscall.Gettid()
 		if err := init(); err != nil {
 			errc <- err
 			return
 		}
 		errc <- nil
-		for {
-			select {
-			case task := <-t.tasks:
-				task.Run()
-				if t.idle != nil && len(t.tasks) == 0 {
-					t.idle()
-				}
-			case <-t.quit:
+		for task := range t.tasks {
+			if s, ok := task.(*stop); ok {
+				t.shutdown(s)
 				return
+			}
+			task.Run()
+			if t.idle != nil && len(t.tasks) == 0 {
+				t.idle()
 			}
 		}
 	}()
@@ -69,62 +83,107 @@ func Start(init func() error, idle func()) (*Thread, error) {
 	return t, nil
 }
 
+// OnThread reports whether the caller runs on the GL thread (only the
+// thread's own goroutine can: it is locked to it).
+func (t *Thread) OnThread() bool { return syscall.Gettid() == t.tid }
+
+// Done is closed when the thread has ended.
+func (t *Thread) Done() <-chan struct{} { return t.done }
+
 // Post queues a task without waiting for it. It blocks while the queue is
-// full, which bounds the work in flight.
-func (t *Thread) Post(task Task) error {
-	select {
-	case <-t.quit:
+// full, which bounds the work in flight, until ctx ends.
+func (t *Thread) Post(ctx context.Context, task Task) error {
+	if t.OnThread() {
+		return ErrReentrant
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if t.stopped {
 		return ErrStopped
-	default:
 	}
 	select {
 	case t.tasks <- task:
 		return nil
-	case <-t.quit:
-		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
-// Pending reports whether tasks are queued; the owner of the thread uses it
-// to decide whether to overlap the next frame or finish the current one.
+// Pending reports how many tasks are queued.
 func (t *Thread) Pending() int { return len(t.tasks) }
 
-// Call runs f on the thread and waits for it. It allocates (the closure and
-// a channel): use it for setup and control, not per frame.
+// Call runs f on the thread and waits for it; on the thread itself it runs
+// f directly. It allocates (the closure and a channel): use it for setup
+// and control, not per frame.
 func (t *Thread) Call(f func() error) error {
+	if t.OnThread() {
+		return f()
+	}
 	c := &call{f: f, done: make(chan error, 1)}
-	if err := t.Post(c); err != nil {
+	if err := t.Post(context.Background(), c); err != nil {
 		return err
 	}
-	select {
-	case err := <-c.done:
-		return err
-	case <-t.done:
-		// The thread may have run the task just before stopping.
-		select {
-		case err := <-c.done:
-			return err
-		default:
-			return ErrStopped
-		}
-	}
+	return <-c.done
 }
 
-// Stop runs fini on the thread after the queued tasks, then ends the thread.
+// Stop runs fini on the thread after the tasks queued before it, then ends
+// the thread; tasks that arrive meanwhile are aborted, none runs after fini.
 // It is safe to call more than once; only the first call runs fini.
 func (t *Thread) Stop(fini func()) {
-	t.once.Do(func() {
-		if fini != nil {
-			_ = t.Call(func() error { fini(); return nil })
+	t.stopOnce.Do(func() {
+		if t.OnThread() {
+			panic("glthread: Stop called from the GL thread")
 		}
-		close(t.quit)
+		t.mu.RLock()
+		if !t.stopped {
+			// The queue may be full, so this can wait; the thread
+			// keeps consuming until it reaches this task.
+			t.tasks <- &stop{fini: fini}
+		}
+		t.mu.RUnlock()
 	})
 	<-t.done
 }
+
+// shutdown runs on the thread: fini, then refuse and abort everything else.
+func (t *Thread) shutdown(s *stop) {
+	if s.fini != nil {
+		s.fini()
+	}
+	for {
+		// Drain while a Post may still hold mu waiting for room.
+		select {
+		case task := <-t.tasks:
+			task.Abort()
+			continue
+		default:
+		}
+		if t.mu.TryLock() {
+			t.stopped = true
+			t.mu.Unlock()
+			break
+		}
+		runtime.Gosched()
+	}
+	for {
+		select {
+		case task := <-t.tasks:
+			task.Abort()
+		default:
+			return
+		}
+	}
+}
+
+type stop struct{ fini func() }
+
+func (s *stop) Run()   {}
+func (s *stop) Abort() {}
 
 type call struct {
 	f    func() error
 	done chan error
 }
 
-func (c *call) Run() { c.done <- c.f() }
+func (c *call) Run()   { c.done <- c.f() }
+func (c *call) Abort() { c.done <- ErrStopped }

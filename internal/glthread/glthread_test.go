@@ -1,6 +1,7 @@
 package glthread
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"syscall"
@@ -59,5 +60,77 @@ func TestStartError(t *testing.T) {
 	want := errors.New("no context")
 	if _, err := Start(func() error { return want }, nil); !errors.Is(err, want) {
 		t.Errorf("Start returned %v", err)
+	}
+}
+
+type countTask struct {
+	ran, aborted *int
+	gate         chan struct{}
+}
+
+func (c countTask) Run() {
+	if c.gate != nil {
+		<-c.gate
+	}
+	*c.ran++
+}
+func (c countTask) Abort() { *c.aborted++ }
+
+// TestStopAbortsQueued: tasks queued behind Stop are aborted, not run, and
+// nothing runs after fini; Call from the thread itself runs inline; Post
+// from the thread is refused rather than deadlocking.
+func TestStopAbortsQueued(t *testing.T) {
+	th, err := Start(func() error { return nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ran, aborted int
+	gate := make(chan struct{})
+	if err := th.Post(context.Background(), countTask{&ran, &aborted, gate}); err != nil {
+		t.Fatal(err)
+	}
+	finiDone := false
+	stopped := make(chan struct{})
+	go func() {
+		th.Stop(func() { finiDone = true })
+		close(stopped)
+	}()
+	// Fill the queue behind the stop task while the first task blocks.
+	posted := 0
+	for i := 0; i < 10; i++ {
+		if th.Post(context.Background(), countTask{&ran, &aborted, nil}) == nil {
+			posted++
+		}
+	}
+	close(gate)
+	<-stopped
+	if !finiDone {
+		t.Error("fini did not run")
+	}
+	if ran+aborted != 1+posted {
+		t.Errorf("ran %d + aborted %d, want %d tasks accounted for", ran, aborted, 1+posted)
+	}
+	if err := th.Post(context.Background(), countTask{&ran, &aborted, nil}); !errors.Is(err, ErrStopped) {
+		t.Errorf("Post after Stop: %v", err)
+	}
+}
+
+func TestReentrantCall(t *testing.T) {
+	th, err := Start(func() error { return nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Stop(nil)
+	err = th.Call(func() error {
+		if !th.OnThread() {
+			return errors.New("not on the thread")
+		}
+		if err := th.Call(func() error { return nil }); err != nil {
+			return err
+		}
+		return th.Post(context.Background(), countTask{})
+	})
+	if !errors.Is(err, ErrReentrant) {
+		t.Errorf("Post from the thread: %v, want ErrReentrant", err)
 	}
 }
