@@ -284,34 +284,3 @@ func ReferenceMask(img *image.RGBA, p Params, dst *Mask) {
 		}
 	}
 }
-
-// referenceFeatures runs stages 1, 2 and the pooling half of stage 3 (for
-// tuning experiments).
-func referenceFeatures(img *image.RGBA, p Params, t1, t2 *tex, out []features) (w, h, s int, f []features) {
-	var lp lumaPlane
-	lp.load(img)
-	b := img.Bounds()
-	w, h, s = MaskSize(b.Dx(), b.Dy(), p)
-	t1.resize(w, 2*h)
-	for y := 0; y < 2*h; y++ {
-		for x := 0; x < w; x++ {
-			t1.set(x, y, tensorPixel(&lp, s, h, x, y))
-		}
-	}
-	t2.resize(w, 2*h)
-	for y := 0; y < 2*h; y++ {
-		for x := 0; x < w; x++ {
-			t2.set(x, y, boxHPixel(t1, p.WindowRadius, x, y))
-		}
-	}
-	if cap(out) < w*h {
-		out = make([]features, w*h)
-	}
-	out = out[:w*h]
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			out[y*w+x] = poolPixel(t2, p.WindowRadius, h, x, y)
-		}
-	}
-	return w, h, s, out
-}

@@ -139,27 +139,16 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 		return nil, err
 	}
 	p := &b.params
-	// Stage 1: full-res frame -> pooled gradient moments at analysis size.
-	st := b.stages[0]
-	gl.UseProgram(st.id)
-	gl.Uniform1i(st.loc("uInput"), 0)
-	gl.Uniform2i(st.loc("uInputSize"), int32(w), int32(h))
+	// Stage 1: full-res frame -> block gradient moments at analysis size.
+	st := b.useStage(0, w, h)
 	gl.Uniform1i(st.loc("uScale"), int32(b.scale))
 	b.tensor.draw(src.tex.id, 0)
 	// Stage 2: horizontal box.
-	st = b.stages[1]
-	gl.UseProgram(st.id)
-	gl.Uniform1i(st.loc("uInput"), 0)
-	gl.Uniform1i(st.loc("uInput1"), 1)
-	gl.Uniform2i(st.loc("uInputSize"), int32(b.aw), int32(b.ah))
+	st = b.useStage(1, b.aw, b.ah)
 	gl.Uniform1i(st.loc("uRadius"), int32(p.WindowRadius))
 	b.pooled.draw(b.tensor.tex[0].id, b.tensor.tex[1].id)
 	// Stage 3: vertical box and classification.
-	st = b.stages[2]
-	gl.UseProgram(st.id)
-	gl.Uniform1i(st.loc("uInput"), 0)
-	gl.Uniform1i(st.loc("uInput1"), 1)
-	gl.Uniform2i(st.loc("uInputSize"), int32(b.aw), int32(b.ah))
+	st = b.useStage(2, b.aw, b.ah)
 	gl.Uniform1i(st.loc("uRadius"), int32(p.WindowRadius))
 	gl.Uniform1f(st.loc("uEnergyGain"), p.EnergyGain)
 	gl.ActiveTexture(gl.TEXTURE1)
@@ -183,6 +172,17 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 	out := f.res.writable(src)
 	b.draw(out, f.detections)
 	return out, nil
+}
+
+// useStage makes analysis stage i current with its common uniforms: the
+// inputs on units 0 and 1 and the input size.
+func (b *BarcodePass) useStage(i, w, h int) *program {
+	st := b.stages[i]
+	gl.UseProgram(st.id)
+	gl.Uniform1i(st.loc("uInput"), 0)
+	gl.Uniform1i(st.loc("uInput1"), 1)
+	gl.Uniform2i(st.loc("uInputSize"), int32(w), int32(h))
+	return st
 }
 
 // Luma renders and reads back the frame's full-resolution luma, once per

@@ -469,35 +469,38 @@ func (p *Pipeline) render(r *request) error {
 	}
 	p.stats.upload.add(time.Since(t0))
 
-	first := true
+	nv12 := in.Format() == media.NV12
+	// convert makes the RGBA of YUV input for the first pass that cannot
+	// read the planes itself (or for the output, with no pass at all).
+	convert := func() error {
+		if cur != nil {
+			return nil
+		}
+		p.inTimer.begin()
+		cur, err = p.res.convert(p.dev, nv12)
+		p.inTimer.end()
+		return err
+	}
 	for _, e := range p.chain {
 		if !e.enabled {
 			continue
 		}
-		if cur == nil && first {
-			// YUV input: the first pass may read the planes itself.
-			first = false
+		e.fused = false
+		if cur == nil {
 			if sp, ok := e.pass.(*ShaderPass); ok {
-				if prog := sp.fusedProgram(f, in.Format() == media.NV12); prog != nil {
-					dst := &p.res.ping[0]
+				if prog := sp.fusedProgram(f, nv12); prog != nil {
 					e.timer.begin()
-					sp.renderYUV(f, prog, dst)
+					sp.renderYUV(f, prog, &p.res.ping[0])
 					e.timer.end()
 					e.fused = true
-					cur = dst
+					cur = &p.res.ping[0]
 					continue
 				}
 			}
-		}
-		if cur == nil {
-			p.inTimer.begin()
-			cur, err = p.res.convert(p.dev, in.Format() == media.NV12)
-			p.inTimer.end()
-			if err != nil {
+			if err := convert(); err != nil {
 				return err
 			}
 		}
-		e.fused = false
 		dst := p.res.other(cur)
 		e.timer.begin()
 		next, err := e.pass.render(f, cur, dst)
@@ -507,13 +510,8 @@ func (p *Pipeline) render(r *request) error {
 		}
 		cur = next
 	}
-	if cur == nil {
-		p.inTimer.begin()
-		cur, err = p.res.convert(p.dev, in.Format() == media.NV12)
-		p.inTimer.end()
-		if err != nil {
-			return err
-		}
+	if err := convert(); err != nil {
+		return err
 	}
 	r.out.Detections = f.detections
 	p.res.result = cur
