@@ -1,0 +1,421 @@
+package whep
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Config configures a Handler.
+type Config struct {
+	// Publishers are the tracks offered to every viewer (typically one
+	// video and one audio). A viewer gets each publisher whose kind its
+	// offer has a free m-section for. The Handler does not close them.
+	Publishers []*Publisher
+	// Token, when set, is required as "Authorization: Bearer <Token>" on
+	// POST, PATCH and DELETE (not on the CORS preflight, which browsers
+	// send without credentials).
+	Token string
+	// MaxViewers limits concurrent sessions; 0 means 64. Further offers get
+	// 503.
+	MaxViewers int
+	// MaxBodyBytes limits the offer size; 0 means 64 KiB. Larger gets 413.
+	MaxBodyBytes int64
+	// GatherTimeout bounds the wait for ICE gathering before answering;
+	// 0 means 10 s.
+	GatherTimeout time.Duration
+	// SettingEngine, when set, is used for every PeerConnection (ICE
+	// ports, interfaces, loopback candidates for tests, timeouts).
+	SettingEngine *webrtc.SettingEngine
+	// ICEServers are passed to every PeerConnection (STUN/TURN).
+	ICEServers []webrtc.ICEServer
+}
+
+// Handler is a WHEP endpoint (an http.Handler). POST to the path it is
+// mounted at creates a session at <path>/<session-id>; DELETE of that URL ends
+// it. Safe for concurrent use.
+type Handler struct {
+	cfg Config
+	api *webrtc.API
+
+	mu       sync.Mutex
+	sessions map[string]*session
+	pending  int // slots reserved by POSTs still negotiating
+	closed   bool
+	wg       sync.WaitGroup // every session goroutine
+}
+
+type session struct {
+	id     string
+	pc     *webrtc.PeerConnection
+	failed chan struct{} // signalled by pion's state callback
+	once   sync.Once
+	ended  bool // under Handler.mu: end has started, never register it
+	done   chan struct{}
+}
+
+var errClosed = errors.New("whep: handler closed")
+
+// NewHandler builds the pion API (VP8 and Opus only, NACK and RTCP reports)
+// and returns the handler.
+func NewHandler(cfg Config) (*Handler, error) {
+	if len(cfg.Publishers) == 0 {
+		return nil, errors.New("whep: no publishers")
+	}
+	if cfg.MaxViewers <= 0 {
+		cfg.MaxViewers = 64
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.GatherTimeout <= 0 {
+		cfg.GatherTimeout = 10 * time.Second
+	}
+	m := &webrtc.MediaEngine{}
+	// Only what we can send: an offer without VP8 or Opus then has no
+	// codec in common, and the session is refused instead of binding a
+	// track to a codec we never produce.
+	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
+		PayloadType:        96,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		PayloadType:        111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	// The useful part of pion's defaults for a sender: NACK (without it
+	// 2% loss gives silently corrupted pictures) and RTCP reports. TWCC
+	// and GCC are left out, see the package comment.
+	reg := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, err
+	}
+	opts := []func(*webrtc.API){webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg)}
+	if cfg.SettingEngine != nil {
+		opts = append(opts, webrtc.WithSettingEngine(*cfg.SettingEngine))
+	}
+	return &Handler{cfg: cfg, api: webrtc.NewAPI(opts...), sessions: map[string]*session{}}, nil
+}
+
+// Sessions returns the number of live sessions.
+func (h *Handler) Sessions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+// Close ends every session, refuses new ones (503) and waits for all
+// session goroutines. It is idempotent.
+func (h *Handler) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	ss := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		ss = append(ss, s)
+	}
+	h.mu.Unlock()
+	for _, s := range ss {
+		h.end(s)
+	}
+	h.wg.Wait()
+	return nil
+}
+
+func setCORS(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", "*")
+	// Without exposing Location a cross-origin player cannot learn its
+	// session URL and so can never DELETE it.
+	hd.Set("Access-Control-Expose-Headers", "Location")
+}
+
+// ServeHTTP implements WHEP.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setCORS(w)
+	switch r.Method {
+	case http.MethodOptions:
+		hd := w.Header()
+		hd.Set("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS, PATCH")
+		hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+		hd.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case http.MethodPost, http.MethodDelete, http.MethodPatch:
+	default:
+		w.Header().Set("Allow", "POST, DELETE, OPTIONS, PATCH")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="whep"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	switch r.Method {
+	case http.MethodPost:
+		h.post(w, r)
+	case http.MethodDelete:
+		h.delete(w, r)
+	case http.MethodPatch:
+		// Non-trickle by design: the answer already carries all our
+		// candidates, and ICE restarts are done by a new POST.
+		w.Header().Set("Allow", "POST, DELETE, OPTIONS")
+		http.Error(w, "trickle ICE and ICE restart are not supported", http.StatusMethodNotAllowed)
+	}
+}
+
+func (h *Handler) authorized(r *http.Request) bool {
+	if h.cfg.Token == "" {
+		return true
+	}
+	a := r.Header.Get("Authorization")
+	const p = "Bearer "
+	if len(a) < len(p) || !strings.EqualFold(a[:len(p)], p) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(a[len(p):]), []byte(h.cfg.Token)) == 1
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
+	id := path.Base(r.URL.Path)
+	h.mu.Lock()
+	s := h.sessions[id]
+	h.mu.Unlock()
+	if s == nil {
+		http.Error(w, "no such session", http.StatusNotFound)
+		return
+	}
+	h.end(s)
+	w.WriteHeader(http.StatusOK)
+}
+
+// reserve takes a viewer slot, so that concurrent POSTs cannot overshoot
+// MaxViewers while they negotiate.
+func (h *Handler) reserve() (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return http.StatusServiceUnavailable, errClosed
+	}
+	if len(h.sessions)+h.pending >= h.cfg.MaxViewers {
+		return http.StatusServiceUnavailable, errors.New("too many viewers")
+	}
+	h.pending++
+	return 0, nil
+}
+
+func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/sdp" {
+		http.Error(w, "Content-Type must be application/sdp", http.StatusUnsupportedMediaType)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "offer too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "reading offer: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if code, err := h.reserve(); err != nil {
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, err.Error(), code)
+		return
+	}
+	s, answer, code, err := h.negotiate(r.Context(), string(body))
+	h.mu.Lock()
+	h.pending--
+	if err == nil && h.closed {
+		err, code = errClosed, http.StatusServiceUnavailable
+	}
+	if err == nil && s.ended {
+		// The connection failed while we were still gathering.
+		err, code = errors.New("connection failed during negotiation"), http.StatusServiceUnavailable
+	}
+	if err == nil {
+		h.sessions[s.id] = s
+	}
+	h.mu.Unlock()
+	if err != nil {
+		if s != nil {
+			h.end(s)
+		}
+		http.Error(w, err.Error(), code)
+		return
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/"+s.id)
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, answer)
+}
+
+// negotiate creates the PeerConnection for offer and returns the session
+// (also on error, when it has one to clean up) and the complete answer.
+func (h *Handler) negotiate(ctx context.Context, offer string) (*session, string, int, error) {
+	pc, err := h.api.NewPeerConnection(webrtc.Configuration{ICEServers: h.cfg.ICEServers})
+	if err != nil {
+		return nil, "", http.StatusInternalServerError, err
+	}
+	s := &session{id: newID(), pc: pc, failed: make(chan struct{}, 1), done: make(chan struct{})}
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+			// The viewer vanished (ICE failed) or the connection was
+			// closed. Only signal: ending the session from pion's
+			// callback would call pc.Close inside pion.
+			select {
+			case s.failed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return s, "", http.StatusBadRequest, errors.New("bad offer: " + err.Error())
+	}
+	// AddTrack after the offer reuses the offer's recvonly transceivers of
+	// the right kind. Only kinds the offer has room for are added; a track
+	// added without one would just sit in an unused transceiver.
+	var senders []*webrtc.RTPSender
+	var pubs []*Publisher
+	free := map[webrtc.RTPCodecType]int{}
+	for _, t := range pc.GetTransceivers() {
+		if t.Sender() == nil && t.Mid() != "" {
+			free[t.Kind()]++
+		}
+	}
+	for _, p := range h.cfg.Publishers {
+		if free[p.Kind()] == 0 {
+			continue
+		}
+		free[p.Kind()]--
+		snd, err := p.Attach(pc)
+		if err != nil {
+			return s, "", http.StatusInternalServerError, err
+		}
+		senders, pubs = append(senders, snd), append(pubs, p)
+	}
+	if len(senders) == 0 {
+		return s, "", http.StatusBadRequest, errors.New("offer has no audio or video section to receive into")
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return s, "", http.StatusBadRequest, errors.New("cannot answer offer: " + err.Error())
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return s, "", http.StatusBadRequest, errors.New("cannot answer offer: " + err.Error())
+	}
+	if !h.negotiated(pc, senders) {
+		return s, "", http.StatusBadRequest, errors.New("no codec in common: this server sends VP8 and Opus")
+	}
+	// RTCP readers run for the life of the PeerConnection: they end when
+	// pc.Close makes ReadRTCP fail.
+	for i, snd := range senders {
+		p := pubs[i]
+		if !h.spawn(func() { p.ReadRTCP(snd) }) {
+			return s, "", http.StatusServiceUnavailable, errClosed
+		}
+	}
+	if !h.spawn(func() {
+		select {
+		case <-s.failed:
+			h.end(s)
+		case <-s.done:
+		}
+	}) {
+		return s, "", http.StatusServiceUnavailable, errClosed
+	}
+	tm := time.NewTimer(h.cfg.GatherTimeout)
+	defer tm.Stop()
+	select {
+	case <-gathered:
+	case <-tm.C:
+		return s, "", http.StatusGatewayTimeout, errors.New("ICE gathering timed out")
+	case <-ctx.Done():
+		return s, "", http.StatusServiceUnavailable, ctx.Err()
+	}
+	return s, pc.LocalDescription().SDP, 0, nil
+}
+
+// negotiated reports whether at least one of our senders ended up in a
+// sending m-section with a codec: pion answers an offer without a common
+// codec with rejected or inactive sections rather than an error.
+func (h *Handler) negotiated(pc *webrtc.PeerConnection, senders []*webrtc.RTPSender) bool {
+	for _, t := range pc.GetTransceivers() {
+		snd := t.Sender()
+		if snd == nil || t.Mid() == "" {
+			continue
+		}
+		ours := false
+		for _, s := range senders {
+			ours = ours || s == snd
+		}
+		d := t.Direction()
+		if !ours || (d != webrtc.RTPTransceiverDirectionSendonly && d != webrtc.RTPTransceiverDirectionSendrecv) {
+			continue
+		}
+		if len(snd.GetParameters().Codecs) > 0 && len(snd.GetParameters().Encodings) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// spawn runs f on a goroutine that Close waits for, unless the handler is
+// closed already (WaitGroup.Add must not race with a Wait at zero).
+func (h *Handler) spawn(f func()) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// end closes s's PeerConnection and forgets it. Idempotent; safe from any
+// goroutine except pion's callbacks.
+func (h *Handler) end(s *session) {
+	s.once.Do(func() {
+		h.mu.Lock()
+		s.ended = true
+		if h.sessions[s.id] == s {
+			delete(h.sessions, s.id)
+		}
+		h.mu.Unlock()
+		s.pc.Close()
+		close(s.done)
+	})
+	<-s.done
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

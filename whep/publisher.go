@@ -1,0 +1,386 @@
+package whep
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	pmedia "github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/shadercast/shadercast/codec/opus"
+	"github.com/shadercast/shadercast/codec/vp8"
+	"github.com/shadercast/shadercast/generator"
+	"github.com/shadercast/shadercast/media"
+)
+
+// VideoConfig configures the VP8 encoder of a video Publisher. Zero values
+// pick defaults.
+type VideoConfig struct {
+	// Bitrate is the CBR target in bits per second; 0 means 1.5 Mbit/s.
+	Bitrate int
+	// FrameRate is the nominal rate, used only for frames that carry no
+	// duration and for rate control; 0 means 30.
+	FrameRate float64
+	// CPUUsed and Threads are passed to vp8.EncoderConfig (0 = its default).
+	CPUUsed, Threads int
+}
+
+// AudioConfig configures the Opus encoder of an audio Publisher.
+type AudioConfig struct {
+	// Bitrate in bits per second; 0 means the opus package's default.
+	Bitrate int
+}
+
+// PublisherStats counts what a Publisher did; all counters are cumulative.
+type PublisherStats struct {
+	Frames           uint64 // frames (video) or blocks (audio) read from the track
+	Samples          uint64 // encoded samples written to the pion track
+	Keyframes        uint64 // video keyframes among Samples
+	Skipped          uint64 // input frames not encoded (unsupported format, out-of-order timestamp, encode error)
+	KeyframeRequests uint64 // PLI/FIR received from all viewers (before coalescing)
+}
+
+// Publisher turns one generator track into one pion TrackLocal. It runs a
+// single encoder for all viewers: every viewer's RTPSender is bound to the
+// same TrackLocalStaticSample, so N viewers cost one encode, and any viewer's
+// PLI/FIR forces a keyframe that all of them receive (the encoder coalesces
+// concurrent requests into one keyframe).
+//
+// The encoder runs from NewVideoPublisher/NewAudioPublisher until Close or
+// until the source track ends, whether or not anybody is watching: a
+// keyframe-on-demand stream needs the encoder's state to be warm, and the
+// publisher does not know about viewers except through their RTCP.
+type Publisher struct {
+	track *webrtc.TrackLocalStaticSample
+	sink  *generator.Sink
+
+	keyframe atomic.Bool // set by RTCP readers, consumed by the encode loop
+	// video encoder, protected by being touched only by the encode loop
+	// except for RequestKeyframe, which the encoder allows from any goroutine.
+	venc atomic.Pointer[vp8.Encoder]
+
+	frames, samples, keyframes, skipped, requests atomic.Uint64
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+	err    error // why the loop ended; read after done
+}
+
+// NewVideoPublisher starts encoding src (a video generator track; frames
+// must be I420) to VP8. The publisher owns a sink on src, not src itself.
+func NewVideoPublisher(src *generator.Track, cfg VideoConfig) (*Publisher, error) {
+	if src == nil || src.Kind() != generator.KindVideo {
+		return nil, errors.New("whep: NewVideoPublisher needs a video track")
+	}
+	if cfg.Bitrate == 0 {
+		cfg.Bitrate = 1_500_000
+	}
+	if cfg.FrameRate <= 0 {
+		cfg.FrameRate = 30
+	}
+	tr, err := webrtc.NewTrackLocalStaticSample(
+		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
+		"video", streamIDFor(src))
+	if err != nil {
+		return nil, err
+	}
+	p := newPublisher(tr, src)
+	go p.runVideo(cfg)
+	return p, nil
+}
+
+// NewAudioPublisher starts encoding src (an audio generator track, mono or
+// stereo, any sample format and rate the opus package accepts) to Opus.
+func NewAudioPublisher(src *generator.Track, cfg AudioConfig) (*Publisher, error) {
+	if src == nil || src.Kind() != generator.KindAudio {
+		return nil, errors.New("whep: NewAudioPublisher needs an audio track")
+	}
+	tr, err := webrtc.NewTrackLocalStaticSample(
+		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
+		"audio", streamIDFor(src))
+	if err != nil {
+		return nil, err
+	}
+	p := newPublisher(tr, src)
+	go p.runAudio(cfg)
+	return p, nil
+}
+
+// streamIDFor groups the audio and video of one source in the browser (same
+// MediaStream id means lip sync); callers that want that pair tracks by label.
+func streamIDFor(src *generator.Track) string {
+	if l := src.Label(); l != "" {
+		return l
+	}
+	return "shadercast"
+}
+
+func newPublisher(tr *webrtc.TrackLocalStaticSample, src *generator.Track) *Publisher {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Publisher{track: tr, sink: src.NewSink(), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	return p
+}
+
+// Track is the pion track to bind to PeerConnections (Attach does that).
+func (p *Publisher) Track() webrtc.TrackLocal { return p.track }
+
+// Kind is the track's RTP codec type.
+func (p *Publisher) Kind() webrtc.RTPCodecType { return p.track.Kind() }
+
+// RequestKeyframe makes the next encoded video frame a keyframe; for audio
+// it does nothing. Safe from any goroutine.
+func (p *Publisher) RequestKeyframe() {
+	p.requests.Add(1)
+	p.keyframe.Store(true)
+	if e := p.venc.Load(); e != nil {
+		e.RequestKeyframe()
+	}
+}
+
+// Stats returns the publisher's counters.
+func (p *Publisher) Stats() PublisherStats {
+	return PublisherStats{
+		Frames: p.frames.Load(), Samples: p.samples.Load(), Keyframes: p.keyframes.Load(),
+		Skipped: p.skipped.Load(), KeyframeRequests: p.requests.Load(),
+	}
+}
+
+// Err reports why the encode loop ended (ErrEnded-wrapping from the track,
+// or context.Canceled after Close); nil while it runs.
+func (p *Publisher) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// Done is closed when the encode loop has ended (Close, or the track ended).
+func (p *Publisher) Done() <-chan struct{} { return p.done }
+
+// Close stops the encoder and detaches from the source track. It is
+// idempotent and waits for the encode goroutine. PeerConnections the track is
+// bound to stay open; they just receive no more media.
+func (p *Publisher) Close() error {
+	p.cancel()
+	<-p.done
+	return nil
+}
+
+// Attach adds the publisher's track to pc and returns the sender. The caller
+// must run ReadRTCP(sender) on its own goroutine for the life of the
+// connection: without it PLI/FIR are never seen (and the interceptors'
+// RTCP processing stalls).
+func (p *Publisher) Attach(pc *webrtc.PeerConnection) (*webrtc.RTPSender, error) {
+	return pc.AddTrack(p.track)
+}
+
+// ReadRTCP reads RTCP from sender until it fails (the PeerConnection or the
+// sender was closed) and turns PLI and FIR into a keyframe request.
+func (p *Publisher) ReadRTCP(sender *webrtc.RTPSender) {
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				p.RequestKeyframe()
+			}
+		}
+	}
+}
+
+// rtpClock turns frame timestamps into Sample.Duration values.
+// TrackLocalStaticSample ignores Sample.Timestamp: each sample's RTP time is
+// the sum of the previous samples' durations. A sample's duration is really
+// the gap to the NEXT frame, which is unknown when it must be sent, so we
+// send an estimate (the frame's own duration, else the last observed gap)
+// and correct the error on the next sample: the duration is chosen so the
+// next sample lands at "this frame's time + estimate". A gap left by frames
+// the sink dropped (or we skipped) is thereby carried into the next sample
+// instead of being lost, keeping RTP time locked to media time. Durations are
+// never 0 (Chromium decodes nothing then).
+type rtpClock struct {
+	started   bool
+	t0, prev  int64 // µs: first and previous timestamps
+	written   int64 // µs of RTP time handed to pion so far
+	lastGap   int64 // µs: last observed inter-frame gap
+	longGap   bool  // the previous gap was ignored as a likely drop
+	defaultUS int64
+}
+
+func (c *rtpClock) duration(ts, hint int64) time.Duration {
+	if !c.started {
+		c.started, c.t0, c.prev = true, ts, ts
+		c.lastGap = c.defaultUS
+	} else if g := ts - c.prev; g > 0 {
+		// A gap much longer than the last one is usually dropped
+		// frames, not a new frame rate: keep the estimate (the gap itself
+		// is corrected below) unless it happens twice in a row.
+		if g <= c.lastGap*3/2 || c.longGap {
+			c.lastGap, c.longGap = g, false
+		} else {
+			c.longGap = true
+		}
+		c.prev = ts
+	}
+	est := hint
+	if est <= 0 {
+		est = c.lastGap
+	}
+	d := (ts - c.t0) + est - c.written
+	// Never 0 and never tiny: if frames came in faster than estimated,
+	// still give this one at least 1 ms (the next corrects).
+	if d < 1000 {
+		d = 1000
+	}
+	c.written += d
+	return time.Duration(d) * time.Microsecond
+}
+
+func (p *Publisher) finish(err error) {
+	p.once.Do(func() {
+		p.err = err
+		p.cancel()
+		p.sink.Close()
+		close(p.done)
+	})
+}
+
+func (p *Publisher) runVideo(cfg VideoConfig) {
+	var (
+		enc   *vp8.Encoder
+		buf   []byte
+		clock = rtpClock{defaultUS: int64(1e6 / cfg.FrameRate)}
+		lastT int64
+		have  bool
+	)
+	defer func() {
+		p.venc.Store(nil)
+		if enc != nil {
+			enc.Close()
+		}
+	}()
+	ctx := p.ctx
+	for {
+		f, err := p.sink.Next(ctx)
+		if err != nil {
+			p.finish(err)
+			return
+		}
+		p.frames.Add(1)
+		vf, ok := f.(media.VideoFrame)
+		// Only I420 is encoded; conversion is the producer's job (the
+		// compositor already renders I420). A skipped frame's time is
+		// carried by rtpClock into the next sample.
+		if !ok || vf.Format() != media.I420 || (have && vf.Timestamp() <= lastT) {
+			f.Close()
+			p.skipped.Add(1)
+			continue
+		}
+		w, h := vf.CodedWidth(), vf.CodedHeight()
+		if enc == nil || enc.Config().Width != w || enc.Config().Height != h {
+			// A new size needs a new encoder; its first frame is a
+			// keyframe, which is what every viewer needs anyway.
+			if enc != nil {
+				p.venc.Store(nil)
+				enc.Close()
+			}
+			enc, err = vp8.NewEncoder(vp8.EncoderConfig{
+				Width: w, Height: h, Bitrate: cfg.Bitrate, FrameRate: cfg.FrameRate,
+				CPUUsed: cfg.CPUUsed, Threads: cfg.Threads,
+				// Keyframes only on request: WebRTC receivers ask with
+				// PLI/FIR, periodic keyframes just waste bits.
+				KeyframeInterval: -1,
+			})
+			if err != nil {
+				enc = nil
+				f.Close()
+				p.skipped.Add(1)
+				continue
+			}
+			p.venc.Store(enc)
+		}
+		force := p.keyframe.Swap(false)
+		pkt, err := enc.Encode(vf, force, buf[:0])
+		ts, hint := vf.Timestamp(), vf.Duration()
+		f.Close()
+		if err != nil {
+			p.skipped.Add(1)
+			continue
+		}
+		buf = pkt.Data
+		lastT, have = ts, true
+		d := clock.duration(ts, hint)
+		// WriteSample copies the payload into RTP packets before it
+		// returns, so reusing buf for the next frame is safe.
+		if err := p.track.WriteSample(pmedia.Sample{Data: pkt.Data, Duration: d}); err == nil {
+			p.samples.Add(1)
+			if pkt.Keyframe {
+				p.keyframes.Add(1)
+			}
+		}
+	}
+}
+
+func (p *Publisher) runAudio(cfg AudioConfig) {
+	var (
+		enc   *opus.Encoder
+		ch    int
+		clock = rtpClock{defaultUS: opus.FrameDuration}
+	)
+	defer func() {
+		if enc != nil {
+			enc.Close()
+		}
+	}()
+	ctx := p.ctx
+	for {
+		f, err := p.sink.Next(ctx)
+		if err != nil {
+			p.finish(err)
+			return
+		}
+		p.frames.Add(1)
+		a, ok := f.(media.AudioData)
+		if !ok {
+			f.Close()
+			p.skipped.Add(1)
+			continue
+		}
+		if enc == nil || a.NumberOfChannels() != ch {
+			if enc != nil {
+				enc.Close()
+			}
+			ch = a.NumberOfChannels()
+			enc, err = opus.NewEncoder(opus.EncoderConfig{Channels: ch, Bitrate: cfg.Bitrate})
+			if err != nil {
+				enc = nil
+				f.Close()
+				p.skipped.Add(1)
+				continue
+			}
+		}
+		pkts, err := enc.Encode(a)
+		f.Close()
+		if err != nil {
+			p.skipped.Add(1)
+			continue
+		}
+		for _, pk := range pkts {
+			d := clock.duration(pk.PTS, pk.Duration)
+			if err := p.track.WriteSample(pmedia.Sample{Data: pk.Data, Duration: d}); err == nil {
+				p.samples.Add(1)
+			}
+		}
+	}
+}

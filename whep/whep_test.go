@@ -1,0 +1,749 @@
+package whep
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/shadercast/shadercast/codec/opus"
+	"github.com/shadercast/shadercast/codec/vp8"
+	"github.com/shadercast/shadercast/generator"
+	"github.com/shadercast/shadercast/media"
+)
+
+const (
+	testW, testH = 160, 96
+	// Left half red-ish, right half green-ish (BT.601 limited).
+	lY, lU, lV = 81, 90, 240
+	rY, rU, rV = 145, 54, 34
+)
+
+// loopbackEngine keeps ICE on 127.0.0.1: loopback candidates on, every other
+// address filtered out, no mDNS socket, and short timeouts so a vanished
+// peer is noticed quickly.
+func loopbackEngine() *webrtc.SettingEngine {
+	se := &webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetICETimeouts(time.Second, 2*time.Second, 200*time.Millisecond)
+	return se
+}
+
+// source is a running generator pair with publishers, fed by a goroutine.
+type source struct {
+	video, audio *generator.Track
+	vpub, apub   *Publisher
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
+}
+
+func newSource(t *testing.T) *source {
+	t.Helper()
+	v, err := generator.New("video")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := generator.New("audio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vp, err := NewVideoPublisher(v, VideoConfig{Bitrate: 500_000, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := NewAudioPublisher(a, AudioConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &source{video: v, audio: a, vpub: vp, apub: ap, cancel: cancel}
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.feedVideo(ctx) }()
+	go func() { defer s.wg.Done(); s.feedAudio(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		s.wg.Wait()
+		v.Writable().Close()
+		a.Writable().Close()
+		vp.Close()
+		ap.Close()
+	})
+	return s
+}
+
+func fillRect(p media.Plane, x0, x1 int, val byte) {
+	for y := 0; y < p.Height; y++ {
+		row := p.Data[y*p.Stride:]
+		for x := x0; x < x1 && x < p.Width; x++ {
+			row[x] = val
+		}
+	}
+}
+
+func (s *source) feedVideo(ctx context.Context) {
+	tk := time.NewTicker(time.Second / 30)
+	defer tk.Stop()
+	for i := int64(0); ; i++ {
+		f, err := media.AllocVideoFrame(media.VideoFrameInit{
+			Format: media.I420, CodedWidth: testW, CodedHeight: testH,
+			Timestamp: i * 33333, Duration: 33333,
+		})
+		if err != nil {
+			panic(err)
+		}
+		for pi, vals := range [3][2]byte{{lY, rY}, {lU, rU}, {lV, rV}} {
+			p, _ := f.Plane(pi)
+			fillRect(p, 0, p.Width/2, vals[0])
+			fillRect(p, p.Width/2, p.Width, vals[1])
+		}
+		if err := s.video.Writable().Write(ctx, f); err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+	}
+}
+
+func (s *source) feedAudio(ctx context.Context) {
+	const n = 960 // 20 ms at 48 kHz
+	tk := time.NewTicker(20 * time.Millisecond)
+	defer tk.Stop()
+	buf := make([]byte, 4*n)
+	for i := int64(0); ; i++ {
+		for k := 0; k < n; k++ {
+			v := 0.5 * math.Sin(2*math.Pi*440*float64(i*n+int64(k))/48000)
+			binary.LittleEndian.PutUint32(buf[4*k:], math.Float32bits(float32(v)))
+		}
+		a, err := media.NewAudioData(buf, media.AudioDataInit{
+			Format: media.F32, SampleRate: 48000, NumberOfFrames: n, NumberOfChannels: 1,
+			Timestamp: i * 20000,
+		})
+		if err != nil {
+			panic(err)
+		}
+		if err := s.audio.Writable().Write(ctx, a); err != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+	}
+}
+
+func newTestHandler(t *testing.T, s *source, mod func(*Config)) (*Handler, *httptest.Server) {
+	t.Helper()
+	cfg := Config{Publishers: []*Publisher{s.vpub, s.apub}, SettingEngine: loopbackEngine()}
+	if mod != nil {
+		mod(&cfg)
+	}
+	h, err := NewHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/whep", h)
+	mux.Handle("/whep/", h)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		srv.Close()
+		h.Close()
+	})
+	return h, srv
+}
+
+// viewer is a real pion client.
+type viewer struct {
+	pc       *webrtc.PeerConnection
+	location string
+	frames   chan media.VideoFrame // decoded video, first few
+	audio    chan []float32        // decoded audio, mono
+	mu       sync.Mutex
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+func newClientPC(t *testing.T, videoOnlyH264 bool) *webrtc.PeerConnection {
+	t.Helper()
+	m := &webrtc.MediaEngine{}
+	if videoOnlyH264 {
+		if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"},
+			PayloadType: 102,
+		}, webrtc.RTPCodecTypeVideo); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+		t.Fatal(err)
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
+		webrtc.WithSettingEngine(*loopbackEngine()))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc
+}
+
+// offer returns a complete (non-trickle) offer with recvonly transceivers.
+func offer(t *testing.T, pc *webrtc.PeerConnection, kinds ...webrtc.RTPCodecType) string {
+	t.Helper()
+	for _, k := range kinds {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(o); err != nil {
+		t.Fatal(err)
+	}
+	<-g
+	return pc.LocalDescription().SDP
+}
+
+func post(t *testing.T, url, token, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/sdp")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func do(t *testing.T, method, url, token string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// connect posts an offer for video+audio and applies the answer. With
+// decode set, it decodes media into v.frames / v.audio, sending PLI while
+// the video decoder has no keyframe, as a browser does.
+func connect(t *testing.T, srv *httptest.Server, token string, decode bool) *viewer {
+	t.Helper()
+	pc := newClientPC(t, false)
+	v := &viewer{pc: pc, frames: make(chan media.VideoFrame, 4), audio: make(chan []float32, 64)}
+	t.Cleanup(v.close)
+	if decode {
+		pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+			// pion may start this handler after pc.Close returned;
+			// the flag keeps wg.Add from racing with close's Wait.
+			v.mu.Lock()
+			if v.closed {
+				v.mu.Unlock()
+				return
+			}
+			v.wg.Add(1)
+			v.mu.Unlock()
+			defer v.wg.Done()
+			if tr.Kind() == webrtc.RTPCodecTypeVideo {
+				v.readVideo(tr)
+			} else {
+				v.readAudio(tr)
+			}
+		})
+	}
+	sdp := offer(t, pc, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio)
+	resp := post(t, srv.URL+"/whep", token, sdp)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %d %s", resp.StatusCode, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/sdp" {
+		t.Fatalf("answer Content-Type %q", ct)
+	}
+	v.location = resp.Header.Get("Location")
+	if !strings.HasPrefix(v.location, "/whep/") {
+		t.Fatalf("Location %q", v.location)
+	}
+	if !strings.Contains(string(body), "a=candidate") {
+		t.Fatalf("answer without candidates (not gathered?):\n%s", body)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (v *viewer) close() {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
+	v.pc.Close()
+	v.wg.Wait()
+	for {
+		select {
+		case f := <-v.frames:
+			f.Close()
+		default:
+			return
+		}
+	}
+}
+
+func (v *viewer) readVideo(tr *webrtc.TrackRemote) {
+	dec, err := vp8.NewDecoder(1)
+	if err != nil {
+		panic(err)
+	}
+	defer dec.Close()
+	sb := samplebuilder.New(64, &codecs.VP8Packet{}, 90000)
+	pli := func() {
+		v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
+	}
+	pli()
+	var lastPLI time.Time
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		sb.Push(pkt)
+		for s := sb.Pop(); s != nil; s = sb.Pop() {
+			f, err := dec.Decode(s.Data, 0)
+			if err != nil {
+				// No keyframe yet (joined mid-stream) or damage:
+				// ask for one, at most every 100 ms.
+				if time.Since(lastPLI) > 100*time.Millisecond {
+					lastPLI = time.Now()
+					pli()
+				}
+				continue
+			}
+			select {
+			case v.frames <- f:
+			default:
+				f.Close()
+			}
+		}
+	}
+}
+
+func (v *viewer) readAudio(tr *webrtc.TrackRemote) {
+	dec, err := opus.NewDecoder(1)
+	if err != nil {
+		panic(err)
+	}
+	defer dec.Close()
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		pcm, err := dec.Decode(pkt.Payload)
+		if err != nil {
+			continue
+		}
+		select {
+		case v.audio <- pcm:
+		default:
+		}
+	}
+}
+
+func patchMean(p media.Plane, cx, cy, r int) float64 {
+	sum, n := 0, 0
+	for y := cy - r; y < cy+r; y++ {
+		for x := cx - r; x < cx+r; x++ {
+			sum += int(p.Data[y*p.Stride+x])
+			n++
+		}
+	}
+	return float64(sum) / float64(n)
+}
+
+// checkFrame asserts both halves have their colour, sampled away from the
+// edge where chroma and the codec blur them.
+func checkFrame(t *testing.T, f media.VideoFrame) {
+	t.Helper()
+	if f.CodedWidth() != testW || f.CodedHeight() != testH {
+		t.Fatalf("decoded %dx%d, want %dx%d", f.CodedWidth(), f.CodedHeight(), testW, testH)
+	}
+	for pi, want := range [3][2]float64{{lY, rY}, {lU, rU}, {lV, rV}} {
+		p, err := f.Plane(pi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := p.Height / 6
+		l := patchMean(p, p.Width/4, p.Height/2, r)
+		rr := patchMean(p, 3*p.Width/4, p.Height/2, r)
+		if math.Abs(l-want[0]) > 4 || math.Abs(rr-want[1]) > 4 {
+			t.Errorf("plane %d: left %.1f right %.1f, want %v±4", pi, l, rr, want)
+		}
+	}
+}
+
+func waitFrame(t *testing.T, v *viewer, within time.Duration) media.VideoFrame {
+	t.Helper()
+	select {
+	case f := <-v.frames:
+		return f
+	case <-time.After(within):
+		t.Fatalf("no decoded video frame within %v", within)
+		return media.VideoFrame{}
+	}
+}
+
+func TestVideoAndLateViewer(t *testing.T) {
+	s := newSource(t)
+	h, srv := newTestHandler(t, s, nil)
+	v1 := connect(t, srv, "", true)
+	f := waitFrame(t, v1, 10*time.Second)
+	checkFrame(t, f)
+	f.Close()
+
+	// Keyframes are only made on request; the late viewer can only decode
+	// because its PLI forces one.
+	kf := s.vpub.Stats().Keyframes
+	v2 := connect(t, srv, "", true)
+	deadline := time.Now().Add(5 * time.Second)
+	for v2.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		if time.Now().After(deadline) {
+			t.Fatal("second viewer did not connect")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f = waitFrame(t, v2, time.Second)
+	checkFrame(t, f)
+	f.Close()
+	if s.vpub.Stats().KeyframeRequests == 0 {
+		t.Errorf("no PLI/FIR reached the publisher")
+	}
+	if s.vpub.Stats().Keyframes <= kf {
+		t.Errorf("no keyframe after the late viewer joined")
+	}
+	if h.Sessions() != 2 {
+		t.Errorf("Sessions = %d, want 2", h.Sessions())
+	}
+	if resp := do(t, http.MethodDelete, srv.URL+v2.location, ""); resp.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	if h.Sessions() != 1 {
+		t.Errorf("Sessions after DELETE = %d, want 1", h.Sessions())
+	}
+	// The first viewer still gets pictures.
+	drain(v1)
+	f = waitFrame(t, v1, 2*time.Second)
+	f.Close()
+}
+
+func drain(v *viewer) {
+	for {
+		select {
+		case f := <-v.frames:
+			f.Close()
+		default:
+			return
+		}
+	}
+}
+
+func TestAudioTone(t *testing.T) {
+	s := newSource(t)
+	_, srv := newTestHandler(t, s, nil)
+	v := connect(t, srv, "", true)
+	var pcm []float32
+	timeout := time.After(10 * time.Second)
+	skip := 5 // let the decoder settle
+	for len(pcm) < 48000/2 {
+		select {
+		case b := <-v.audio:
+			if skip > 0 {
+				skip--
+				continue
+			}
+			pcm = append(pcm, b...)
+		case <-timeout:
+			t.Fatalf("only %d audio samples", len(pcm))
+		}
+	}
+	var rms float64
+	crossings := 0
+	for i := 1; i < len(pcm); i++ {
+		rms += float64(pcm[i] * pcm[i])
+		if pcm[i-1] < 0 && pcm[i] >= 0 {
+			crossings++
+		}
+	}
+	rms = math.Sqrt(rms / float64(len(pcm)))
+	freq := float64(crossings) * 48000 / float64(len(pcm))
+	if math.Abs(freq-440) > 10 || rms < 0.2 {
+		t.Fatalf("decoded %.1f Hz at RMS %.3f, want 440±10 Hz at ~0.35", freq, rms)
+	}
+}
+
+func TestSessionLifecycleNoLeaks(t *testing.T) {
+	s := newSource(t)
+	h, srv := newTestHandler(t, s, nil)
+	cycle := func() {
+		v := connect(t, srv, "", false)
+		deadline := time.Now().Add(5 * time.Second)
+		for v.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			if time.Now().After(deadline) {
+				t.Fatal("viewer did not connect")
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if resp := do(t, http.MethodDelete, srv.URL+v.location, ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("DELETE: %d", resp.StatusCode)
+		}
+		v.close()
+	}
+	cycle()
+	http.DefaultClient.CloseIdleConnections()
+	base := settleGoroutines(0)
+	for i := 0; i < 30; i++ {
+		cycle()
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if n := settleGoroutines(base); n > base+2 {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("goroutines: %d before, %d after 30 cycles\n%s", base, n, buf[:runtime.Stack(buf, true)])
+	}
+	if h.Sessions() != 0 {
+		t.Fatalf("Sessions = %d", h.Sessions())
+	}
+
+	// A viewer that vanishes without DELETE ends its session through
+	// the PeerConnection failing or closing.
+	v := connect(t, srv, "", false)
+	deadline := time.Now().Add(5 * time.Second)
+	for h.Sessions() != 1 || v.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		if time.Now().After(deadline) {
+			t.Fatal("viewer did not connect")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	v.close()
+	deadline = time.Now().Add(8 * time.Second)
+	for h.Sessions() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("session of a vanished viewer was not ended")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// Close ends live sessions.
+	connect(t, srv, "", false)
+	if h.Sessions() != 1 {
+		t.Fatalf("Sessions = %d", h.Sessions())
+	}
+	h.Close()
+	if h.Sessions() != 0 {
+		t.Fatalf("Sessions after Close = %d", h.Sessions())
+	}
+	if resp := post(t, srv.URL+"/whep", "", "v=0"); resp.StatusCode != http.StatusUnsupportedMediaType && resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("POST after Close: %d", resp.StatusCode)
+	}
+}
+
+// settleGoroutines waits up to 5 s for the count to drop to at most
+// target (or, with target 0, to stop changing) and returns it.
+func settleGoroutines(target int) int {
+	n, prev := runtime.NumGoroutine(), -1
+	for i := 0; i < 100; i++ {
+		if (target > 0 && n <= target) || (target == 0 && n == prev) {
+			return n
+		}
+		time.Sleep(50 * time.Millisecond)
+		prev, n = n, runtime.NumGoroutine()
+	}
+	return n
+}
+
+func TestBadRequests(t *testing.T) {
+	s := newSource(t)
+	_, srv := newTestHandler(t, s, func(c *Config) {
+		c.Token = "s3cret"
+		c.MaxViewers = 1
+		c.MaxBodyBytes = 16 << 10
+	})
+	url := srv.URL + "/whep"
+	status := func(resp *http.Response) int {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	good := offer(t, newClientPCClosed(t, false), webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio)
+	h264 := offer(t, newClientPCClosed(t, true), webrtc.RTPCodecTypeVideo)
+
+	for _, tc := range []struct {
+		name, token, body string
+		want              int
+	}{
+		{"no token", "", good, 401},
+		{"wrong token", "nope", good, 401},
+		{"malformed sdp", "s3cret", "this is not SDP", 400},
+		{"too big", "s3cret", "v=0\r\n" + strings.Repeat("a=x\r\n", 8<<10), 413},
+		{"no common codec", "s3cret", h264, 400},
+	} {
+		resp := post(t, url, tc.token, tc.body)
+		if resp.StatusCode == 401 && resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("%s: 401 without WWW-Authenticate", tc.name)
+		}
+		if got := status(resp); got != tc.want {
+			t.Errorf("%s: got %d, want %d", tc.name, got, tc.want)
+		}
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(good))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Authorization", "Bearer s3cret")
+	if resp, err := http.DefaultClient.Do(req); err != nil || status(resp) != 415 {
+		t.Errorf("wrong Content-Type: %v %v", resp, err)
+	}
+
+	if got := do(t, http.MethodDelete, url+"/nosuchsession", "s3cret").StatusCode; got != 404 {
+		t.Errorf("DELETE unknown: %d, want 404", got)
+	}
+	if got := do(t, http.MethodDelete, url+"/nosuchsession", "").StatusCode; got != 401 {
+		t.Errorf("DELETE without token: %d, want 401", got)
+	}
+	if got := do(t, http.MethodPatch, url+"/x", "s3cret").StatusCode; got != 405 {
+		t.Errorf("PATCH: %d, want 405", got)
+	}
+	resp := do(t, http.MethodOptions, url, "")
+	if resp.StatusCode != 204 ||
+		resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "DELETE") ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") ||
+		resp.Header.Get("Access-Control-Expose-Headers") != "Location" {
+		t.Errorf("OPTIONS: %d %v", resp.StatusCode, resp.Header)
+	}
+
+	// Viewer limit: the first gets in, the second is refused; after the
+	// first leaves there is room again.
+	v := connect(t, srv, "s3cret", false)
+	if got := status(post(t, url, "s3cret", offer(t, newClientPCClosed(t, false), webrtc.RTPCodecTypeVideo))); got != 503 {
+		t.Errorf("over the viewer limit: %d, want 503", got)
+	}
+	if got := do(t, http.MethodDelete, srv.URL+v.location, "s3cret").StatusCode; got != 200 {
+		t.Fatalf("DELETE: %d", got)
+	}
+	if got := do(t, http.MethodDelete, srv.URL+v.location, "s3cret").StatusCode; got != 404 {
+		t.Errorf("second DELETE: %d, want 404", got)
+	}
+	resp = post(t, url, "s3cret", offer(t, newClientPCClosed(t, false), webrtc.RTPCodecTypeVideo))
+	if got := status(resp); got != 201 {
+		t.Errorf("after leaving: %d, want 201", got)
+	}
+}
+
+func newClientPCClosed(t *testing.T, h264 bool) *webrtc.PeerConnection {
+	pc := newClientPC(t, h264)
+	t.Cleanup(func() { pc.Close() })
+	return pc
+}
+
+func TestRTPClock(t *testing.T) {
+	// 30 fps with frames 3 and 4 dropped, with and without frame
+	// durations: the gap is carried into the next sample, and every
+	// sample's RTP time (the sum of the durations before it) equals its
+	// media time, except the first frame after the drop, whose RTP time
+	// was fixed when the sample before it was sent (no look-ahead).
+	for _, hint := range []int64{0, 33333} {
+		c := rtpClock{defaultUS: 33333}
+		var rtpTime time.Duration
+		for _, i := range []int64{0, 1, 2, 5, 6, 7} {
+			if want := time.Duration(i*33333) * time.Microsecond; i != 5 && rtpTime != want {
+				t.Errorf("hint %d, frame %d: RTP time %v, want %v", hint, i, rtpTime, want)
+			}
+			d := c.duration(i*33333, hint)
+			if d <= 0 {
+				t.Fatalf("frame %d: duration %v", i, d)
+			}
+			rtpTime += d
+		}
+		// Repeated timestamps still give a non-zero duration.
+		if d := c.duration(7*33333, hint); d <= 0 {
+			t.Errorf("repeated timestamp: duration %v", d)
+		}
+	}
+	// A lasting change of frame rate is adopted: from 30 to 15 fps.
+	c := rtpClock{defaultUS: 33333}
+	var rtpTime time.Duration
+	for i := int64(0); i < 10; i++ {
+		ts := i * 66666
+		if i >= 3 {
+			if want := time.Duration(ts) * time.Microsecond; rtpTime != want {
+				t.Errorf("15 fps frame %d: RTP time %v, want %v", i, rtpTime, want)
+			}
+		}
+		rtpTime += c.duration(ts, 0)
+	}
+}
+
+func TestPublisherEndsWithTrack(t *testing.T) {
+	v, _ := generator.New("video")
+	p, err := NewVideoPublisher(v, VideoConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewVideoPublisher(nil, VideoConfig{}); err == nil {
+		t.Error("NewVideoPublisher(nil) succeeded")
+	}
+	a, _ := generator.New("audio")
+	if _, err := NewVideoPublisher(a, VideoConfig{}); err == nil {
+		t.Error("NewVideoPublisher(audio track) succeeded")
+	}
+	if p.Err() != nil {
+		t.Fatalf("Err while running: %v", p.Err())
+	}
+	v.Writable().Close()
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("publisher did not end with its track")
+	}
+	if !errors.Is(p.Err(), generator.ErrEnded) {
+		t.Errorf("Err = %v, want generator.ErrEnded", p.Err())
+	}
+	p.Close() // idempotent after the end
+	p.Close()
+}
