@@ -1,0 +1,287 @@
+// shadercast viewer: a minimal WHEP client (draft-ietf-wish-whep).
+//
+// Query parameters:
+//   whep=<url>    WHEP endpoint, absolute or relative to this page (default ./whep)
+//   token=<str>   sent as "Authorization: Bearer <str>" when the server wants one
+//
+// window.shadercast exposes the player's state for tests and debugging; see
+// the `hooks` object below.
+'use strict';
+(() => {
+  const params = new URLSearchParams(location.search);
+  const whepURL = new URL(params.get('whep') || './whep', location.href).href;
+  const token = params.get('token') || '';
+
+  const video = document.getElementById('video');
+  const unmute = document.getElementById('unmute');
+  const stateEl = document.getElementById('state');
+  const statsEl = document.getElementById('stats');
+
+  // One canvas for samplePatch, reused so repeated sampling does not churn
+  // GPU/CPU surfaces.
+  const canvas = document.createElement('canvas');
+  let ctx2d = null;
+
+  const hooks = {
+    state: 'new',          // RTCPeerConnection.connectionState of the live session
+    framesRendered: 0,     // requestVideoFrameCallback invocations since load
+    presentedFrames: 0,    // metadata.presentedFrames of the last callback
+    width: 0, height: 0,   // intrinsic size of the playing video
+    audioLive: false,      // audio track live, unmuted and receiving packets
+    audioLevel: null,      // inbound-rtp audioLevel (0..1) when the browser reports it
+    fps: 0,                // decoded frames per second (inbound-rtp)
+    bitrate: 0,            // received bits per second, audio + video
+    rtt: null,             // seconds, selected candidate pair
+    connects: 0,           // successful POSTs (1 + reconnects)
+    lastError: '',
+    // samplePatch returns the average {r, g, b} of a rectangle of the current
+    // video frame, in video pixels, read back through a canvas.
+    samplePatch(x, y, w, h) {
+      const vw = video.videoWidth, vh = video.videoHeight;
+      if (!vw || !vh) return null;
+      if (canvas.width !== vw || canvas.height !== vh) {
+        canvas.width = vw;
+        canvas.height = vh;
+        ctx2d = null;
+      }
+      // willReadFrequently keeps the canvas in CPU memory: getImageData on a
+      // GPU canvas would force a slow readback every call.
+      ctx2d = ctx2d || canvas.getContext('2d', { willReadFrequently: true });
+      ctx2d.drawImage(video, 0, 0, vw, vh);
+      const d = ctx2d.getImageData(x, y, w, h).data;
+      let r = 0, g = 0, b = 0;
+      const n = d.length / 4;
+      for (let i = 0; i < d.length; i += 4) { r += d[i]; g += d[i + 1]; b += d[i + 2]; }
+      return { r: r / n, g: g / n, b: b / n };
+    },
+    // snapshot returns the plain data fields (no functions), cheap to ship
+    // over the DevTools protocol.
+    snapshot() {
+      const o = {};
+      for (const [k, v] of Object.entries(hooks)) if (typeof v !== 'function') o[k] = v;
+      return o;
+    },
+  };
+  window.shadercast = hooks;
+
+  unmute.addEventListener('click', () => {
+    video.muted = !video.muted;
+    unmute.textContent = video.muted ? 'Unmute' : 'Mute';
+    video.play().catch(() => {});
+  });
+
+  // Frame counting through requestVideoFrameCallback counts frames actually
+  // handed to the compositor, which is what a viewer sees; decoded-frame
+  // counters in getStats() would also count frames that were never shown.
+  if ('requestVideoFrameCallback' in HTMLVideoElement.prototype) {
+    const onFrame = (now, meta) => {
+      hooks.framesRendered++;
+      hooks.presentedFrames = meta.presentedFrames;
+      hooks.width = meta.width;
+      hooks.height = meta.height;
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+  video.addEventListener('resize', () => {
+    hooks.width = video.videoWidth;
+    hooks.height = video.videoHeight;
+  });
+
+  function setState(s) {
+    hooks.state = s;
+    stateEl.textContent = s;
+    stateEl.dataset.state = s;
+  }
+
+  // ---- WHEP session ------------------------------------------------------
+
+  let pc = null;          // current RTCPeerConnection
+  let resource = '';      // Location of the current session, for DELETE
+  let generation = 0;     // bumps on every (re)connect; stale callbacks compare it
+  let attempt = 0;        // consecutive failures, for backoff
+  let retryTimer = 0;
+  let graceTimer = 0;
+
+  function authHeaders(h) {
+    if (token) h.Authorization = 'Bearer ' + token;
+    return h;
+  }
+
+  // deleteSession ends the server-side session. keepalive lets it outlive
+  // the page during unload.
+  function deleteSession() {
+    if (!resource) return;
+    const url = resource;
+    resource = '';
+    fetch(url, { method: 'DELETE', headers: authHeaders({}), keepalive: true }).catch(() => {});
+  }
+
+  function teardown() {
+    clearTimeout(graceTimer);
+    if (pc) {
+      pc.onconnectionstatechange = null;
+      pc.ontrack = null;
+      pc.close();
+      pc = null;
+    }
+    deleteSession();
+  }
+
+  // The server is non-trickle (it PATCHes nothing and answers only complete
+  // SDP), so our offer must carry every candidate: wait for gathering to
+  // finish, with a cap so one stuck interface cannot stall the connect.
+  function gatheringComplete(conn, ms) {
+    if (conn.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        conn.removeEventListener('icegatheringstatechange', check);
+        resolve();
+      }
+      function check() { if (conn.iceGatheringState === 'complete') done(); }
+      conn.addEventListener('icegatheringstatechange', check);
+    });
+  }
+
+  async function connect() {
+    teardown();
+    const gen = ++generation;
+    setState('connecting');
+    const conn = new RTCPeerConnection();
+    pc = conn;
+    conn.addTransceiver('video', { direction: 'recvonly' });
+    conn.addTransceiver('audio', { direction: 'recvonly' });
+
+    const stream = new MediaStream();
+    conn.ontrack = (e) => {
+      stream.addTrack(e.track);
+      if (video.srcObject !== stream) video.srcObject = stream;
+      video.play().catch(() => {}); // autoplay may already be running
+    };
+    conn.onconnectionstatechange = () => {
+      if (gen !== generation) return;
+      const s = conn.connectionState;
+      setState(s);
+      clearTimeout(graceTimer);
+      if (s === 'connected') {
+        attempt = 0;
+      } else if (s === 'failed') {
+        scheduleReconnect('connection failed');
+      } else if (s === 'disconnected') {
+        // ICE often recovers from a short outage by itself (consent checks
+        // resume); only rebuild the session if it stays down.
+        graceTimer = setTimeout(() => {
+          if (gen === generation && conn.connectionState === 'disconnected') {
+            scheduleReconnect('connection lost');
+          }
+        }, 3000);
+      }
+    };
+
+    await conn.setLocalDescription(await conn.createOffer());
+    await gatheringComplete(conn, 5000);
+    if (gen !== generation) return;
+
+    const resp = await fetch(whepURL, {
+      method: 'POST',
+      headers: authHeaders({ 'Content-Type': 'application/sdp' }),
+      body: conn.localDescription.sdp,
+    });
+    if (resp.status !== 201) {
+      throw new Error('WHEP POST: ' + resp.status + ' ' + (await resp.text()).trim());
+    }
+    const loc = resp.headers.get('Location');
+    const answer = await resp.text();
+    if (gen !== generation) {
+      // Superseded while the POST was in flight: release what we just got.
+      if (loc) fetch(new URL(loc, whepURL).href, { method: 'DELETE', headers: authHeaders({}), keepalive: true }).catch(() => {});
+      return;
+    }
+    if (loc) resource = new URL(loc, whepURL).href;
+    await conn.setRemoteDescription({ type: 'answer', sdp: answer });
+    hooks.connects++;
+  }
+
+  // Exponential backoff with jitter (0.5 s … 10 s) so a restarting server is
+  // not hammered by every viewer at once.
+  function scheduleReconnect(why) {
+    clearTimeout(retryTimer);
+    const base = Math.min(500 * 2 ** attempt, 10000);
+    const delay = base / 2 + Math.random() * base / 2;
+    attempt++;
+    hooks.lastError = why;
+    teardown();
+    generation++; // events of the closed connection are now stale
+    setState('reconnecting');
+    retryTimer = setTimeout(start, delay);
+  }
+
+  function start() {
+    connect().catch((err) => {
+      console.error('shadercast:', err);
+      scheduleReconnect(String(err && err.message || err));
+    });
+  }
+
+  addEventListener('pagehide', () => {
+    clearTimeout(retryTimer);
+    generation++;
+    teardown();
+  });
+
+  // ---- statistics, once a second -----------------------------------------
+
+  let prev = null; // {t, bytes, frames, audioPackets}
+
+  async function pollStats() {
+    const conn = pc;
+    if (!conn) return;
+    const report = await conn.getStats();
+    let bytes = 0, frames = null, fps = null, audioPackets = null, rtt = null, level = null;
+    let selectedPair = '';
+    report.forEach((s) => {
+      if (s.type === 'inbound-rtp') {
+        bytes += s.bytesReceived || 0;
+        if (s.kind === 'video') {
+          frames = s.framesDecoded || 0;
+          if (typeof s.framesPerSecond === 'number') fps = s.framesPerSecond;
+        } else if (s.kind === 'audio') {
+          audioPackets = s.packetsReceived || 0;
+          if (typeof s.audioLevel === 'number') level = s.audioLevel;
+        }
+      } else if (s.type === 'transport' && s.selectedCandidatePairId) {
+        selectedPair = s.selectedCandidatePairId;
+      }
+    });
+    const pair = selectedPair && report.get(selectedPair);
+    if (pair && typeof pair.currentRoundTripTime === 'number') rtt = pair.currentRoundTripTime;
+
+    const now = performance.now();
+    if (prev && conn === prev.conn) {
+      const dt = (now - prev.t) / 1000;
+      hooks.bitrate = Math.max(0, (bytes - prev.bytes) * 8 / dt);
+      if (fps === null && frames !== null) fps = (frames - prev.frames) / dt;
+      const track = conn.getReceivers().map((r) => r.track).find((t) => t && t.kind === 'audio');
+      hooks.audioLive = !!track && track.readyState === 'live' && !track.muted &&
+        audioPackets !== null && audioPackets > prev.audioPackets;
+    } else {
+      hooks.audioLive = false;
+    }
+    prev = { conn, t: now, bytes, frames: frames || 0, audioPackets: audioPackets || 0 };
+    hooks.fps = fps || 0;
+    hooks.rtt = rtt;
+    hooks.audioLevel = level;
+
+    statsEl.textContent =
+      'resolution ' + (hooks.width ? hooks.width + 'x' + hooks.height : '–') +
+      '  fps ' + hooks.fps.toFixed(1) +
+      '  bitrate ' + (hooks.bitrate / 1000).toFixed(0) + ' kbit/s' +
+      '  rtt ' + (rtt === null ? '–' : (rtt * 1000).toFixed(1) + ' ms') +
+      '  audio ' + (hooks.audioLive ? 'live' : '–');
+  }
+
+  setInterval(() => { pollStats().catch(() => {}); }, 1000);
+  start();
+})();
