@@ -15,4 +15,14 @@
 // (TWCC feedback and GCC bandwidth estimation) is deliberately not wired:
 // the encoder runs at a fixed CBR target shared by all viewers, so there is
 // no per-viewer rate to adapt.
+//
+// ICE: Config restricts the server's UDP ports (UDPPortMin/UDPPortMax),
+// advertises a 1:1 NAT's public address instead of local ones (NAT1To1IPs),
+// adds loopback candidates (IncludeLoopback, automatic for POSTs that arrive
+// over loopback), and hands its STUN/TURN servers to viewers as WHEP Link
+// headers (ICEServers).
+//
+// Lip sync: browsers synchronise only tracks of one MediaStream, i.e. with
+// the same a=msid stream id. Give the audio and video publishers of a source
+// the same StreamID or generator.MediaStream, or use NewStreamPublishers.
 package whep

@@ -6,8 +6,10 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -39,8 +41,34 @@ type Config struct {
 	// SettingEngine, when set, is used for every PeerConnection (ICE
 	// ports, interfaces, loopback candidates for tests, timeouts).
 	SettingEngine *webrtc.SettingEngine
-	// ICEServers are passed to every PeerConnection (STUN/TURN).
+	// ICEServers are used by the server's own PeerConnections (STUN to
+	// learn its public address, TURN to relay) and are also handed to
+	// viewers, as WHEP/WHIP (RFC 9725 section 4.6) prescribe, in one
+	// `Link: <url>; rel="ice-server"` header per URL on the 201 answer and
+	// on OPTIONS; TURN entries carry username, credential and
+	// credential-type="password". Credentials go out on OPTIONS only when
+	// no Token is set or the request carries it: a browser's CORS
+	// preflight is unauthenticated and must not leak TURN secrets.
 	ICEServers []webrtc.ICEServer
+
+	// UDPPortMin and UDPPortMax, when UDPPortMax is non-zero, restrict the
+	// server's ICE UDP ports to [UDPPortMin, UDPPortMax] (inclusive), so
+	// that a firewall or container needs only that range open. They
+	// override the same setting in SettingEngine.
+	UDPPortMin, UDPPortMax uint16
+	// NAT1To1IPs, when set, replace the address of every host candidate
+	// with these (public) IPs: for a server behind a 1:1 NAT or in a
+	// container with published ports, where the local address is useless
+	// to viewers. One IP replaces all local addresses; several must be
+	// "external/local" pairs as pion's address rewrite rules accept.
+	NAT1To1IPs []string
+	// IncludeLoopback adds 127.0.0.1/::1 host candidates to every answer.
+	// pion leaves loopback out by default, which makes a viewer on the same
+	// host unreachable when the machine has no other interface. Without
+	// it, loopback candidates are still added automatically to sessions
+	// whose POST arrived over a loopback connection (the viewer is on this
+	// host, so loopback is the cheapest path and always works).
+	IncludeLoopback bool
 }
 
 // Handler is a WHEP endpoint (an http.Handler). POST to the path it is
@@ -49,6 +77,12 @@ type Config struct {
 type Handler struct {
 	cfg Config
 	api *webrtc.API
+	// apiLoop is api with loopback candidates, for offers that arrived
+	// over loopback (see Config.IncludeLoopback).
+	apiLoop *webrtc.API
+	// links are the Link header values for ICEServers, with and without
+	// TURN credentials (see Config.ICEServers).
+	links, publicLinks []string
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -68,8 +102,8 @@ type session struct {
 
 var errClosed = errors.New("whep: handler closed")
 
-// NewHandler builds the pion API (VP8 and Opus only, NACK and RTCP reports)
-// and returns the handler.
+// NewHandler builds the pion APIs (VP8 and Opus only, NACK and RTCP reports,
+// the ICE settings of cfg) and returns the handler.
 func NewHandler(cfg Config) (*Handler, error) {
 	if len(cfg.Publishers) == 0 {
 		return nil, errors.New("whep: no publishers")
@@ -83,6 +117,49 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.GatherTimeout <= 0 {
 		cfg.GatherTimeout = 10 * time.Second
 	}
+	var se webrtc.SettingEngine
+	if cfg.SettingEngine != nil {
+		se = *cfg.SettingEngine
+	}
+	if cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("whep: UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
+		}
+	}
+	if len(cfg.NAT1To1IPs) > 0 {
+		// The rewrite-rule form of pion's (deprecated) SetNAT1To1IPs with
+		// host candidates replaced, not appended: a local address that
+		// viewers cannot reach only costs them connectivity checks.
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.NAT1To1IPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("whep: NAT1To1IPs: %w", err)
+		}
+	}
+	if cfg.IncludeLoopback {
+		se.SetIncludeLoopbackCandidate(true)
+	}
+	api, err := newAPI(se)
+	if err != nil {
+		return nil, err
+	}
+	apiLoop := api
+	if !cfg.IncludeLoopback {
+		se.SetIncludeLoopbackCandidate(true)
+		if apiLoop, err = newAPI(se); err != nil {
+			return nil, err
+		}
+	}
+	return &Handler{
+		cfg: cfg, api: api, apiLoop: apiLoop, sessions: map[string]*session{},
+		links: iceServerLinks(cfg.ICEServers, true), publicLinks: iceServerLinks(cfg.ICEServers, false),
+	}, nil
+}
+
+// newAPI builds the pion API (VP8 and Opus only, NACK and RTCP reports).
+func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	// Only what we can send: an offer without VP8 or Opus then has no
 	// codec in common, and the session is refused instead of binding a
@@ -110,11 +187,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
 		return nil, err
 	}
-	opts := []func(*webrtc.API){webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg)}
-	if cfg.SettingEngine != nil {
-		opts = append(opts, webrtc.WithSettingEngine(*cfg.SettingEngine))
-	}
-	return &Handler{cfg: cfg, api: webrtc.NewAPI(opts...), sessions: map[string]*session{}}, nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
 
 // Sessions returns the number of live sessions.
@@ -147,6 +220,49 @@ func setCORS(w http.ResponseWriter) {
 	// Without exposing Location a cross-origin player cannot learn its
 	// session URL and so can never DELETE it.
 	hd.Set("Access-Control-Expose-Headers", "Location")
+	// A second value rather than "Location, Link" in one: both forms mean
+	// the same list, and the first value stays exactly "Location" for
+	// clients that compare it. Link carries the ICE servers.
+	hd.Add("Access-Control-Expose-Headers", "Link")
+}
+
+// iceServerLinks formats servers as WHEP Link header values (RFC 9725
+// section 4.6, RFC 8288 syntax): one per URL, TURN/TURNS ones with their
+// credentials when withSecrets is set (without, TURN URLs are left out:
+// they are useless to a client without credentials). Non-string
+// credentials (OAuth) cannot be expressed and are left out too.
+func iceServerLinks(servers []webrtc.ICEServer, withSecrets bool) []string {
+	var out []string
+	for _, s := range servers {
+		for _, u := range s.URLs {
+			turn := strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:")
+			v := "<" + u + `>; rel="ice-server"`
+			if turn {
+				cred, ok := s.Credential.(string)
+				if !withSecrets || !ok {
+					continue
+				}
+				v += "; username=" + quote(s.Username) + "; credential=" + quote(cred) + `; credential-type="password"`
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// quote makes an RFC 8288 quoted-string.
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+func (h *Handler) setLinks(w http.ResponseWriter, authorized bool) {
+	links := h.publicLinks
+	if authorized {
+		links = h.links
+	}
+	for _, l := range links {
+		w.Header().Add("Link", l)
+	}
 }
 
 // ServeHTTP implements WHEP.
@@ -158,6 +274,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS, PATCH")
 		hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
 		hd.Set("Access-Control-Max-Age", "86400")
+		h.setLinks(w, h.authorized(r))
 		w.WriteHeader(http.StatusNoContent)
 		return
 	case http.MethodPost, http.MethodDelete, http.MethodPatch:
@@ -244,7 +361,11 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), code)
 		return
 	}
-	s, answer, code, err := h.negotiate(r.Context(), string(body))
+	api := h.api
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(la) {
+		api = h.apiLoop
+	}
+	s, answer, code, err := h.negotiate(r.Context(), api, string(body))
 	h.mu.Lock()
 	h.pending--
 	if err == nil && h.closed {
@@ -265,6 +386,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), code)
 		return
 	}
+	h.setLinks(w, true)
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/"+s.id)
 	w.WriteHeader(http.StatusCreated)
@@ -273,8 +395,8 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 
 // negotiate creates the PeerConnection for offer and returns the session
 // (also on error, when it has one to clean up) and the complete answer.
-func (h *Handler) negotiate(ctx context.Context, offer string) (*session, string, int, error) {
-	pc, err := h.api.NewPeerConnection(webrtc.Configuration{ICEServers: h.cfg.ICEServers})
+func (h *Handler) negotiate(ctx context.Context, api *webrtc.API, offer string) (*session, string, int, error) {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: h.cfg.ICEServers})
 	if err != nil {
 		return nil, "", http.StatusInternalServerError, err
 	}
@@ -412,6 +534,11 @@ func (h *Handler) end(s *session) {
 		close(s.done)
 	})
 	<-s.done
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 func newID() string {

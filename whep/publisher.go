@@ -27,12 +27,46 @@ type VideoConfig struct {
 	FrameRate float64
 	// CPUUsed and Threads are passed to vp8.EncoderConfig (0 = its default).
 	CPUUsed, Threads int
+	// StreamID and Stream choose the MediaStream id (the first half of
+	// a=msid) viewers see; see AudioConfig.StreamID.
+	StreamID string
+	Stream   *generator.MediaStream
+	// OnSample, when set, is called on the encode goroutine after every
+	// encoded frame was handed to pion, for latency measurement. It must
+	// be quick: it delays the next frame.
+	OnSample func(SampleInfo)
 }
 
 // AudioConfig configures the Opus encoder of an audio Publisher.
 type AudioConfig struct {
 	// Bitrate in bits per second; 0 means the opus package's default.
 	Bitrate int
+	// StreamID is the MediaStream id of the track (the first half of
+	// a=msid in the answer). Browsers put tracks with the same id into one
+	// MediaStream and lip-sync only tracks of the same stream, so the audio
+	// and video of one source must share it. If empty, Stream's ID is used;
+	// if Stream is nil too, the track's label, else "shadercast" (the
+	// historical default, which puts a labelled video and audio into
+	// different streams).
+	StreamID string
+	Stream   *generator.MediaStream
+}
+
+// SampleInfo describes one encoded video frame written to the pion track.
+type SampleInfo struct {
+	Timestamp int64 // the frame's media timestamp, µs
+	Keyframe  bool
+	Bytes     int
+	// Received is when the encode loop took the frame from its sink; with
+	// an idle encoder that is within microseconds of the generator Write.
+	Received time.Time
+	// Sent is just before WriteSample: the first RTP packet of the frame
+	// goes to the first viewer's socket right after it (WriteSample
+	// packetizes and writes synchronously).
+	Sent time.Time
+	// Written is when WriteSample returned: every packet of the frame was
+	// handed to every viewer's socket, so Written-Sent is the fan-out cost.
+	Written time.Time
 }
 
 // PublisherStats counts what a Publisher did; all counters are cumulative.
@@ -42,6 +76,11 @@ type PublisherStats struct {
 	Keyframes        uint64 // video keyframes among Samples
 	Skipped          uint64 // input frames not encoded (unsupported format, out-of-order timestamp, encode error)
 	KeyframeRequests uint64 // PLI/FIR received from all viewers (before coalescing)
+	// LastLatency is, for the last video sample, the time from taking the
+	// frame off the sink to calling WriteSample (queueing plus encoding),
+	// i.e. until its first RTP packet left; LastFanout is how long
+	// WriteSample took (sending it to every viewer). Zero for audio.
+	LastLatency, LastFanout time.Duration
 }
 
 // Publisher turns one generator track into one pion TrackLocal. It runs a
@@ -64,6 +103,7 @@ type Publisher struct {
 	venc atomic.Pointer[vp8.Encoder]
 
 	frames, samples, keyframes, skipped, requests atomic.Uint64
+	lastLatency, lastFanout                       atomic.Int64 // ns
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -86,7 +126,7 @@ func NewVideoPublisher(src *generator.Track, cfg VideoConfig) (*Publisher, error
 	}
 	tr, err := webrtc.NewTrackLocalStaticSample(
 		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
-		"video", streamIDFor(src))
+		"video", streamIDFor(src, cfg.StreamID, cfg.Stream))
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +143,7 @@ func NewAudioPublisher(src *generator.Track, cfg AudioConfig) (*Publisher, error
 	}
 	tr, err := webrtc.NewTrackLocalStaticSample(
 		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
-		"audio", streamIDFor(src))
+		"audio", streamIDFor(src, cfg.StreamID, cfg.Stream))
 	if err != nil {
 		return nil, err
 	}
@@ -112,9 +152,45 @@ func NewAudioPublisher(src *generator.Track, cfg AudioConfig) (*Publisher, error
 	return p, nil
 }
 
-// streamIDFor groups the audio and video of one source in the browser (same
-// MediaStream id means lip sync); callers that want that pair tracks by label.
-func streamIDFor(src *generator.Track) string {
+// NewStreamPublishers starts one publisher per track of ms (video with vcfg,
+// audio with acfg, in ms's order), all with ms's ID as their stream ID so a
+// browser receives them as one lip-synced MediaStream. The StreamID and
+// Stream fields of the configs are ignored. On error the publishers already
+// started are closed.
+func NewStreamPublishers(ms *generator.MediaStream, vcfg VideoConfig, acfg AudioConfig) ([]*Publisher, error) {
+	if ms == nil {
+		return nil, errors.New("whep: NewStreamPublishers needs a stream")
+	}
+	vcfg.StreamID, acfg.StreamID = ms.ID(), ms.ID()
+	var out []*Publisher
+	for _, t := range ms.Tracks() {
+		var p *Publisher
+		var err error
+		if t.Kind() == generator.KindVideo {
+			p, err = NewVideoPublisher(t, vcfg)
+		} else {
+			p, err = NewAudioPublisher(t, acfg)
+		}
+		if err != nil {
+			for _, q := range out {
+				q.Close()
+			}
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// streamIDFor picks the MediaStream id (see AudioConfig.StreamID): same id
+// means one MediaStream in the browser, which is what makes it lip-sync.
+func streamIDFor(src *generator.Track, id string, ms *generator.MediaStream) string {
+	if id != "" {
+		return id
+	}
+	if ms != nil {
+		return ms.ID()
+	}
 	if l := src.Label(); l != "" {
 		return l
 	}
@@ -148,6 +224,7 @@ func (p *Publisher) Stats() PublisherStats {
 	return PublisherStats{
 		Frames: p.frames.Load(), Samples: p.samples.Load(), Keyframes: p.keyframes.Load(),
 		Skipped: p.skipped.Load(), KeyframeRequests: p.requests.Load(),
+		LastLatency: time.Duration(p.lastLatency.Load()), LastFanout: time.Duration(p.lastFanout.Load()),
 	}
 }
 
@@ -277,6 +354,7 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 			p.finish(err)
 			return
 		}
+		received := time.Now()
 		p.frames.Add(1)
 		vf, ok := f.(media.VideoFrame)
 		// Only I420 is encoded; conversion is the producer's job (the
@@ -323,11 +401,20 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 		d := clock.duration(ts, hint)
 		// WriteSample copies the payload into RTP packets before it
 		// returns, so reusing buf for the next frame is safe.
-		if err := p.track.WriteSample(pmedia.Sample{Data: pkt.Data, Duration: d}); err == nil {
+		sent := time.Now()
+		err = p.track.WriteSample(pmedia.Sample{Data: pkt.Data, Duration: d})
+		written := time.Now()
+		if err == nil {
 			p.samples.Add(1)
 			if pkt.Keyframe {
 				p.keyframes.Add(1)
 			}
+		}
+		p.lastLatency.Store(int64(sent.Sub(received)))
+		p.lastFanout.Store(int64(written.Sub(sent)))
+		if cfg.OnSample != nil {
+			cfg.OnSample(SampleInfo{Timestamp: ts, Keyframe: pkt.Keyframe, Bytes: len(pkt.Data),
+				Received: received, Sent: sent, Written: written})
 		}
 	}
 }
