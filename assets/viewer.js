@@ -190,7 +190,13 @@
       body: conn.localDescription.sdp,
     });
     if (resp.status !== 201) {
-      throw new Error('WHEP POST: ' + resp.status + ' ' + (await resp.text()).trim());
+      const err = new Error('WHEP POST: ' + resp.status + ' ' + (await resp.text()).trim());
+      // A wrong token, URL or request will not fix itself: stop instead
+      // of retrying for as long as the tab is open. 408 and 429 are
+      // passing, and 503 (viewer limit) says when to come back.
+      err.permanent = resp.status >= 400 && resp.status < 500 && resp.status !== 408 && resp.status !== 429;
+      err.retryAfter = Number(resp.headers.get('Retry-After')) * 1000 || 0;
+      throw err;
     }
     const loc = resp.headers.get('Location');
     const answer = await resp.text();
@@ -206,10 +212,10 @@
 
   // Exponential backoff with jitter (0.5 s … 10 s) so a restarting server is
   // not hammered by every viewer at once.
-  function scheduleReconnect(why) {
+  function scheduleReconnect(why, minDelay) {
     clearTimeout(retryTimer);
     const base = Math.min(500 * 2 ** attempt, 10000);
-    const delay = base / 2 + Math.random() * base / 2;
+    const delay = Math.max(base / 2 + Math.random() * base / 2, minDelay || 0);
     attempt++;
     hooks.lastError = why;
     teardown();
@@ -221,7 +227,16 @@
   function start() {
     connect().catch((err) => {
       console.error('shadercast:', err);
-      scheduleReconnect(String(err && err.message || err));
+      const why = String(err && err.message || err);
+      if (err && err.permanent) {
+        clearTimeout(retryTimer);
+        hooks.lastError = why;
+        teardown();
+        generation++;
+        setState('failed');
+        return;
+      }
+      scheduleReconnect(why, err && err.retryAfter);
     });
   }
 
@@ -229,6 +244,10 @@
     clearTimeout(retryTimer);
     generation++;
     teardown();
+  });
+  // A page restored from the back/forward cache starts over.
+  addEventListener('pageshow', (e) => {
+    if (e.persisted) start();
   });
 
   // ---- statistics, once a second -----------------------------------------

@@ -614,3 +614,31 @@ func TestMediaStream(t *testing.T) {
 		t.Error("RemoveTrack must not stop the track")
 	}
 }
+
+// TestNextStopsWithFramesQueued: a done context ends Next even when frames
+// are waiting, so a consumer slower than its producer can always stop.
+func TestNextStopsWithFramesQueued(t *testing.T) {
+	tr, err := New(KindVideo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := tr.NewSink()
+	if err := tr.Writable().Write(context.Background(), i420(t, 0)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if f, err := sink.Next(ctx); !errors.Is(err, context.Canceled) {
+		if f != nil {
+			f.Close()
+		}
+		t.Fatalf("Next with a canceled context and a queued frame: %v", err)
+	}
+	f, err := sink.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	sink.Close()
+	tr.Writable().Close()
+}

@@ -105,9 +105,13 @@ func (k *Sink) end(reason error) {
 // the track ends or ctx is done. The caller owns the frame and must Close
 // it. After the track has ended and the queue is drained it returns an
 // error matching ErrEnded (and the Abort reason, if any); after Close,
-// ErrSinkClosed.
+// ErrSinkClosed. A done ctx wins over queued frames: a consumer slower
+// than its producer always has one waiting, and must still be able to stop.
 func (k *Sink) Next(ctx context.Context) (Frame, error) {
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		k.mu.Lock()
 		if k.closed {
 			k.mu.Unlock()

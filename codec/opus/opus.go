@@ -172,6 +172,10 @@ func (e *Encoder) Encode(a media.AudioData) ([]Packet, error) {
 	for len(e.pending)-done >= step {
 		m, err := encodeFrame(e.enc, e.pending[done:done+step], e.out[:])
 		if err != nil {
+			// Drop what was encoded already, so that a retry neither
+			// repeats it nor shifts its timestamps.
+			rest := copy(e.pending, e.pending[done:])
+			e.pending = e.pending[:rest]
 			return pkts, err
 		}
 		pkts = append(pkts, Packet{

@@ -222,15 +222,17 @@ func (e *Encoder) Encode(frame media.VideoFrame, forceKeyframe bool, dst []byte)
 			dur = e.lastDur
 		}
 	}
-	if e.started {
-		// What the previous frame really lasted, for the next estimate.
-		e.lastDur = pts - e.lastPTS
-	}
 	if bps := e.bitrate.Swap(0); bps != 0 && kbps(int(bps)) != int(e.c.cfg.rc_target_bitrate) {
 		if code := C.scv8_enc_set_bitrate(e.c, C.uint(kbps(int(bps)))); code != C.VPX_CODEC_OK {
+			// Keep the request for the next frame rather than lose it.
+			e.bitrate.CompareAndSwap(0, bps)
 			return Packet{}, vpxError("set bitrate", code, C.scv8_enc_error(e.c))
 		}
 		e.cfg.Bitrate = int(bps)
+	}
+	if e.started {
+		// What the previous frame really lasted, for the next estimate.
+		e.lastDur = pts - e.lastPTS
 	}
 	force := forceKeyframe || e.keyframe.Swap(false)
 	// Plane data is Go memory passed as call arguments: cgo keeps it pinned

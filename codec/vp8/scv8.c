@@ -67,8 +67,12 @@ vpx_codec_err_t scv8_enc_init(scv8_enc *e, int w, int h, unsigned kbps,
 }
 
 vpx_codec_err_t scv8_enc_set_bitrate(scv8_enc *e, unsigned kbps) {
+	unsigned old = e->cfg.rc_target_bitrate;
 	e->cfg.rc_target_bitrate = kbps;
-	return vpx_codec_enc_config_set(&e->ctx, &e->cfg);
+	vpx_codec_err_t err = vpx_codec_enc_config_set(&e->ctx, &e->cfg);
+	/* Keep cfg what the encoder runs with, so that a retry is not skipped. */
+	if (err != VPX_CODEC_OK) e->cfg.rc_target_bitrate = old;
+	return err;
 }
 
 vpx_codec_err_t scv8_enc_encode(scv8_enc *e,
