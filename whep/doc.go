@@ -11,10 +11,30 @@
 // and a Location to DELETE when done. It is non-trickle: the answer is sent
 // only after ICE gathering completes, so it carries every candidate and
 // PATCH (trickle ICE / ICE restart) is answered 405. NACK retransmission and
-// RTCP sender/receiver reports are on; transport-wide congestion control
-// (TWCC feedback and GCC bandwidth estimation) is deliberately not wired:
-// the encoder runs at a fixed CBR target shared by all viewers, so there is
-// no per-viewer rate to adapt.
+// RTCP sender/receiver reports are on.
+//
+// Bandwidth estimation: every PeerConnection negotiates transport-cc (the
+// TWCC header extension on our packets, TWCC feedback from the viewer) and
+// runs pion's GCC send-side estimator (delay and loss based, no pacer: the
+// CBR encoder paces). Each video Publisher keeps the estimators of the
+// sessions it is attached to and every 500 ms sets the shared encoder's
+// target to
+//
+//	clamp(min over viewers of (estimate - audio) * 90% / videoTracks, MinBitrate, MaxBitrate)
+//
+// where audio is the bitrate of the session's audio publishers (same
+// transport) and 10% is left for RTP/SRTP headers, RTCP and keyframe
+// overshoot. It is the minimum because the encode is shared: one bitstream
+// goes to everybody, so the weakest viewer sets the pace, and a better
+// connected viewer gets no more than the worst one. (Serving mixed
+// audiences each at its own rate needs several encodes: simulcast layers
+// chosen per viewer by an SFU, at the cost of encoding each layer.)
+// Viewers that never sent TWCC feedback (transport-cc not negotiated) do not
+// count; with no counting viewer the configured Bitrate applies. To avoid
+// oscillation, changes under 5% are ignored, decreases apply at once and
+// increases are limited to +25% per step. VideoConfig.MinBitrate and
+// MaxBitrate (defaults 150 kbit/s and Bitrate) bound the target;
+// PublisherStats shows it and every viewer's estimate.
 //
 // ICE: Config restricts the server's UDP ports (UDPPortMin/UDPPortMax),
 // advertises a 1:1 NAT's public address instead of local ones (NAT1To1IPs),

@@ -76,10 +76,11 @@ type Config struct {
 // it. Safe for concurrent use.
 type Handler struct {
 	cfg Config
-	api *webrtc.API
-	// apiLoop is api with loopback candidates, for offers that arrived
-	// over loopback (see Config.IncludeLoopback).
-	apiLoop *webrtc.API
+	// se is the setting engine of every PeerConnection; seLoop is se with
+	// loopback candidates, for offers that arrived over loopback (see
+	// Config.IncludeLoopback). The pion API is built per PeerConnection
+	// (newAPI) because each needs its own congestion-control factory.
+	se, seLoop webrtc.SettingEngine
 	// links are the Link header values for ICEServers, with and without
 	// TURN credentials (see Config.ICEServers).
 	links, publicLinks []string
@@ -98,12 +99,17 @@ type session struct {
 	once   sync.Once
 	ended  bool // under Handler.mu: end has started, never register it
 	done   chan struct{}
+	// detach unregisters the session's bandwidth estimator from the video
+	// publishers. Written by negotiate before any goroutine that may call
+	// end exists, read by end.
+	detach []func()
 }
 
 var errClosed = errors.New("whep: handler closed")
 
-// NewHandler builds the pion APIs (VP8 and Opus only, NACK and RTCP reports,
-// the ICE settings of cfg) and returns the handler.
+// NewHandler checks that the pion API builds (VP8 and Opus only, TWCC with
+// GCC, NACK and RTCP reports, the ICE settings of cfg) and returns the
+// handler; each PeerConnection gets its own API (see newAPI).
 func NewHandler(cfg Config) (*Handler, error) {
 	if len(cfg.Publishers) == 0 {
 		return nil, errors.New("whep: no publishers")
@@ -141,30 +147,29 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.IncludeLoopback {
 		se.SetIncludeLoopbackCandidate(true)
 	}
-	api, err := newAPI(se)
-	if err != nil {
+	// Build once to report configuration errors here rather than per POST.
+	if _, err := newAPI(se, bweLimits{initial: 1, min: 1, max: 1}, func(*estimator) {}); err != nil {
 		return nil, err
 	}
-	apiLoop := api
-	if !cfg.IncludeLoopback {
-		se.SetIncludeLoopbackCandidate(true)
-		if apiLoop, err = newAPI(se); err != nil {
-			return nil, err
-		}
-	}
+	seLoop := se
+	seLoop.SetIncludeLoopbackCandidate(true)
 	return &Handler{
-		cfg: cfg, api: api, apiLoop: apiLoop, sessions: map[string]*session{},
+		cfg: cfg, se: se, seLoop: seLoop, sessions: map[string]*session{},
 		links: iceServerLinks(cfg.ICEServers, true), publicLinks: iceServerLinks(cfg.ICEServers, false),
 	}, nil
 }
 
-// newAPI builds the pion API (VP8 and Opus only, NACK and RTCP reports).
-func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+// newAPI builds the pion API for one PeerConnection (VP8 and Opus only,
+// TWCC with GCC send-side bandwidth estimation, NACK and RTCP reports); got
+// receives the PeerConnection's estimator when it is created.
+func newAPI(se webrtc.SettingEngine, l bweLimits, got func(*estimator)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	// Only what we can send: an offer without VP8 or Opus then has no
 	// codec in common, and the session is refused instead of binding a
-	// track to a codec we never produce.
-	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	// track to a codec we never produce. transport-cc asks the viewer for
+	// TWCC feedback, which GCC turns into its estimate.
+	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
+		{Type: webrtc.TypeRTCPFBTransportCC}}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
 		PayloadType:        96,
@@ -172,15 +177,28 @@ func newAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 		return nil, err
 	}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
-		PayloadType:        111,
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}},
+		PayloadType: 111,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
-	// The useful part of pion's defaults for a sender: NACK (without it
-	// 2% loss gives silently corrupted pictures) and RTCP reports. TWCC
-	// and GCC are left out, see the package comment.
+	// Order matters: the first registered interceptor is the innermost
+	// on the send path. GCC (cc) must see each packet after the TWCC
+	// header-extension interceptor stamped its transport-wide sequence
+	// number, which is what the viewer's feedback refers to; NACK
+	// retransmissions then pass through both and are counted too.
 	reg := &interceptor.Registry{}
+	ccf, err := newEstimatorFactory(l, got)
+	if err != nil {
+		return nil, err
+	}
+	reg.Add(ccf)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
+		return nil, err
+	}
+	// The useful part of pion's defaults for a sender: NACK (without it
+	// 2% loss gives silently corrupted pictures) and RTCP reports.
 	if err := webrtc.ConfigureNack(m, reg); err != nil {
 		return nil, err
 	}
@@ -361,11 +379,11 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), code)
 		return
 	}
-	api := h.api
+	se := h.se
 	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(la) {
-		api = h.apiLoop
+		se = h.seLoop
 	}
-	s, answer, code, err := h.negotiate(r.Context(), api, string(body))
+	s, answer, code, err := h.negotiate(r.Context(), se, string(body))
 	h.mu.Lock()
 	h.pending--
 	if err == nil && h.closed {
@@ -395,7 +413,14 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 
 // negotiate creates the PeerConnection for offer and returns the session
 // (also on error, when it has one to clean up) and the complete answer.
-func (h *Handler) negotiate(ctx context.Context, api *webrtc.API, offer string) (*session, string, int, error) {
+func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer string) (*session, string, int, error) {
+	// The estimator is created synchronously inside NewPeerConnection
+	// (interceptor Build), by this PeerConnection's own factory.
+	var est *estimator
+	api, err := newAPI(se, h.bweLimits(), func(e *estimator) { est = e })
+	if err != nil {
+		return nil, "", http.StatusInternalServerError, err
+	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: h.cfg.ICEServers})
 	if err != nil {
 		return nil, "", http.StatusInternalServerError, err
@@ -440,6 +465,9 @@ func (h *Handler) negotiate(ctx context.Context, api *webrtc.API, offer string) 
 	if len(senders) == 0 {
 		return s, "", http.StatusBadRequest, errors.New("offer has no audio or video section to receive into")
 	}
+	if est != nil {
+		s.detach = attachEstimator(s.id, est, pubs)
+	}
 	ans, err := pc.CreateAnswer(nil)
 	if err != nil {
 		return s, "", http.StatusBadRequest, errors.New("cannot answer offer: " + err.Error())
@@ -478,6 +506,55 @@ func (h *Handler) negotiate(ctx context.Context, api *webrtc.API, offer string) 
 		return s, "", http.StatusServiceUnavailable, ctx.Err()
 	}
 	return s, pc.LocalDescription().SDP, 0, nil
+}
+
+// bweLimits are the GCC bounds for a new PeerConnection (see bweLimits),
+// derived from the publishers a viewer may get: the range of estimates over
+// which some video share lies between its publisher's floor and ceiling.
+// The initial estimate is what is being sent now, so a new viewer does not
+// move the shared target before its feedback says anything.
+func (h *Handler) bweLimits() bweLimits {
+	var audio, n, floor, ceiling, cur int
+	for _, p := range h.cfg.Publishers {
+		if p.Kind() != webrtc.RTPCodecTypeVideo {
+			audio += int(p.bwe.target.Load())
+			continue
+		}
+		if n == 0 || p.bwe.floor < floor {
+			floor = p.bwe.floor
+		}
+		n++
+		ceiling = max(ceiling, p.bwe.ceiling)
+		cur = max(cur, int(p.bwe.target.Load()))
+	}
+	n = max(n, 1)
+	total := func(share int) int { return n*share*videoShareDen/videoShareNum + audio }
+	l := bweLimits{min: total(floor), max: total(ceiling)}
+	l.min = max(l.min, 1) // audio only: GCC still needs sane bounds
+	l.max = max(l.max, l.min)
+	l.initial = clampInt(total(cur), l.min, l.max)
+	return l
+}
+
+// attachEstimator registers a session's estimator with the video publishers
+// it is attached to, with the audio sent on the same transport, and returns
+// the funcs that unregister it.
+func attachEstimator(id string, est *estimator, pubs []*Publisher) []func() {
+	var audio, nVideo int
+	for _, p := range pubs {
+		if p.Kind() == webrtc.RTPCodecTypeVideo {
+			nVideo++
+		} else {
+			audio += int(p.bwe.target.Load())
+		}
+	}
+	var out []func()
+	for _, p := range pubs {
+		if p.Kind() == webrtc.RTPCodecTypeVideo {
+			out = append(out, p.addViewer(&viewerBWE{session: id, est: est, audio: audio, nVideo: nVideo}))
+		}
+	}
+	return out
 }
 
 // negotiated reports whether at least one of our senders ended up in a
@@ -530,6 +607,9 @@ func (h *Handler) end(s *session) {
 			delete(h.sessions, s.id)
 		}
 		h.mu.Unlock()
+		for _, f := range s.detach {
+			f()
+		}
 		s.pc.Close()
 		close(s.done)
 	})

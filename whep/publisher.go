@@ -3,6 +3,7 @@ package whep
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,17 @@ import (
 // pick defaults.
 type VideoConfig struct {
 	// Bitrate is the CBR target in bits per second; 0 means 1.5 Mbit/s.
+	// It applies while no viewer reports bandwidth (no viewers, or none
+	// that negotiated transport-cc), clamped to [MinBitrate, MaxBitrate].
 	Bitrate int
+	// MinBitrate and MaxBitrate bound the target that send-side bandwidth
+	// estimation sets (see the package comment): every ~500 ms it becomes
+	// the smallest video share of the viewers' GCC estimates, clamped to
+	// [MinBitrate, MaxBitrate]. The encode is shared, so the weakest
+	// viewer sets the rate for all. 0 means DefaultMinBitrate (or Bitrate
+	// if lower) and Bitrate: by default estimation only ever lowers the
+	// configured rate. MinBitrate = MaxBitrate = Bitrate turns it off.
+	MinBitrate, MaxBitrate int
 	// FrameRate is the nominal rate, used only for frames that carry no
 	// duration and for rate control; 0 means 30.
 	FrameRate float64
@@ -81,6 +92,13 @@ type PublisherStats struct {
 	// i.e. until its first RTP packet left; LastFanout is how long
 	// WriteSample took (sending it to every viewer). Zero for audio.
 	LastLatency, LastFanout time.Duration
+	// TargetBitrate is the encoder's current target in bits per second:
+	// for video as set by bandwidth estimation (see VideoConfig.MinBitrate),
+	// for audio the Opus bitrate.
+	TargetBitrate int
+	// Viewers are the bandwidth estimates of the sessions attached to a
+	// video publisher, in no particular order; nil for audio.
+	Viewers []ViewerEstimate
 }
 
 // Publisher turns one generator track into one pion TrackLocal. It runs a
@@ -105,6 +123,11 @@ type Publisher struct {
 	frames, samples, keyframes, skipped, requests atomic.Uint64
 	lastLatency, lastFanout                       atomic.Int64 // ns
 
+	// bwe is the video publisher's rate adaptation; for audio only
+	// bwe.target is used (the Opus bitrate, reserved in every viewer's
+	// estimate before video gets its share).
+	bwe bwe
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -124,6 +147,16 @@ func NewVideoPublisher(src *generator.Track, cfg VideoConfig) (*Publisher, error
 	if cfg.FrameRate <= 0 {
 		cfg.FrameRate = 30
 	}
+	if cfg.MaxBitrate == 0 {
+		cfg.MaxBitrate = cfg.Bitrate
+	}
+	if cfg.MinBitrate == 0 {
+		cfg.MinBitrate = min(DefaultMinBitrate, cfg.MaxBitrate)
+	}
+	if cfg.MinBitrate < vp8.MinBitrate || cfg.MaxBitrate > vp8.MaxBitrate || cfg.MinBitrate > cfg.MaxBitrate {
+		return nil, fmt.Errorf("whep: video bitrate bounds %d..%d must lie within %d..%d and be ordered",
+			cfg.MinBitrate, cfg.MaxBitrate, vp8.MinBitrate, vp8.MaxBitrate)
+	}
 	tr, err := webrtc.NewTrackLocalStaticSample(
 		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
 		"video", streamIDFor(src, cfg.StreamID, cfg.Stream))
@@ -131,6 +164,8 @@ func NewVideoPublisher(src *generator.Track, cfg VideoConfig) (*Publisher, error
 		return nil, err
 	}
 	p := newPublisher(tr, src)
+	p.bwe.configured, p.bwe.floor, p.bwe.ceiling = cfg.Bitrate, cfg.MinBitrate, cfg.MaxBitrate
+	p.bwe.target.Store(int64(clampInt(cfg.Bitrate, cfg.MinBitrate, cfg.MaxBitrate)))
 	go p.runVideo(cfg)
 	return p, nil
 }
@@ -148,6 +183,13 @@ func NewAudioPublisher(src *generator.Track, cfg AudioConfig) (*Publisher, error
 		return nil, err
 	}
 	p := newPublisher(tr, src)
+	// Until the first block tells the channel count, assume the larger
+	// (stereo) default: it is only reserved out of viewers' estimates.
+	ab := cfg.Bitrate
+	if ab == 0 {
+		ab = 2 * defaultOpusBitratePerChannel
+	}
+	p.bwe.target.Store(int64(ab))
 	go p.runAudio(cfg)
 	return p, nil
 }
@@ -221,11 +263,16 @@ func (p *Publisher) RequestKeyframe() {
 
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() PublisherStats {
-	return PublisherStats{
+	st := PublisherStats{
 		Frames: p.frames.Load(), Samples: p.samples.Load(), Keyframes: p.keyframes.Load(),
 		Skipped: p.skipped.Load(), KeyframeRequests: p.requests.Load(),
 		LastLatency: time.Duration(p.lastLatency.Load()), LastFanout: time.Duration(p.lastFanout.Load()),
+		TargetBitrate: int(p.bwe.target.Load()),
 	}
+	if p.Kind() == webrtc.RTPCodecTypeVideo {
+		st.Viewers, _ = p.bwe.estimates()
+	}
+	return st
 }
 
 // Err reports why the encode loop ended (ErrEnded-wrapping from the track,
@@ -333,6 +380,27 @@ func (p *Publisher) finish(err error) {
 	})
 }
 
+// defaultOpusBitratePerChannel is the opus package's default (0 in
+// opus.EncoderConfig.Bitrate), spelled out because the audio bitrate is
+// reserved in every viewer's bandwidth estimate.
+const defaultOpusBitratePerChannel = 32000
+
+// adapt applies the rate policy (adaptTarget) to the shared encoder.
+func (p *Publisher) adapt(enc *vp8.Encoder) {
+	b := &p.bwe
+	_, shares := b.estimates()
+	cur := int(b.target.Load())
+	next := adaptTarget(cur, b.configured, b.floor, b.ceiling, shares)
+	if next == cur {
+		return
+	}
+	// Without an encoder yet, the next one is created at the target.
+	if enc != nil && enc.SetBitrate(next) != nil {
+		return
+	}
+	b.target.Store(int64(next))
+}
+
 func (p *Publisher) runVideo(cfg VideoConfig) {
 	var (
 		enc   *vp8.Encoder
@@ -340,6 +408,10 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 		clock = rtpClock{defaultUS: int64(1e6 / cfg.FrameRate)}
 		lastT int64
 		have  bool
+		// lastAdapt paces adaptTarget; it runs on this goroutine so the
+		// target needs no goroutine of its own and changes between
+		// frames only.
+		lastAdapt time.Time
 	)
 	defer func() {
 		p.venc.Store(nil)
@@ -356,6 +428,10 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 		}
 		received := time.Now()
 		p.frames.Add(1)
+		if received.Sub(lastAdapt) >= adaptInterval {
+			lastAdapt = received
+			p.adapt(enc)
+		}
 		vf, ok := f.(media.VideoFrame)
 		// Only I420 is encoded; conversion is the producer's job (the
 		// compositor already renders I420). A skipped frame's time is
@@ -374,7 +450,7 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 				enc.Close()
 			}
 			enc, err = vp8.NewEncoder(vp8.EncoderConfig{
-				Width: w, Height: h, Bitrate: cfg.Bitrate, FrameRate: cfg.FrameRate,
+				Width: w, Height: h, Bitrate: int(p.bwe.target.Load()), FrameRate: cfg.FrameRate,
 				CPUUsed: cfg.CPUUsed, Threads: cfg.Threads,
 				// Keyframes only on request: WebRTC receivers ask with
 				// PLI/FIR, periodic keyframes just waste bits.
@@ -449,7 +525,12 @@ func (p *Publisher) runAudio(cfg AudioConfig) {
 				enc.Close()
 			}
 			ch = a.NumberOfChannels()
-			enc, err = opus.NewEncoder(opus.EncoderConfig{Channels: ch, Bitrate: cfg.Bitrate})
+			ab := cfg.Bitrate
+			if ab == 0 {
+				ab = defaultOpusBitratePerChannel * ch
+			}
+			p.bwe.target.Store(int64(ab))
+			enc, err = opus.NewEncoder(opus.EncoderConfig{Channels: ch, Bitrate: ab})
 			if err != nil {
 				enc = nil
 				f.Close()

@@ -58,6 +58,11 @@ type source struct {
 
 func newSource(t *testing.T) *source {
 	t.Helper()
+	return newSourceWith(t, VideoConfig{Bitrate: 500_000, Threads: 1})
+}
+
+func newSourceWith(t *testing.T, vcfg VideoConfig) *source {
+	t.Helper()
 	v, err := generator.New("video")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +71,7 @@ func newSource(t *testing.T) *source {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vp, err := NewVideoPublisher(v, VideoConfig{Bitrate: 500_000, Threads: 1})
+	vp, err := NewVideoPublisher(v, vcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
