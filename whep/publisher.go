@@ -499,6 +499,7 @@ func (p *Publisher) runAudio(cfg AudioConfig) {
 	var (
 		enc   *opus.Encoder
 		ch    int
+		rate  float64
 		clock = rtpClock{defaultUS: opus.FrameDuration}
 	)
 	defer func() {
@@ -520,11 +521,13 @@ func (p *Publisher) runAudio(cfg AudioConfig) {
 			p.skipped.Add(1)
 			continue
 		}
-		if enc == nil || a.NumberOfChannels() != ch {
+		// A new channel count or sample rate needs a new encoder: ours
+		// refuses a rate change mid-stream (its resampler has state).
+		if enc == nil || a.NumberOfChannels() != ch || a.SampleRate() != rate {
 			if enc != nil {
 				enc.Close()
 			}
-			ch = a.NumberOfChannels()
+			ch, rate = a.NumberOfChannels(), a.SampleRate()
 			ab := cfg.Bitrate
 			if ab == 0 {
 				ab = defaultOpusBitratePerChannel * ch
@@ -541,8 +544,8 @@ func (p *Publisher) runAudio(cfg AudioConfig) {
 		pkts, err := enc.Encode(a)
 		f.Close()
 		if err != nil {
+			// The packets made before the error are good: send them.
 			p.skipped.Add(1)
-			continue
 		}
 		for _, pk := range pkts {
 			d := clock.duration(pk.PTS, pk.Duration)

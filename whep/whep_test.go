@@ -583,8 +583,14 @@ func TestSessionLifecycleNoLeaks(t *testing.T) {
 	if h.Sessions() != 0 {
 		t.Fatalf("Sessions after Close = %d", h.Sessions())
 	}
-	if resp := post(t, srv.URL+"/whep", "", "v=0"); resp.StatusCode != http.StatusUnsupportedMediaType && resp.StatusCode != http.StatusServiceUnavailable && resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("POST after Close: %d", resp.StatusCode)
+	// A valid offer, so that only the closed handler can refuse it.
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if resp := post(t, srv.URL+"/whep", "", offer(t, pc, webrtc.RTPCodecTypeVideo)); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("POST after Close: %d, want 503", resp.StatusCode)
 	}
 }
 
@@ -751,4 +757,42 @@ func TestPublisherEndsWithTrack(t *testing.T) {
 	}
 	p.Close() // idempotent after the end
 	p.Close()
+}
+
+// TestAudioRateChange: when the source switches sample rate mid-stream the
+// publisher starts a new Opus encoder instead of skipping every block.
+func TestAudioRateChange(t *testing.T) {
+	a, err := generator.New("audio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := NewAudioPublisher(a, AudioConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ap.Close()
+	defer a.Writable().Close()
+	ts := int64(0)
+	for i, rate := range []int{48000, 44100} {
+		for j := 0; j < 10; j++ {
+			n := rate / 50 // 20 ms
+			buf := make([]byte, 4*n)
+			ad, err := media.NewAudioData(buf, media.AudioDataInit{Format: media.F32, SampleRate: float64(rate), NumberOfFrames: n, NumberOfChannels: 1, Timestamp: ts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts += 20000
+			if err := a.Writable().Write(context.Background(), ad); err != nil {
+				t.Fatal(err)
+			}
+			// One block at a time: the sink keeps only the newest.
+			deadline := time.Now().Add(2 * time.Second)
+			for ap.Stats().Frames < uint64(10*i+j+1) && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	if st := ap.Stats(); st.Skipped != 0 || st.Samples < 15 {
+		t.Errorf("after a rate change: %d samples, %d skipped (want ≥ 15 and 0)", st.Samples, st.Skipped)
+	}
 }
