@@ -1,17 +1,22 @@
 package whep
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -794,5 +799,66 @@ func TestAudioRateChange(t *testing.T) {
 	}
 	if st := ap.Stats(); st.Skipped != 0 || st.Samples < 15 {
 		t.Errorf("after a rate change: %d samples, %d skipped (want ≥ 15 and 0)", st.Samples, st.Skipped)
+	}
+}
+
+// TestVanishedViewer: a viewer process killed outright (no DELETE, no DTLS
+// close) is noticed by ICE failing, and its session ends.
+func TestVanishedViewer(t *testing.T) {
+	if url := os.Getenv("WHEP_VANISHING_VIEWER"); url != "" {
+		// Child: connect, say so, then wait to be killed.
+		v := connect(t, &httptest.Server{URL: url}, "", false)
+		deadline := time.Now().Add(10 * time.Second)
+		for v.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			if time.Now().After(deadline) {
+				t.Fatal("child viewer did not connect")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		fmt.Println("CONNECTED")
+		time.Sleep(time.Minute)
+		return
+	}
+	s := newSource(t)
+	h, srv := newTestHandler(t, s, nil)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestVanishedViewer$")
+	cmd.Env = append(os.Environ(), "WHEP_VANISHING_VIEWER="+srv.URL)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	connected := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "CONNECTED") {
+				connected <- true
+				break
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case <-connected:
+	case <-time.After(15 * time.Second):
+		t.Fatal("child viewer never connected")
+	}
+	if h.Sessions() != 1 {
+		t.Fatalf("Sessions = %d with the child connected", h.Sessions())
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for h.Sessions() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the session of a killed viewer was not ended by ICE failure")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
