@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -860,5 +861,86 @@ func TestVanishedViewer(t *testing.T) {
 			t.Fatal("the session of a killed viewer was not ended by ICE failure")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNackRetransmits: a viewer's NACK for a packet it already had brings
+// that packet again (pion's NACK responder, kept in the sender's chain).
+func TestNackRetransmits(t *testing.T) {
+	s := newSource(t)
+	_, srv := newTestHandler(t, s, nil)
+	// SRTP replay protection would drop the resent copy of a packet this
+	// viewer already has; asking for a packet we have is the only way to
+	// know which one to expect, so the viewer turns the protection off.
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	se := loopbackEngine()
+	se.DisableSRTPReplayProtection(true)
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(*se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	type seen struct {
+		ssrc uint32
+		seq  uint16
+	}
+	first := make(chan seen, 1)
+	again := make(chan struct{}, 1)
+	var want atomic.Int32
+	want.Store(-1)
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if tr.Kind() != webrtc.RTPCodecTypeVideo {
+			return
+		}
+		n := 0
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			n++
+			if n == 30 {
+				select {
+				case first <- seen{uint32(tr.SSRC()), p.SequenceNumber}:
+				default:
+				}
+				continue
+			}
+			if w := want.Load(); w >= 0 && p.SequenceNumber == uint16(w) {
+				select {
+				case again <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	sdp := offer(t, pc, webrtc.RTPCodecTypeVideo)
+	resp := post(t, srv.URL+"/whep", "", sdp)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST: %d %s", resp.StatusCode, body)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		t.Fatal(err)
+	}
+	var got seen
+	select {
+	case got = <-first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no video packets")
+	}
+	want.Store(int32(got.seq))
+	nack := &rtcp.TransportLayerNack{MediaSSRC: got.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{got.seq})}
+	if err := pc.WriteRTCP([]rtcp.Packet{nack}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-again:
+	case <-time.After(3 * time.Second):
+		t.Fatalf("packet %d was not sent again after a NACK", got.seq)
 	}
 }
