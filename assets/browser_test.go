@@ -13,12 +13,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -35,7 +33,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/generator"
-	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/internal/mediatest"
 	"github.com/shadercast/shadercast/whep"
 )
 
@@ -203,8 +201,15 @@ func startSource(t *testing.T) *source {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); s.feedVideo(ctx, v) }()
-	go func() { defer wg.Done(); feedAudio(ctx, a) }()
+	go func() {
+		defer wg.Done()
+		video := mediatest.Video(streamW, streamH, mediatest.YUV{leftY, leftU, leftV}, mediatest.YUV{rightY, rightU, rightV})
+		mediatest.Feed(ctx, v, time.Second/30, video, func() { s.framesSent.Add(1) })
+	}()
+	go func() {
+		defer wg.Done()
+		mediatest.Feed(ctx, a, 20*time.Millisecond, mediatest.Audio(440), nil)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		wg.Wait()
@@ -214,77 +219,6 @@ func startSource(t *testing.T) *source {
 		ap.Close()
 	})
 	return s
-}
-
-func fillHalves(p media.Plane, left, right byte) {
-	for y := 0; y < p.Height; y++ {
-		row := p.Data[y*p.Stride : y*p.Stride+p.Width]
-		for x := range row {
-			if x < p.Width/2 {
-				row[x] = left
-			} else {
-				row[x] = right
-			}
-		}
-	}
-}
-
-// feedVideo writes 30 fps I420 frames, timestamps from the frame index so
-// the encoder sees a steady clock whatever the ticker's jitter.
-func (s *source) feedVideo(ctx context.Context, tr *generator.Track) {
-	tk := time.NewTicker(time.Second / 30)
-	defer tk.Stop()
-	for i := int64(0); ; i++ {
-		f, err := media.AllocVideoFrame(media.VideoFrameInit{
-			Format: media.I420, CodedWidth: streamW, CodedHeight: streamH,
-			Timestamp: i * 33333, Duration: 33333,
-		})
-		if err != nil {
-			panic(err)
-		}
-		for pi, vals := range [3][2]byte{{leftY, rightY}, {leftU, rightU}, {leftV, rightV}} {
-			p, _ := f.Plane(pi)
-			fillHalves(p, vals[0], vals[1])
-		}
-		if err := tr.Writable().Write(ctx, f); err != nil {
-			return
-		}
-		s.framesSent.Add(1)
-		select {
-		case <-ctx.Done():
-			return
-		case <-tk.C:
-		}
-	}
-}
-
-// feedAudio writes a 440 Hz mono tone in 20 ms blocks (one Opus frame each).
-func feedAudio(ctx context.Context, tr *generator.Track) {
-	const n = 960 // 20 ms at 48 kHz
-	tk := time.NewTicker(20 * time.Millisecond)
-	defer tk.Stop()
-	buf := make([]byte, 4*n)
-	for i := int64(0); ; i++ {
-		for k := 0; k < n; k++ {
-			v := 0.5 * math.Sin(2*math.Pi*440*float64(i*n+int64(k))/48000)
-			binary.LittleEndian.PutUint32(buf[4*k:], math.Float32bits(float32(v)))
-		}
-		a, err := media.NewAudioData(buf, media.AudioDataInit{
-			Format: media.F32, SampleRate: 48000, NumberOfFrames: n, NumberOfChannels: 1,
-			Timestamp: i * 20000,
-		})
-		if err != nil {
-			panic(err)
-		}
-		if err := tr.Writable().Write(ctx, a); err != nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tk.C:
-		}
-	}
 }
 
 // loopbackEngine keeps ICE on 127.0.0.1 (the only network these machines

@@ -3,7 +3,6 @@ package whep
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ import (
 	"github.com/shadercast/shadercast/codec/opus"
 	"github.com/shadercast/shadercast/codec/vp8"
 	"github.com/shadercast/shadercast/generator"
+	"github.com/shadercast/shadercast/internal/mediatest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -88,8 +88,14 @@ func newSourceWith(t *testing.T, vcfg VideoConfig) *source {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &source{video: v, audio: a, vpub: vp, apub: ap, cancel: cancel}
 	s.wg.Add(2)
-	go func() { defer s.wg.Done(); s.feedVideo(ctx) }()
-	go func() { defer s.wg.Done(); s.feedAudio(ctx) }()
+	go func() {
+		defer s.wg.Done()
+		mediatest.Feed(ctx, v, time.Second/30, mediatest.Video(testW, testH, mediatest.YUV{lY, lU, lV}, mediatest.YUV{rY, rU, rV}), nil)
+	}()
+	go func() {
+		defer s.wg.Done()
+		mediatest.Feed(ctx, a, 20*time.Millisecond, mediatest.Audio(440), nil)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		s.wg.Wait()
@@ -106,61 +112,6 @@ func fillRect(p media.Plane, x0, x1 int, val byte) {
 		row := p.Data[y*p.Stride:]
 		for x := x0; x < x1 && x < p.Width; x++ {
 			row[x] = val
-		}
-	}
-}
-
-func (s *source) feedVideo(ctx context.Context) {
-	tk := time.NewTicker(time.Second / 30)
-	defer tk.Stop()
-	for i := int64(0); ; i++ {
-		f, err := media.AllocVideoFrame(media.VideoFrameInit{
-			Format: media.I420, CodedWidth: testW, CodedHeight: testH,
-			Timestamp: i * 33333, Duration: 33333,
-		})
-		if err != nil {
-			panic(err)
-		}
-		for pi, vals := range [3][2]byte{{lY, rY}, {lU, rU}, {lV, rV}} {
-			p, _ := f.Plane(pi)
-			fillRect(p, 0, p.Width/2, vals[0])
-			fillRect(p, p.Width/2, p.Width, vals[1])
-		}
-		if err := s.video.Writable().Write(ctx, f); err != nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tk.C:
-		}
-	}
-}
-
-func (s *source) feedAudio(ctx context.Context) {
-	const n = 960 // 20 ms at 48 kHz
-	tk := time.NewTicker(20 * time.Millisecond)
-	defer tk.Stop()
-	buf := make([]byte, 4*n)
-	for i := int64(0); ; i++ {
-		for k := 0; k < n; k++ {
-			v := 0.5 * math.Sin(2*math.Pi*440*float64(i*n+int64(k))/48000)
-			binary.LittleEndian.PutUint32(buf[4*k:], math.Float32bits(float32(v)))
-		}
-		a, err := media.NewAudioData(buf, media.AudioDataInit{
-			Format: media.F32, SampleRate: 48000, NumberOfFrames: n, NumberOfChannels: 1,
-			Timestamp: i * 20000,
-		})
-		if err != nil {
-			panic(err)
-		}
-		if err := s.audio.Writable().Write(ctx, a); err != nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tk.C:
 		}
 	}
 }
