@@ -202,10 +202,11 @@ func TestInvalidFrames(t *testing.T) {
 	cancel()
 	fr, _ = testFrame(t, media.I420, 8, 8, media.ColorSpace{}, 1)
 	defer fr.Close()
-	if err := p.Process(ctx, fr, &o); err == nil {
-		o.Frame.Close() // it may have started before the cancel was seen
-	} else if !errors.Is(err, context.Canceled) {
-		t.Errorf("canceled context: %v", err)
+	if err := p.Process(ctx, fr, &o); !errors.Is(err, context.Canceled) || !o.Frame.Closed() {
+		t.Errorf("canceled context: %v (frame %v)", err, o.Frame)
+	}
+	if st := p.Stats(); st.Drops["canceled"] != 1 {
+		t.Errorf("canceled drops %d, want 1", st.Drops["canceled"])
 	}
 }
 

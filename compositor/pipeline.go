@@ -196,6 +196,11 @@ func (p *Pipeline) Process(ctx context.Context, in media.VideoFrame, out *Output
 	if p.closed.Load() {
 		return ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		// No work for a caller that has already given up.
+		p.stats.dropped(dropCanceled)
+		return err
+	}
 	if in.Closed() {
 		p.stats.dropped(dropInvalid)
 		return fmt.Errorf("%w: %w", ErrFrame, media.ErrClosed)
