@@ -43,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = serve(args, stdout, stderr, logger)
 	case "detect":
 		return detect(args, stdout, stderr)
+	case "shader":
+		return shaderCmd(args, stdout, stderr)
 	case "glinfo":
 		err = glinfo(stdout)
 	case "help":
