@@ -26,6 +26,10 @@ type DeviceOptions struct {
 	// Platform restricts the EGL platforms tried: "device" (a GPU),
 	// "surfaceless" (Mesa) or "software"; empty tries them in that order.
 	Platform string
+	// NewContext, when set, makes the context instead of EGL (a preview
+	// window's, for example). It runs on the device's GL thread, which is
+	// locked to its OS thread, and must leave the context current there.
+	NewContext func() (GLContext, error)
 }
 
 // DeviceInfo describes the context a Device runs on.
@@ -45,7 +49,7 @@ type DeviceInfo struct {
 // serialized there, which is what a single GPU context requires anyway.
 type Device struct {
 	thread *glthread.Thread
-	ctx    *egl.Context
+	ctx    GLContext
 	info   DeviceInfo
 
 	// objects counts live GL objects by kind so that tests and stats can
@@ -92,31 +96,36 @@ func (d *Device) flushExcept(skip *Pipeline) {
 func OpenDevice(opts DeviceOptions) (*Device, error) {
 	d := &Device{objects: map[string]int{}}
 	t, err := glthread.Start(func() error {
-		c, err := egl.Open(egl.Options{Only: opts.Platform})
+		newContext := opts.NewContext
+		if newContext == nil {
+			newContext = func() (GLContext, error) { return openEGL(opts.Platform) }
+		}
+		c, err := newContext()
 		if err != nil {
 			return err
 		}
-		if err := gl.InitWithProcAddrFunc(egl.ProcAddress); err != nil {
+		platform := contextPlatform(c)
+		if err := gl.InitWithProcAddrFunc(c.ProcAddress); err != nil {
 			c.Destroy()
-			return fmt.Errorf("compositor: loading OpenGL through EGL: %w", err)
+			return fmt.Errorf("compositor: loading OpenGL through %s: %w", platform, err)
 		}
 		// gl.Init succeeds without a usable context: check that GL
 		// really answers before trusting it.
 		ver := gl.GetString(gl.VERSION)
 		if ver == nil {
 			c.Destroy()
-			return &egl.InitError{Attempts: []egl.Attempt{{Platform: c.Platform, Err: "context current but glGetString(GL_VERSION) is NULL"}}}
+			return &egl.InitError{Attempts: []egl.Attempt{{Platform: platform, Err: "context current but glGetString(GL_VERSION) is NULL"}}}
 		}
 		var major, minor int32
 		gl.GetIntegerv(gl.MAJOR_VERSION, &major)
 		gl.GetIntegerv(gl.MINOR_VERSION, &minor)
 		if major < 3 || major == 3 && minor < 3 {
 			c.Destroy()
-			return &egl.InitError{Attempts: []egl.Attempt{{Platform: c.Platform, Err: fmt.Sprintf("OpenGL %d.%d < 3.3", major, minor)}}}
+			return &egl.InitError{Attempts: []egl.Attempt{{Platform: platform, Err: fmt.Sprintf("OpenGL %d.%d < 3.3", major, minor)}}}
 		}
 		d.ctx = c
 		d.info = DeviceInfo{
-			Platform: c.Platform,
+			Platform: platform,
 			Vendor:   gl.GoStr(gl.GetString(gl.VENDOR)),
 			Renderer: gl.GoStr(gl.GetString(gl.RENDERER)),
 			Version:  gl.GoStr(ver),

@@ -97,6 +97,8 @@ type Pipeline struct {
 	inTimer  *passTimer // YUV to RGB
 	outTimer *passTimer // I420 packing
 
+	presenter Presenter // GL thread; see SetPresenter
+
 	closed atomic.Bool
 	stats  statsRecorder
 }
@@ -520,6 +522,11 @@ func (p *Pipeline) render(r *request) error {
 	}
 	r.out.Detections = f.detections
 	p.res.result = cur
+	if p.presenter != nil {
+		if err := p.present(r); err != nil {
+			return err
+		}
+	}
 	if p.cfg.Output == OutputI420 {
 		p.outTimer.begin()
 		p.res.pack(p.dev)
