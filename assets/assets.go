@@ -25,7 +25,7 @@ import (
 
 // FS holds the player files, at the root: viewer.html and viewer.js.
 //
-//go:embed viewer.html viewer.js
+//go:embed viewer.html viewer.js panel.js
 var FS embed.FS
 
 // contentTypes is explicit rather than left to mime.TypeByExtension, whose
@@ -33,6 +33,7 @@ var FS embed.FS
 var contentTypes = map[string]string{
 	"viewer.html": "text/html; charset=utf-8",
 	"viewer.js":   "text/javascript; charset=utf-8",
+	"panel.js":    "text/javascript; charset=utf-8",
 }
 
 // Handler serves the player: a path ending in "/" (the mount point itself)

@@ -122,6 +122,7 @@
     if (pc) {
       pc.onconnectionstatechange = null;
       pc.ontrack = null;
+      pc.ondatachannel = null;
       pc.close();
       pc = null;
     }
@@ -153,6 +154,18 @@
     pc = conn;
     conn.addTransceiver('video', { direction: 'recvonly' });
     conn.addTransceiver('audio', { direction: 'recvonly' });
+    // A data channel puts an application section into the offer, so the
+    // server can open its "detections" channel on this session.
+    conn.createDataChannel('viewer');
+    conn.ondatachannel = (e) => {
+      if (e.channel.label !== 'detections') return;
+      e.channel.onmessage = (m) => {
+        if (gen !== generation) return;
+        try {
+          dispatchEvent(new CustomEvent('shadercast:detections', { detail: JSON.parse(m.data) }));
+        } catch (_) { /* not JSON: ignore */ }
+      };
+    };
 
     const stream = new MediaStream();
     conn.ontrack = (e) => {

@@ -109,3 +109,25 @@ func BenchmarkCloneCloseParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestAudioWithTimestamp(t *testing.T) {
+	a, err := NewAudioData(make([]byte, 8*4), AudioDataInit{Format: F32, SampleRate: 48000, NumberOfFrames: 8, NumberOfChannels: 1, Timestamp: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := a.WithTimestamp(99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Timestamp() != 5 || b.Timestamp() != 99 || b.NumberOfFrames() != 8 {
+		t.Fatalf("timestamps %d %d frames %d", a.Timestamp(), b.Timestamp(), b.NumberOfFrames())
+	}
+	a.Close()
+	if b.Closed() {
+		t.Fatal("retimed copy closed with the original")
+	}
+	b.Close()
+	if _, err := a.WithTimestamp(1); err == nil {
+		t.Fatal("WithTimestamp of closed data succeeded")
+	}
+}

@@ -405,6 +405,17 @@ func (a AudioData) Clone() (AudioData, error) {
 	return openAudio(b, m), nil
 }
 
+// WithTimestamp is Clone with a new timestamp (µs), for retiming audio
+// onto another clock without copying samples. The receiver stays open.
+func (a AudioData) WithTimestamp(timestamp int64) (AudioData, error) {
+	m, b, ok := a.acquire()
+	if !ok {
+		return AudioData{}, ErrClosed
+	}
+	m.ts = timestamp
+	return openAudio(b, m), nil
+}
+
 // Close releases the data; idempotent and goroutine-safe like
 // VideoFrame.Close.
 func (a AudioData) Close() error {

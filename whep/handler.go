@@ -69,6 +69,14 @@ type Config struct {
 	// whose POST arrived over a loopback connection (the viewer is on this
 	// host, so loopback is the cheapest path and always works).
 	IncludeLoopback bool
+
+	// OnSession, when set, is called for every new session after the
+	// viewer's offer was applied and before the answer is made, so that
+	// it can add data channels (pion announces them in the answer when
+	// the offer has an m=application section: hasData). It runs on the
+	// POST's goroutine and must not block; the function it returns, if
+	// any, runs once when the session ends.
+	OnSession func(id string, pc *webrtc.PeerConnection, hasData bool) (cleanup func())
 }
 
 // Handler is a WHEP endpoint (an http.Handler). POST to the path it is
@@ -467,6 +475,11 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	}
 	if est != nil {
 		s.detach = attachEstimator(s.id, est, pubs)
+	}
+	if h.cfg.OnSession != nil {
+		if f := h.cfg.OnSession(s.id, pc, strings.Contains(offer, "\nm=application ")); f != nil {
+			s.detach = append(s.detach, f)
+		}
 	}
 	ans, err := pc.CreateAnswer(nil)
 	if err != nil {

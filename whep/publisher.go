@@ -68,6 +68,9 @@ type SampleInfo struct {
 	Timestamp int64 // the frame's media timestamp, µs
 	Keyframe  bool
 	Bytes     int
+	// Data is the encoded VP8 frame; it is only valid during the call
+	// (the buffer is reused for the next frame), so copy what you keep.
+	Data []byte
 	// Received is when the encode loop took the frame from its sink; with
 	// an idle encoder that is within microseconds of the generator Write.
 	Received time.Time
@@ -489,7 +492,7 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 		p.lastLatency.Store(int64(sent.Sub(received)))
 		p.lastFanout.Store(int64(written.Sub(sent)))
 		if cfg.OnSample != nil {
-			cfg.OnSample(SampleInfo{Timestamp: ts, Keyframe: pkt.Keyframe, Bytes: len(pkt.Data),
+			cfg.OnSample(SampleInfo{Timestamp: ts, Keyframe: pkt.Keyframe, Bytes: len(pkt.Data), Data: pkt.Data,
 				Received: received, Sent: sent, Written: written})
 		}
 	}

@@ -24,7 +24,8 @@ func main() {
 const usage = `shadercast: GPU video compositor (frames -> shader passes -> I420)
 
 Usage:
-  shadercast [serve] [flags]          run the built-in test source through the pipeline
+  shadercast [serve] [flags]          serve the composited stream over WebRTC (default)
+  shadercast shader check FILE...     check ISF/ShaderToy plugins; shader list: every pass
   shadercast detect [flags] IMAGE...  find and read barcodes in still images
   shadercast glinfo                   print the OpenGL context shadercast renders with
 

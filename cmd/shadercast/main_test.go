@@ -81,27 +81,6 @@ func TestDetectCommand(t *testing.T) {
 	}
 }
 
-// TestServeWritesHighlightedFrames runs the default command briefly: the
-// test pattern's three codes are decoded and frames are written.
-func TestServeWritesHighlightedFrames(t *testing.T) {
-	out := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	code := run([]string{"-frames", "6", "-every", "3", "-out", out}, &stdout, &stderr)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	for _, want := range []string{"ean_13 4006381333931", "code_128 SHADERCAST-128", "qr_code https://shadercast.example/qr"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, stdout.String())
-		}
-	}
-	for _, name := range []string{"frame-00000.png", "frame-00003.png"} {
-		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
-			t.Error(err)
-		}
-	}
-}
-
 func TestUsage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"detect", "-h"}, &stdout, &stderr); code != 0 || !strings.Contains(stderr.String(), "Usage: shadercast detect") {

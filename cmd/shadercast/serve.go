@@ -4,128 +4,157 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"image"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"sort"
+	"strconv"
+	"strings"
 	"syscall"
-	"time"
 
-	"github.com/shadercast/shadercast/barcode"
-	"github.com/shadercast/shadercast/compositor"
-	"github.com/shadercast/shadercast/media"
-	"github.com/shadercast/shadercast/source/testsrc"
+	"github.com/shadercast/shadercast/service"
 )
 
-// serve is, until the network service lands, the built-in test source run
-// through the pipeline with its frames written as PNG files.
-func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	frames := fs.Int("frames", 90, "number of frames to render (0 = until interrupted)")
-	every := fs.Int("every", 15, "write every `N`th frame as PNG")
-	outDir := fs.String("out", "out/frames", "`DIR` for the highlighted PNG frames")
-	width := fs.Int("width", 1280, "test source width")
-	height := fs.Int("height", 720, "test source height")
-	fps := fs.Float64("fps", 30, "test source frame rate (frames are rendered as fast as the GPU allows)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: shadercast [serve] [flags]
+// Environment variables for secrets: flags would show them in ps(1) and in
+// shell history.
+const (
+	envToken        = "SHADERCAST_TOKEN"
+	envControlToken = "SHADERCAST_CONTROL_TOKEN"
+	envPushToken    = "SHADERCAST_WHIP_PUSH_TOKEN"
+)
 
-Renders the built-in test source (moving EAN-13, Code 128 and QR codes over
-a textured background, a clock and a frame counter) through the GPU
-pipeline with the barcode pass, and writes highlighted frames as PNG files.
-The WebRTC service (WHEP viewers at http://127.0.0.1:8080/) replaces this
-with the service issue; until then this command shows the pipeline's output
-as files.
+// listFlag is a repeatable flag; the first use on the command line
+// replaces what the config file said rather than appending to it.
+type listFlag struct {
+	dst *[]string
+	set bool
+}
+
+func (l *listFlag) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, ",")
+}
+
+func (l *listFlag) Set(v string) error {
+	if !l.set {
+		*l.dst, l.set = nil, true
+	}
+	*l.dst = append(*l.dst, v)
+	return nil
+}
+
+const serveUsage = `Usage: shadercast [serve] [flags]
+
+Runs the compositor service: an input goes through the GPU pass chain
+(barcode highlighting first, then any --pass), and the result is published
+over WebRTC. Open the printed URL in a browser to watch; WHEP players use
+/whep, WHIP publishers (OBS, a browser camera) /whip.
+
+Inputs (--input):
+  testsrc          built-in moving scene with EAN-13, Code 128 and QR codes,
+                   a clock, a frame counter, a 440 Hz tone and a beep in sync
+                   with a flashing square (default)
+  FILE.y4m         a YUV4MPEG2 file at its own frame rate (--loop to repeat)
+  -                Y4M on stdin, e.g.
+                   ffmpeg -i any.mp4 -f yuv4mpegpipe - | shadercast --input -
+  FILE.png|.jpg    a still image, repeated at --fps
+  whip             wait for a publisher at /whip (a publisher also takes over
+                   any other input while it is connected)
+
+Endpoints: / (viewer page), /whep, /whip, /api/pipeline (GET, PATCH),
+/api/stats, /api/events (server-sent events), /api/snapshot.png, /metrics
+(Prometheus), /healthz.
+
+Secrets come from the environment:
+  ` + envToken + `          bearer token required by /whep and /whip
+  ` + envControlToken + `  bearer token required by /api/*
+  ` + envPushToken + `  token for --whip-push (or --whip-token)
 
 Flags:
-`)
+`
+
+func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
+	cfg := service.DefaultConfig()
+	// The config file is read before the other flags so that flags
+	// override it, whatever their order.
+	for i, a := range args {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "config" || !strings.HasPrefix(a, "-") {
+			continue
+		}
+		if !hasVal {
+			if i+1 >= len(args) {
+				return fmt.Errorf("--config needs a file")
+			}
+			val = args[i+1]
+		}
+		if err := service.LoadConfigFile(val, &cfg); err != nil {
+			return err
+		}
+		break
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
 		fs.PrintDefaults()
 	}
+	fs.String("config", "", "JSON `FILE` with the same settings as the flags (flags win); see README")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP `address`; use 0.0.0.0:8080 to serve other machines")
+	fs.StringVar(&cfg.Input, "input", cfg.Input, "`input`: testsrc, whip, FILE.y4m, - (Y4M on stdin), FILE.png/.jpg")
+	fs.BoolVar(&cfg.Loop, "loop", cfg.Loop, "replay a Y4M file input when it ends (otherwise the tracks end and shadercast exits)")
+	fs.IntVar(&cfg.Width, "width", cfg.Width, "test source and slate width")
+	fs.IntVar(&cfg.Height, "height", cfg.Height, "test source and slate height")
+	fs.Float64Var(&cfg.FPS, "fps", cfg.FPS, "test source and still-image frame rate")
+	fs.Var(&listFlag{dst: &cfg.Passes}, "pass", "add the pass `NAME` after the barcode pass (repeatable, in order)")
+	fs.Var(&listFlag{dst: &cfg.ShaderDirs}, "shaders", "load ISF/ShaderToy plugins from `DIR` (repeatable; hot reloaded)")
+	fs.BoolVar(&cfg.NoBarcode, "no-barcode", cfg.NoBarcode, "leave the barcode pass out")
+	fs.IntVar(&cfg.Bitrate, "bitrate", cfg.Bitrate, "VP8 target `bits/s` (bandwidth estimation may lower it)")
+	fs.IntVar(&cfg.MaxViewers, "max-viewers", cfg.MaxViewers, "concurrent WHEP viewers")
+	fs.StringVar(&cfg.WHIPPush, "whip-push", cfg.WHIPPush, "also publish to this WHIP endpoint `URL` (reconnects with backoff)")
+	pushToken := fs.String("whip-token", "", "bearer token for --whip-push (prefer $"+envPushToken+")")
+	fs.Var(&listFlag{dst: &cfg.Record}, "record", "record to `FILE`.ivf (the VP8 sent) or FILE.y4m (composited frames); repeatable")
+	fs.BoolVar(&cfg.Preview, "preview", cfg.Preview, "open a desktop preview window (needs a display; keys: F fullscreen, S save PNG, B barcode pass, Esc close)")
+	fs.StringVar(&cfg.SaveDir, "save-dir", cfg.SaveDir, "`DIR` for PNGs saved from the preview window")
+	udp := fs.String("udp-ports", "", "restrict ICE to UDP ports `MIN-MAX`")
+	fs.Var(&listFlag{dst: &cfg.NAT1To1IPs}, "nat-ip", "announce this public `IP` instead of local addresses (repeatable)")
+	fs.Var(&listFlag{dst: &cfg.ICEServers}, "ice-server", "STUN `URL` for ICE (repeatable), e.g. stun:stun.l.google.com:19302")
+	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *every < 1 {
-		return fmt.Errorf("-every must be at least 1")
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (see --help)", fs.Args())
 	}
-	src, err := testsrc.New(*width, *height, *fps)
-	if err != nil {
-		return err
+	if *udp != "" {
+		lo, hi, ok := strings.Cut(*udp, "-")
+		a, err1 := strconv.ParseUint(lo, 10, 16)
+		b, err2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || err1 != nil || err2 != nil || a > b {
+			return fmt.Errorf("--udp-ports %q: want MIN-MAX", *udp)
+		}
+		cfg.UDPPortMin, cfg.UDPPortMax = uint16(a), uint16(b)
 	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
-		return err
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
 	}
-	dev, err := compositor.OpenDevice(compositor.DeviceOptions{})
-	if err != nil {
-		return err
+	log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	cfg.Token = os.Getenv(envToken)
+	cfg.ControlToken = os.Getenv(envControlToken)
+	cfg.WHIPPushToken = os.Getenv(envPushToken)
+	if *pushToken != "" {
+		cfg.WHIPPushToken = *pushToken
 	}
-	defer dev.Close()
-	info := dev.Info()
-	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version)
-	pl, err := compositor.NewPipeline(dev, compositor.Config{Output: compositor.OutputRGBA}, compositor.NewBarcodePass(barcode.DefaultParams()))
-	if err != nil {
-		return err
-	}
-	defer pl.Close()
 
+	svc, err := service.New(cfg, log)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	img := image.NewRGBA(image.Rect(0, 0, *width, *height))
-	seen := map[string]int{}
-	start := time.Now()
-	var out compositor.Output
-	n := 0
-	for ; *frames == 0 || n < *frames; n++ {
-		if ctx.Err() != nil {
-			break
-		}
-		src.Render(n, img)
-		ts := int64(float64(n) * 1e6 / *fps)
-		frame, err := media.NewVideoFrame(img.Pix, media.VideoFrameInit{
-			Format: media.RGBA, CodedWidth: *width, CodedHeight: *height,
-			Timestamp: ts, Duration: int64(1e6 / *fps),
-		})
-		if err != nil {
-			return err
-		}
-		err = pl.Process(ctx, frame, &out)
-		frame.Close()
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			return err
-		}
-		for _, d := range out.Detections {
-			seen[d.Format+" "+d.RawValue]++
-		}
-		if n%*every == 0 {
-			rgba, err := imageFromFrame(out.Frame)
-			if err == nil {
-				path := filepath.Join(*outDir, fmt.Sprintf("frame-%05d.png", n))
-				err = writePNG(path, rgba)
-				log.Info("wrote frame", "path", path, "barcodes", len(out.Detections))
-			}
-			if err != nil {
-				out.Frame.Close()
-				return err
-			}
-		}
-		out.Frame.Close()
-	}
-	elapsed := time.Since(start)
-	fmt.Fprintf(stdout, "rendered %d frames in %.1fs (%.1f fps) with the barcode pass; highlighted PNG frames in %s\n",
-		n, elapsed.Seconds(), float64(n)/elapsed.Seconds(), *outDir)
-	keys := make([]string, 0, len(seen))
-	for k := range seen {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(stdout, "  %-40s in %d frames\n", k, seen[k])
-	}
-	return nil
+	fmt.Fprintf(stdout, "shadercast: watch at %s\n", svc.URL())
+	return svc.Run(ctx)
 }

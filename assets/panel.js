@@ -1,0 +1,340 @@
+// shadercast panel: the decoded barcodes and the live pass controls.
+//
+// Barcodes arrive on the WHEP session's "detections" data channel (viewer.js
+// forwards them as 'shadercast:detections' events) or, when the session has
+// none, from the server-sent events at ./api/events. Controls are built from
+// GET ./api/pipeline: every pass with its inputs as the control API
+// describes them (ISF types), changed with PATCH ./api/pipeline.
+//
+// Query parameters: control_token=<str> for a protected control API.
+'use strict';
+(() => {
+  const params = new URLSearchParams(location.search);
+  const controlToken = params.get('control_token') || '';
+  const api = (p) => new URL('./api/' + p, location.href).href;
+  const hooks = window.shadercast || (window.shadercast = {});
+  const video = document.getElementById('video');
+  const codesEl = document.getElementById('codes');
+  const passesEl = document.getElementById('passes');
+  const errorEl = document.getElementById('panel-error');
+
+  hooks.decoded = [];          // [{format, rawValue}] seen in the last 2 s
+  hooks.detections = null;     // last detections event
+  hooks.detectionsVia = '';    // 'datachannel' or 'sse'
+  hooks.pipeline = null;       // last GET /api/pipeline
+  hooks.controlErrors = 0;
+
+  function headers(h) {
+    if (controlToken) h.Authorization = 'Bearer ' + controlToken;
+    return h;
+  }
+
+  // ---- decoded barcodes ----------------------------------------------------
+
+  const seen = new Map(); // format + value -> {format, rawValue, last}
+  function onDetections(ev, via) {
+    hooks.detections = ev;
+    if (!hooks.detectionsVia || via === 'datachannel') hooks.detectionsVia = via;
+    const now = performance.now();
+    for (const b of ev.barcodes || []) {
+      if (!b.rawValue) continue;
+      seen.set(b.format + '\u0000' + b.rawValue, { format: b.format, rawValue: b.rawValue, last: now });
+    }
+    renderCodes();
+  }
+  function renderCodes() {
+    const now = performance.now();
+    for (const [k, v] of seen) if (now - v.last > 2000) seen.delete(k);
+    hooks.decoded = [...seen.values()].map(({ format, rawValue }) => ({ format, rawValue }));
+    codesEl.replaceChildren(...hooks.decoded.map((d) => {
+      const li = document.createElement('li');
+      const f = document.createElement('span');
+      f.className = 'fmt';
+      f.textContent = d.format;
+      const v = document.createElement('span');
+      v.textContent = d.rawValue;
+      li.append(f, ' ', v);
+      return li;
+    }));
+    if (!hooks.decoded.length) {
+      const li = document.createElement('li');
+      li.className = 'none';
+      li.textContent = 'no barcode decoded';
+      codesEl.append(li);
+    }
+  }
+  setInterval(renderCodes, 500);
+  addEventListener('shadercast:detections', (e) => onDetections(e.detail, 'datachannel'));
+
+  // ---- events stream ---------------------------------------------------------
+
+  function openEvents() {
+    const url = api('events') + (controlToken ? '?token=' + encodeURIComponent(controlToken) : '');
+    const es = new EventSource(url);
+    es.addEventListener('detections', (e) => {
+      if (hooks.detectionsVia === 'datachannel') return; // the channel is faster
+      onDetections(JSON.parse(e.data), 'sse');
+    });
+    es.addEventListener('pipeline', (e) => {
+      const p = JSON.parse(e.data);
+      if (!dragging) renderPipeline(p);
+    });
+    es.addEventListener('shader-error', (e) => {
+      const d = JSON.parse(e.data);
+      showError(d.message || d.error || e.data);
+    });
+  }
+
+  function showError(msg) {
+    errorEl.textContent = msg || '';
+    errorEl.hidden = !msg;
+  }
+
+  // ---- pass controls ---------------------------------------------------------
+
+  let dragging = false;
+  let pickPoint = null; // {pass, name} while a point2D is being picked on the video
+
+  async function patch(body) {
+    const resp = await fetch(api('pipeline'), {
+      method: 'PATCH',
+      headers: headers({ 'Content-Type': 'application/json' }),
+      body: JSON.stringify(body),
+    });
+    const j = await resp.json().catch(() => ({}));
+    if (!resp.ok) {
+      hooks.controlErrors++;
+      showError(j.error || ('PATCH failed: ' + resp.status));
+      return null;
+    }
+    showError('');
+    renderPipeline(j);
+    return j;
+  }
+  hooks.patch = patch;
+
+  function setInput(pass, name, value) {
+    return patch({ passes: { [pass]: { inputs: { [name]: value } } } });
+  }
+
+  function hexColor(v) {
+    const c = (x) => Math.round(Math.max(0, Math.min(1, x)) * 255).toString(16).padStart(2, '0');
+    return '#' + c(v[0] || 0) + c(v[1] || 0) + c(v[2] || 0);
+  }
+
+  function control(pass, u) {
+    const row = document.createElement('label');
+    row.className = 'input';
+    const name = document.createElement('span');
+    name.textContent = u.label || u.name;
+    name.title = u.name + ' (' + u.type + ')';
+    row.append(name);
+    let el;
+    switch (u.type) {
+      case 'float': {
+        el = document.createElement('input');
+        el.type = 'range';
+        const lo = typeof u.min === 'number' ? u.min : 0;
+        const hi = typeof u.max === 'number' ? u.max : 1;
+        el.min = lo; el.max = hi; el.step = (hi - lo) / 200 || 0.01;
+        el.value = u.value;
+        const out = document.createElement('output');
+        out.textContent = Number(u.value).toFixed(3);
+        el.addEventListener('input', () => { out.textContent = Number(el.value).toFixed(3); setInput(pass.name, u.name, Number(el.value)); });
+        row.append(el, out);
+        break;
+      }
+      case 'bool':
+        el = document.createElement('input');
+        el.type = 'checkbox';
+        el.checked = !!u.value;
+        el.addEventListener('change', () => setInput(pass.name, u.name, el.checked));
+        row.append(el);
+        break;
+      case 'long':
+      case 'int': {
+        if (Array.isArray(u.values) && u.values.length) {
+          el = document.createElement('select');
+          u.values.forEach((v, i) => {
+            const o = document.createElement('option');
+            o.value = v;
+            o.textContent = (u.labels && u.labels[i]) || String(v);
+            if (v === u.value) o.selected = true;
+            el.append(o);
+          });
+          el.addEventListener('change', () => setInput(pass.name, u.name, Number(el.value)));
+        } else {
+          el = document.createElement('input');
+          el.type = 'number';
+          el.step = 1;
+          el.value = u.value;
+          if (typeof u.min === 'number') el.min = u.min;
+          if (typeof u.max === 'number') el.max = u.max;
+          el.addEventListener('change', () => setInput(pass.name, u.name, Number(el.value)));
+        }
+        row.append(el);
+        break;
+      }
+      case 'color':
+      case 'vec4':
+      case 'vec3': {
+        el = document.createElement('input');
+        el.type = 'color';
+        const v = Array.isArray(u.value) ? u.value : [0, 0, 0, 1];
+        el.value = hexColor(v);
+        el.addEventListener('input', () => {
+          const h = el.value;
+          const rgb = [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16) / 255);
+          setInput(pass.name, u.name, u.type === 'vec3' ? rgb : [...rgb, v.length > 3 ? v[3] : 1]);
+        });
+        row.append(el);
+        break;
+      }
+      case 'point2D':
+      case 'vec2': {
+        el = document.createElement('button');
+        el.type = 'button';
+        const v = Array.isArray(u.value) ? u.value : [0, 0];
+        el.textContent = 'pick (' + v.map((x) => Number(x).toFixed(1)).join(', ') + ')';
+        el.title = 'then drag on the video';
+        el.addEventListener('click', (e) => {
+          e.preventDefault();
+          pickPoint = { pass: pass.name, name: u.name, normalized: !(typeof u.max === 'object' || (Array.isArray(u.max) && u.max[0] > 1)) && u.normalized };
+          video.classList.add('picking');
+        });
+        row.append(el);
+        break;
+      }
+      case 'event':
+        el = document.createElement('button');
+        el.type = 'button';
+        el.textContent = 'trigger';
+        el.addEventListener('click', (e) => { e.preventDefault(); setInput(pass.name, u.name, true); });
+        row.append(el);
+        break;
+      default: {
+        el = document.createElement('input');
+        el.type = 'text';
+        el.value = typeof u.value === 'string' ? u.value : JSON.stringify(u.value);
+        el.addEventListener('change', () => {
+          let v = el.value;
+          try { v = JSON.parse(v); } catch (_) { /* a plain string, e.g. an image file name */ }
+          setInput(pass.name, u.name, v);
+        });
+        row.append(el);
+      }
+    }
+    el.dataset.pass = pass.name;
+    el.dataset.input = u.name;
+    return row;
+  }
+
+  function renderPipeline(p) {
+    hooks.pipeline = p;
+    const names = p.passes.map((x) => x.name);
+    const items = p.passes.map((pass, i) => {
+      const box = document.createElement('fieldset');
+      box.className = 'pass';
+      box.dataset.pass = pass.name;
+      const legend = document.createElement('legend');
+      const en = document.createElement('input');
+      en.type = 'checkbox';
+      en.checked = pass.enabled;
+      en.dataset.pass = pass.name;
+      en.dataset.role = 'enabled';
+      en.addEventListener('change', () => patch({ passes: { [pass.name]: { enabled: en.checked } } }));
+      const title = document.createElement('span');
+      title.textContent = pass.name;
+      if (pass.description) title.title = pass.description;
+      const move = (d) => {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.textContent = d < 0 ? '▲' : '▼';
+        b.disabled = i + d < 0 || i + d >= names.length;
+        b.addEventListener('click', () => {
+          const order = names.slice();
+          [order[i], order[i + d]] = [order[i + d], order[i]];
+          patch({ order });
+        });
+        return b;
+      };
+      legend.append(en, ' ', title, ' ', move(-1), move(1));
+      box.append(legend);
+      if (pass.error) {
+        const e = document.createElement('div');
+        e.className = 'err';
+        e.textContent = pass.error;
+        box.append(e);
+      }
+      for (const u of pass.uniforms || []) box.append(control(pass, u));
+      return box;
+    });
+    const add = document.createElement('div');
+    add.className = 'add';
+    const sel = document.createElement('select');
+    for (const a of p.available || []) {
+      if (names.includes(a.name)) continue;
+      const o = document.createElement('option');
+      o.value = a.name;
+      o.textContent = a.name + (a.error ? ' (error)' : '');
+      o.title = a.error || a.description || '';
+      sel.append(o);
+    }
+    const btn = document.createElement('button');
+    btn.type = 'button';
+    btn.textContent = 'add pass';
+    btn.disabled = !sel.options.length;
+    btn.addEventListener('click', () => patch({ add: [sel.value] }));
+    add.append(sel, btn);
+    passesEl.replaceChildren(...items, add);
+  }
+
+  // point2D: drag on the video sets the point in frame pixels.
+  function videoPoint(e) {
+    const r = video.getBoundingClientRect();
+    const vw = video.videoWidth || 1, vh = video.videoHeight || 1;
+    // object-fit: contain letterboxes the picture inside the element.
+    const s = Math.min(r.width / vw, r.height / vh);
+    const ox = r.left + (r.width - vw * s) / 2, oy = r.top + (r.height - vh * s) / 2;
+    const x = Math.max(0, Math.min(vw, (e.clientX - ox) / s));
+    const y = Math.max(0, Math.min(vh, (e.clientY - oy) / s));
+    return { x, y, vw, vh };
+  }
+  let lastSend = 0;
+  function sendPoint(e, force) {
+    if (!pickPoint) return;
+    const now = performance.now();
+    if (!force && now - lastSend < 50) return; // ~20 updates a second
+    lastSend = now;
+    const p = videoPoint(e);
+    // ISF points are in pixels with y up (origin bottom-left).
+    setInput(pickPoint.pass, pickPoint.name, [p.x, p.vh - p.y]);
+  }
+  video.addEventListener('pointerdown', (e) => {
+    if (!pickPoint) return;
+    dragging = true;
+    video.setPointerCapture(e.pointerId);
+    sendPoint(e, true);
+  });
+  video.addEventListener('pointermove', (e) => { if (dragging) sendPoint(e, false); });
+  video.addEventListener('pointerup', (e) => {
+    if (!dragging) return;
+    dragging = false;
+    sendPoint(e, true);
+    pickPoint = null;
+    video.classList.remove('picking');
+  });
+
+  async function loadPipeline() {
+    const resp = await fetch(api('pipeline'), { headers: headers({}) });
+    if (resp.status === 401) {
+      passesEl.textContent = 'controls need ?control_token=…';
+      return;
+    }
+    if (!resp.ok) return;
+    renderPipeline(await resp.json());
+    openEvents();
+  }
+  renderCodes();
+  loadPipeline().catch((e) => showError(String(e)));
+})();

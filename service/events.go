@@ -1,0 +1,185 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/shadercast/shadercast/barcode"
+)
+
+// DetectionsEvent is one frame's barcodes, as sent on /api/events
+// ("event: detections") and on every WHEP session's "detections" data
+// channel. Barcodes uses the web's DetectedBarcode shape, in frame pixels.
+type DetectionsEvent struct {
+	Type string `json:"type"` // "detections"
+	// Timestamp is the composited frame's media timestamp in µs: the
+	// same timestamp the video frame carries through the encoder.
+	Timestamp int64                     `json:"timestamp"`
+	Frame     uint64                    `json:"frame"`
+	Width     int                       `json:"width"`
+	Height    int                       `json:"height"`
+	Barcodes  []barcode.DetectedBarcode `json:"barcodes"`
+}
+
+// event is a marshalled message for subscribers.
+type event struct {
+	name string // SSE event name
+	data []byte // JSON
+}
+
+// hub fans events out to subscribers. Each subscriber has a small queue;
+// a slow one loses its OLDEST events (a detection list is stale a frame
+// later anyway), never slows the compositor and never grows.
+type hub struct {
+	mu      sync.Mutex
+	subs    map[*subscriber]struct{}
+	dropped atomic.Uint64
+	sent    atomic.Uint64
+}
+
+type subscriber struct {
+	ch chan event
+}
+
+const subscriberQueue = 32
+
+func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
+
+func (h *hub) subscribe() *subscriber {
+	s := &subscriber{ch: make(chan event, subscriberQueue)}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+func (h *hub) unsubscribe(s *subscriber) {
+	h.mu.Lock()
+	delete(h.subs, s)
+	h.mu.Unlock()
+}
+
+func (h *hub) subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+func (h *hub) publish(e event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		for {
+			select {
+			case s.ch <- e:
+				h.sent.Add(1)
+			default:
+				// Full: drop the oldest and retry; the lock keeps other
+				// publishers out, the reader may take one meanwhile.
+				select {
+				case <-s.ch:
+					h.dropped.Add(1)
+				default:
+				}
+				continue
+			}
+			break
+		}
+	}
+}
+
+// serveSSE streams events to one HTTP client until it goes away.
+func (h *hub) serveSSE(w http.ResponseWriter, r *http.Request, hello func() []event) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		jsonError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	s := h.subscribe()
+	defer h.unsubscribe(s)
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	// retry: tells EventSource how soon to come back after a drop.
+	fmt.Fprint(w, "retry: 1000\n\n")
+	for _, e := range hello() {
+		writeSSE(w, e)
+	}
+	fl.Flush()
+	keep := time.NewTicker(15 * time.Second)
+	defer keep.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case e := <-s.ch:
+			writeSSE(w, e)
+			// Coalesce what is already queued into one flush.
+			for n := len(s.ch); n > 0; n-- {
+				writeSSE(w, <-s.ch)
+			}
+			fl.Flush()
+		case <-keep.C:
+			// A comment line keeps proxies from timing the stream out.
+			fmt.Fprint(w, ": keep-alive\n\n")
+			fl.Flush()
+		}
+	}
+}
+
+func writeSSE(w http.ResponseWriter, e event) {
+	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.name, e.data)
+}
+
+// attachDataChannel gives a WHEP session a "detections" data channel fed
+// from the hub; it returns the cleanup for the session's end.
+func (h *hub) attachDataChannel(pc *webrtc.PeerConnection) (func(), error) {
+	ordered := false
+	retransmits := uint16(0)
+	// Unordered, no retransmits: a late detection list is worthless, the
+	// next frame's replaces it.
+	dc, err := pc.CreateDataChannel("detections", &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	dc.OnOpen(func() {
+		go func() {
+			defer close(done)
+			s := h.subscribe()
+			defer h.unsubscribe(s)
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case e := <-s.ch:
+					if e.name != "detections" {
+						continue
+					}
+					if err := dc.SendText(string(e.data)); err != nil {
+						return
+					}
+				}
+			}
+		}()
+	})
+	opened := dc.ReadyState
+	return func() {
+		cancel()
+		if opened() == webrtc.DataChannelStateOpen || opened() == webrtc.DataChannelStateClosing {
+			select {
+			case <-done:
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}, nil
+}

@@ -1,0 +1,486 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/source"
+	"github.com/shadercast/shadercast/source/still"
+	"github.com/shadercast/shadercast/source/testsrc"
+	"github.com/shadercast/shadercast/source/y4m"
+	"github.com/shadercast/shadercast/whip"
+)
+
+// session is one run of one input (the configured input after each
+// (re)open, each WHIP publication). Its frames and sound carry its own
+// clock; the compositor maps that clock onto the output timeline with one
+// offset per session, which both video and audio use, so A/V sync within
+// a session survives restamping.
+type session struct {
+	name   string
+	offset atomic.Int64 // output µs = source µs + offset
+	// anchored is set once the compositor chose offset (first frame).
+	anchored atomic.Bool
+}
+
+type inputFrame struct {
+	f       media.VideoFrame
+	sess    *session
+	created time.Time
+}
+
+type inputAudio struct {
+	a    media.AudioData
+	sess *session
+}
+
+// inputState is what /api/pipeline and /api/stats say about inputs.
+type inputState struct {
+	mu        sync.Mutex
+	active    string // what is on air: "testsrc", "whip:<id>", ...
+	state     string // "live", "stalled", "failed", "ended", "waiting"
+	lastError string
+	lastErrAt time.Time
+	whip      *session // non-nil while a WHIP publisher is on air
+}
+
+func (st *inputState) set(active, state string) {
+	st.mu.Lock()
+	st.active, st.state = active, state
+	st.mu.Unlock()
+}
+
+func (st *inputState) fail(err error) {
+	st.mu.Lock()
+	st.lastError, st.lastErrAt = err.Error(), time.Now()
+	st.mu.Unlock()
+}
+
+func (st *inputState) whipSession() *session {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.whip
+}
+
+// openInput opens the configured input.
+func (s *Service) openInput() (source.Video, error) {
+	kind, err := s.cfg.InputKind()
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "testsrc":
+		return testsrc.NewSource(s.cfg.Width, s.cfg.Height, s.cfg.FPS, testsrc.SourceOptions{})
+	case "y4m":
+		return y4m.Open(s.cfg.Input, y4m.Options{Loop: s.cfg.Loop})
+	case "image":
+		return still.Open(s.cfg.Input, s.cfg.FPS)
+	}
+	return nil, nil // "whip": nothing to open, publishers arrive by POST
+}
+
+// runInputs runs the configured input (reopening it with backoff after a
+// failure) and every WHIP publication, until ctx ends.
+func (s *Service) runInputs(ctx context.Context) {
+	kind, _ := s.cfg.InputKind()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.runWHIP(ctx)
+	}()
+	if kind == "whip" {
+		s.inputs.set("whip", "waiting")
+		<-ctx.Done()
+		return
+	}
+	backoff := time.Second
+	for ctx.Err() == nil {
+		src, err := s.openInput()
+		if err != nil {
+			s.inputFailed(err)
+			if !sleepCtx(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, 30*time.Second)
+			continue
+		}
+		sess := &session{name: kind}
+		s.inputs.set(kind, "live")
+		start := time.Now()
+		err = s.pump(ctx, src, sess)
+		src.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, io.EOF) {
+			s.log.Info("input ended", "input", s.cfg.Input)
+			s.inputs.set(kind, "ended")
+			s.endInput()
+			return
+		}
+		s.inputFailed(err)
+		if s.cfg.Input == "-" {
+			// A pipe cannot be reopened: stay on air with the last
+			// frame, say why, and keep serving.
+			s.inputs.set(kind, "failed")
+			<-ctx.Done()
+			return
+		}
+		if time.Since(start) > time.Minute {
+			backoff = time.Second
+		}
+		if !sleepCtx(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func (s *Service) inputFailed(err error) {
+	s.stats.inputErrors.Add(1)
+	s.inputs.fail(err)
+	kind, _ := s.cfg.InputKind()
+	s.inputs.set(kind, "failed")
+	s.log.Error("input failed; staying on air with the last frame", "input", s.cfg.Input, "err", err)
+}
+
+// pump reads one input until it ends or fails, sound too when it has any.
+func (s *Service) pump(ctx context.Context, src source.Video, sess *session) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if a, ok := src.(source.Audio); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				d, err := a.ReadAudio(ctx)
+				if err != nil {
+					return
+				}
+				s.deliverAudio(d, sess)
+			}
+		}()
+	}
+	for {
+		f, err := src.ReadVideo(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return err
+		}
+		s.deliver(f, sess)
+	}
+}
+
+// deliver queues a frame for the compositor, dropping the oldest queued
+// one when the compositor is behind. Frames of the configured input are
+// dropped while a WHIP publisher is on air.
+func (s *Service) deliver(f media.VideoFrame, sess *session) {
+	if w := s.inputs.whipSession(); w != nil && w != sess {
+		f.Close()
+		s.stats.dropsInactive.Add(1)
+		return
+	}
+	in := inputFrame{f: f, sess: sess, created: time.Now()}
+	for {
+		select {
+		case s.frames <- in:
+			return
+		default:
+		}
+		select {
+		case old := <-s.frames:
+			old.f.Close()
+			s.stats.dropsQueue.Add(1)
+		default:
+		}
+	}
+}
+
+func (s *Service) deliverAudio(a media.AudioData, sess *session) {
+	if w := s.inputs.whipSession(); w != nil && w != sess {
+		a.Close()
+		return
+	}
+	in := inputAudio{a: a, sess: sess}
+	for {
+		select {
+		case s.audioQ <- in:
+			return
+		default:
+		}
+		select {
+		case old := <-s.audioQ:
+			old.a.Close()
+			s.stats.audioDrops.Add(1)
+		default:
+		}
+	}
+}
+
+// runWHIP puts each WHIP publication on air while it lasts.
+func (s *Service) runWHIP(ctx context.Context) {
+	for {
+		var p *whip.Publication
+		select {
+		case <-ctx.Done():
+			return
+		case p = <-s.whipH.Publications():
+		}
+		s.goFn(func() { s.onAir(ctx, p) })
+	}
+}
+
+func (s *Service) onAir(ctx context.Context, p *whip.Publication) {
+	sess := &session{name: "whip:" + p.ID}
+	s.inputs.mu.Lock()
+	prev := s.inputs.active
+	s.inputs.whip, s.inputs.active, s.inputs.state = sess, sess.name, "live"
+	s.inputs.mu.Unlock()
+	s.log.Info("WHIP publisher on air", "id", p.ID, "audio", p.Audio != nil)
+	var src source.Video = p.Video
+	if p.Audio != nil {
+		src = withAudio{p.Video, p.Audio}
+	}
+	err := s.pump(ctx, src, sess)
+	s.inputs.mu.Lock()
+	if s.inputs.whip == sess {
+		s.inputs.whip = nil
+		kind, _ := s.cfg.InputKind()
+		s.inputs.active, s.inputs.state = prev, "live"
+		if kind == "whip" {
+			s.inputs.active, s.inputs.state = "whip", "waiting"
+		}
+	}
+	s.inputs.mu.Unlock()
+	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
+		s.stats.inputErrors.Add(1)
+		s.inputs.fail(fmt.Errorf("WHIP publisher %s: %w", p.ID, err))
+	}
+	s.log.Info("WHIP publisher left", "id", p.ID, "err", err)
+}
+
+type withAudio struct {
+	source.Video
+	a source.Audio
+}
+
+func (w withAudio) ReadAudio(ctx context.Context) (media.AudioData, error) { return w.a.ReadAudio(ctx) }
+
+// runCompositor is the one goroutine that feeds the pipeline. Input
+// frames are composited as they come; when none comes for stallAfter the
+// last one (or the slate) is composited again at the configured rate, so
+// viewers never see a frozen or vanished track and pass changes still show.
+func (s *Service) runCompositor(ctx context.Context) {
+	interval := time.Duration(float64(time.Second) / s.cfg.FPS)
+	stallAfter := max(250*time.Millisecond, 3*interval)
+	var (
+		out     compositor.Output
+		last    media.VideoFrame // the last input frame, kept for repeats
+		lastOut int64            = -1
+		cur     *session
+		timer   = time.NewTimer(stallAfter)
+		stalled bool
+	)
+	defer func() {
+		timer.Stop()
+		last.Close()
+		for {
+			select {
+			case in := <-s.frames:
+				in.f.Close()
+			default:
+				return
+			}
+		}
+	}()
+	now := func() int64 { return time.Since(s.start).Microseconds() }
+	dur := interval.Microseconds()
+	for {
+		var (
+			f       media.VideoFrame
+			ts      int64
+			created time.Time
+		)
+		select {
+		case <-ctx.Done():
+			return
+		case in := <-s.frames:
+			if in.sess != cur || !in.sess.anchored.Load() {
+				cur = in.sess
+				if !cur.anchored.Load() {
+					cur.offset.Store(max(now(), lastOut+1) - in.f.Timestamp())
+					cur.anchored.Store(true)
+				}
+			}
+			ts = in.f.Timestamp() + cur.offset.Load()
+			if ts <= lastOut {
+				// The source's clock fell behind ours (it stalled and we
+				// repeated frames meanwhile): move its anchor forward.
+				cur.offset.Store(lastOut + dur - in.f.Timestamp())
+				ts = lastOut + dur
+			}
+			last.Close()
+			last, created = in.f, in.created
+			s.stats.framesIn.Add(1)
+			if stalled {
+				stalled = false
+				s.inputs.mu.Lock()
+				if s.inputs.state == "stalled" {
+					s.inputs.state = "live"
+				}
+				s.inputs.mu.Unlock()
+			}
+			timer.Reset(stallAfter)
+		case <-timer.C:
+			if !stalled {
+				stalled = true
+				s.inputs.mu.Lock()
+				if s.inputs.state == "live" {
+					s.inputs.state = "stalled"
+				}
+				s.inputs.mu.Unlock()
+			}
+			if last.Closed() {
+				var err error
+				s.inputs.mu.Lock()
+				reason := s.inputs.lastError
+				if s.inputs.state == "waiting" {
+					reason = "waiting for a WHIP publisher at /whip"
+				}
+				s.inputs.mu.Unlock()
+				if last, err = slate(s.cfg.Width, s.cfg.Height, reason); err != nil {
+					s.log.Error("slate", "err", err)
+				}
+			}
+			ts, created = max(now(), lastOut+1), time.Now()
+			s.stats.repeats.Add(1)
+			timer.Reset(interval)
+		}
+		var err error
+		if f, err = last.WithTimestamp(ts, dur); err != nil {
+			continue
+		}
+		lastOut = ts
+		s.composite(ctx, f, created, &out)
+		f.Close()
+	}
+}
+
+// composite runs one frame through the pipeline and hands the result on.
+func (s *Service) composite(ctx context.Context, f media.VideoFrame, created time.Time, out *compositor.Output) {
+	if err := s.pl.Process(ctx, f, out); err != nil {
+		if ctx.Err() == nil {
+			s.stats.processErrors.Add(1)
+			s.log.Warn("frame not composited", "err", err)
+		}
+		return
+	}
+	res := out.Frame
+	out.Frame = media.VideoFrame{}
+	s.lat.put(res.Timestamp(), created)
+	if len(out.Detections) > 0 {
+		s.stats.detections.Add(1)
+	}
+	s.publishDetections(res, out.Detections)
+	if c, err := res.Clone(); err == nil {
+		s.snapMu.Lock()
+		s.snap.Close()
+		s.snap = c
+		s.snapMu.Unlock()
+	}
+	if s.rec != nil {
+		s.rec.frame(res)
+	}
+	if err := s.video.Writable().Write(ctx, res); err == nil {
+		s.stats.framesOut.Add(1)
+	}
+}
+
+// runAudio writes the input's sound, restamped onto the output clock, and
+// silence whenever there is none (a Y4M input, a WHIP publisher without
+// audio, a stall), so that viewers' audio tracks never starve.
+func (s *Service) runAudio(ctx context.Context) {
+	const block = 20 * time.Millisecond
+	const rate, frames = 48000, 960
+	silence := make([]byte, frames*4)
+	tick := time.NewTicker(block)
+	defer tick.Stop()
+	var next int64 = -1 // the output µs the next block should start at
+	lastReal := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			for {
+				select {
+				case in := <-s.audioQ:
+					in.a.Close()
+				default:
+					return
+				}
+			}
+		case in := <-s.audioQ:
+			if !in.sess.anchored.Load() {
+				// Video has not fixed this session's clock yet.
+				in.a.Close()
+				continue
+			}
+			ts := in.a.Timestamp() + in.sess.offset.Load()
+			if ts < next-int64(block/time.Microsecond) {
+				// Overlaps what silence already covered: late sound is
+				// dropped rather than played out of sync.
+				in.a.Close()
+				s.stats.audioDrops.Add(1)
+				continue
+			}
+			a, err := in.a.WithTimestamp(ts)
+			in.a.Close()
+			if err != nil {
+				continue
+			}
+			next = ts + int64(a.NumberOfFrames())*1e6/int64(a.SampleRate())
+			lastReal = time.Now()
+			s.stats.audioIn.Add(1)
+			s.audio.Writable().Write(ctx, a)
+		case <-tick.C:
+			if time.Since(lastReal) < 5*block {
+				continue
+			}
+			now := time.Since(s.start).Microseconds()
+			if next < 0 || next < now-int64(5*block/time.Microsecond) {
+				next = now
+			}
+			a, err := media.NewAudioData(silence, media.AudioDataInit{Format: media.F32, SampleRate: rate,
+				NumberOfFrames: frames, NumberOfChannels: 1, Timestamp: next})
+			if err != nil {
+				continue
+			}
+			next += int64(block / time.Microsecond)
+			s.stats.silence.Add(1)
+			s.audio.Writable().Write(ctx, a)
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,36 @@
+package service
+
+import (
+	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/preview"
+)
+
+// previewWindow is the desktop window as the service uses it.
+type previewWindow interface {
+	compositor.Presenter
+	Context() (compositor.GLContext, error)
+	SetStatus(string)
+	Close() error
+}
+
+func openPreview(s *Service) (previewWindow, error) {
+	w, err := preview.New(preview.Options{
+		Title: "shadercast", Width: s.cfg.Width, Height: s.cfg.Height, SaveDir: s.cfg.SaveDir, Logger: s.log,
+		OnKey: func(key string) {
+			if key != "barcode" || s.barcode == nil {
+				return
+			}
+			for _, p := range s.pl.Passes() {
+				if p.Name == "barcode" {
+					err := s.pl.SetEnabled("barcode", !p.Enabled)
+					s.log.Info("preview: barcode pass toggled", "enabled", !p.Enabled, "err", err)
+					s.publishPipeline()
+				}
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}

@@ -1,0 +1,355 @@
+// Package service is shadercast the product: it joins an input (the test
+// source, a Y4M file or pipe, a still image, a WHIP publisher), the GPU
+// compositor (barcode pass first, then any configured passes), the track
+// generators and their encoders, and serves the result over HTTP: WHEP
+// viewers and the viewer page, WHIP ingest, the control API, detection
+// events, snapshots and Prometheus metrics; optionally it pushes to a WHIP
+// server, records, and shows a desktop preview window.
+//
+// Data flows one way: input goroutines → one compositor goroutine (which
+// hands frames to the GL thread) → generator tracks → encoders → network.
+// Every queue between them is bounded and drops the oldest entry: this is
+// real time, a late frame is worth less than the next one.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/generator"
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/whep"
+	"github.com/shadercast/shadercast/whip"
+)
+
+// Service is one running shadercast. Make it with New, run it with Run.
+type Service struct {
+	cfg   Config
+	log   *slog.Logger
+	start time.Time
+
+	dev     *compositor.Device
+	pl      *compositor.Pipeline
+	barcode *compositor.BarcodePass
+
+	video, audio *generator.Track
+	stream       *generator.MediaStream
+	pubs         []*whep.Publisher // video first, then audio
+	whepH        *whep.Handler
+	whipH        *whip.Handler
+	push         *whip.Client
+
+	hub     *hub
+	ln      net.Listener
+	srv     *http.Server
+	metrics *metrics
+	lat     latencyTracker
+	rate    rateMeter
+	rec     *recorders
+	win     previewWindow
+
+	frames chan inputFrame // inputs → compositor, drop-oldest
+	audioQ chan inputAudio // inputs → audio writer, drop-oldest
+
+	// snap is the latest composited frame (a clone), for snapshots.
+	snapMu sync.Mutex
+	snap   media.VideoFrame
+
+	inputs inputState
+	stats  counters
+	// hadDetections: the last frame had barcodes (compositor goroutine).
+	hadDetections bool
+
+	// ended is closed when the input ended for good (a file without
+	// --loop): Run then stops like on a signal.
+	ended     chan struct{}
+	endedOnce sync.Once
+
+	wg sync.WaitGroup
+}
+
+// counters are the service-level numbers behind /api/stats and /metrics.
+type counters struct {
+	framesIn      atomic.Uint64 // input frames that reached the compositor
+	framesOut     atomic.Uint64 // composited frames written to the track
+	repeats       atomic.Uint64 // frames re-sent while the input stalled
+	dropsQueue    atomic.Uint64 // input frames replaced by newer ones before compositing
+	dropsInactive atomic.Uint64 // frames of an input not on air (WHIP overrides it)
+	processErrors atomic.Uint64
+	inputErrors   atomic.Uint64
+	audioIn       atomic.Uint64
+	audioDrops    atomic.Uint64
+	silence       atomic.Uint64
+	detections    atomic.Uint64 // frames with at least one barcode
+}
+
+// New opens the GPU device, builds the pipeline, generators, encoders and
+// HTTP endpoints, and binds the listener; nothing runs until Run. Errors
+// here are configuration errors (bad flags, no OpenGL, port in use).
+func New(cfg Config, log *slog.Logger) (s *Service, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s = &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(),
+		frames: make(chan inputFrame, 2), audioQ: make(chan inputAudio, 8), ended: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+
+	if cfg.Preview {
+		if s.win, err = openPreview(s); err != nil {
+			return nil, fmt.Errorf("--preview: %w", err)
+		}
+	}
+	opts := compositor.DeviceOptions{}
+	if s.win != nil {
+		opts.NewContext = s.win.Context
+	}
+	if s.dev, err = compositor.OpenDevice(opts); err != nil {
+		return nil, err
+	}
+	info := s.dev.Info()
+	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version)
+	var passes []compositor.Pass
+	if !cfg.NoBarcode {
+		s.barcode = compositor.NewBarcodePass(barcode.DefaultParams())
+		passes = append(passes, s.barcode)
+	}
+	if s.pl, err = compositor.NewPipeline(s.dev, compositor.Config{}, passes...); err != nil {
+		return nil, err
+	}
+	if err = s.setupPasses(); err != nil {
+		return nil, err
+	}
+	if s.win != nil {
+		s.pl.SetPresenter(s.win)
+	}
+
+	if s.video, err = generator.New(generator.KindVideo); err != nil {
+		return nil, err
+	}
+	s.video.SetLabel("shadercast video")
+	if s.audio, err = generator.New(generator.KindAudio); err != nil {
+		return nil, err
+	}
+	s.audio.SetLabel("shadercast audio")
+	s.stream = generator.NewMediaStream(s.video, s.audio)
+	vcfg := whep.VideoConfig{Bitrate: cfg.Bitrate, FrameRate: cfg.FPS, OnSample: s.onSample}
+	if s.pubs, err = whep.NewStreamPublishers(s.stream, vcfg, whep.AudioConfig{}); err != nil {
+		return nil, err
+	}
+	var ice []webrtc.ICEServer
+	for _, u := range cfg.ICEServers {
+		ice = append(ice, webrtc.ICEServer{URLs: []string{u}})
+	}
+	s.whepH, err = whep.NewHandler(whep.Config{
+		Publishers: s.pubs, Token: cfg.Token, MaxViewers: cfg.MaxViewers, ICEServers: ice,
+		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
+		OnSession: s.onViewer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.whipH, err = whip.NewHandler(whip.Config{
+		Token: cfg.Token, ICEServers: ice,
+		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.WHIPPush != "" {
+		s.push, err = whip.NewClient(whip.ClientConfig{URL: cfg.WHIPPush, Token: cfg.WHIPPushToken,
+			Publishers: s.pubs, ICEServers: ice, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("--whip-push: %w", err)
+		}
+	}
+	if s.rec, err = openRecorders(cfg, s); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics(s)
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, err
+	}
+	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// URL is the viewer page's address.
+func (s *Service) URL() string { return "http://" + s.ln.Addr().String() + "/" }
+
+// Run serves until ctx ends (a signal) or a file input ends without
+// --loop, then shuts down gracefully: inputs stop, tracks end, viewer
+// sessions close, recordings are finalized. It returns nil on a clean stop.
+func (s *Service) Run(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- s.srv.Serve(s.ln) }()
+	s.log.Info("serving", "url", s.URL(), "whep", s.URL()+"whep", "whip", s.URL()+"whip", "input", s.cfg.Input)
+
+	s.goFn(func() { s.runCompositor(runCtx) })
+	s.goFn(func() { s.runAudio(runCtx) })
+	s.goFn(func() { s.runInputs(runCtx) })
+	if s.push != nil {
+		s.goFn(func() {
+			if err := s.push.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+				s.log.Error("WHIP push stopped", "err", err)
+			}
+		})
+	}
+	if s.win != nil {
+		s.win.SetStatus("")
+	}
+
+	var err error
+	select {
+	case <-ctx.Done():
+		s.log.Info("stopping", "reason", context.Cause(ctx))
+	case <-s.ended:
+		s.log.Info("input ended; stopping")
+	case err = <-srvErr:
+		s.log.Error("HTTP server failed", "err", err)
+	}
+	s.shutdown(cancel)
+	return err
+}
+
+func (s *Service) goFn(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// shutdown stops everything in data-flow order, each step bounded.
+func (s *Service) shutdown(cancel context.CancelFunc) {
+	deadline := time.Duration(s.cfg.ShutdownTimeout)
+	if deadline <= 0 {
+		deadline = 5 * time.Second
+	}
+	ctx, done := context.WithTimeout(context.Background(), deadline)
+	defer done()
+	// Inputs and loops first, so nothing writes into ended tracks.
+	cancel()
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		s.log.Warn("loops did not stop in time")
+	}
+	// Ending the tracks lets the encoders drain and the viewers see
+	// their tracks end; then the sessions close.
+	s.video.Writable().Close()
+	s.audio.Writable().Close()
+	for _, p := range s.pubs {
+		select {
+		case <-p.Done():
+		case <-ctx.Done():
+		}
+	}
+	s.srv.SetKeepAlivesEnabled(false)
+	// SSE streams never end by themselves: Shutdown would wait for them,
+	// so close the listener and connections after a short grace period.
+	shCtx, shDone := context.WithTimeout(ctx, time.Second)
+	if err := s.srv.Shutdown(shCtx); err != nil {
+		s.srv.Close()
+	}
+	shDone()
+	s.close()
+	s.log.Info("stopped", "uptime", time.Since(s.start).Round(time.Millisecond))
+}
+
+// close releases everything New made; safe on a partial Service.
+func (s *Service) close() {
+	if s.whepH != nil {
+		s.whepH.Close()
+	}
+	if s.whipH != nil {
+		s.whipH.Close()
+	}
+	for _, p := range s.pubs {
+		p.Close()
+	}
+	if s.rec != nil {
+		s.rec.Close()
+	}
+	if s.video != nil {
+		s.video.Stop()
+	}
+	if s.audio != nil {
+		s.audio.Stop()
+	}
+	s.snapMu.Lock()
+	s.snap.Close()
+	s.snap = media.VideoFrame{}
+	s.snapMu.Unlock()
+	if s.pl != nil {
+		s.pl.Close()
+	}
+	if s.dev != nil {
+		s.dev.Close()
+	}
+	if s.win != nil {
+		s.win.Close()
+	}
+	if s.ln != nil {
+		s.ln.Close()
+	}
+}
+
+// onViewer gives every WHEP session with an application m-section the
+// "detections" data channel.
+func (s *Service) onViewer(id string, pc *webrtc.PeerConnection, hasData bool) func() {
+	s.log.Info("viewer joined", "session", id, "dataChannel", hasData)
+	if !hasData {
+		return func() { s.log.Info("viewer left", "session", id) }
+	}
+	cleanup, err := s.hub.attachDataChannel(pc)
+	if err != nil {
+		s.log.Warn("detections data channel", "session", id, "err", err)
+		return nil
+	}
+	return func() {
+		cleanup()
+		s.log.Info("viewer left", "session", id)
+	}
+}
+
+// onSample runs on the video encoder's goroutine after each frame went to
+// the network: latency bookkeeping and the IVF recording.
+func (s *Service) onSample(si whep.SampleInfo) {
+	s.rate.add(si.Bytes, si.Sent)
+	if created, ok := s.lat.take(si.Timestamp); ok {
+		d := si.Sent.Sub(created)
+		s.lat.observe(d)
+		if s.metrics != nil {
+			s.metrics.latency.Observe(d.Seconds())
+		}
+	}
+	if s.rec != nil {
+		s.rec.sample(si)
+	}
+}
+
+// endInput ends the service after a file input ended without --loop.
+func (s *Service) endInput() { s.endedOnce.Do(func() { close(s.ended) }) }
