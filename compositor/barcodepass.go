@@ -308,7 +308,7 @@ func (b *BarcodePass) SetHighlight(on bool) {
 func (b *BarcodePass) uniformInfo() []UniformInfo {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return []UniformInfo{{Name: "highlight", Type: "bool", Value: b.highlight}}
+	return []UniformInfo{{Name: "highlight", Type: "bool", Value: b.highlight, Label: "Highlight barcodes", Default: true}}
 }
 
 func (b *BarcodePass) setUniform(name string, v any) error {

@@ -36,11 +36,39 @@ type FrameInfo struct {
 	Height    int
 }
 
-// UniformInfo describes one uniform a pass declares, for control APIs.
+// UniformInfo describes one input (uniform) a pass declares, for control
+// APIs and the controls a UI builds. Every pass kind reports its inputs
+// with ISF's type names, so that UIs treat them alike.
 type UniformInfo struct {
-	Name  string `json:"name"`
-	Type  string `json:"type"` // "float", "int", "bool", "vec2", "vec3", "vec4"
+	Name string `json:"name"`
+	// Type is "float", "bool", "long", "color", "point2D", "event" or
+	// "image" (ISF's names: a GLSL int is a long, a vec2 a point2D, a vec4
+	// a color); "vec3" for the one GLSL type ISF has no name for.
+	Type  string `json:"type"`
 	Value any    `json:"value"`
+	// The rest comes from an ISF declaration, when there is one.
+	Label    string   `json:"label,omitempty"`
+	Default  any      `json:"default,omitempty"`
+	Min      any      `json:"min,omitempty"`
+	Max      any      `json:"max,omitempty"`
+	Identity any      `json:"identity,omitempty"`
+	Values   []int    `json:"values,omitempty"` // a long's choices
+	Labels   []string `json:"labels,omitempty"` // their names
+}
+
+// passDescriber is implemented by passes that describe themselves beyond
+// their name and uniforms (ISF metadata).
+type passDescriber interface {
+	describe(*PassInfo)
+}
+
+// describePass lists a pass for Pipeline.Passes.
+func describePass(p Pass, enabled bool) PassInfo {
+	info := PassInfo{Name: p.Name(), Enabled: enabled, Uniforms: p.uniformInfo()}
+	if d, ok := p.(passDescriber); ok {
+		d.describe(&info)
+	}
+	return info
 }
 
 // Uniforms holds the values a ShaderPass sends to its program. The typed
@@ -65,6 +93,16 @@ var glslTypes = map[uint32]string{
 	gl.FLOAT_VEC2: "vec2",
 	gl.FLOAT_VEC3: "vec3",
 	gl.FLOAT_VEC4: "vec4",
+}
+
+// isfTypeNames are the names UniformInfo reports for GLSL types.
+var isfTypeNames = map[uint32]string{
+	gl.FLOAT:      "float",
+	gl.INT:        "long",
+	gl.BOOL:       "bool",
+	gl.FLOAT_VEC2: "point2D",
+	gl.FLOAT_VEC3: "vec3",
+	gl.FLOAT_VEC4: "color",
 }
 
 func (u *Uniforms) slot(name string, typ uint32) (*uniformValue, error) {
@@ -397,7 +435,7 @@ func (s *ShaderPass) renderYUV(f *frameState, prog *program, dst *target) {
 func (s *ShaderPass) uniformInfo() []UniformInfo {
 	var out []UniformInfo
 	for name, v := range s.uniforms.values {
-		out = append(out, UniformInfo{Name: name, Type: glslTypes[v.typ], Value: v.value()})
+		out = append(out, UniformInfo{Name: name, Type: isfTypeNames[v.typ], Value: v.value()})
 	}
 	sortUniforms(out)
 	return out

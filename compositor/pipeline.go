@@ -76,6 +76,11 @@ type PassInfo struct {
 	Name     string        `json:"name"`
 	Enabled  bool          `json:"enabled"`
 	Uniforms []UniformInfo `json:"uniforms,omitempty"`
+	// From an ISF header (ISF and ShaderToy passes).
+	Description string   `json:"description,omitempty"`
+	Credit      string   `json:"credit,omitempty"`
+	Categories  []string `json:"categories,omitempty"`
+	File        string   `json:"file,omitempty"`
 }
 
 // Pipeline composites frames: upload, the pass chain, conversion to the
@@ -384,7 +389,7 @@ func (p *Pipeline) Passes() []PassInfo {
 	var out []PassInfo
 	_ = p.control(func() error {
 		for _, e := range p.chain {
-			out = append(out, PassInfo{Name: e.pass.Name(), Enabled: e.enabled, Uniforms: e.pass.uniformInfo()})
+			out = append(out, describePass(e.pass, e.enabled))
 		}
 		return nil
 	})

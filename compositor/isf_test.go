@@ -1,0 +1,214 @@
+package compositor
+
+import (
+	"math"
+	"testing"
+
+	"github.com/shadercast/shadercast/isf"
+	"github.com/shadercast/shadercast/media"
+)
+
+// isfPass parses src as file name and makes its pass.
+func isfPass(t *testing.T, name, src, vs string) *ISFPass {
+	t.Helper()
+	var v []byte
+	if vs != "" {
+		v = []byte(vs)
+	}
+	sh, err := isf.Parse(name, []byte(src), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewISFPass(sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// patternFrame is an RGBA frame whose every pixel differs from its
+// neighbours and whose top and bottom differ, so flips show.
+func patternFrame(t *testing.T, w, h int) (media.VideoFrame, []byte) {
+	t.Helper()
+	buf := make([]byte, 4*w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := 4 * (y*w + x)
+			buf[i] = uint8(x * 255 / max(1, w-1))
+			buf[i+1] = uint8(y * 255 / max(1, h-1))
+			buf[i+2] = uint8((x*37 + y*91) % 256)
+			buf[i+3] = 255
+		}
+	}
+	fr, err := media.NewVideoFrame(append([]byte(nil), buf...), media.VideoFrameInit{Format: media.RGBA, CodedWidth: w, CodedHeight: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fr.Close() })
+	return fr, buf
+}
+
+func isfQ8(v float64) int { return int(math.Round(math.Max(0, math.Min(1, v)) * 255)) }
+
+// checkPixels compares got with want(x, y) per channel, within tol.
+func checkPixels(t *testing.T, got []byte, w, h, tol int, want func(x, y int) [4]int) {
+	t.Helper()
+	bad := 0
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			wv := want(x, y)
+			for c := 0; c < 4; c++ {
+				g := int(got[4*(y*w+x)+c])
+				if wv[c] < 0 {
+					continue
+				}
+				if d := g - wv[c]; d < -tol || d > tol {
+					if bad < 5 {
+						t.Errorf("pixel (%d,%d) channel %d: got %d want %d", x, y, c, g, wv[c])
+					}
+					bad++
+				}
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%d channel values wrong", bad)
+	}
+}
+
+const inputsISF = `/*{
+	"ISFVSN": "2",
+	"DESCRIPTION": "tints by a color, or shows a point",
+	"CREDIT": "shadercast tests",
+	"CATEGORIES": ["Test"],
+	"INPUTS": [
+		{"NAME": "inputImage", "TYPE": "image"},
+		{"NAME": "amount", "TYPE": "float", "MIN": 0, "MAX": 1, "DEFAULT": 0.5, "LABEL": "Amount"},
+		{"NAME": "on", "TYPE": "bool", "DEFAULT": true},
+		{"NAME": "tint", "TYPE": "color", "DEFAULT": [1, 0, 0, 1]},
+		{"NAME": "pt", "TYPE": "point2D", "DEFAULT": [0.25, 0.75], "MIN": [0, 0], "MAX": [1, 1]}
+	]
+}*/
+void main() {
+	vec4 c = IMG_THIS_PIXEL(inputImage);
+	gl_FragColor = on ? vec4(mix(c.rgb, tint.rgb, amount), 1.0) : vec4(pt, 0.0, 1.0);
+}
+`
+
+func TestISFInputs(t *testing.T) {
+	pass := isfPass(t, "tint.fs", inputsISF, "")
+	p := rgbaPipeline(t, pass)
+	w, h := 13, 9
+	fr, src := patternFrame(t, w, h)
+	mixWant := func(tint [3]float64, a float64) func(x, y int) [4]int {
+		return func(x, y int) [4]int {
+			var o [4]int
+			for c := 0; c < 3; c++ {
+				s := float64(src[4*(y*w+x)+c]) / 255
+				o[c] = isfQ8(s*(1-a) + tint[c]*a)
+			}
+			o[3] = 255
+			return o
+		}
+	}
+	checkPixels(t, processRGBA(t, p, fr), w, h, 1, mixWant([3]float64{1, 0, 0}, 0.5))
+	if err := p.SetUniform("tint", "tint", 7.0); err == nil {
+		t.Error("setting a color to a number succeeded")
+	}
+	for _, set := range []struct {
+		name string
+		v    any
+	}{{"amount", 2.0}, {"tint", "#00ff00"}} {
+		if err := p.SetUniform("tint", set.name, set.v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// amount 2 is clamped to MAX 1.
+	checkPixels(t, processRGBA(t, p, fr), w, h, 1, mixWant([3]float64{0, 1, 0}, 1))
+	if err := p.SetUniform("tint", "tint", []any{0.0, 0.0, 1.0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetUniform("tint", "amount", float32(0.25)); err != nil {
+		t.Fatal(err)
+	}
+	checkPixels(t, processRGBA(t, p, fr), w, h, 1, mixWant([3]float64{0, 0, 1}, 0.25))
+	if err := p.SetUniform("tint", "on", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetUniform("tint", "pt", []any{0.5, 3.0}); err != nil {
+		t.Fatal(err)
+	}
+	checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int { return [4]int{isfQ8(0.5), 255, 0, 255} })
+	if err := p.SetUniform("tint", "on", 0.5); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetUniform("tint", "nope", 1.0); err == nil {
+		t.Error("setting an undeclared input succeeded")
+	}
+	info := p.Passes()[0]
+	if info.Description != "tints by a color, or shows a point" || info.Credit != "shadercast tests" || info.File != "tint.fs" || len(info.Categories) != 1 {
+		t.Errorf("pass info %+v", info)
+	}
+	byName := map[string]UniformInfo{}
+	for _, u := range info.Uniforms {
+		byName[u.Name] = u
+	}
+	if u := byName["amount"]; u.Type != "float" || u.Label != "Amount" || u.Min != 0.0 || u.Max != 1.0 || u.Default != 0.5 || u.Value != 0.25 {
+		t.Errorf("amount info %+v", u)
+	}
+	if u := byName["pt"]; u.Type != "point2D" {
+		t.Errorf("pt info %+v", u)
+	}
+	if _, ok := byName["inputImage"]; ok || len(byName) != 4 {
+		t.Errorf("uniforms %+v", info.Uniforms)
+	}
+}
+
+// TestISFOrientation: ISF coordinates are y-up, frames y-down; a gradient
+// by isf_FragNormCoord.y must be brightest at the top of the picture, and
+// every way of reading the input must agree with it.
+func TestISFOrientation(t *testing.T) {
+	w, h := 11, 8
+	fr, src := patternFrame(t, w, h)
+	at := func(x, y int) [4]int {
+		x, y = max(0, min(w-1, x)), max(0, min(h-1, y))
+		i := 4 * (y*w + x)
+		return [4]int{int(src[i]), int(src[i+1]), int(src[i+2]), int(src[i+3])}
+	}
+	cases := []struct {
+		name, body string
+		want       func(x, y int) [4]int
+	}{
+		{"gradient", `gl_FragColor = vec4(isf_FragNormCoord.y, isf_FragNormCoord.x, gl_FragCoord.y / RENDERSIZE.y, 1.0);`,
+			func(x, y int) [4]int {
+				v := 1 - (float64(y)+0.5)/float64(h)
+				return [4]int{isfQ8(v), isfQ8((float64(x) + 0.5) / float64(w)), isfQ8(v), 255}
+			}},
+		{"norm", `gl_FragColor = IMG_NORM_PIXEL(inputImage, isf_FragNormCoord);`, at},
+		{"pixel", `gl_FragColor = IMG_PIXEL(inputImage, gl_FragCoord.xy);`, at},
+		{"this", `gl_FragColor = IMG_THIS_NORM_PIXEL(inputImage);`, at},
+		// One pixel up in ISF's coordinates is one row nearer the top.
+		{"up", `gl_FragColor = texture2D(inputImage, isf_FragNormCoord + vec2(0.0, 1.0 / RENDERSIZE.y));`,
+			func(x, y int) [4]int { return at(x, y-1) }},
+		{"fetch", `gl_FragColor = texelFetch(inputImage, ivec2(gl_FragCoord.xy) + ivec2(1, 1), 0);`,
+			func(x, y int) [4]int {
+				if x+1 >= w || y == 0 {
+					return [4]int{-1, -1, -1, -1} // outside: undefined
+				}
+				return at(x+1, y-1)
+			}},
+		{"rect", `gl_FragColor = texture2DRect(inputImage, gl_FragCoord.xy + vec2(0.0, -1.0));`,
+			func(x, y int) [4]int { return at(x, y+1) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			src := `/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]}*/
+void main() {
+	` + c.body + `
+}
+`
+			p := rgbaPipeline(t, isfPass(t, c.name+".fs", src, ""))
+			checkPixels(t, processRGBA(t, p, fr), w, h, 1, c.want)
+		})
+	}
+}

@@ -1,0 +1,410 @@
+package compositor
+
+import (
+	"fmt"
+	"image"
+	"image/draw"
+	"time"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/shadercast/shadercast/isf"
+)
+
+// ISFPass runs an ISF or ShaderToy shader (package isf) as a pass: one
+// program for all of the shader's PASSES (told apart by PASSINDEX, as in
+// the reference implementation), a texture pair per TARGET, persistent
+// targets kept across frames, imported images and image inputs as
+// textures.
+type ISFPass struct {
+	name string
+	sh   *isf.Shader
+
+	// Everything below is touched on the GL thread only.
+	dev      *Device
+	prog     *program
+	sampler  uint32
+	black    texture // bound to image inputs that have no image
+	values   map[string]isf.Value
+	pulses   []string // events that fired; cleared after the next frame
+	images   map[string]texture
+	files    map[string]string // image input → file it was set from
+	imported map[string]texture
+	targets  map[string]*isfTarget
+
+	frames  uint64
+	started bool
+	t0, ts  int64 // first and last frame timestamps (µs)
+	now     func() time.Time
+}
+
+// isfTarget is a TARGET's texture pair: a pass renders into the back one
+// while it (or a later pass) samples the front one, so a pass may read its
+// own previous result (a feedback loop would be undefined in GL).
+type isfTarget struct {
+	buf   [2]target
+	front int
+	float bool
+}
+
+func (t *isfTarget) size() (int, int) { return t.buf[0].tex.w, t.buf[0].tex.h }
+
+// NewISFPass returns a pass running sh, named after it (sh.Name). It
+// compiles when added to a pipeline.
+func NewISFPass(sh *isf.Shader) (*ISFPass, error) {
+	return NewISFPassNamed(sh.Name, sh)
+}
+
+// NewISFPassNamed is NewISFPass with a pass name of the caller's choice.
+func NewISFPassNamed(name string, sh *isf.Shader) (*ISFPass, error) {
+	if sh == nil {
+		return nil, fmt.Errorf("compositor: NewISFPass: nil shader")
+	}
+	if name == "" {
+		return nil, fmt.Errorf("compositor: NewISFPass: empty pass name")
+	}
+	p := &ISFPass{name: name, sh: sh, values: map[string]isf.Value{}, now: time.Now}
+	for _, in := range sh.Inputs {
+		if in.Components() > 0 {
+			p.values[in.Name] = in.Default
+		}
+	}
+	return p, nil
+}
+
+// Name implements Pass.
+func (p *ISFPass) Name() string { return p.name }
+
+// Shader returns the shader the pass runs.
+func (p *ISFPass) Shader() *isf.Shader { return p.sh }
+
+// maxISFUnits is the texture units a shader may use; GL 3.3 guarantees 16
+// per fragment shader.
+const maxISFUnits = 16
+
+func (p *ISFPass) setup(d *Device) error {
+	if p.prog != nil || p.dev != nil {
+		return fmt.Errorf("compositor: pass %q is already in a pipeline; make a new one", p.name)
+	}
+	includes := []string{p.sh.File + " (ISF translation)"}
+	vsFile := p.sh.VertexFile
+	if vsFile == "" {
+		vsFile = p.sh.File + " (vertex)"
+	}
+	prog, err := d.newProgram(
+		shaderSource{file: vsFile, text: p.sh.Vertex, includes: includes},
+		shaderSource{file: p.sh.File, text: p.sh.Fragment, includes: includes})
+	if err != nil {
+		return err
+	}
+	units := 0
+	for name, u := range prog.uniforms {
+		if u.typ == gl.SAMPLER_2D {
+			units++
+			_ = name
+		}
+	}
+	if units > maxISFUnits {
+		d.deleteProgram(&prog)
+		return fmt.Errorf("%s: the shader samples %d images; at most %d are supported", p.sh.File, units, maxISFUnits)
+	}
+	p.dev = d
+	p.prog = prog
+	p.sampler = d.newSampler(gl.LINEAR)
+	p.black = d.newTexture(1, 1, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
+	p.images = map[string]texture{}
+	p.files = map[string]string{}
+	p.imported = map[string]texture{}
+	p.targets = map[string]*isfTarget{}
+	for _, im := range p.sh.Imported {
+		p.imported[im.Name] = d.uploadImage(im.Image)
+	}
+	if err := glError("setting up ISF pass"); err != nil {
+		p.release(d)
+		return fmt.Errorf("%s: %w", p.sh.File, err)
+	}
+	return nil
+}
+
+// uploadImage makes a texture of img, row 0 at the top like frames.
+func (d *Device) uploadImage(img image.Image) texture {
+	b := img.Bounds()
+	rgba, ok := img.(*image.NRGBA)
+	if !ok || rgba.Stride != 4*b.Dx() || b.Min != (image.Point{}) {
+		rgba = image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		draw.Draw(rgba, rgba.Bounds(), img, b.Min, draw.Src)
+	}
+	t := d.newTexture(b.Dx(), b.Dy(), gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
+	gl.BindTexture(gl.TEXTURE_2D, t.id)
+	gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, int32(b.Dx()), int32(b.Dy()), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(rgba.Pix))
+	return t
+}
+
+func (p *ISFPass) release(d *Device) {
+	d.deleteProgram(&p.prog)
+	d.deleteSampler(&p.sampler)
+	d.deleteTexture(&p.black)
+	for k, t := range p.images {
+		d.deleteTexture(&t)
+		delete(p.images, k)
+	}
+	for k, t := range p.imported {
+		d.deleteTexture(&t)
+		delete(p.imported, k)
+	}
+	for k, t := range p.targets {
+		d.deleteTarget(&t.buf[0])
+		d.deleteTarget(&t.buf[1])
+		delete(p.targets, k)
+	}
+}
+
+// ensureTarget (re)allocates a target for a pass's size and format; a
+// new or resized target starts cleared to transparent black.
+func (p *ISFPass) ensureTarget(name string, w, h int, float bool) (*isfTarget, error) {
+	t := p.targets[name]
+	if t != nil {
+		if tw, th := t.size(); tw == w && th == h && t.float == float {
+			return t, nil
+		}
+		p.dev.deleteTarget(&t.buf[0])
+		p.dev.deleteTarget(&t.buf[1])
+		delete(p.targets, name)
+	}
+	t = &isfTarget{float: float}
+	internal, typ := int32(gl.RGBA8), uint32(gl.UNSIGNED_BYTE)
+	if float {
+		internal, typ = gl.RGBA32F, gl.FLOAT
+	}
+	for i := range t.buf {
+		b, err := p.dev.newTarget(w, h, internal, gl.RGBA, typ)
+		if err != nil {
+			p.dev.deleteTarget(&t.buf[0])
+			return nil, err
+		}
+		t.buf[i] = b
+		gl.BindFramebuffer(gl.FRAMEBUFFER, b.fbo)
+		gl.ClearColor(0, 0, 0, 0)
+		gl.Clear(gl.COLOR_BUFFER_BIT)
+	}
+	p.targets[name] = t
+	return t, nil
+}
+
+func (p *ISFPass) render(f *frameState, src, dst *target) (*target, error) {
+	w, h := f.info.Width, f.info.Height
+	ts := f.info.Timestamp
+	if !p.started || ts < p.t0 {
+		p.started, p.t0, p.ts = true, ts, ts
+	}
+	timeS := float32(float64(ts-p.t0) / 1e6)
+	delta := float32(max(0, float64(ts-p.ts)/1e6))
+	p.ts = ts
+	now := p.now()
+	y, mo, day := now.Date()
+	midnight := time.Date(y, mo, day, 0, 0, 0, 0, now.Location())
+	secs := float32(now.Sub(midnight).Seconds())
+
+	prog := p.prog
+	gl.UseProgram(prog.id)
+	gl.Uniform1f(prog.loc("TIME"), timeS)
+	gl.Uniform1f(prog.loc("TIMEDELTA"), delta)
+	gl.Uniform1i(prog.loc("FRAMEINDEX"), int32(p.frames))
+	gl.Uniform4f(prog.loc("DATE"), float32(y), float32(mo), float32(day), secs)
+	for _, in := range p.sh.Inputs {
+		v := p.values[in.Name]
+		loc := prog.loc(in.Uniform)
+		switch in.Type {
+		case isf.TypeFloat:
+			gl.Uniform1f(loc, float32(v[0]))
+		case isf.TypeBool, isf.TypeEvent, isf.TypeLong:
+			gl.Uniform1i(loc, int32(v[0]))
+		case isf.TypePoint2D:
+			gl.Uniform2f(loc, float32(v[0]), float32(v[1]))
+		case isf.TypeColor:
+			gl.Uniform4f(loc, float32(v[0]), float32(v[1]), float32(v[2]), float32(v[3]))
+		}
+	}
+
+	out := dst
+	last := len(p.sh.Passes) - 1
+	for i, ps := range p.sh.Passes {
+		tw, th, err := p.sh.PassSize(i, w, h, p.values)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.sh.File, err)
+		}
+		var into *target
+		var tgt *isfTarget
+		if ps.Target != "" {
+			if tgt, err = p.ensureTarget(ps.Target, tw, th, ps.Float); err != nil {
+				return nil, fmt.Errorf("%s: pass %d: %w", p.sh.File, i, err)
+			}
+			into = &tgt.buf[1-tgt.front]
+			if !ps.Persistent {
+				// The reference hands non-persistent targets out
+				// fresh each frame.
+				gl.BindFramebuffer(gl.FRAMEBUFFER, into.fbo)
+				gl.ClearColor(0, 0, 0, 0)
+				gl.Clear(gl.COLOR_BUFFER_BIT)
+			}
+		} else {
+			into = dst
+			tw, th = dst.tex.w, dst.tex.h
+		}
+		gl.UseProgram(prog.id)
+		gl.Uniform1i(prog.loc("PASSINDEX"), int32(i))
+		gl.Uniform2f(prog.loc("RENDERSIZE"), float32(tw), float32(th))
+		units := p.bindImages(src.tex)
+		gl.BindFramebuffer(gl.FRAMEBUFFER, into.fbo)
+		gl.Viewport(0, 0, int32(into.tex.w), int32(into.tex.h))
+		gl.DrawArrays(gl.TRIANGLE_STRIP, 0, 4)
+		for u := 0; u < units; u++ {
+			gl.BindSampler(uint32(u), 0)
+		}
+		gl.ActiveTexture(gl.TEXTURE0)
+		if tgt != nil {
+			tgt.front = 1 - tgt.front
+			if i == last {
+				// The last pass also renders to a target: the output
+				// is that target, scaled to the frame.
+				t := &tgt.buf[tgt.front]
+				gl.BindFramebuffer(gl.READ_FRAMEBUFFER, t.fbo)
+				gl.BindFramebuffer(gl.DRAW_FRAMEBUFFER, dst.fbo)
+				gl.BlitFramebuffer(0, 0, int32(t.tex.w), int32(t.tex.h), 0, 0, int32(dst.tex.w), int32(dst.tex.h), gl.COLOR_BUFFER_BIT, gl.LINEAR)
+				gl.BindFramebuffer(gl.FRAMEBUFFER, 0)
+			}
+		}
+	}
+	p.frames++
+	for _, name := range p.pulses {
+		p.values[name] = isf.Value{0}
+	}
+	p.pulses = p.pulses[:0]
+	return out, nil
+}
+
+// bindImages binds every image the program samples to its own unit, with
+// the linear sampler, and sets the reference's _name_imgSize/_imgRect/_flip
+// companions; it returns the number of units used.
+func (p *ISFPass) bindImages(input texture) int {
+	prog := p.prog
+	unit := 0
+	bind := func(name string, t texture) {
+		loc := prog.loc(name)
+		if loc < 0 {
+			return
+		}
+		gl.ActiveTexture(gl.TEXTURE0 + uint32(unit))
+		gl.BindTexture(gl.TEXTURE_2D, t.id)
+		gl.BindSampler(uint32(unit), p.sampler)
+		gl.Uniform1i(loc, int32(unit))
+		gl.Uniform2f(prog.loc("_"+name+"_imgSize"), float32(t.w), float32(t.h))
+		gl.Uniform4f(prog.loc("_"+name+"_imgRect"), 0, 0, 1, 1)
+		gl.Uniform1i(prog.loc("_"+name+"_flip"), 0)
+		unit++
+	}
+	for _, in := range p.sh.Inputs {
+		if in.Type != isf.TypeImage {
+			continue
+		}
+		t, ok := p.images[in.Name]
+		switch {
+		case in.Name == isf.InputImage:
+			t = input
+		case !ok:
+			t = p.black
+		}
+		bind(in.Uniform, t)
+	}
+	for _, im := range p.sh.Imported {
+		bind(im.Name, p.imported[im.Name])
+	}
+	seen := map[string]bool{}
+	for _, ps := range p.sh.Passes {
+		if ps.Target == "" || seen[ps.Target] {
+			continue
+		}
+		seen[ps.Target] = true
+		t := p.targets[ps.Target]
+		if t == nil {
+			// Read before any pass wrote it this frame or before.
+			bind(ps.Target, p.black)
+			continue
+		}
+		bind(ps.Target, t.buf[t.front].tex)
+	}
+	return unit
+}
+
+func (p *ISFPass) uniformInfo() []UniformInfo {
+	var out []UniformInfo
+	for _, in := range p.sh.Inputs {
+		if in.Name == isf.InputImage && in.Type == isf.TypeImage {
+			continue // the frame itself
+		}
+		u := UniformInfo{Name: in.Name, Type: in.Type, Label: in.Label, Values: in.Values, Labels: in.Labels}
+		if in.Type == isf.TypeImage {
+			u.Value = p.files[in.Name]
+		} else {
+			u.Value = in.Go(p.values[in.Name])
+			u.Default = in.Go(in.Default)
+			u.Min = in.Go(in.Min)
+			u.Max = in.Go(in.Max)
+			u.Identity = in.Go(in.Identity)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+func (p *ISFPass) setUniform(name string, v any) error {
+	if p.prog == nil {
+		return fmt.Errorf("compositor: pass %q is not set up", p.name)
+	}
+	in := p.sh.Input(name)
+	if in == nil || in.Name == isf.InputImage && in.Type == isf.TypeImage {
+		return fmt.Errorf("compositor: pass %q has no input %q", p.name, name)
+	}
+	if in.Type == isf.TypeImage {
+		file, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("compositor: pass %q: image input %q takes a file name, not %T", p.name, name, v)
+		}
+		if file == "" {
+			if t, ok := p.images[name]; ok {
+				p.dev.deleteTexture(&t)
+				delete(p.images, name)
+			}
+			delete(p.files, name)
+			return nil
+		}
+		img, err := p.sh.LoadImage(file)
+		if err != nil {
+			return fmt.Errorf("compositor: pass %q: input %q: %w", p.name, name, err)
+		}
+		if t, ok := p.images[name]; ok {
+			p.dev.deleteTexture(&t)
+		}
+		p.images[name] = p.dev.uploadImage(img)
+		p.files[name] = file
+		return nil
+	}
+	val, err := in.Coerce(v)
+	if err != nil {
+		return fmt.Errorf("compositor: pass %q: %w", p.name, err)
+	}
+	if in.Type == isf.TypeEvent {
+		if val[0] != 0 {
+			p.pulses = append(p.pulses, name)
+		}
+	}
+	p.values[name] = val
+	return nil
+}
+
+func (p *ISFPass) describe(info *PassInfo) {
+	info.Description = p.sh.Description
+	info.Credit = p.sh.Credit
+	info.Categories = p.sh.Categories
+	info.File = p.sh.File
+}
