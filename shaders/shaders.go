@@ -19,6 +19,19 @@ import (
 //go:embed *.vert *.frag *.glsl
 var files embed.FS
 
+//go:embed filters
+var filters embed.FS
+
+// Filters returns the example ISF filters (filters/*.fs) and the images
+// they import, as a file system rooted at the filters folder.
+func Filters() fs.FS {
+	sub, err := fs.Sub(filters, "filters")
+	if err != nil {
+		panic(err) // a constant, valid path
+	}
+	return sub
+}
+
 // Source returns the text of a built-in shader file, e.g. "identity.frag".
 func Source(name string) (string, error) {
 	b, err := files.ReadFile(name)
@@ -37,7 +50,7 @@ func MustSource(name string) string {
 	return s
 }
 
-// Names lists the built-in shader files.
+// Names lists the built-in shader files (not the filters).
 func Names() []string {
 	var names []string
 	_ = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
