@@ -209,16 +209,23 @@ func TestLivePacingAndClose(t *testing.T) {
 		t.Errorf("audio block 10 came %v after the first frame, want >= 200ms", el)
 	}
 
+	s2, _ := NewSource(320, 180, 1, SourceOptions{})
+	f, err := s2.ReadVideo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 	defer cancel()
-	s2, _ := NewSource(320, 180, 1, SourceOptions{})
-	f, _ := s2.ReadVideo(ctx)
-	f.Close()
 	if _, err := s2.ReadVideo(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("cancelled read: %v", err)
 	}
 	errc := make(chan error, 2)
-	go func() { _, err := s2.ReadVideo(context.Background()); errc <- err }()
+	go func() {
+		f, err := s2.ReadVideo(context.Background())
+		f.Close()
+		errc <- err
+	}()
 	go func() {
 		for { // a block every 20 ms until Close
 			a, err := s2.ReadAudio(context.Background())
