@@ -1,0 +1,561 @@
+package whip
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/shadercast/shadercast/processor"
+	"github.com/shadercast/shadercast/source"
+)
+
+// Config configures a Handler.
+type Config struct {
+	// Token, when set, is required as "Authorization: Bearer <Token>" on
+	// POST, PATCH and DELETE (not on the CORS preflight).
+	Token string
+	// MaxPublishers limits concurrent publications; 0 means 1. Further
+	// offers get 409 Conflict.
+	MaxPublishers int
+	// MaxBodyBytes limits the offer size; 0 means 64 KiB. Larger gets 413.
+	MaxBodyBytes int64
+	// GatherTimeout bounds the wait for ICE gathering before answering;
+	// 0 means 10 s.
+	GatherTimeout time.Duration
+	// SettingEngine, when set, is used for every PeerConnection (ICE
+	// ports, interfaces, timeouts: its ICE disconnected/failed timeouts
+	// decide how fast a vanished publisher is noticed).
+	SettingEngine *webrtc.SettingEngine
+	// ICEServers are used by the server's PeerConnections.
+	ICEServers []webrtc.ICEServer
+	// IncludeLoopback adds loopback candidates to every answer; without
+	// it they are added only for POSTs that arrived over loopback.
+	IncludeLoopback bool
+	// VideoBuffer and AudioBuffer are the MaxBufferSize of the
+	// publication's queues (drop oldest when the reader is slow); 0 means
+	// 2 video frames and 10 audio blocks (200 ms).
+	VideoBuffer, AudioBuffer int
+	// JitterBuffer is how long the VP8 depacketizer waits for a missing
+	// packet (reordered, or repaired by NACK) before giving up on it and
+	// waiting for a keyframe instead; 0 means 200 ms. It is also the
+	// extra latency of the frame before a loss.
+	JitterBuffer time.Duration
+	// PLIInterval is the least time between two PLIs while waiting for a
+	// keyframe; 0 means 250 ms.
+	PLIInterval time.Duration
+	// OnPublish, when set, is called with each new publication once its
+	// 201 answer is about to be sent. It runs on the POST's goroutine and
+	// should hand the publication off quickly.
+	OnPublish func(*Publication)
+	// Logger receives session events; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// ErrPublisherLost ends a publication whose PeerConnection failed or was
+// closed without a DELETE (the publisher vanished or its network broke).
+var ErrPublisherLost = errors.New("whip: publisher connection lost")
+
+// ErrHandlerClosed ends the publications of a closed Handler.
+var ErrHandlerClosed = errors.New("whip: handler closed")
+
+// Handler is a WHIP endpoint (an http.Handler). POST to the path it is
+// mounted at creates a publication at <path>/<id>; DELETE of that URL ends
+// it. Safe for concurrent use.
+type Handler struct {
+	cfg        Config
+	log        *slog.Logger
+	se, seLoop webrtc.SettingEngine
+
+	mu      sync.Mutex
+	pubs    map[string]*Publication
+	pending int
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+// Publication is one live publisher. Video is always present; Audio is nil
+// when the offer sent no Opus. Both end (io.EOF after DELETE, else Err())
+// when the publication does.
+type Publication struct {
+	ID    string
+	Video source.Video
+	Audio source.Audio
+
+	h      *Handler
+	pc     *webrtc.PeerConnection
+	video  *processor.Video
+	audio  *processor.Audio // nil without audio
+	start  time.Time        // zero of the publication's clock
+	failed chan struct{}
+	once   sync.Once
+	ended  bool // under h.mu
+	done   chan struct{}
+	err    error // set before done closes
+	wg     sync.WaitGroup
+	tracks bool // under h.mu: receive loops may still register
+	st     stats
+}
+
+// Done is closed when the publication has ended.
+func (p *Publication) Done() <-chan struct{} { return p.done }
+
+// Err says why the publication ended: io.EOF for DELETE or Close,
+// ErrPublisherLost, ErrHandlerClosed; nil while it is live.
+func (p *Publication) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// Close ends the publication (the publisher's PeerConnection is closed, as
+// if it had sent DELETE). It waits for the receive loops.
+func (p *Publication) Close() error {
+	p.h.end(p, io.EOF)
+	return nil
+}
+
+// NewHandler checks the configuration and returns the handler.
+func NewHandler(cfg Config) (*Handler, error) {
+	if cfg.MaxPublishers <= 0 {
+		cfg.MaxPublishers = 1
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.GatherTimeout <= 0 {
+		cfg.GatherTimeout = 10 * time.Second
+	}
+	if cfg.VideoBuffer <= 0 {
+		cfg.VideoBuffer = 2
+	}
+	if cfg.AudioBuffer <= 0 {
+		cfg.AudioBuffer = 10
+	}
+	if cfg.JitterBuffer <= 0 {
+		cfg.JitterBuffer = 200 * time.Millisecond
+	}
+	if cfg.PLIInterval <= 0 {
+		cfg.PLIInterval = 250 * time.Millisecond
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var se webrtc.SettingEngine
+	if cfg.SettingEngine != nil {
+		se = *cfg.SettingEngine
+	}
+	if cfg.IncludeLoopback {
+		se.SetIncludeLoopbackCandidate(true)
+	}
+	if _, err := newIngestAPI(se); err != nil {
+		return nil, err
+	}
+	seLoop := se
+	seLoop.SetIncludeLoopbackCandidate(true)
+	return &Handler{cfg: cfg, log: log, se: se, seLoop: seLoop, pubs: map[string]*Publication{}}, nil
+}
+
+// newIngestAPI builds the receiving pion API: VP8 and Opus only, NACK (so
+// the publisher repairs most losses before they are gaps), RTCP receiver
+// reports, and TWCC feedback for the publisher's bandwidth estimation.
+func newIngestAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
+		{Type: webrtc.TypeRTCPFBTransportCC}}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
+		PayloadType:        96,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, err
+	}
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+			SDPFmtpLine: "minptime=10;useinbandfec=1", RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}},
+		PayloadType: 111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	reg := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+}
+
+// Publications returns the live publications.
+func (h *Handler) Publications() []*Publication {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*Publication, 0, len(h.pubs))
+	for _, p := range h.pubs {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Close ends every publication (ErrHandlerClosed), refuses new ones (503)
+// and waits for every goroutine it started. Idempotent.
+func (h *Handler) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	ps := make([]*Publication, 0, len(h.pubs))
+	for _, p := range h.pubs {
+		ps = append(ps, p)
+	}
+	h.mu.Unlock()
+	for _, p := range ps {
+		h.end(p, ErrHandlerClosed)
+	}
+	h.wg.Wait()
+	return nil
+}
+
+func setCORS(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", "*")
+	// Without Location a cross-origin publisher cannot DELETE its session.
+	hd.Set("Access-Control-Expose-Headers", "Location")
+	hd.Add("Access-Control-Expose-Headers", "Link")
+}
+
+// ServeHTTP implements WHIP.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setCORS(w)
+	switch r.Method {
+	case http.MethodOptions:
+		hd := w.Header()
+		hd.Set("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS, PATCH")
+		hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+		hd.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case http.MethodPost, http.MethodDelete, http.MethodPatch:
+	default:
+		w.Header().Set("Allow", "POST, DELETE, OPTIONS, PATCH")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="whip"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	switch r.Method {
+	case http.MethodPost:
+		h.post(w, r)
+	case http.MethodDelete:
+		h.delete(w, r)
+	case http.MethodPatch:
+		w.Header().Set("Allow", "POST, DELETE, OPTIONS")
+		http.Error(w, "trickle ICE and ICE restart are not supported", http.StatusMethodNotAllowed)
+	}
+}
+
+func (h *Handler) authorized(r *http.Request) bool {
+	if h.cfg.Token == "" {
+		return true
+	}
+	a := r.Header.Get("Authorization")
+	const p = "Bearer "
+	if len(a) < len(p) || !strings.EqualFold(a[:len(p)], p) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(a[len(p):]), []byte(h.cfg.Token)) == 1
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
+	id := path.Base(r.URL.Path)
+	h.mu.Lock()
+	p := h.pubs[id]
+	h.mu.Unlock()
+	if p == nil {
+		http.Error(w, "no such publication", http.StatusNotFound)
+		return
+	}
+	h.end(p, io.EOF)
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *Handler) reserve() (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return http.StatusServiceUnavailable, ErrHandlerClosed
+	}
+	if len(h.pubs)+h.pending >= h.cfg.MaxPublishers {
+		return http.StatusConflict, fmt.Errorf("%d publisher(s) already live; this endpoint accepts %d at a time",
+			len(h.pubs)+h.pending, h.cfg.MaxPublishers)
+	}
+	h.pending++
+	return 0, nil
+}
+
+func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/sdp" {
+		http.Error(w, "Content-Type must be application/sdp", http.StatusUnsupportedMediaType)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "offer too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "reading offer: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	hasAudio, err := checkOffer(string(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if code, err := h.reserve(); err != nil {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, err.Error(), code)
+		return
+	}
+	se := h.se
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(la) {
+		se = h.seLoop
+	}
+	p, answer, code, err := h.negotiate(r.Context(), se, string(body), hasAudio)
+	h.mu.Lock()
+	h.pending--
+	if err == nil && h.closed {
+		err, code = ErrHandlerClosed, http.StatusServiceUnavailable
+	}
+	if err == nil && p.ended {
+		err, code = errors.New("connection failed during negotiation"), http.StatusServiceUnavailable
+	}
+	if err == nil {
+		h.pubs[p.ID] = p
+	}
+	h.mu.Unlock()
+	if err != nil {
+		if p != nil {
+			h.end(p, err)
+		}
+		http.Error(w, err.Error(), code)
+		return
+	}
+	h.log.Info("whip: publication started", "id", p.ID, "remote", r.RemoteAddr, "audio", hasAudio)
+	if h.cfg.OnPublish != nil {
+		h.cfg.OnPublish(p)
+	}
+	w.Header().Set("Content-Type", "application/sdp")
+	w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/"+p.ID)
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, answer)
+}
+
+// checkOffer parses the offer and requires a section sending VP8 video; it
+// reports whether one also sends Opus audio. The reasons are the 400's
+// body, so they say what to change.
+func checkOffer(offer string) (hasAudio bool, err error) {
+	sd, err := (&webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}).Unmarshal()
+	if err != nil {
+		return false, errors.New("bad offer: " + err.Error())
+	}
+	var vp8, videoSent bool
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Port.Value == 0 {
+			continue // rejected/disabled section
+		}
+		sends := true
+		for _, a := range md.Attributes {
+			if a.Key == "recvonly" || a.Key == "inactive" {
+				sends = false
+			}
+		}
+		if !sends {
+			continue
+		}
+		codec := func(name string) bool {
+			for _, a := range md.Attributes {
+				if a.Key != "rtpmap" {
+					continue
+				}
+				_, enc, _ := strings.Cut(a.Value, " ")
+				if n, _, _ := strings.Cut(enc, "/"); strings.EqualFold(n, name) {
+					return true
+				}
+			}
+			return false
+		}
+		switch md.MediaName.Media {
+		case "video":
+			videoSent = true
+			vp8 = vp8 || codec("VP8")
+		case "audio":
+			hasAudio = hasAudio || codec("opus")
+		}
+	}
+	switch {
+	case !videoSent:
+		return false, errors.New("offer sends no video: this endpoint ingests VP8 video (with optional Opus audio)")
+	case !vp8:
+		return false, errors.New("no VP8 in the offer's video: this endpoint decodes VP8 only")
+	}
+	return hasAudio, nil
+}
+
+func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer string, hasAudio bool) (*Publication, string, int, error) {
+	api, err := newIngestAPI(se)
+	if err != nil {
+		return nil, "", http.StatusInternalServerError, err
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: h.cfg.ICEServers})
+	if err != nil {
+		return nil, "", http.StatusInternalServerError, err
+	}
+	p := &Publication{
+		ID: newID(), h: h, pc: pc, start: time.Now(), failed: make(chan struct{}, 1), done: make(chan struct{}),
+		video: processor.NewVideo(processor.Options{MaxBufferSize: h.cfg.VideoBuffer}), tracks: true,
+	}
+	p.Video = p.video
+	if hasAudio {
+		p.audio = processor.NewAudio(processor.Options{MaxBufferSize: h.cfg.AudioBuffer})
+		p.Audio = p.audio
+	}
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+			// Only signal: ending from pion's callback would call
+			// pc.Close inside pion.
+			select {
+			case p.failed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	pc.OnTrack(func(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
+		// pion may call this after pc.Close returned; the flag keeps
+		// wg.Add from racing with end's Wait.
+		h.mu.Lock()
+		if !p.tracks {
+			h.mu.Unlock()
+			return
+		}
+		p.wg.Add(1)
+		h.mu.Unlock()
+		defer p.wg.Done()
+		switch {
+		case tr.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeVP8):
+			p.receiveVideo(tr)
+		case tr.Kind() == webrtc.RTPCodecTypeAudio && p.audio != nil:
+			p.receiveAudio(tr)
+		default:
+			// Read and discard, so the interceptors keep working.
+			for {
+				if _, _, err := tr.ReadRTP(); err != nil {
+					return
+				}
+			}
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return p, "", http.StatusBadRequest, errors.New("bad offer: " + err.Error())
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return p, "", http.StatusBadRequest, errors.New("cannot answer offer: " + err.Error())
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return p, "", http.StatusBadRequest, errors.New("cannot answer offer: " + err.Error())
+	}
+	if !h.spawn(func() {
+		select {
+		case <-p.failed:
+			h.end(p, ErrPublisherLost)
+		case <-p.done:
+		}
+	}) {
+		return p, "", http.StatusServiceUnavailable, ErrHandlerClosed
+	}
+	tm := time.NewTimer(h.cfg.GatherTimeout)
+	defer tm.Stop()
+	select {
+	case <-gathered:
+	case <-tm.C:
+		return p, "", http.StatusGatewayTimeout, errors.New("ICE gathering timed out")
+	case <-ctx.Done():
+		return p, "", http.StatusServiceUnavailable, ctx.Err()
+	}
+	return p, pc.LocalDescription().SDP, 0, nil
+}
+
+func (h *Handler) spawn(f func()) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// end closes p's PeerConnection, waits for its receive loops and ends its
+// streams with reason. Idempotent; safe from any goroutine except pion's
+// callbacks.
+func (h *Handler) end(p *Publication, reason error) {
+	p.once.Do(func() {
+		h.mu.Lock()
+		p.ended = true
+		p.tracks = false
+		if h.pubs[p.ID] == p {
+			delete(h.pubs, p.ID)
+		}
+		h.mu.Unlock()
+		p.pc.Close()
+		p.wg.Wait()
+		p.video.P.Close(reason)
+		if p.audio != nil {
+			p.audio.P.Close(reason)
+		}
+		p.err = reason
+		close(p.done)
+		h.log.Info("whip: publication ended", "id", p.ID, "reason", reason)
+	})
+	<-p.done
+}
+
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
