@@ -1,8 +1,11 @@
 package compositor
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/shadercast/shadercast/isf"
 	"github.com/shadercast/shadercast/media"
@@ -209,6 +212,186 @@ void main() {
 `
 			p := rgbaPipeline(t, isfPass(t, c.name+".fs", src, ""))
 			checkPixels(t, processRGBA(t, p, fr), w, h, 1, c.want)
+		})
+	}
+}
+
+// frameAt is a copy of fr with another timestamp.
+func frameAt(t *testing.T, pix []byte, w, h int, ts int64) media.VideoFrame {
+	t.Helper()
+	fr, err := media.NewVideoFrame(append([]byte(nil), pix...), media.VideoFrameInit{Format: media.RGBA, CodedWidth: w, CodedHeight: h, Timestamp: ts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fr.Close() })
+	return fr
+}
+
+// TestISFDownsample renders a quarter-size box filter into a TARGET sized
+// by expressions and shows it nearest-neighbour at full size.
+func TestISFDownsample(t *testing.T) {
+	src := `/*{
+	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}, {"NAME": "factor", "TYPE": "float", "DEFAULT": 4}],
+	"PASSES": [{"TARGET": "small", "WIDTH": "$WIDTH/$factor", "HEIGHT": "floor($HEIGHT/$factor)"}, {}]
+}*/
+void main() {
+	if (PASSINDEX == 0) {
+		vec4 s = vec4(0.0);
+		vec2 base = floor(gl_FragCoord.xy) * 4.0;
+		for (int j = 0; j < 4; j++)
+			for (int i = 0; i < 4; i++)
+				s += IMG_PIXEL(inputImage, base + vec2(float(i), float(j)) + 0.5);
+		gl_FragColor = s / 16.0;
+	} else {
+		gl_FragColor = IMG_PIXEL(small, floor(gl_FragCoord.xy / 4.0) + 0.5);
+	}
+}
+`
+	p := rgbaPipeline(t, isfPass(t, "down.fs", src, ""))
+	w, h := 16, 12
+	fr, pix := patternFrame(t, w, h)
+	got := processRGBA(t, p, fr)
+	checkPixels(t, got, w, h, 1, func(x, y int) [4]int {
+		var o [4]int
+		bx, by := x/4*4, y/4*4
+		for c := 0; c < 4; c++ {
+			s := 0
+			for j := 0; j < 4; j++ {
+				for i := 0; i < 4; i++ {
+					s += int(pix[4*((by+j)*w+bx+i)+c])
+				}
+			}
+			o[c] = int(math.Round(float64(s) / 16))
+		}
+		return o
+	})
+	// The target follows the input: $factor 2 halves instead, and the
+	// second pass (still reading 4x4 blocks of it) now shows the top-left
+	// quarter's... here only the size is checked.
+	pass := p.chain[0].pass.(*ISFPass)
+	if err := p.SetUniform("down", "factor", 2.0); err != nil {
+		t.Fatal(err)
+	}
+	processRGBA(t, p, fr)
+	if tw, th := pass.targets["small"].size(); tw != 8 || th != 6 {
+		t.Errorf("target %dx%d after factor 2, want 8x6", tw, th)
+	}
+}
+
+// TestISFBuiltins reads every built-in uniform back through the pixels.
+func TestISFBuiltins(t *testing.T) {
+	src := `/*{
+	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}],
+	"PASSES": [{"TARGET": "a", "WIDTH": 7, "HEIGHT": "3"}, {}]
+}*/
+void main() {
+	if (PASSINDEX == 0) {
+		gl_FragColor = vec4(RENDERSIZE / 255.0, float(PASSINDEX) / 255.0, 1.0);
+		return;
+	}
+	int x = int(gl_FragCoord.x);
+	vec4 av = IMG_PIXEL(a, vec2(0.5));
+	if (x == 0)
+		gl_FragColor = vec4(av.rgb, float(PASSINDEX) / 255.0);
+	else if (x == 1)
+		gl_FragColor = vec4(IMG_SIZE(a) / 255.0, RENDERSIZE / 255.0);
+	else if (x == 2)
+		gl_FragColor = vec4(TIME / 4.0, TIMEDELTA / 4.0, float(FRAMEINDEX) / 255.0, 1.0);
+	else if (x == 3)
+		gl_FragColor = vec4((DATE.x - 2000.0) / 255.0, DATE.y / 255.0, DATE.z / 255.0, DATE.w / 86400.0);
+	else
+		gl_FragColor = vec4(_inputImage_imgSize / 255.0, _a_imgSize / 255.0);
+}
+`
+	pass := isfPass(t, "builtins.fs", src, "")
+	pass.now = func() time.Time { return time.Date(2031, 7, 19, 18, 0, 0, 0, time.Local) }
+	p := rgbaPipeline(t, pass)
+	w, h := 20, 10
+	_, pix := patternFrame(t, w, h)
+	for i, ts := range []int64{5_000_000, 5_500_000, 6_500_000} {
+		got := processRGBA(t, p, frameAt(t, pix, w, h, ts))
+		tm := float64(ts-5_000_000) / 1e6
+		delta := []float64{0, 0.5, 1}[i]
+		want := [][4]int{
+			{7, 3, 0, 1},
+			{7, 3, w, h},
+			{isfQ8(tm / 4), isfQ8(delta / 4), i, 255},
+			{31, 7, 19, isfQ8(0.75)},
+			{w, h, 7, 3},
+		}
+		checkPixels(t, got, w, h, 1, func(x, y int) [4]int {
+			if x < len(want) {
+				return want[x]
+			}
+			return want[4]
+		})
+	}
+}
+
+// TestISFPersistentFloat accumulates into a persistent FLOAT target past
+// 1.0 and stores values too small for 8 bits; the same shader with 8-bit
+// targets clamps and loses them.
+func TestISFPersistentFloat(t *testing.T) {
+	src := `/*{
+	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}],
+	"PASSES": [
+		{"TARGET": "acc", "PERSISTENT": true, "FLOAT": FLOATS},
+		{"TARGET": "tiny", "FLOAT": FLOATS},
+		{}
+	]
+}*/
+void main() {
+	if (PASSINDEX == 0)
+		gl_FragColor = IMG_THIS_PIXEL(acc) + IMG_THIS_PIXEL(inputImage) * 0.3;
+	else if (PASSINDEX == 1)
+		gl_FragColor = IMG_THIS_PIXEL(inputImage) / 1000.0;
+	else
+		gl_FragColor = vec4((IMG_THIS_PIXEL(acc) / 2.0).rg, IMG_THIS_PIXEL(tiny).b * 1000.0, 1.0);
+}
+`
+	for _, float := range []bool{true, false} {
+		t.Run(fmt.Sprint("float=", float), func(t *testing.T) {
+			p := rgbaPipeline(t, isfPass(t, "acc.fs", strings.ReplaceAll(src, "FLOATS", fmt.Sprint(float)), ""))
+			w, h := 9, 7
+			fr, pix := patternFrame(t, w, h)
+			var got []byte
+			for i := 0; i < 5; i++ {
+				got = processRGBA(t, p, fr)
+			}
+			checkPixels(t, got, w, h, 1, func(x, y int) [4]int {
+				var o [4]int
+				for c := 0; c < 2; c++ {
+					v := float64(pix[4*(y*w+x)+c]) / 255
+					if float {
+						o[c] = isfQ8(v * 1.5 / 2)
+					} else {
+						o[c] = isfQ8(math.Min(1, v*1.5) / 2) // about: 8-bit steps round
+						o[c] = -1
+					}
+				}
+				o[2] = int(pix[4*(y*w+x)+2])
+				if !float {
+					o[2] = 0 // in/1000 is below half a step of 8 bits
+				}
+				o[3] = 255
+				return o
+			})
+			if !float {
+				// Saturated: a bright input reaches 1.0 and stops.
+				i := 4 * (0*w + w - 1)
+				if got[i] != 128 {
+					t.Errorf("8-bit accumulation of red 255 shows %d, want 128 (clamped at 1.0)", got[i])
+				}
+				return
+			}
+			// A new size starts the persistent target afresh.
+			w2, h2 := 6, 5
+			fr2, pix2 := patternFrame(t, w2, h2)
+			got = processRGBA(t, p, fr2)
+			checkPixels(t, got, w2, h2, 1, func(x, y int) [4]int {
+				v := float64(pix2[4*(y*w2+x)]) / 255
+				return [4]int{isfQ8(v * 0.3 / 2), -1, -1, 255}
+			})
 		})
 	}
 }

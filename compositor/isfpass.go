@@ -111,7 +111,7 @@ func (p *ISFPass) setup(d *Device) error {
 	p.dev = d
 	p.prog = prog
 	p.sampler = d.newSampler(gl.LINEAR)
-	p.black = d.newTexture(1, 1, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
+	p.black = d.uploadImage(image.NewNRGBA(image.Rect(0, 0, 1, 1))) // transparent black
 	p.images = map[string]texture{}
 	p.files = map[string]string{}
 	p.imported = map[string]texture{}
@@ -290,17 +290,17 @@ func (p *ISFPass) bindImages(input texture) int {
 	prog := p.prog
 	unit := 0
 	bind := func(name string, t texture) {
+		gl.Uniform2f(prog.loc("_"+name+"_imgSize"), float32(t.w), float32(t.h))
+		gl.Uniform4f(prog.loc("_"+name+"_imgRect"), 0, 0, 1, 1)
+		gl.Uniform1i(prog.loc("_"+name+"_flip"), 0)
 		loc := prog.loc(name)
 		if loc < 0 {
-			return
+			return // not sampled: no unit needed
 		}
 		gl.ActiveTexture(gl.TEXTURE0 + uint32(unit))
 		gl.BindTexture(gl.TEXTURE_2D, t.id)
 		gl.BindSampler(uint32(unit), p.sampler)
 		gl.Uniform1i(loc, int32(unit))
-		gl.Uniform2f(prog.loc("_"+name+"_imgSize"), float32(t.w), float32(t.h))
-		gl.Uniform4f(prog.loc("_"+name+"_imgRect"), 0, 0, 1, 1)
-		gl.Uniform1i(prog.loc("_"+name+"_flip"), 0)
 		unit++
 	}
 	for _, in := range p.sh.Inputs {

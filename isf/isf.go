@@ -29,6 +29,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -305,7 +306,7 @@ func noSymlinkEscape(root fs.FS, p string) error {
 			continue // not a link (or missing: the read reports it)
 		}
 		if filepath.IsAbs(target) || strings.HasPrefix(target, "/") {
-			return fmt.Errorf("path %q: %s is a symbolic link out of the shader's folder (to %s)", p, sub, target)
+			return fmt.Errorf("path %q: %s is a symbolic link to an absolute path (%s); only relative links that stay inside the shader's folder are followed", p, sub, target)
 		}
 		joined := path.Join(path.Dir(sub), filepath.ToSlash(target))
 		if joined == ".." || strings.HasPrefix(joined, "../") {
@@ -424,7 +425,7 @@ func parse(file, vsFile string, frag, vert []byte) (*Shader, error) {
 			at := -1
 			switch {
 			case errors.As(err, &se):
-				at = int(se.Offset)
+				at = int(se.Offset) - 1 // Offset is just past the bad byte
 			case errors.As(err, &te):
 				at = int(te.Offset)
 			}
@@ -457,6 +458,9 @@ func parse(file, vsFile string, frag, vert []byte) (*Shader, error) {
 		return nil, err
 	}
 	if err := sh.readPasses(h.PASSES, h.PERSISTENT_BUFFERS, hdrErr); err != nil {
+		return nil, err
+	}
+	if err := sh.checkImageReads(string(frag)); err != nil {
 		return nil, err
 	}
 	if shadertoy {
@@ -892,3 +896,49 @@ func exprText(e *Expr) string {
 	}
 	return e.src
 }
+
+// imageRead matches the ISF image functions with the image they read.
+var imageRead = regexp.MustCompile(`\b(IMG_PIXEL|IMG_NORM_PIXEL|IMG_THIS_PIXEL|IMG_THIS_NORM_PIXEL|IMG_NORM_THIS_PIXEL|IMG_SIZE)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)`)
+
+// checkImageReads gives a clear error, at its line, for an image function
+// reading a name that is no image: most often a TARGET that no pass
+// declares (the compiler would only say "undeclared identifier").
+func (sh *Shader) checkImageReads(src string) error {
+	images := map[string]bool{}
+	for _, in := range sh.Inputs {
+		if in.Type == TypeImage {
+			images[in.Uniform] = true
+		}
+	}
+	for _, im := range sh.Imported {
+		images[im.Name] = true
+	}
+	for _, p := range sh.Passes {
+		if p.Target != "" {
+			images[p.Target] = true
+		}
+	}
+	if js, off, ok, _ := header([]byte(src)); ok {
+		// The header is no code: blank it, keeping offsets.
+		src = src[:off] + strings.Repeat(" ", len(js)) + src[off+len(js):]
+	}
+	code := glslComments.ReplaceAllStringFunc(src, func(c string) string {
+		return strings.Map(func(r rune) rune {
+			if r == '\n' {
+				return r
+			}
+			return ' '
+		}, c)
+	})
+	for _, m := range imageRead.FindAllStringSubmatchIndex(code, -1) {
+		name := code[m[4]:m[5]]
+		if images[name] {
+			continue
+		}
+		l, c := lineCol([]byte(src), m[4])
+		return &Error{File: sh.File, Line: l, Col: c, Msg: fmt.Sprintf("%s reads %q, which is no image input, IMPORTED image or pass TARGET", code[m[2]:m[3]], name)}
+	}
+	return nil
+}
+
+var glslComments = regexp.MustCompile(`(?s)//[^\n]*|/\*.*?\*/`)
