@@ -1,0 +1,441 @@
+package preview
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/source/testsrc"
+)
+
+// TestNoDisplay: without a display New fails with an error that says so,
+// before GLFW is touched (which would panic on its next call).
+func TestNoDisplay(t *testing.T) {
+	for _, c := range []struct{ display, wayland, want string }{
+		{"", "", "DISPLAY is not set"},
+		{"", "wayland-0", "XWayland"},
+		{":4711", "", `cannot reach the X server at DISPLAY=":4711"`},
+		{"nonsense", "", "malformed"},
+	} {
+		t.Setenv("DISPLAY", c.display)
+		t.Setenv("WAYLAND_DISPLAY", c.wayland)
+		w, err := New(Options{})
+		if err == nil {
+			w.Close()
+			t.Fatalf("DISPLAY=%q: New succeeded", c.display)
+		}
+		if !errors.Is(err, ErrNoDisplay) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "DISPLAY") {
+			t.Errorf("DISPLAY=%q WAYLAND_DISPLAY=%q: error %q, want ErrNoDisplay mentioning %q", c.display, c.wayland, err, c.want)
+		}
+	}
+}
+
+func TestLetterbox(t *testing.T) {
+	for _, c := range []struct{ w, h, fw, fh, x0, y0, x1, y1 int }{
+		{640, 360, 640, 360, 0, 0, 640, 360},
+		{640, 360, 1280, 800, 0, 40, 1280, 760},
+		{640, 480, 1280, 720, 160, 0, 1120, 720},
+		{1920, 1080, 100, 100, 0, 22, 100, 78},
+	} {
+		x0, y0, x1, y1 := letterbox(c.w, c.h, c.fw, c.fh)
+		if x0 != c.x0 || y0 != c.y0 || x1 != c.x1 || y1 != c.y1 {
+			t.Errorf("letterbox(%d,%d in %d,%d) = %d,%d,%d,%d, want %d,%d,%d,%d", c.w, c.h, c.fw, c.fh, x0, y0, x1, y1, c.x0, c.y0, c.x1, c.y1)
+		}
+	}
+}
+
+// scene drives a real pipeline on the window's device with the test
+// pattern, as the service does.
+type scene struct {
+	t       *testing.T
+	pl      *compositor.Pipeline
+	pat     *testsrc.Pattern
+	img     *image.RGBA
+	display string
+	// recent outputs, newest last: the detector refines and re-verifies
+	// positions over frames (barcode's cache), so a repeated frame's
+	// outline can move by a pixel from one frame to the next.
+	recent   [][]byte
+	lastDets []barcode.DetectedBarcode
+}
+
+func (s *scene) last() []byte { return s.recent[len(s.recent)-1] }
+
+const sceneW, sceneH = 640, 360
+
+// frame composites pattern frame i and returns the RGBA output (which the
+// window also showed) and the detections.
+func (s *scene) frame(i int) ([]byte, []barcode.DetectedBarcode) {
+	s.t.Helper()
+	s.pat.Render(i, s.img)
+	fr, err := media.NewVideoFrame(s.img.Pix, media.VideoFrameInit{Format: media.RGBA, CodedWidth: sceneW, CodedHeight: sceneH, Timestamp: int64(i) * 33333})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer fr.Close()
+	var o compositor.Output
+	if err := s.pl.Process(context.Background(), fr, &o); err != nil {
+		s.t.Fatal(err)
+	}
+	defer o.Frame.Close()
+	pl, err := o.Frame.Plane(0)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out := make([]byte, 4*sceneW*sceneH)
+	for y := 0; y < sceneH; y++ {
+		copy(out[4*sceneW*y:4*sceneW*(y+1)], pl.Data[y*pl.Stride:])
+	}
+	if len(s.recent) == 8 {
+		s.recent = s.recent[1:]
+	}
+	s.recent = append(s.recent, out)
+	s.lastDets = append([]barcode.DetectedBarcode(nil), o.Detections...)
+	return out, s.lastDets
+}
+
+// until presents frame i repeatedly (the window handles its events only
+// when it presents) until ok, or fails after timeout.
+// ok returns why not, when not.
+func (s *scene) until(i int, what string, timeout time.Duration, ok func() (bool, string)) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		done, why := ok()
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, why)
+		}
+		s.frame(i)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *scene) key(id, key string) {
+	s.t.Helper()
+	if _, err := tool(s.t, s.display, "xdotool", "key", "--window", id, key); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// compareWindow checks the screen inside g against the output, 1:1.
+func compareWindow(shot *image.RGBA, g geometry, want []byte) (bad int, first string) {
+	for y := 0; y < sceneH; y++ {
+		for x := 0; x < sceneW; x++ {
+			c := shot.RGBAAt(g.x+x, g.y+y)
+			o := want[4*(y*sceneW+x):]
+			if c.R != o[0] || c.G != o[1] || c.B != o[2] {
+				if bad == 0 {
+					first = fmtPix(x, y, c.R, c.G, c.B, o)
+				}
+				bad++
+			}
+		}
+	}
+	return bad, first
+}
+
+func fmtPix(x, y int, r, g, b uint8, o []byte) string {
+	return fmt.Sprintf("(%d,%d): screen %d,%d,%d, output %d,%d,%d", x, y, r, g, b, o[0], o[1], o[2])
+}
+
+// bilinear samples the output at (u, v) in pixel units (centres at
+// integers), clamped at the edges, as GL's linear filter does.
+func bilinear(img []byte, u, v float64, c int) float64 {
+	x0, y0 := math.Floor(u), math.Floor(v)
+	fx, fy := u-x0, v-y0
+	at := func(x, y int) float64 {
+		x = min(max(x, 0), sceneW-1)
+		y = min(max(y, 0), sceneH-1)
+		return float64(img[4*(y*sceneW+x)+c])
+	}
+	ix, iy := int(x0), int(y0)
+	return (at(ix, iy)*(1-fx)+at(ix+1, iy)*fx)*(1-fy) + (at(ix, iy+1)*(1-fx)+at(ix+1, iy+1)*fx)*fy
+}
+
+func near(a, b uint8, tol int) bool { d := int(a) - int(b); return d >= -tol && d <= tol }
+
+// isLine reports whether c is the barcode pass's opaque outline colour for
+// a decoded code (0.1, 1, 0.35).
+func isLine(r, g, b uint8) bool { return near(r, 26, 3) && near(g, 255, 3) && near(b, 89, 3) }
+
+func codes(d []barcode.DetectedBarcode) string {
+	var b strings.Builder
+	for _, x := range d {
+		b.WriteString(x.Format + ":" + x.RawValue + " ")
+	}
+	return b.String()
+}
+
+// TestWindow opens a real window on Xvfb, feeds the test pattern through the
+// barcode pass, and checks the screen, the keys and the title.
+func TestWindow(t *testing.T) {
+	display := startXvfb(t)
+	t.Setenv("DISPLAY", display)
+	t.Setenv("WAYLAND_DISPLAY", "")
+	goroutines := runtime.NumGoroutine()
+
+	keys := make(chan string, 16)
+	dir := t.TempDir()
+	win, err := New(Options{Width: sceneW, Height: sceneH, SaveDir: dir, OnKey: func(k string) { keys <- k }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := compositor.OpenDevice(compositor.DeviceOptions{NewContext: win.Context})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := dev.Info()
+	t.Logf("GL through %s: %s | %s", info.Platform, info.Renderer, info.Version)
+	if !strings.HasPrefix(info.Platform, "glfw-") {
+		t.Errorf("platform %q, want glfw-egl or glfw-glx", info.Platform)
+	}
+	pl, err := compositor.NewPipeline(dev, compositor.Config{Output: compositor.OutputRGBA}, compositor.NewBarcodePass(barcode.DefaultParams()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.SetPresenter(win); err != nil {
+		t.Fatal(err)
+	}
+	pat, err := testsrc.New(sceneW, sceneH, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scene{t: t, pl: pl, pat: pat, img: image.NewRGBA(image.Rect(0, 0, sceneW, sceneH)), display: display}
+
+	// A frame where the pass decodes a code, so that the highlight shows.
+	fi := -1
+	var dets []barcode.DetectedBarcode
+	for i := 0; i < 90 && fi < 0; i += 3 {
+		_, dets = s.frame(i)
+		for _, d := range dets {
+			if d.Format != "unknown" {
+				fi = i
+			}
+		}
+	}
+	if fi < 0 {
+		t.Fatal("the barcode pass decoded nothing in 30 frames of the test pattern")
+	}
+
+	id, err := tool(t, display, "xdotool", "search", "--name", "^shadercast")
+	if err != nil || id == "" || strings.Contains(id, "\n") {
+		t.Fatalf("looking for the window: %q, %v", id, err)
+	}
+	g := windowGeometry(t, display, id)
+	if g.w != sceneW || g.h != sceneH {
+		t.Fatalf("window is %dx%d, want %dx%d", g.w, g.h, sceneW, sceneH)
+	}
+
+	// The screen shows exactly the pipeline's output, highlight included.
+	var shot *image.RGBA
+	s.until(fi, "the screen to show the composited frame", 10*time.Second, func() (bool, string) {
+		shot = screenshot(t, display)
+		bad, first := compareWindow(shot, g, s.last())
+		return bad == 0, fmt.Sprintf("%d pixels differ, first %s", bad, first)
+	})
+	t.Logf("window at %+v matches the output pixel for pixel (%d codes)", g, len(s.lastDets))
+	for _, d := range s.lastDets {
+		if d.Format == "unknown" {
+			continue
+		}
+		b := d.BoundingBox
+		lines, srcLines := 0, 0
+		for y := int(b.Y) - 4; y <= int(b.Y+b.Height)+4; y++ {
+			for x := int(b.X) - 4; x <= int(b.X+b.Width)+4; x++ {
+				if x < 0 || y < 0 || x >= sceneW || y >= sceneH {
+					continue
+				}
+				c := shot.RGBAAt(g.x+x, g.y+y)
+				if isLine(c.R, c.G, c.B) {
+					lines++
+				}
+				o := s.img.RGBAAt(x, y)
+				if isLine(o.R, o.G, o.B) {
+					srcLines++
+				}
+			}
+		}
+		perimeter := 2 * (b.Width + b.Height)
+		if float64(lines) < perimeter || srcLines > 0 {
+			t.Errorf("%s %q at %+v: %d outline-green pixels on screen (want ≥ %.0f, the perimeter), %d in the source frame (want 0)", d.Format, d.RawValue, b, lines, perimeter, srcLines)
+		}
+		for _, p := range d.CornerPoints {
+			// The outline is centred on the edges: the pixel holding the
+			// corner, or one next to it, is outline.
+			found := false
+			for dy := -1; dy <= 1; dy++ {
+				for dx := -1; dx <= 1; dx++ {
+					c := shot.RGBAAt(g.x+int(p.X)+dx, g.y+int(p.Y)+dy)
+					found = found || isLine(c.R, c.G, c.B)
+				}
+			}
+			if !found {
+				t.Errorf("%s: no outline green on screen at corner %+v", d.Format, p)
+			}
+		}
+	}
+
+	// B asks the service to toggle the barcode pass.
+	s.key(id, "b")
+	var got string
+	s.until(fi, "OnKey after B", 10*time.Second, func() (bool, string) {
+		select {
+		case got = <-keys:
+			return true, ""
+		default:
+			return false, "no call"
+		}
+	})
+	if got != "barcode" {
+		t.Errorf("B gave OnKey(%q), want \"barcode\"", got)
+	}
+
+	// S saves the composited frame.
+	s.key(id, "s")
+	var saved string
+	s.until(fi, "a PNG after S", 10*time.Second, func() (bool, string) {
+		m, _ := filepath.Glob(filepath.Join(dir, "shadercast-*.png"))
+		if len(m) > 0 {
+			saved = m[0]
+		}
+		return saved != "", "no file in " + dir
+	})
+	base := filepath.Base(saved)
+	if _, err := time.Parse("shadercast-20060102-150405.png", base); err != nil {
+		t.Errorf("saved file name %s: %v", base, err)
+	}
+	if f, err := os.Open(saved); err != nil {
+		t.Fatal(err)
+	} else {
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rgba := image.NewRGBA(img.Bounds())
+		draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
+		match := false
+		for _, o := range s.recent {
+			match = match || bytes.Equal(rgba.Pix, o)
+		}
+		if rgba.Rect.Dx() != sceneW || rgba.Rect.Dy() != sceneH || !match {
+			t.Errorf("the saved PNG (%v) differs from the composited frames", rgba.Rect)
+		}
+	}
+
+	// The title: name, size, frame rate and status.
+	win.SetStatus("shader error: test")
+	var title string
+	s.until(fi, "the title to show size, fps and status", 10*time.Second, func() (bool, string) {
+		title, _ = tool(t, display, "xdotool", "getwindowname", id)
+		return strings.Contains(title, "fps") && strings.Contains(title, "shader error: test"), "title " + title
+	})
+	if !strings.HasPrefix(title, "shadercast — 640×360 — ") {
+		t.Errorf("title %q", title)
+	}
+	t.Logf("title: %s", title)
+
+	// F: fullscreen on the 1280x800 screen, the frame scaled 2x between
+	// black bars; F again: back to the window.
+	s.key(id, "f")
+	var fg geometry
+	s.until(fi, "fullscreen after F", 10*time.Second, func() (bool, string) {
+		fg = windowGeometry(t, display, id)
+		return fg.w == 1280 && fg.h == 800, fmt.Sprintf("window %+v", fg)
+	})
+	s.until(fi, "the screen to show the frame scaled to fit", 10*time.Second, func() (bool, string) {
+		shot = screenshot(t, display)
+		want := s.last()
+		for _, y := range []int{0, 20, 39, 760, 780, 799} {
+			for x := 0; x < 1280; x += 97 {
+				if c := shot.RGBAAt(fg.x+x, fg.y+y); c.R != 0 || c.G != 0 || c.B != 0 {
+					return false, fmt.Sprintf("bar at %d,%d is %v, not black", x, y, c)
+				}
+			}
+		}
+		for y := 40 + 3; y < 760; y += 29 {
+			for x := 3; x < 1280; x += 31 {
+				c := shot.RGBAAt(fg.x+x, fg.y+y)
+				u := (float64(x)+0.5)*sceneW/1280 - 0.5
+				v := (float64(y-40)+0.5)*sceneH/720 - 0.5
+				for ch, got := range []uint8{c.R, c.G, c.B} {
+					w := bilinear(want, u, v, ch)
+					if math.Abs(float64(got)-w) > 3 {
+						return false, fmt.Sprintf("pixel %d,%d channel %d: screen %d, bilinear reference %.1f", x, y, ch, got, w)
+					}
+				}
+			}
+		}
+		return true, ""
+	})
+	s.key(id, "f")
+	s.until(fi, "the window back after F", 10*time.Second, func() (bool, string) {
+		g2 := windowGeometry(t, display, id)
+		return g2 == g, fmt.Sprintf("window %+v, was %+v", g2, g)
+	})
+
+	// Esc hides the window; the pipeline goes on.
+	s.key(id, "Escape")
+	s.until(fi, "Closed after Esc", 10*time.Second, func() (bool, string) {
+		select {
+		case <-win.Closed():
+			return true, ""
+		default:
+			return false, "not closed"
+		}
+	})
+	if out, err := tool(t, display, "xdotool", "search", "--onlyvisible", "--name", "^shadercast"); err == nil || out != "" {
+		t.Errorf("the window is still visible after Esc: %q", out)
+	}
+	for i := 0; i < 3; i++ {
+		_, d := s.frame(fi)
+		if codes(d) != codes(dets) {
+			t.Fatalf("after the window closed the pipeline decodes %q, before %q", codes(d), codes(dets))
+		}
+	}
+
+	// One window per process: a second one refuses its context.
+	win2, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dev2, err := compositor.OpenDevice(compositor.DeviceOptions{NewContext: win2.Context}); err == nil {
+		dev2.Close()
+		t.Error("a second preview window opened while the first lives")
+	} else if !strings.Contains(err.Error(), "another preview window") {
+		t.Errorf("second window: %v", err)
+	}
+	win2.Close()
+
+	pl.Close()
+	if objs := dev.Objects(); len(objs) != 0 {
+		t.Errorf("GL objects left after the pipeline closed: %v", objs)
+	}
+	if err := dev.Close(); err != nil {
+		t.Fatal(err)
+	}
+	win.Close()
+	for i := 0; i < 100 && runtime.NumGoroutine() > goroutines; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("%d goroutines before, %d after closing everything", goroutines, n)
+	}
+}
