@@ -30,6 +30,12 @@ type Source struct {
 	loop bool
 	ps   pace.Stream
 
+	// pending is a frame whose wait was cut short by the caller's context:
+	// the next ReadVideo returns it rather than losing it.
+	mu      sync.Mutex
+	pending media.VideoFrame
+	closed  bool
+
 	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
@@ -69,12 +75,20 @@ func (s *Source) Header() Header { return s.r.Header() }
 // than a frame behind gets the late frame at once, and the schedule is
 // re-anchored so that it is not followed by a burst. At the end of the file
 // it returns io.EOF, or starts over when looping. After Close it returns
-// ErrClosed.
+// ErrClosed. A read abandoned through ctx loses nothing: the frame it was
+// holding is what the next ReadVideo returns.
 func (s *Source) ReadVideo(ctx context.Context) (media.VideoFrame, error) {
 	select {
 	case <-s.done:
 		return media.VideoFrame{}, ErrClosed
 	default:
+	}
+	s.mu.Lock()
+	f := s.pending
+	s.pending = media.VideoFrame{}
+	s.mu.Unlock()
+	if !f.Closed() {
+		return s.wait(ctx, f)
 	}
 	f, err := s.r.ReadFrame()
 	if errors.Is(err, io.EOF) && s.loop {
@@ -95,15 +109,27 @@ func (s *Source) ReadVideo(ctx context.Context) (media.VideoFrame, error) {
 		}
 		return media.VideoFrame{}, err
 	}
+	return s.wait(ctx, f)
+}
+
+func (s *Source) wait(ctx context.Context, f media.VideoFrame) (media.VideoFrame, error) {
 	s.ps.Slack = time.Duration(f.Duration()) * time.Microsecond
-	if err := s.ps.Wait(ctx, time.Duration(f.Timestamp())*time.Microsecond, s.done); err != nil {
-		f.Close()
-		if errors.Is(err, pace.ErrClosed) {
-			err = ErrClosed
-		}
-		return media.VideoFrame{}, err
+	err := s.ps.Wait(ctx, time.Duration(f.Timestamp())*time.Microsecond, s.done)
+	if err == nil {
+		return f, nil
 	}
-	return f, nil
+	if errors.Is(err, pace.ErrClosed) {
+		f.Close()
+		return media.VideoFrame{}, ErrClosed
+	}
+	s.mu.Lock()
+	if s.closed {
+		f.Close()
+	} else {
+		s.pending = f
+	}
+	s.mu.Unlock()
+	return media.VideoFrame{}, err
 }
 
 // ErrClosed is returned by ReadVideo after Close.
@@ -115,6 +141,10 @@ var ErrClosed = errors.New("y4m: source closed")
 // pipe that produces nothing returns only when the pipe does.
 func (s *Source) Close() error {
 	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.pending.Close()
+		s.mu.Unlock()
 		close(s.done)
 		if s.f != os.Stdin {
 			s.closeErr = s.f.Close()

@@ -455,6 +455,24 @@ func TestSourceCloseAndCancelUnblock(t *testing.T) {
 	if _, err := s.ReadVideo(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("cancelled read: %v", err)
 	}
+	// The frame the cancelled read held comes next, not the one after it.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	f, err = s.ReadVideo(ctx2)
+	if err != nil || f.Timestamp() != 1_000_000 {
+		t.Fatalf("read after a cancelled one: %v, %v", f, err)
+	}
+	f.Close()
+	// A cancelled read's frame is released by Close.
+	ctx3, cancel3 := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel3()
+	if _, err := s.ReadVideo(ctx3); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelled read: %v", err)
+	}
+	s.Close()
+	s, _ = Open(synthetic(t, 3, "1:1"), Options{})
+	f, _ = s.ReadVideo(context.Background())
+	f.Close()
 
 	errc := make(chan error)
 	go func() {
