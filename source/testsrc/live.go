@@ -77,6 +77,12 @@ func NewSource(width, height int, fps float64, opts SourceOptions) (*Source, err
 	if opts.Channels != 1 && opts.Channels != 2 {
 		return nil, fmt.Errorf("testsrc: %d audio channels, want 1 or 2", opts.Channels)
 	}
+	if fps > 1000 {
+		// Beyond this, frames shorter than a millisecond say nothing
+		// useful about a video pipeline, and the audio's per-sample frame
+		// lookup would be doing the work instead.
+		return nil, fmt.Errorf("testsrc: frame rate %v above 1000", fps)
+	}
 	p, err := New(width, height, fps)
 	if err != nil {
 		return nil, err

@@ -495,3 +495,42 @@ func TestSourceCloseAndCancelUnblock(t *testing.T) {
 		t.Fatalf("read after Close: %v", err)
 	}
 }
+
+func TestSourceStdin(t *testing.T) {
+	checkNoLeak(t)
+	data, err := os.ReadFile(synthetic(t, 3, "1000:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	go func() {
+		pw.Write(data)
+		pw.Close()
+	}()
+	old := os.Stdin
+	os.Stdin = pr
+	defer func() { os.Stdin = old }()
+	s, err := Open("-", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		f, err := s.ReadVideo(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if _, err := s.ReadVideo(context.Background()); err != io.EOF {
+		t.Fatalf("end of stdin: %v", err)
+	}
+	s.Close()
+	// Close leaves the process's stdin open.
+	if _, err := pr.Stat(); err != nil {
+		t.Errorf("stdin closed by Close: %v", err)
+	}
+}
