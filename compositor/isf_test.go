@@ -1,8 +1,16 @@
 package compositor
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -393,5 +401,288 @@ void main() {
 				return [4]int{isfQ8(v * 0.3 / 2), -1, -1, 255}
 			})
 		})
+	}
+}
+
+// TestISFVertexShader: an old-style .vs computes a varying that the .fs
+// reads; its coordinates are ISF's y-up ones.
+func TestISFVertexShader(t *testing.T) {
+	vs := `#if __VERSION__ <= 120
+varying vec2 shifted;
+#else
+out vec2 shifted;
+#endif
+void main() {
+	isf_vertShaderInit();
+	shifted = isf_FragNormCoord + vec2(1.0, 1.0) / RENDERSIZE;
+}
+`
+	fs := `/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]}*/
+varying vec2 shifted;
+void main() {
+	gl_FragColor = IMG_NORM_PIXEL(inputImage, shifted);
+}
+`
+	p := rgbaPipeline(t, isfPass(t, "shift.fs", fs, vs))
+	w, h := 10, 6
+	fr, pix := patternFrame(t, w, h)
+	checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int {
+		x, y = min(w-1, x+1), max(0, y-1) // right and up, clamped at the edges
+		i := 4 * (y*w + x)
+		return [4]int{int(pix[i]), int(pix[i+1]), int(pix[i+2]), int(pix[i+3])}
+	})
+}
+
+// TestISFShaderToy runs a ShaderToy mainImage with iChannel0, iResolution,
+// iMouse (set as an input) and iFrame.
+func TestISFShaderToy(t *testing.T) {
+	src := `// A ShaderToy shader, as pasted from the site.
+void mainImage(out vec4 fragColor, in vec2 fragCoord)
+{
+	vec2 uv = fragCoord / iResolution.xy;
+	vec4 c = texture(iChannel0, uv);
+	fragColor = vec4(c.r, uv.y, iMouse.x / iResolution.x + float(iFrame) * 0.1 + iTime, 0.2);
+}
+`
+	p := rgbaPipeline(t, isfPass(t, "toy.glsl", src, ""))
+	w, h := 10, 8
+	_, pix := patternFrame(t, w, h)
+	want := func(b float64) func(x, y int) [4]int {
+		return func(x, y int) [4]int {
+			return [4]int{int(pix[4*(y*w+x)]), isfQ8(1 - (float64(y)+0.5)/float64(h)), isfQ8(b), 255}
+		}
+	}
+	checkPixels(t, processRGBA(t, p, frameAt(t, pix, w, h, 1000)), w, h, 1, want(0))
+	if err := p.SetUniform("toy", "iMouse", []any{5.0, 3.0}); err != nil {
+		t.Fatal(err)
+	}
+	checkPixels(t, processRGBA(t, p, frameAt(t, pix, w, h, 1000+250_000)), w, h, 1, want(0.5+0.1+0.25))
+	info := p.Passes()[0]
+	if len(info.Uniforms) != 1 || info.Uniforms[0].Name != "iMouse" || info.Uniforms[0].Type != "point2D" {
+		t.Errorf("ShaderToy inputs %+v", info.Uniforms)
+	}
+}
+
+// TestISFLongEventImage covers the long, event and image inputs.
+func TestISFLongEventImage(t *testing.T) {
+	dir := t.TempDir()
+	w, h := 6, 4
+	overlay := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			overlay.Set(x, y, color.NRGBA{uint8(40 * x), uint8(60 * y), 200, 255})
+		}
+	}
+	writeTestPNG(t, filepath.Join(dir, "overlay.png"), overlay)
+	os.WriteFile(filepath.Join(dir, "inputs.fs"), []byte(`/*{
+	"INPUTS": [
+		{"NAME": "inputImage", "TYPE": "image"},
+		{"NAME": "mode", "TYPE": "long", "VALUES": [0, 1, 2], "LABELS": ["source", "overlay", "flash"], "DEFAULT": 0},
+		{"NAME": "flash", "TYPE": "event"},
+		{"NAME": "overlay", "TYPE": "image"}
+	]
+}*/
+void main() {
+	if (mode == 0)
+		gl_FragColor = IMG_THIS_PIXEL(inputImage);
+	else if (mode == 1)
+		gl_FragColor = IMG_THIS_NORM_PIXEL(overlay);
+	else
+		gl_FragColor = flash ? vec4(1.0) : vec4(0.0, 0.0, 0.0, 1.0);
+}
+`), 0o644)
+	sh, err := isf.Load(os.DirFS(dir), "inputs.fs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, err := NewISFPass(sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rgbaPipeline(t, pass)
+	fr, pix := patternFrame(t, w, h)
+	src := func(x, y int) [4]int {
+		i := 4 * (y*w + x)
+		return [4]int{int(pix[i]), int(pix[i+1]), int(pix[i+2]), int(pix[i+3])}
+	}
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, src)
+	if err := p.SetUniform("inputs", "mode", 3); err == nil {
+		t.Error("a long outside VALUES was accepted")
+	}
+	if err := p.SetUniform("inputs", "mode", "overlay"); err != nil {
+		t.Fatal(err)
+	}
+	// No image yet: transparent black.
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int { return [4]int{0, 0, 0, 0} })
+	for _, bad := range []string{"../overlay.png", "/etc/passwd", "missing.png"} {
+		if err := p.SetUniform("inputs", "overlay", bad); err == nil {
+			t.Errorf("image %q accepted", bad)
+		}
+	}
+	if err := p.SetUniform("inputs", "overlay", "overlay.png"); err != nil {
+		t.Fatal(err)
+	}
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+		c := overlay.NRGBAAt(x, y)
+		return [4]int{int(c.R), int(c.G), int(c.B), int(c.A)}
+	})
+	if err := p.SetUniform("inputs", "mode", 2.0); err != nil {
+		t.Fatal(err)
+	}
+	black := func(x, y int) [4]int { return [4]int{0, 0, 0, 255} }
+	white := func(x, y int) [4]int { return [4]int{255, 255, 255, 255} }
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, black)
+	if err := p.SetUniform("inputs", "flash", true); err != nil {
+		t.Fatal(err)
+	}
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, white) // exactly one frame
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, black)
+	var info UniformInfo
+	for _, u := range p.Passes()[0].Uniforms {
+		if u.Name == "overlay" {
+			info = u
+		}
+	}
+	if info.Type != "image" || info.Value != "overlay.png" {
+		t.Errorf("image input info %+v", info)
+	}
+}
+
+func writeTestPNG(t *testing.T, name string, img image.Image) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestISFImported samples an IMPORTED image beside the shader, top row on
+// top.
+func TestISFImported(t *testing.T) {
+	dir := t.TempDir()
+	w, h := 5, 7
+	logo := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			logo.Set(x, y, color.NRGBA{uint8(50 * x), uint8(30 * y), uint8(255 - 30*y), 255})
+		}
+	}
+	os.Mkdir(filepath.Join(dir, "img"), 0o755)
+	writeTestPNG(t, filepath.Join(dir, "img", "logo.png"), logo)
+	os.WriteFile(filepath.Join(dir, "logo.fs"), []byte(`/*{
+	"DESCRIPTION": "a generator that shows its imported image",
+	"IMPORTED": {"logo": {"PATH": "img/logo.png"}}
+}*/
+void main() {
+	gl_FragColor = IMG_NORM_PIXEL(logo, isf_FragNormCoord);
+}
+`), 0o644)
+	sh, err := isf.Load(os.DirFS(dir), "logo.fs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sh.IsFilter() {
+		t.Error("a shader without inputImage is a filter")
+	}
+	pass, _ := NewISFPass(sh)
+	p := rgbaPipeline(t, pass)
+	fr, _ := patternFrame(t, w, h)
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+		c := logo.NRGBAAt(x, y)
+		return [4]int{int(c.R), int(c.G), int(c.B), int(c.A)}
+	})
+}
+
+// TestISFCompileErrorLines: compiler messages name the plugin's files and
+// their own lines, for the fragment and the vertex shader.
+func TestISFCompileErrorLines(t *testing.T) {
+	fs := `/*{
+	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]
+}*/
+void main() {
+	vec4 c = IMG_THIS_PIXEL(inputImage);
+	gl_FragColor = c * undefinedThing;
+}
+`
+	sh, err := isf.Parse("plugins/broken.fs", []byte(fs), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, _ := NewISFPass(sh)
+	p := rgbaPipeline(t)
+	err = p.AddPass(pass)
+	var ce *CompileError
+	if !errors.As(err, &ce) || len(ce.Messages) == 0 {
+		t.Fatalf("error %v, want a CompileError", err)
+	}
+	if m := ce.Messages[0]; m.File != "plugins/broken.fs" || m.Line != 6 {
+		t.Errorf("message %v, want plugins/broken.fs line 6", m)
+	}
+	vs := "void main() {\n\tisf_vertShaderInit();\n\n\tgl_Position.x += oops;\n}\n"
+	sh, err = isf.Parse("plugins/bent.fs", []byte(`/*{}*/`+"\nvoid main() { gl_FragColor = vec4(1.0); }\n"), []byte(vs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, _ = NewISFPass(sh)
+	err = p.AddPass(pass)
+	if !errors.As(err, &ce) || len(ce.Messages) == 0 {
+		t.Fatalf("error %v, want a CompileError", err)
+	}
+	if m := ce.Messages[0]; m.File != "plugins/bent.vs" || m.Line != 4 {
+		t.Errorf("message %v, want plugins/bent.vs line 4", m)
+	}
+	if n := len(p.Passes()); n != 0 {
+		t.Errorf("%d passes after failed adds", n)
+	}
+}
+
+// TestISFReleasesEverything: a pipeline with every kind of ISF object
+// leaves no GL object behind once closed, through resizes too.
+func TestISFReleasesEverything(t *testing.T) {
+	before := testDevice.Objects()
+	dir := t.TempDir()
+	writeTestPNG(t, filepath.Join(dir, "a.png"), image.NewNRGBA(image.Rect(0, 0, 4, 4)))
+	os.WriteFile(filepath.Join(dir, "all.fs"), []byte(`/*{
+	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}, {"NAME": "extra", "TYPE": "image"}],
+	"IMPORTED": {"imp": {"PATH": "a.png"}},
+	"PASSES": [{"TARGET": "p", "PERSISTENT": true, "FLOAT": true, "WIDTH": "$WIDTH/2"}, {"TARGET": "q"}, {"TARGET": "r"}]
+}*/
+void main() {
+	gl_FragColor = IMG_THIS_PIXEL(inputImage) + IMG_THIS_PIXEL(extra) + IMG_THIS_PIXEL(imp) + IMG_THIS_PIXEL(p) * 0.1 + IMG_THIS_PIXEL(q) * 0.1;
+}
+`), 0o644)
+	sh, err := isf.Load(os.DirFS(dir), "all.fs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, _ := NewISFPass(sh)
+	p, err := NewPipeline(testDevice, Config{}, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetUniform("all", "extra", "a.png"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetUniform("all", "extra", "a.png"); err != nil {
+		t.Fatal(err)
+	}
+	for _, sz := range [][2]int{{16, 8}, {10, 10}, {16, 8}} {
+		fr, _ := patternFrame(t, sz[0], sz[1])
+		var o Output
+		if err := p.Process(context.Background(), fr, &o); err != nil {
+			t.Fatal(err)
+		}
+		if o.Frame.CodedWidth() != sz[0] {
+			t.Errorf("output width %d", o.Frame.CodedWidth())
+		}
+		o.Frame.Close()
+	}
+	p.Close()
+	after := testDevice.Objects()
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("GL objects before %v, after close %v", before, after)
 	}
 }

@@ -129,7 +129,11 @@ vec2 IMG_SIZE(sampler2D s) { return vec2(textureSize(s, 0)); }
 vec4 IMG_NORM_PIXEL(sampler2D s, vec2 uv) { return isf_texture(s, uv); }
 vec4 IMG_PIXEL(sampler2D s, vec2 p) { return isf_texture(s, p / IMG_SIZE(s)); }
 vec4 isf_texture2DRect(sampler2D s, vec2 p) { return IMG_PIXEL(s, p); }
-vec4 IMG_THIS_NORM_PIXEL(sampler2D s) { return isf_texture(s, isf_FragNormCoord); }
+`
+
+// thisPixelHelpers read at the fragment being rendered (fragment shaders
+// only).
+const thisPixelHelpers = `vec4 IMG_THIS_NORM_PIXEL(sampler2D s) { return isf_texture(s, isf_FragNormCoord); }
 vec4 IMG_THIS_PIXEL(sampler2D s) { return isf_texture(s, isf_FragNormCoord); }
 vec4 IMG_NORM_THIS_PIXEL(sampler2D s) { return isf_texture(s, isf_FragNormCoord); }
 `
@@ -150,6 +154,7 @@ func translateFragment(sh *Shader, src string) string {
 		b.WriteString("out vec4 isf_FragColor;\n")
 	}
 	b.WriteString(samplerHelpers)
+	b.WriteString(thisPixelHelpers)
 	b.WriteString("#line 1 0\n")
 	b.WriteString(code)
 	b.WriteString("\n")
@@ -170,6 +175,7 @@ func translateShaderToy(sh *Shader, src string) string {
 out vec4 isf_FragColor;
 `)
 	b.WriteString(samplerHelpers)
+	b.WriteString(thisPixelHelpers)
 	b.WriteString(`#define iTime TIME
 #define iGlobalTime TIME
 #define iTimeDelta TIMEDELTA
