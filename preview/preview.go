@@ -60,6 +60,9 @@ type Options struct {
 	SaveDir string
 	// Logger gets saved files and errors; slog.Default() when nil.
 	Logger *slog.Logger
+	// ContextAPI chooses how the OpenGL context is made: "egl", "glx",
+	// or "" for EGL when the display offers it, else GLX.
+	ContextAPI string
 }
 
 // Window is a preview window. It implements compositor.Presenter.
@@ -110,6 +113,11 @@ func New(opts Options) (*Window, error) {
 	}
 	if opts.Title == "" {
 		opts.Title = "shadercast"
+	}
+	switch opts.ContextAPI {
+	case "", "egl", "glx":
+	default:
+		return nil, fmt.Errorf("preview: context API %q is not \"egl\", \"glx\" or empty", opts.ContextAPI)
 	}
 	if opts.Width < 0 || opts.Height < 0 {
 		return nil, fmt.Errorf("preview: window size %dx%d is negative", opts.Width, opts.Height)
@@ -189,6 +197,9 @@ func (w *Window) Context() (ctx compositor.GLContext, err error) {
 		name string
 		hint int
 	}{{"egl", glfw.EGLContextAPI}, {"glx", glfw.NativeContextAPI}} {
+		if w.opts.ContextAPI != "" && w.opts.ContextAPI != api.name {
+			continue
+		}
 		glfw.DefaultWindowHints()
 		glfw.WindowHint(glfw.ContextCreationAPI, api.hint)
 		glfw.WindowHint(glfw.ClientAPI, glfw.OpenGLAPI)

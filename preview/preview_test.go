@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -437,5 +438,66 @@ func TestWindow(t *testing.T) {
 	}
 	if n := runtime.NumGoroutine(); n > goroutines {
 		t.Errorf("%d goroutines before, %d after closing everything", goroutines, n)
+	}
+}
+
+// TestContextAPIs opens the window through each context API in turn, checks
+// the screen and logs what presenting costs per frame.
+func TestContextAPIs(t *testing.T) {
+	display := startXvfb(t)
+	t.Setenv("DISPLAY", display)
+	t.Setenv("WAYLAND_DISPLAY", "")
+	for _, api := range []string{"egl", "glx"} {
+		t.Run(api, func(t *testing.T) {
+			win, err := New(Options{Width: sceneW, Height: sceneH, ContextAPI: api})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer win.Close()
+			dev, err := compositor.OpenDevice(compositor.DeviceOptions{NewContext: win.Context})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dev.Close()
+			if got := dev.Info().Platform; got != "glfw-"+api {
+				t.Errorf("platform %q, want glfw-%s", got, api)
+			}
+			pl, err := compositor.NewPipeline(dev, compositor.Config{Output: compositor.OutputRGBA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pl.Close()
+			pat, err := testsrc.New(sceneW, sceneH, 30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &scene{t: t, pl: pl, pat: pat, img: image.NewRGBA(image.Rect(0, 0, sceneW, sceneH)), display: display}
+			median := func() time.Duration {
+				var d []time.Duration
+				for i := 0; i < 15; i++ {
+					t0 := time.Now()
+					s.frame(i)
+					d = append(d, time.Since(t0))
+				}
+				slices.Sort(d)
+				return d[len(d)/2]
+			}
+			without := median()
+			if err := pl.SetPresenter(win); err != nil {
+				t.Fatal(err)
+			}
+			with := median()
+			t.Logf("%s: %dx%d frame %v without the window, %v with it", api, sceneW, sceneH, without, with)
+
+			id, err := tool(t, display, "xdotool", "search", "--onlyvisible", "--name", "^shadercast")
+			if err != nil {
+				t.Fatalf("looking for the window: %q, %v", id, err)
+			}
+			g := windowGeometry(t, display, id)
+			s.until(7, "the screen to show the frame", 10*time.Second, func() (bool, string) {
+				bad, first := compareWindow(screenshot(t, display), g, s.last())
+				return bad == 0, fmt.Sprintf("%d pixels differ, first %s", bad, first)
+			})
+		})
 	}
 }
