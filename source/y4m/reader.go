@@ -113,7 +113,7 @@ func (h Header) ColorSpace() media.ColorSpace {
 	return cs
 }
 
-// frameDuration converts frame index n to microseconds exactly (128-bit
+// frameTime converts frame index n to microseconds exactly (128-bit
 // intermediate), so that timestamps never drift from the declared rate.
 func (h Header) frameTime(n int64) int64 {
 	hi, lo := bits.Mul64(uint64(n), uint64(h.FrameRate.Den)*1_000_000)
@@ -160,7 +160,7 @@ func (r *Reader) restart(src io.Reader) error {
 func (r *Reader) readLine() ([]byte, error) {
 	line, err := r.br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) || (err == nil && len(line) > maxLine) {
-		return nil, &HeaderError{Reason: fmt.Sprintf("no newline within %d bytes (not a Y4M header)", r.br.Size())}
+		return nil, &HeaderError{Reason: fmt.Sprintf("no newline within %d bytes (not a Y4M header)", maxLine)}
 	}
 	return line, err
 }
