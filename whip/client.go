@@ -337,7 +337,10 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("whip: not connected within %v", c.cfg.ConnectTimeout)
 	}
 	since := time.Now()
-	c.update(func(s *ClientStats) { s.State, s.ConnectedSince, s.Resource = StateConnected, since, resource; s.Connects++ })
+	c.update(func(s *ClientStats) {
+		s.State, s.ConnectedSince, s.Resource = StateConnected, since, resource
+		s.Connects++
+	})
 	c.log.Info("whip: pushing", "url", c.cfg.URL, "resource", resource)
 	select {
 	case st := <-ended:
