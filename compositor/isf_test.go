@@ -284,6 +284,21 @@ void main() {
 	if tw, th := pass.targets["small"].size(); tw != 8 || th != 6 {
 		t.Errorf("target %dx%d after factor 2, want 8x6", tw, th)
 	}
+	// A factor that makes the target huge fails the frame with an error
+	// naming the file, the pass and the expression; a sane one recovers.
+	if err := p.SetUniform("down", "factor", 0.001); err != nil {
+		t.Fatal(err)
+	}
+	var o Output
+	err := p.Process(context.Background(), fr, &o)
+	if err == nil || !strings.Contains(err.Error(), "down.fs") || !strings.Contains(err.Error(), `"$WIDTH/$factor"`) || !strings.Contains(err.Error(), "small") {
+		t.Errorf("huge target: %v", err)
+	}
+	if err == nil {
+		o.Frame.Close()
+	}
+	p.SetUniform("down", "factor", 4.0)
+	checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int { return [4]int{-1, -1, -1, 255} })
 }
 
 // TestISFBuiltins reads every built-in uniform back through the pixels.
@@ -685,4 +700,89 @@ void main() {
 	if fmt.Sprint(before) != fmt.Sprint(after) {
 		t.Errorf("GL objects before %v, after close %v", before, after)
 	}
+}
+
+// TestISFPublishedStyle runs filters written as they are published (old
+// GLSL, the reference's idioms: varying, texture2D, a redefined built-in
+// function, persistentBuffer, events) from isf/testdata, unmodified.
+func TestISFPublishedStyle(t *testing.T) {
+	load := func(t *testing.T, file string) *ISFPass {
+		t.Helper()
+		sh, err := isf.Load(os.DirFS("../isf/testdata"), file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pass, err := NewISFPass(sh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pass
+	}
+	w, h := 16, 8
+	fr, pix := patternFrame(t, w, h)
+	at := func(x, y, c int) int { return int(pix[4*(y*w+x)+c]) }
+	t.Run("invert", func(t *testing.T) {
+		p := rgbaPipeline(t, load(t, "Color Invert.fs"))
+		checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+			return [4]int{255 - at(x, y, 0), 255 - at(x, y, 1), 255 - at(x, y, 2), 255}
+		})
+		if n := p.Passes()[0].Name; n != "Color Invert" {
+			t.Errorf("pass name %q", n)
+		}
+	})
+	t.Run("mosaic", func(t *testing.T) {
+		p := rgbaPipeline(t, load(t, "Mosaic.fs"))
+		// Cells of 0.25 are 4x2 pixels; ISF's "bottom" of a cell is its
+		// lower row in the picture.
+		checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int {
+			cx, cy := x/4*4, y/2*2
+			var o [4]int
+			for c := 0; c < 4; c++ {
+				centre := float64(at(cx+1, cy, c)+at(cx+2, cy, c)+at(cx+1, cy+1, c)+at(cx+2, cy+1, c)) / 4
+				v := (float64(at(cx, cy+1, c)+at(cx+3, cy+1, c)+at(cx, cy, c)) + centre) / 4
+				o[c] = int(math.Round(v))
+			}
+			return o
+		})
+		if err := p.SetUniform("Mosaic", "cell_size", 0.0); err != nil {
+			t.Fatal(err)
+		}
+		checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+			return [4]int{at(x, y, 0), at(x, y, 1), at(x, y, 2), 255}
+		})
+	})
+	t.Run("trails", func(t *testing.T) {
+		p := rgbaPipeline(t, load(t, "Feedback Trails.fs"))
+		// A second picture: the first one upside down.
+		flipped := make([]byte, len(pix))
+		for y := 0; y < h; y++ {
+			copy(flipped[4*y*w:4*(y+1)*w], pix[4*(h-1-y)*w:4*(h-y)*w])
+		}
+		b := frameAt(t, flipped, w, h, 0)
+		fb := func(x, y, c int) int { return int(flipped[4*(y*w+x)+c]) }
+		processRGBA(t, p, fr)
+		checkPixels(t, processRGBA(t, p, b), w, h, 1, func(x, y int) [4]int {
+			var o [4]int
+			for c := range o {
+				o[c] = int(math.Round(float64(at(x, y, c)+fb(x, y, c)) / 2))
+			}
+			return o
+		})
+		if err := p.SetUniform("Feedback Trails", "clear", true); err != nil {
+			t.Fatal(err)
+		}
+		checkPixels(t, processRGBA(t, p, b), w, h, 0, func(x, y int) [4]int {
+			return [4]int{fb(x, y, 0), fb(x, y, 1), fb(x, y, 2), 255}
+		})
+	})
+	t.Run("shadertoy", func(t *testing.T) {
+		p := rgbaPipeline(t, load(t, "Scanlines.glsl"))
+		checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int {
+			k := 1.0
+			if (h-1-y)%2 == 0 {
+				k = 0.5
+			}
+			return [4]int{int(math.Round(float64(at(x, y, 0)) * k)), int(math.Round(float64(at(x, y, 1)) * k)), int(math.Round(float64(at(x, y, 2)) * k)), 255}
+		})
+	})
 }

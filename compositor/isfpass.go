@@ -98,10 +98,9 @@ func (p *ISFPass) setup(d *Device) error {
 		return err
 	}
 	units := 0
-	for name, u := range prog.uniforms {
+	for _, u := range prog.uniforms {
 		if u.typ == gl.SAMPLER_2D {
 			units++
-			_ = name
 		}
 	}
 	if units > maxISFUnits {

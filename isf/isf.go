@@ -777,11 +777,8 @@ func (sh *Shader) readPasses(raw []rawPass, persistentBuffers json.RawMessage, h
 					return hdrErr("%s: TARGET %q is also an IMPORTED image", where, p.Target)
 				}
 			}
-			if j, ok := targets[p.Target]; ok && !p.Persistent && !sh.Passes[j].Persistent {
-				// The reference lets two passes write one target; keep
-				// it (the later pass overwrites), but both must agree.
-				_ = j
-			}
+			// Two passes may write one target (the later overwrites),
+			// as the reference allows.
 			targets[p.Target] = i
 		} else if i < len(raw)-1 {
 			return hdrErr("%s has no TARGET: only the last pass may render to the output", where)

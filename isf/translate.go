@@ -24,12 +24,11 @@ var (
 // #extension lines returned separately (they must precede declarations),
 // each keeping its line; then the identifier rewrites.
 func authorCode(src string, vertex bool) (code string, extensions []string) {
-	if js, off, ok, _ := header([]byte(src)); ok {
+	if _, off, ok, _ := header([]byte(src)); ok {
 		end := strings.Index(src[off:], "*/")
 		start := strings.LastIndex(src[:off], "/*")
 		if end >= 0 && start >= 0 {
 			end += off + 2
-			_ = js
 			src = src[:start] + blankKeepLines(src[start:end]) + src[end:]
 		}
 	}
@@ -87,6 +86,8 @@ uniform float TIME;
 uniform float TIMEDELTA;
 uniform vec4 DATE;
 uniform int FRAMEINDEX;
+#define vv_FragNormCoord isf_FragNormCoord
+#define vv_vertShaderInit isf_vertShaderInit
 `)
 	image := func(name string) {
 		fmt.Fprintf(&b, "uniform sampler2D %s;\nuniform vec2 _%s_imgSize;\nuniform vec4 _%s_imgRect;\nuniform bool _%s_flip;\n", name, name, name, name)
