@@ -64,12 +64,16 @@ func (r *Registry) syncBindings(name string) {
 func (b *Binding) sync(name string) error {
 	present := false
 	var values map[string]any
+	var uniforms []compositor.UniformInfo
 	for _, p := range b.pl.Passes() {
 		if p.Name == name {
 			present = true
 			values = map[string]any{}
 			for _, u := range p.Uniforms {
-				values[u.Name] = u.Value
+				if u.Type != "event" { // a pulse, not a state
+					values[u.Name] = u.Value
+					uniforms = append(uniforms, u)
+				}
 			}
 		}
 	}
@@ -93,6 +97,15 @@ func (b *Binding) sync(name string) error {
 	if err != nil {
 		b.r.setError(name, err)
 		return err
+	}
+	for _, u := range uniforms {
+		if s, ok := u.Value.(string); ok && s == "" {
+			continue // an image input with no image
+		}
+		// The new pass started with these values already (newPass);
+		// image inputs are loaded only here. An input whose declaration
+		// changed so that the old value no longer fits keeps its default.
+		_ = b.pl.SetUniform(name, u.Name, u.Value)
 	}
 	b.r.clearError(name)
 	return nil

@@ -171,3 +171,15 @@ func smoothstep(e0, e1, x float64) float64 {
 }
 
 func luma(c [4]float64) float64 { return 0.2126*c[0] + 0.7152*c[1] + 0.0722*c[2] }
+
+// pipelineUnderTest is a one-pass pipeline of a test.
+type pipelineUnderTest struct {
+	t    *testing.T
+	pl   *compositor.Pipeline
+	name string
+}
+
+func (p *pipelineUnderTest) process(img *image.RGBA, ts int64) *image.RGBA {
+	p.t.Helper()
+	return process(p.t, p.pl, img, ts)
+}

@@ -56,8 +56,11 @@ type Info struct {
 	Name string `json:"name"`
 	// File is the plugin file ("shaders/filters/NAME.fs" inside the
 	// binary for built-in filters, empty for native built-ins).
-	File        string  `json:"file,omitempty"`
-	Builtin     bool    `json:"builtin"`
+	File    string `json:"file,omitempty"`
+	Builtin bool   `json:"builtin"`
+	// Kind is "isf", "shadertoy" or "native" (built-ins written in
+	// plain GLSL or Go).
+	Kind        string  `json:"kind"`
 	Description string  `json:"description,omitempty"`
 	Inputs      []Input `json:"inputs"`
 	Passes      int     `json:"passes"`
@@ -229,7 +232,9 @@ func (r *Registry) loadBuiltins() error {
 		}
 	}
 	for n, f := range native {
-		r.builtins[n] = &entry{name: n, builtin: true, native: f, loads: 1}
+		m := nativeMeta[n]
+		r.builtins[n] = &entry{name: n, builtin: true, native: f, loads: 1,
+			sh: &shader{name: n, kind: "native", description: m.description, inputs: m.inputs, passes: 1}}
 	}
 	filters := shaders.Filters()
 	ents, err := fs.ReadDir(filters, ".")
@@ -241,12 +246,8 @@ func (r *Registry) loadBuiltins() error {
 		if !ok {
 			continue
 		}
-		src, err := fs.ReadFile(filters, e.Name())
-		if err != nil {
-			return fmt.Errorf("plugins: built-in filters: %w", err)
-		}
 		file := "shaders/filters/" + e.Name()
-		sh, err := parseShader(n, file, src)
+		sh, err := loadEmbedded(filters, e.Name(), "shaders/filters")
 		if err != nil {
 			// A built-in that does not parse is a bug caught by tests;
 			// list it with its error rather than refuse to start.
@@ -258,6 +259,21 @@ func (r *Registry) loadBuiltins() error {
 		r.entries[n] = e
 	}
 	return nil
+}
+
+// nativeMeta describes the passes written in plain GLSL or Go the way ISF
+// describes a plugin, so that lists and controls treat every pass alike.
+var nativeMeta = map[string]struct {
+	description string
+	inputs      []Input
+}{
+	"barcode": {"Finds barcodes and QR codes, reads them and highlights them (detections go out with each frame)",
+		[]Input{{Name: "highlight", Type: "bool", Label: "Highlight barcodes", Default: true}}},
+	"identity": {"Copies the frame unchanged", nil},
+	"invert": {"Inverts the colours; amount blends from none to full",
+		[]Input{{Name: "uAmount", Type: "float", Label: "Amount", Default: 1.0, Min: 0.0, Max: 1.0}}},
+	"sharpen": {"3x3 sharpen kernel",
+		[]Input{{Name: "uStrength", Type: "float", Label: "Strength", Default: 0.5, Min: 0.0, Max: 2.0}}},
 }
 
 // builtinDefaults are the initial uniforms of the native shader built-ins.
@@ -461,8 +477,9 @@ func (r *Registry) Lookup(name string) (Info, bool) {
 }
 
 func (e *entry) info() Info {
-	in := Info{Name: e.name, File: e.file, Builtin: e.builtin, Loads: e.loads, Inputs: []Input{}, Passes: 1}
+	in := Info{Name: e.name, File: e.file, Builtin: e.builtin, Loads: e.loads, Inputs: []Input{}, Passes: 1, Kind: "native"}
 	if e.sh != nil {
+		in.Kind = e.sh.kind
 		in.Description = e.sh.description
 		in.Inputs = append(in.Inputs, e.sh.inputs...)
 		in.Passes = e.sh.passes
@@ -599,4 +616,21 @@ func (r *Registry) clearError(name string) {
 	if e := r.entries[name]; e != nil && e.err != nil && e.sh != nil && e.compileErr {
 		e.err, e.compileErr = nil, false
 	}
+}
+
+// LoadFile reads one plugin file outside any registry, as tools do
+// (shadercast shader check): its description and a fresh pass. Images it
+// imports must be in the file's own folder or below.
+func LoadFile(path string) (Info, compositor.Pass, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	sh, err := loadShader(dir, base)
+	if err != nil {
+		return Info{}, nil, err
+	}
+	e := &entry{name: sh.name, file: path, sh: sh, loads: 1}
+	p, err := sh.newPass(nil)
+	return e.info(), p, err
 }
