@@ -447,8 +447,16 @@ func parse(file, vsFile string, frag, vert []byte) (*Shader, error) {
 	sh.ISFVSN = scalarString(h.ISFVSN)
 	sh.VSN = scalarString(h.VSN)
 	sh.Description, sh.Credit, sh.Categories = h.DESCRIPTION, h.CREDIT, h.CATEGORIES
-	hdrErr := func(format string, a ...any) error {
-		l, _ := lineCol(frag, off)
+	// hdrErr reports a header error at the line where anchor (a regular
+	// expression) first matches in the header, else at its first line.
+	hdrErr := func(anchor, format string, a ...any) error {
+		at := off
+		if anchor != "" {
+			if m := regexp.MustCompile(anchor).FindIndex(js); m != nil {
+				at = off + m[0]
+			}
+		}
+		l, _ := lineCol(frag, at)
 		return &Error{File: file, Line: l, Msg: fmt.Sprintf(format, a...)}
 	}
 	if err := sh.readInputs(h.INPUTS, hdrErr); err != nil {
@@ -515,16 +523,16 @@ func validIdent(s string) bool {
 	return !strings.HasPrefix(s, "gl_") && !strings.Contains(s, "__")
 }
 
-func (sh *Shader) readInputs(raw []rawInput, hdrErr func(string, ...any) error) error {
+func (sh *Shader) readInputs(raw []rawInput, hdrErr headerErr) error {
 	seen := map[string]bool{}
 	for i, r := range raw {
 		in := Input{Name: r.NAME, Type: r.TYPE, Label: r.LABEL, Uniform: r.NAME}
 		where := fmt.Sprintf("INPUTS[%d] %q", i, r.NAME)
 		if !validIdent(r.NAME) || reserved[r.NAME] {
-			return hdrErr("%s: NAME must be a GLSL identifier that is not a built-in", where)
+			return hdrErr(keyAnchor("NAME", r.NAME), "%s: NAME must be a GLSL identifier that is not a built-in", where)
 		}
 		if seen[r.NAME] {
-			return hdrErr("%s: the name is declared twice", where)
+			return hdrErr(keyAnchor("NAME", r.NAME), "%s: the name is declared twice", where)
 		}
 		seen[r.NAME] = true
 		n := 0
@@ -537,11 +545,11 @@ func (sh *Shader) readInputs(raw []rawInput, hdrErr func(string, ...any) error) 
 			n = 4
 		case TypeImage:
 		case "audio", "audioFFT":
-			return fmt.Errorf("%w: %w", hdrErr("%s: TYPE %q is not supported (shadercast has no audio input for shaders)", where, r.TYPE), ErrUnsupported)
+			return fmt.Errorf("%w: %w", hdrErr(keyAnchor("NAME", r.NAME), "%s: TYPE %q is not supported (shadercast has no audio input for shaders)", where, r.TYPE), ErrUnsupported)
 		case "cube":
-			return fmt.Errorf("%w: %w", hdrErr("%s: TYPE %q (cube maps) is not supported", where, r.TYPE), ErrUnsupported)
+			return fmt.Errorf("%w: %w", hdrErr(keyAnchor("NAME", r.NAME), "%s: TYPE %q (cube maps) is not supported", where, r.TYPE), ErrUnsupported)
 		default:
-			return hdrErr("%s: unknown TYPE %q (want float, bool, long, color, point2D, image or event)", where, r.TYPE)
+			return hdrErr(keyAnchor("NAME", r.NAME), "%s: unknown TYPE %q (want float, bool, long, color, point2D, image or event)", where, r.TYPE)
 		}
 		var err error
 		conv := func(field string, v any) Value {
@@ -551,7 +559,7 @@ func (sh *Shader) readInputs(raw []rawInput, hdrErr func(string, ...any) error) 
 			var val Value
 			val, err = jsonValue(v, n)
 			if err != nil {
-				err = hdrErr("%s: %s: %v", where, field, err)
+				err = hdrErr(keyAnchor("NAME", r.NAME), "%s: %s: %v", where, field, err)
 			}
 			return val
 		}
@@ -566,19 +574,19 @@ func (sh *Shader) readInputs(raw []rawInput, hdrErr func(string, ...any) error) 
 			for j, v := range r.VALUES {
 				f, ok := v.(float64)
 				if !ok || f != math.Trunc(f) {
-					return hdrErr("%s: VALUES[%d] is not an integer", where, j)
+					return hdrErr(keyAnchor("NAME", r.NAME), "%s: VALUES[%d] is not an integer", where, j)
 				}
 				in.Values = append(in.Values, int(f))
 			}
 			for j, v := range r.LABELS {
 				s, ok := v.(string)
 				if !ok {
-					return hdrErr("%s: LABELS[%d] is not a string", where, j)
+					return hdrErr(keyAnchor("NAME", r.NAME), "%s: LABELS[%d] is not a string", where, j)
 				}
 				in.Labels = append(in.Labels, s)
 			}
 			if len(in.Labels) > 0 && len(in.Labels) != len(in.Values) {
-				return hdrErr("%s: %d LABELS for %d VALUES", where, len(in.Labels), len(in.Values))
+				return hdrErr(keyAnchor("NAME", r.NAME), "%s: %d LABELS for %d VALUES", where, len(in.Labels), len(in.Values))
 			}
 			if len(in.Values) == 0 && in.Min != nil && in.Max != nil && in.Max[0]-in.Min[0] <= 1024 {
 				// The reference turns a MIN/MAX long into a menu of
@@ -592,7 +600,7 @@ func (sh *Shader) readInputs(raw []rawInput, hdrErr func(string, ...any) error) 
 			if in.Min != nil && in.Max != nil {
 				for c := range in.Min {
 					if in.Min[c] > in.Max[c] {
-						return hdrErr("%s: MIN is above MAX", where)
+						return hdrErr(keyAnchor("NAME", r.NAME), "%s: MIN is above MAX", where)
 					}
 				}
 			}
@@ -601,7 +609,7 @@ func (sh *Shader) readInputs(raw []rawInput, hdrErr func(string, ...any) error) 
 			}
 			d, err := in.Check(in.Default)
 			if err != nil {
-				return hdrErr("%s: DEFAULT: %v", where, err)
+				return hdrErr(keyAnchor("NAME", r.NAME), "%s: DEFAULT: %v", where, err)
 			}
 			in.Default = d
 		}
@@ -696,7 +704,7 @@ func hexColor(s string) (Value, error) {
 	return out, nil
 }
 
-func (sh *Shader) readImported(raw json.RawMessage, hdrErr func(string, ...any) error) error {
+func (sh *Shader) readImported(raw json.RawMessage, hdrErr headerErr) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
@@ -714,17 +722,17 @@ func (sh *Shader) readImported(raw json.RawMessage, hdrErr func(string, ...any) 
 		}
 		sort.Slice(list, func(i, j int) bool { return list[i].NAME < list[j].NAME })
 	} else if err := json.Unmarshal(raw, &list); err != nil {
-		return hdrErr("IMPORTED must be an object of {\"PATH\": file} entries (or an array of {NAME, PATH})")
+		return hdrErr(`"IMPORTED"`, "IMPORTED must be an object of {\"PATH\": file} entries (or an array of {NAME, PATH})")
 	}
 	for _, e := range list {
 		if !validIdent(e.NAME) || reserved[e.NAME] || sh.Input(e.NAME) != nil {
-			return hdrErr("IMPORTED %q: the name must be a GLSL identifier not used by an input or built-in", e.NAME)
+			return hdrErr(`"`+regexp.QuoteMeta(e.NAME)+`"`, "IMPORTED %q: the name must be a GLSL identifier not used by an input or built-in", e.NAME)
 		}
 		if e.PATH == "" {
-			return hdrErr("IMPORTED %q has no PATH", e.NAME)
+			return hdrErr(`"`+regexp.QuoteMeta(e.NAME)+`"`, "IMPORTED %q has no PATH", e.NAME)
 		}
 		if err := confined(e.PATH); err != nil {
-			return hdrErr("IMPORTED %q: %v", e.NAME, err)
+			return hdrErr(`"`+regexp.QuoteMeta(e.NAME)+`"`, "IMPORTED %q: %v", e.NAME, err)
 		}
 		sh.Imported = append(sh.Imported, Imported{Name: e.NAME, Path: e.PATH})
 	}
@@ -743,7 +751,7 @@ func truthy(v any) bool {
 	return false
 }
 
-func (sh *Shader) readPasses(raw []rawPass, persistentBuffers json.RawMessage, hdrErr func(string, ...any) error) error {
+func (sh *Shader) readPasses(raw []rawPass, persistentBuffers json.RawMessage, hdrErr headerErr) error {
 	persistent := map[string]bool{}
 	if len(persistentBuffers) > 0 && string(persistentBuffers) != "null" {
 		// ISF v1: a list of names, or an object of name → {WIDTH, HEIGHT}.
@@ -758,7 +766,7 @@ func (sh *Shader) readPasses(raw []rawPass, persistentBuffers json.RawMessage, h
 				persistent[n] = true
 			}
 		} else {
-			return hdrErr("PERSISTENT_BUFFERS must be a list of target names")
+			return hdrErr(`"PERSISTENT_BUFFERS"`, "PERSISTENT_BUFFERS must be a list of target names")
 		}
 	}
 	if len(raw) == 0 {
@@ -770,28 +778,28 @@ func (sh *Shader) readPasses(raw []rawPass, persistentBuffers json.RawMessage, h
 		where := fmt.Sprintf("PASSES[%d]", i)
 		if p.Target != "" {
 			if !validIdent(p.Target) || reserved[p.Target] || sh.Input(p.Target) != nil {
-				return hdrErr("%s: TARGET %q must be a GLSL identifier not used by an input or built-in", where, p.Target)
+				return hdrErr(passAnchor(r), "%s: TARGET %q must be a GLSL identifier not used by an input or built-in", where, p.Target)
 			}
 			for _, im := range sh.Imported {
 				if im.Name == p.Target {
-					return hdrErr("%s: TARGET %q is also an IMPORTED image", where, p.Target)
+					return hdrErr(passAnchor(r), "%s: TARGET %q is also an IMPORTED image", where, p.Target)
 				}
 			}
 			// Two passes may write one target (the later overwrites),
 			// as the reference allows.
 			targets[p.Target] = i
 		} else if i < len(raw)-1 {
-			return hdrErr("%s has no TARGET: only the last pass may render to the output", where)
+			return hdrErr(passAnchor(r), "%s has no TARGET: only the last pass may render to the output", where)
 		}
 		if p.Persistent && p.Target == "" {
-			return hdrErr("%s is PERSISTENT but has no TARGET", where)
+			return hdrErr(passAnchor(r), "%s is PERSISTENT but has no TARGET", where)
 		}
 		var err error
 		if p.Width, err = sizeExpr(r.WIDTH); err != nil {
-			return hdrErr("%s: WIDTH: %v", where, err)
+			return hdrErr(passAnchor(r), "%s: WIDTH: %v", where, err)
 		}
 		if p.Height, err = sizeExpr(r.HEIGHT); err != nil {
-			return hdrErr("%s: HEIGHT: %v", where, err)
+			return hdrErr(passAnchor(r), "%s: HEIGHT: %v", where, err)
 		}
 		for _, e := range []*Expr{p.Width, p.Height} {
 			if e == nil {
@@ -803,7 +811,7 @@ func (sh *Shader) readPasses(raw []rawPass, persistentBuffers json.RawMessage, h
 				}
 				in := sh.Input(v)
 				if in == nil || (in.Type != TypeFloat && in.Type != TypeLong && in.Type != TypeBool && in.Type != TypeEvent) {
-					return hdrErr("%s: size expression %q uses $%s, which is not a float, long or bool input", where, e, v)
+					return hdrErr(passAnchor(r), "%s: size expression %q uses $%s, which is not a float, long or bool input", where, e, v)
 				}
 			}
 		}
@@ -811,14 +819,14 @@ func (sh *Shader) readPasses(raw []rawPass, persistentBuffers json.RawMessage, h
 	}
 	for n := range persistent {
 		if _, ok := targets[n]; !ok {
-			return hdrErr("PERSISTENT_BUFFERS names %q, which no pass targets", n)
+			return hdrErr(`"PERSISTENT_BUFFERS"`, "PERSISTENT_BUFFERS names %q, which no pass targets", n)
 		}
 	}
 	// A probe at 1080p with default inputs catches sizes that can never
 	// work before the shader reaches a pipeline.
 	for i := range sh.Passes {
 		if _, _, err := sh.PassSize(i, 1920, 1080, nil); err != nil {
-			return hdrErr("%v", err)
+			return hdrErr(passAnchor(raw[i]), "%v", err)
 		}
 	}
 	return nil
@@ -939,3 +947,18 @@ func (sh *Shader) checkImageReads(src string) error {
 }
 
 var glslComments = regexp.MustCompile(`(?s)//[^\n]*|/\*.*?\*/`)
+
+type headerErr func(anchor, format string, a ...any) error
+
+// keyAnchor matches "KEY": "value" in a header.
+func keyAnchor(key, value string) string {
+	return `"` + regexp.QuoteMeta(key) + `"\s*:\s*"` + regexp.QuoteMeta(value) + `"`
+}
+
+// passAnchor matches pass i's TARGET, or PASSES for a pass without one.
+func passAnchor(p rawPass) string {
+	if p.TARGET != "" {
+		return keyAnchor("TARGET", p.TARGET)
+	}
+	return `"PASSES"`
+}

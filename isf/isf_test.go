@@ -83,6 +83,12 @@ func TestParseErrors(t *testing.T) {
 		{"imported absolute", `/*{"IMPORTED": {"img": {"PATH": "/etc/passwd"}}}*/` + simpleBody, "absolute", 0, 0},
 		{"imported parent", `/*{"IMPORTED": {"img": {"PATH": "../secret.png"}}}*/` + simpleBody, "leaves the shader's folder", 0, 0},
 		{"imported inside dots", `/*{"IMPORTED": {"img": {"PATH": "a/../../b.png"}}}*/` + simpleBody, "leaves the shader's folder", 0, 0},
+		{"input line", "/*{\n\"INPUTS\": [\n\t{\"NAME\": \"a\", \"TYPE\": \"float\"},\n\t{\"NAME\": \"b\",\n\t \"TYPE\": \"vec9\"}\n]}*/" + simpleBody,
+			`INPUTS[1] "b": unknown TYPE "vec9"`, 4, 0},
+		{"pass line", "/*{\n\"PASSES\": [\n\t{\"TARGET\": \"a\"},\n\t{\"TARGET\": \"big\", \"WIDTH\": \"$WIDTH*100\"},\n\t{}\n]}*/" + simpleBody,
+			`"$WIDTH*100"`, 4, 0},
+		{"imported line", "/*{\n\"IMPORTED\": {\n\t\"img\": {\"PATH\": \"../x.png\"}\n}}*/" + simpleBody,
+			"leaves", 3, 0},
 		{"no header", "void main() { gl_FragColor = vec4(1.0); }\n", "no ISF header", 1, 0},
 	}
 	for _, c := range cases {
