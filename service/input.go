@@ -237,7 +237,7 @@ func (s *Service) runWHIP(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case p = <-s.whipH.Publications():
+		case p = <-s.whipPubs:
 		}
 		s.goFn(func() { s.onAir(ctx, p) })
 	}

@@ -59,7 +59,8 @@ type Service struct {
 	rec     *recorders
 	win     previewWindow
 
-	frames chan inputFrame // inputs → compositor, drop-oldest
+	frames   chan inputFrame // inputs → compositor, drop-oldest
+	whipPubs chan *whip.Publication
 	audioQ chan inputAudio // inputs → audio writer, drop-oldest
 
 	// snap is the latest composited frame (a clone), for snapshots.
@@ -105,7 +106,7 @@ func New(cfg Config, log *slog.Logger) (s *Service, err error) {
 		log = slog.Default()
 	}
 	s = &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(),
-		frames: make(chan inputFrame, 2), audioQ: make(chan inputAudio, 8), ended: make(chan struct{})}
+		frames: make(chan inputFrame, 2), whipPubs: make(chan *whip.Publication, 4), audioQ: make(chan inputAudio, 8), ended: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -166,10 +167,20 @@ func New(cfg Config, log *slog.Logger) (s *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var ingestSE *webrtc.SettingEngine
+	if ingestSE, err = ingestEngine(cfg); err != nil {
+		return nil, err
+	}
 	s.whipH, err = whip.NewHandler(whip.Config{
-		Token: cfg.Token, ICEServers: ice,
-		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
-		Logger: log,
+		Token: cfg.Token, ICEServers: ice, SettingEngine: ingestSE, Logger: log,
+		OnPublish: func(p *whip.Publication) {
+			select {
+			case s.whipPubs <- p:
+			default:
+				// The service is not taking publications (stopping).
+				go p.Close()
+			}
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -315,6 +326,25 @@ func (s *Service) close() {
 	if s.ln != nil {
 		s.ln.Close()
 	}
+}
+
+// ingestEngine applies the ICE port range and public address to the
+// WHIP ingest's PeerConnections, as whep.Config does for viewers.
+func ingestEngine(cfg Config) (*webrtc.SettingEngine, error) {
+	se := &webrtc.SettingEngine{}
+	if cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("UDP port range: %w", err)
+		}
+	}
+	if len(cfg.NAT1To1IPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("NAT IPs: %w", err)
+		}
+	}
+	return se, nil
 }
 
 // onViewer gives every WHEP session with an application m-section the

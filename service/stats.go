@@ -160,7 +160,13 @@ func (s *Service) snapshotStats() Stats {
 	if s.push != nil {
 		st.Push = s.push.Stats()
 	}
-	st.Ingest = s.whipH.Stats()
+	var ingest []map[string]any
+	for _, p := range s.whipH.Publications() {
+		ingest = append(ingest, map[string]any{"id": p.ID, "stats": p.Stats()})
+	}
+	if ingest != nil {
+		st.Ingest = ingest
+	}
 	if s.rec != nil {
 		st.Recording = s.rec.stats()
 	}
