@@ -41,8 +41,20 @@ type Config struct {
 	// ports, interfaces, timeouts: its ICE disconnected/failed timeouts
 	// decide how fast a vanished publisher is noticed).
 	SettingEngine *webrtc.SettingEngine
-	// ICEServers are used by the server's PeerConnections.
+	// ICEServers are used by the server's PeerConnections and handed to
+	// publishers as RFC 9725 section 4.6 prescribes: one
+	// `Link: <url>; rel="ice-server"` header per URL on the 201 and on
+	// OPTIONS, TURN ones with username and credential. Credentials go out
+	// on OPTIONS only when no Token is set or the request carries it.
 	ICEServers []webrtc.ICEServer
+	// UDPPortMin and UDPPortMax, when UDPPortMax is non-zero, restrict the
+	// server's ICE UDP ports (inclusive), so a firewall or container needs
+	// only that range open. They override SettingEngine's range.
+	UDPPortMin, UDPPortMax uint16
+	// NAT1To1IPs, when set, replace the address of every host candidate
+	// (a server behind a 1:1 NAT or in a container with published ports);
+	// several must be "external/local" pairs.
+	NAT1To1IPs []string
 	// IncludeLoopback adds loopback candidates to every answer; without
 	// it they are added only for POSTs that arrived over loopback.
 	IncludeLoopback bool
@@ -80,6 +92,9 @@ type Handler struct {
 	cfg        Config
 	log        *slog.Logger
 	se, seLoop webrtc.SettingEngine
+	// links are the Link header values for ICEServers, with and without
+	// TURN credentials.
+	links, publicLinks []string
 
 	mu      sync.Mutex
 	pubs    map[string]*Publication
@@ -163,6 +178,20 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.SettingEngine != nil {
 		se = *cfg.SettingEngine
 	}
+	if cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("whip: UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
+		}
+	}
+	if len(cfg.NAT1To1IPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.NAT1To1IPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("whip: NAT1To1IPs: %w", err)
+		}
+	}
 	if cfg.IncludeLoopback {
 		se.SetIncludeLoopbackCandidate(true)
 	}
@@ -171,7 +200,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}
 	seLoop := se
 	seLoop.SetIncludeLoopbackCandidate(true)
-	return &Handler{cfg: cfg, log: log, se: se, seLoop: seLoop, pubs: map[string]*Publication{}}, nil
+	return &Handler{cfg: cfg, log: log, se: se, seLoop: seLoop, pubs: map[string]*Publication{},
+		links: iceServerLinks(cfg.ICEServers, true), publicLinks: iceServerLinks(cfg.ICEServers, false)}, nil
 }
 
 // newIngestAPI builds the receiving pion API: VP8 and Opus only, NACK (so
@@ -252,6 +282,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hd.Set("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS, PATCH")
 		hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
 		hd.Set("Access-Control-Max-Age", "86400")
+		h.setLinks(w, h.authorized(r))
 		w.WriteHeader(http.StatusNoContent)
 		return
 	case http.MethodPost, http.MethodDelete, http.MethodPatch:
@@ -274,6 +305,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST, DELETE, OPTIONS")
 		http.Error(w, "trickle ICE and ICE restart are not supported", http.StatusMethodNotAllowed)
 	}
+}
+
+func (h *Handler) setLinks(w http.ResponseWriter, authorized bool) {
+	links := h.publicLinks
+	if authorized {
+		links = h.links
+	}
+	for _, l := range links {
+		w.Header().Add("Link", l)
+	}
+}
+
+// iceServerLinks formats servers as Link header values (RFC 9725 section
+// 4.6, RFC 8288 syntax), as the whep package does: one per URL, TURN ones
+// only with secrets and with their credentials; non-string (OAuth)
+// credentials cannot be expressed and are left out.
+func iceServerLinks(servers []webrtc.ICEServer, withSecrets bool) []string {
+	var out []string
+	for _, s := range servers {
+		for _, u := range s.URLs {
+			v := "<" + u + `>; rel="ice-server"`
+			if strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:") {
+				cred, ok := s.Credential.(string)
+				if !withSecrets || !ok {
+					continue
+				}
+				v += "; username=" + quote(s.Username) + "; credential=" + quote(cred) + `; credential-type="password"`
+			}
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 func (h *Handler) authorized(r *http.Request) bool {
@@ -368,6 +435,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.OnPublish != nil {
 		h.cfg.OnPublish(p)
 	}
+	h.setLinks(w, true)
 	w.Header().Set("Content-Type", "application/sdp")
 	w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/"+p.ID)
 	w.WriteHeader(http.StatusCreated)

@@ -150,6 +150,13 @@ func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) {
 				continue
 			}
 			ts := clock.micros(s.PacketTimestamp, int64(time.Since(p.start)/time.Microsecond))
+			select {
+			case <-p.video.P.Done():
+				// The reader closed Video: nobody wants pictures, so
+				// save the decode (the session lives on until it ends).
+				continue
+			default:
+			}
 			f, err := dec.Decode(s.Data, ts)
 			if err != nil {
 				if errors.Is(err, vp8.ErrNoFrame) {
