@@ -36,12 +36,12 @@ type RecordingStats struct {
 }
 
 type recBase struct {
-	path           string
-	f              *os.File
-	frames, drops  atomic.Uint64
-	mu             sync.Mutex
-	err            error
-	stopped        atomic.Bool
+	path          string
+	f             *os.File
+	frames, drops atomic.Uint64
+	mu            sync.Mutex
+	err           error
+	stopped       atomic.Bool
 }
 
 func (b *recBase) fail(err error) {

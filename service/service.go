@@ -61,7 +61,7 @@ type Service struct {
 
 	frames   chan inputFrame // inputs → compositor, drop-oldest
 	whipPubs chan *whip.Publication
-	audioQ chan inputAudio // inputs → audio writer, drop-oldest
+	audioQ   chan inputAudio // inputs → audio writer, drop-oldest
 
 	// snap is the latest composited frame (a clone), for snapshots.
 	snapMu sync.Mutex

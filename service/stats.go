@@ -73,19 +73,19 @@ func (l *latencyTracker) percentiles() (p50, p95 time.Duration, n int) {
 
 // Stats is GET /api/stats.
 type Stats struct {
-	UptimeSeconds float64          `json:"uptimeSeconds"`
-	Input         InputView        `json:"input"`
-	Frames        FrameStats       `json:"frames"`
+	UptimeSeconds float64           `json:"uptimeSeconds"`
+	Input         InputView         `json:"input"`
+	Frames        FrameStats        `json:"frames"`
 	Drops         map[string]uint64 `json:"drops"`
-	Compositor    compositor.Stats `json:"compositor"`
-	Encoder       EncoderStats     `json:"encoder"`
-	Audio         AudioStats       `json:"audio"`
-	Viewers       int              `json:"viewers"`
-	EventClients  int              `json:"eventClients"`
-	Latency       LatencyStats     `json:"latency"`
-	Push          any              `json:"whipPush,omitempty"`
-	Ingest        any              `json:"whipIngest,omitempty"`
-	Recording     []RecordingStats `json:"recording,omitempty"`
+	Compositor    compositor.Stats  `json:"compositor"`
+	Encoder       EncoderStats      `json:"encoder"`
+	Audio         AudioStats        `json:"audio"`
+	Viewers       int               `json:"viewers"`
+	EventClients  int               `json:"eventClients"`
+	Latency       LatencyStats      `json:"latency"`
+	Push          any               `json:"whipPush,omitempty"`
+	Ingest        any               `json:"whipIngest,omitempty"`
+	Recording     []RecordingStats  `json:"recording,omitempty"`
 }
 
 // FrameStats count video frames through the service.
