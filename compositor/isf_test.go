@@ -786,3 +786,28 @@ func TestISFPublishedStyle(t *testing.T) {
 		})
 	})
 }
+
+// TestISFShaderToyBuiltins: iDate counts months from 0 as ShaderToy does,
+// textureLod reads y-up, iChannelResolution and iTimeDelta are set.
+func TestISFShaderToyBuiltins(t *testing.T) {
+	src := `void mainImage(out vec4 o, in vec2 f) {
+	vec2 uv = f / iResolution.xy;
+	o = vec4(textureLod(iChannel0, uv, 0.0).r, iDate.y / 255.0, iDate.z / 255.0, 1.0);
+	if (f.x < 1.0)
+		o = vec4(iChannelResolution[0].xy / 255.0, iTimeDelta, 1.0);
+}
+`
+	pass := isfPass(t, "toy2.glsl", src, "")
+	pass.now = func() time.Time { return time.Date(2030, 3, 9, 1, 2, 3, 0, time.Local) }
+	p := rgbaPipeline(t, pass)
+	w, h := 7, 5
+	_, pix := patternFrame(t, w, h)
+	processRGBA(t, p, frameAt(t, pix, w, h, 0))
+	got := processRGBA(t, p, frameAt(t, pix, w, h, 200_000))
+	checkPixels(t, got, w, h, 1, func(x, y int) [4]int {
+		if x == 0 {
+			return [4]int{w, h, isfQ8(0.2), 255}
+		}
+		return [4]int{int(pix[4*(y*w+x)]), 2, 9, 255}
+	})
+}

@@ -31,6 +31,8 @@ type ISFPass struct {
 	files    map[string]string // image input → file it was set from
 	imported map[string]texture
 	targets  map[string]*isfTarget
+	// targetNames lists each TARGET once, in pass order.
+	targetNames []string
 
 	frames  uint64
 	started bool
@@ -64,6 +66,13 @@ func NewISFPassNamed(name string, sh *isf.Shader) (*ISFPass, error) {
 		return nil, fmt.Errorf("compositor: NewISFPass: empty pass name")
 	}
 	p := &ISFPass{name: name, sh: sh, values: map[string]isf.Value{}, now: time.Now}
+	seen := map[string]bool{}
+	for _, ps := range sh.Passes {
+		if ps.Target != "" && !seen[ps.Target] {
+			seen[ps.Target] = true
+			p.targetNames = append(p.targetNames, ps.Target)
+		}
+	}
 	for _, in := range sh.Inputs {
 		if in.Components() > 0 {
 			p.values[in.Name] = in.Default
@@ -318,19 +327,14 @@ func (p *ISFPass) bindImages(input texture) int {
 	for _, im := range p.sh.Imported {
 		bind(im.Name, p.imported[im.Name])
 	}
-	seen := map[string]bool{}
-	for _, ps := range p.sh.Passes {
-		if ps.Target == "" || seen[ps.Target] {
-			continue
-		}
-		seen[ps.Target] = true
-		t := p.targets[ps.Target]
+	for _, name := range p.targetNames {
+		t := p.targets[name]
 		if t == nil {
-			// Read before any pass wrote it this frame or before.
-			bind(ps.Target, p.black)
+			// Read before any pass wrote it, this frame or before.
+			bind(name, p.black)
 			continue
 		}
-		bind(ps.Target, t.buf[t.front].tex)
+		bind(name, t.buf[t.front].tex)
 	}
 	return unit
 }

@@ -12,7 +12,7 @@ import (
 
 // Old GLSL and ISF names the translation rewrites in the author's code.
 var (
-	rewriteIdents = regexp.MustCompile(`\b(texture2DRect|texture2D|texture|texelFetch|gl_FragCoord|gl_FragColor|varying|attribute|sampler2DRect)\b`)
+	rewriteIdents = regexp.MustCompile(`\b(texture2DRect|texture2DLod|texture2D|textureLod|texture|texelFetch|gl_FragCoord|gl_FragColor|varying|attribute|sampler2DRect)\b`)
 	fragDataZero  = regexp.MustCompile(`\bgl_FragData\s*\[\s*0\s*\]`)
 	userMain      = regexp.MustCompile(`\bvoid\s+main\s*\(\s*(void\s*)?\)`)
 	mainImageDecl = regexp.MustCompile(`\bvoid\s+mainImage\s*\(`)
@@ -49,6 +49,8 @@ func authorCode(src string, vertex bool) (code string, extensions []string) {
 		switch id {
 		case "texture2D", "texture":
 			return "isf_texture"
+		case "textureLod", "texture2DLod":
+			return "isf_textureLod"
 		case "texture2DRect":
 			return "isf_texture2DRect"
 		case "texelFetch":
@@ -125,6 +127,7 @@ uniform int FRAMEINDEX;
 // y-down (row 0 at the top, as the compositor keeps frames).
 const samplerHelpers = `vec4 isf_texture(sampler2D s, vec2 uv) { return texture(s, vec2(uv.x, 1.0 - uv.y)); }
 vec4 isf_texture(sampler2D s, vec3 uvq) { return isf_texture(s, uvq.xy / uvq.z); }
+vec4 isf_textureLod(sampler2D s, vec2 uv, float lod) { return textureLod(s, vec2(uv.x, 1.0 - uv.y), lod); }
 vec4 isf_texelFetch(sampler2D s, ivec2 p, int lod) { return texelFetch(s, ivec2(p.x, textureSize(s, lod).y - 1 - p.y), lod); }
 vec2 IMG_SIZE(sampler2D s) { return vec2(textureSize(s, 0)); }
 vec4 IMG_NORM_PIXEL(sampler2D s, vec2 uv) { return isf_texture(s, uv); }
@@ -134,7 +137,8 @@ vec4 isf_texture2DRect(sampler2D s, vec2 p) { return IMG_PIXEL(s, p); }
 
 // thisPixelHelpers read at the fragment being rendered (fragment shaders
 // only).
-const thisPixelHelpers = `vec4 IMG_THIS_NORM_PIXEL(sampler2D s) { return isf_texture(s, isf_FragNormCoord); }
+const thisPixelHelpers = `vec4 isf_texture(sampler2D s, vec2 uv, float bias) { return texture(s, vec2(uv.x, 1.0 - uv.y), bias); }
+vec4 IMG_THIS_NORM_PIXEL(sampler2D s) { return isf_texture(s, isf_FragNormCoord); }
 vec4 IMG_THIS_PIXEL(sampler2D s) { return isf_texture(s, isf_FragNormCoord); }
 vec4 IMG_NORM_THIS_PIXEL(sampler2D s) { return isf_texture(s, isf_FragNormCoord); }
 `
@@ -181,7 +185,7 @@ out vec4 isf_FragColor;
 #define iGlobalTime TIME
 #define iTimeDelta TIMEDELTA
 #define iFrame FRAMEINDEX
-#define iDate DATE
+#define iDate vec4(DATE.x, DATE.y - 1.0, DATE.zw) // ShaderToy counts months from 0
 #define iResolution vec3(RENDERSIZE, 1.0)
 #define iMouse vec4(isf_iMouse, isf_iMouse)
 #define iChannel0 inputImage
