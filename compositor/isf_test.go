@@ -811,3 +811,42 @@ func TestISFShaderToyBuiltins(t *testing.T) {
 		return [4]int{int(pix[4*(y*w+x)]), 2, 9, 255}
 	})
 }
+
+// TestISFSetInputBeforeSetup: starting values, images included, set
+// before the pass joins a pipeline apply from the first frame.
+func TestISFSetInputBeforeSetup(t *testing.T) {
+	dir := t.TempDir()
+	w, h := 3, 2
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	img.Set(0, 0, color.NRGBA{10, 20, 30, 255})
+	img.Set(2, 1, color.NRGBA{200, 100, 50, 255})
+	writeTestPNG(t, filepath.Join(dir, "pic.png"), img)
+	os.WriteFile(filepath.Join(dir, "start.fs"), []byte(`/*{
+	"INPUTS": [{"NAME": "pic", "TYPE": "image"}, {"NAME": "gain", "TYPE": "float", "DEFAULT": 1, "MAX": 4}]
+}*/
+void main() { gl_FragColor = vec4(IMG_THIS_PIXEL(pic).rgb * gain, 1.0); }
+`), 0o644)
+	sh, err := isf.Load(os.DirFS(dir), "start.fs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass, _ := NewISFPass(sh)
+	if err := pass.SetInput("pic", "../start.fs"); err == nil {
+		t.Error("an image outside the folder was accepted")
+	}
+	if err := pass.SetInput("gain", 9.0); err != nil { // clamped to 4
+		t.Fatal(err)
+	}
+	if err := pass.SetInput("pic", "pic.png"); err != nil {
+		t.Fatal(err)
+	}
+	p := rgbaPipeline(t, pass)
+	fr, _ := patternFrame(t, w, h)
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+		c := img.NRGBAAt(x, y)
+		return [4]int{min(255, 4*int(c.R)), min(255, 4*int(c.G)), min(255, 4*int(c.B)), 255}
+	})
+	if err := pass.SetInput("gain", 1.0); err == nil {
+		t.Error("SetInput worked on a pass in a pipeline")
+	}
+}

@@ -33,6 +33,7 @@ type ISFPass struct {
 	targets  map[string]*isfTarget
 	// targetNames lists each TARGET once, in pass order.
 	targetNames []string
+	pending     map[string]pendingImage // image inputs set before setup
 
 	frames  uint64
 	started bool
@@ -84,6 +85,46 @@ func NewISFPassNamed(name string, sh *isf.Shader) (*ISFPass, error) {
 // Name implements Pass.
 func (p *ISFPass) Name() string { return p.name }
 
+// SetInput sets an input's starting value before the pass joins a
+// pipeline (e.g. to carry values over a reload), with the checks of
+// Pipeline.SetUniform; an image input takes a file name. Once the pass is
+// in a pipeline, use Pipeline.SetUniform: the pass then belongs to the GL
+// thread.
+func (p *ISFPass) SetInput(name string, v any) error {
+	if p.dev != nil {
+		return fmt.Errorf("compositor: pass %q is in a pipeline: set %q through Pipeline.SetUniform", p.name, name)
+	}
+	in := p.sh.Input(name)
+	if in == nil || in.Name == isf.InputImage && in.Type == isf.TypeImage {
+		return fmt.Errorf("compositor: pass %q has no input %q", p.name, name)
+	}
+	if in.Type != isf.TypeImage {
+		return p.setValue(in, v)
+	}
+	file, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("compositor: pass %q: image input %q takes a file name, not %T", p.name, name, v)
+	}
+	if p.pending == nil {
+		p.pending = map[string]pendingImage{}
+	}
+	if file == "" {
+		delete(p.pending, name)
+		return nil
+	}
+	img, err := p.sh.LoadImage(file)
+	if err != nil {
+		return fmt.Errorf("compositor: pass %q: input %q: %w", p.name, name, err)
+	}
+	p.pending[name] = pendingImage{file, img}
+	return nil
+}
+
+type pendingImage struct {
+	file string
+	img  image.Image
+}
+
 // Shader returns the shader the pass runs.
 func (p *ISFPass) Shader() *isf.Shader { return p.sh }
 
@@ -127,6 +168,11 @@ func (p *ISFPass) setup(d *Device) error {
 	for _, im := range p.sh.Imported {
 		p.imported[im.Name] = d.uploadImage(im.Image)
 	}
+	for name, pi := range p.pending {
+		p.images[name] = d.uploadImage(pi.img)
+		p.files[name] = pi.file
+	}
+	p.pending = nil
 	if err := glError("setting up ISF pass"); err != nil {
 		p.release(d)
 		return fmt.Errorf("%s: %w", p.sh.File, err)
@@ -392,16 +438,18 @@ func (p *ISFPass) setUniform(name string, v any) error {
 		p.files[name] = file
 		return nil
 	}
+	return p.setValue(in, v)
+}
+
+func (p *ISFPass) setValue(in *isf.Input, v any) error {
 	val, err := in.Coerce(v)
 	if err != nil {
 		return fmt.Errorf("compositor: pass %q: %w", p.name, err)
 	}
-	if in.Type == isf.TypeEvent {
-		if val[0] != 0 {
-			p.pulses = append(p.pulses, name)
-		}
+	if in.Type == isf.TypeEvent && val[0] != 0 {
+		p.pulses = append(p.pulses, in.Name)
 	}
-	p.values[name] = val
+	p.values[in.Name] = val
 	return nil
 }
 
