@@ -142,6 +142,7 @@ type Registry struct {
 	bindings []*Binding
 
 	watcher *fsnotify.Watcher
+	watched map[string]bool // absolute folders watched, mu held
 	due     chan string
 	timers  map[string]*time.Timer // by name; loop goroutine only
 	done    chan struct{}
@@ -170,6 +171,7 @@ func Open(opts Options) (*Registry, error) {
 		timers:   map[string]*time.Timer{},
 		done:     make(chan struct{}),
 	}
+	r.opts.Dirs = make([]string, len(opts.Dirs))
 	for i, d := range opts.Dirs {
 		st, err := os.Stat(d)
 		if err != nil {
@@ -178,17 +180,38 @@ func Open(opts Options) (*Registry, error) {
 		if !st.IsDir() {
 			return nil, fmt.Errorf("plugins: shader folder %s is not a folder", d)
 		}
-		opts.Dirs[i] = filepath.Clean(d)
+		r.opts.Dirs[i] = filepath.Clean(d)
 	}
 	if opts.Builtins {
 		if err := r.loadBuiltins(); err != nil {
 			return nil, err
 		}
 	}
+	if len(r.opts.Dirs) == 0 {
+		return r, nil
+	}
+	// Watch before scanning, so that a file saved during the scan is
+	// not missed.
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("plugins: watching: %w", err)
+	}
+	r.watcher = w
+	r.watched = map[string]bool{}
+	for _, d := range r.opts.Dirs {
+		if err := w.Add(d); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("plugins: watching %s: %w", d, err)
+		}
+		if abs, err := filepath.Abs(d); err == nil {
+			r.watched[abs] = true
+		}
+	}
 	names := map[string]bool{}
-	for _, d := range opts.Dirs {
+	for _, d := range r.opts.Dirs {
 		ents, err := os.ReadDir(d)
 		if err != nil {
+			w.Close()
 			return nil, fmt.Errorf("plugins: %w", err)
 		}
 		for _, e := range ents {
@@ -200,21 +223,8 @@ func Open(opts Options) (*Registry, error) {
 	for n := range names {
 		r.resolve(n, false)
 	}
-	if len(opts.Dirs) > 0 {
-		w, err := fsnotify.NewWatcher()
-		if err != nil {
-			return nil, fmt.Errorf("plugins: watching: %w", err)
-		}
-		for _, d := range opts.Dirs {
-			if err := w.Add(d); err != nil {
-				w.Close()
-				return nil, fmt.Errorf("plugins: watching %s: %w", d, err)
-			}
-		}
-		r.watcher = w
-		r.wg.Add(1)
-		go r.loop()
-	}
+	r.wg.Add(1)
+	go r.loop()
 	return r, nil
 }
 
@@ -391,6 +401,14 @@ func (r *Registry) resolve(name string, notify bool) {
 		for _, p := range sh.deps {
 			if !slices.Contains(r.deps[p], name) {
 				r.deps[p] = append(r.deps[p], name)
+			}
+			// IMPORTED images may sit in a subfolder.
+			if d := filepath.Dir(p); r.watcher != nil && !r.watched[d] {
+				if werr := r.watcher.Add(d); werr != nil {
+					r.log.Warn("cannot watch a shader's image folder", "dir", d, "err", werr)
+				} else {
+					r.watched[d] = true
+				}
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/png"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -130,6 +131,11 @@ func (l *eventLog) count(kind EventKind, name string) int {
 // frameLoop feeds pl frames until the test ends and keeps the red level
 // of the latest output's centre pixel.
 func frameLoop(t *testing.T, pl *compositor.Pipeline) *atomic.Int32 {
+	return frameLoopSeen(t, pl, nil)
+}
+
+// frameLoopSeen is frameLoop that also records every level seen in seen.
+func frameLoopSeen(t *testing.T, pl *compositor.Pipeline, seen *levelSet) *atomic.Int32 {
 	var level atomic.Int32
 	level.Store(-1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,12 +157,37 @@ func frameLoop(t *testing.T, pl *compositor.Pipeline) *atomic.Int32 {
 			res := image.NewRGBA(image.Rect(0, 0, 64, 36))
 			out.Frame.CopyTo(res.Pix, nil)
 			out.Frame.Close()
-			level.Store(int32(res.Pix[res.PixOffset(32, 18)]))
+			l := res.Pix[res.PixOffset(32, 18)]
+			level.Store(int32(l))
+			if seen != nil {
+				seen.add(l)
+			}
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return &level
+}
+
+// levelSet is the set of output levels a frame loop has seen.
+type levelSet struct {
+	mu   sync.Mutex
+	seen map[uint8]bool
+}
+
+func (s *levelSet) add(l uint8) {
+	s.mu.Lock()
+	if s.seen == nil {
+		s.seen = map[uint8]bool{}
+	}
+	s.seen[l] = true
+	s.mu.Unlock()
+}
+
+func (s *levelSet) has(l uint8) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[l]
 }
 
 func TestHotReload(t *testing.T) {
@@ -182,13 +213,17 @@ func TestHotReload(t *testing.T) {
 	if err := pl.SetUniform("tint", "gain", 2.0); err != nil {
 		t.Fatal(err)
 	}
-	level := frameLoop(t, pl)
+	var seen levelSet
+	level := frameLoopSeen(t, pl, &seen)
 	waitFor(t, "first output", 5*time.Second, func() bool { return level.Load() == 128 })
 
 	// Edit: the new shader runs with the gain the user had set.
 	writeFile(t, tint, constShader("0.375", ""))
 	took := waitFor(t, "edited shader live", 3*time.Second, func() bool { return level.Load() == 191 })
 	t.Logf("edit live after %v", took)
+	if seen.has(96) { // 0.375 at the default gain of 1
+		t.Error("a frame rendered with the default gain during the reload: input values were not carried over")
+	}
 	if took > time.Second {
 		t.Errorf("edit took %v to go live, want < 1 s", took)
 	}
@@ -378,4 +413,84 @@ func TestCloseLeavesNothing(t *testing.T) {
 		}
 	}
 	waitFor(t, "goroutines gone", 3*time.Second, func() bool { return runtime.NumGoroutine() <= before })
+}
+
+func writePNG(t *testing.T, path string, c [4]uint8) {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, 4, 4))
+	for i := 0; i < len(img.Pix); i += 4 {
+		copy(img.Pix[i:i+4], c[:])
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, buf.String())
+}
+
+// TestImportedImageChangeReloads: IMPORTED images (here in a subfolder)
+// are dependencies; an import that leaves the folder is refused.
+func TestImportedImageChangeReloads(t *testing.T) {
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "img"), 0o755)
+	writePNG(t, filepath.Join(dir, "img", "pic.png"), [4]uint8{255, 0, 0, 255})
+	writeFile(t, filepath.Join(dir, "show.fs"), `/*{
+	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}],
+	"IMPORTED": {"pic": {"PATH": "img/pic.png"}}
+}*/
+void main() { gl_FragColor = IMG_NORM_PIXEL(pic, vec2(0.5)); }
+`)
+	writeFile(t, filepath.Join(dir, "escape.fs"), `/*{
+	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}],
+	"IMPORTED": {"pic": {"PATH": "../pic.png"}}
+}*/
+void main() { gl_FragColor = IMG_NORM_PIXEL(pic, vec2(0.5)); }
+`)
+	r, err := Open(Options{Dirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if in, _ := r.Lookup("escape"); !strings.Contains(in.LastError, "../pic.png") {
+		t.Errorf("an IMPORTED path leaving the folder gives %q", in.LastError)
+	}
+	if _, err := r.New("escape"); err == nil {
+		t.Error("New of a shader importing from outside its folder succeeded")
+	}
+	pl := rgbaPipeline(t)
+	if _, err := r.Attach(pl, []string{"show"}); err != nil {
+		t.Fatal(err)
+	}
+	px := func() []uint8 { return process(t, pl, noise(8, 8, 1), 0).Pix[:4] }
+	if got := px(); !bytes.Equal(got, []uint8{255, 0, 0, 255}) {
+		t.Fatalf("imported red image renders %v", got)
+	}
+	writePNG(t, filepath.Join(dir, "img", "pic.png"), [4]uint8{0, 0, 255, 255})
+	waitFor(t, "new image live", 3*time.Second, func() bool { return bytes.Equal(px(), []uint8{0, 0, 255, 255}) })
+}
+
+// TestShaderToyFile: a .glsl in a shader folder is a ShaderToy pass.
+func TestShaderToyFile(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ramp.glsl"), `void mainImage(out vec4 fragColor, in vec2 fragCoord) {
+	// red ramps left to right, green bottom to top
+	fragColor = vec4(fragCoord.x / iResolution.x, fragCoord.y / iResolution.y, 0.0, 1.0);
+}
+`)
+	r, err := Open(Options{Dirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	in, ok := r.Lookup("ramp")
+	if !ok || in.Kind != "shadertoy" || in.LastError != "" {
+		t.Fatalf("ramp.glsl listed as %+v", in)
+	}
+	p, err := r.New("ramp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := process(t, rgbaPipeline(t, p), noise(64, 32, 1), 0)
+	want := referenceSize(64, 32, func(u, v float64) [4]float64 { return [4]float64{u, v, 0, 1} })
+	compare(t, "ramp", got, want, 1, 0)
 }
