@@ -15,6 +15,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -123,7 +124,10 @@ type Publication struct {
 	err    error // set before done closes
 	wg     sync.WaitGroup
 	tracks bool // under h.mu: receive loops may still register
-	st     stats
+	// videoTaken and audioTaken: the first track of each kind is decoded,
+	// any further one is read and discarded.
+	videoTaken, audioTaken atomic.Bool
+	st                     stats
 }
 
 // Done is closed when the publication has ended.
@@ -532,10 +536,13 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 		p.wg.Add(1)
 		h.mu.Unlock()
 		defer p.wg.Done()
+		// One track of each kind feeds the queues; a second one (an
+		// offer with two video sections) would interleave two pictures.
 		switch {
-		case tr.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeVP8):
+		case tr.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeVP8) &&
+			p.videoTaken.CompareAndSwap(false, true):
 			p.receiveVideo(tr)
-		case tr.Kind() == webrtc.RTPCodecTypeAudio && p.audio != nil:
+		case tr.Kind() == webrtc.RTPCodecTypeAudio && p.audio != nil && p.audioTaken.CompareAndSwap(false, true):
 			p.receiveAudio(tr)
 		default:
 			// Read and discard, so the interceptors keep working.
