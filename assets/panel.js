@@ -199,7 +199,10 @@
         el.title = 'then drag on the video';
         el.addEventListener('click', (e) => {
           e.preventDefault();
-          pickPoint = { pass: pass.name, name: u.name, normalized: !(typeof u.max === 'object' || (Array.isArray(u.max) && u.max[0] > 1)) && u.normalized };
+          // Points whose declared range is [0,0]..[1,1] are normalized;
+          // otherwise they are in pixels (ISF leaves it to the shader).
+          const norm = Array.isArray(u.max) && u.max[0] <= 1 && u.max[1] <= 1;
+          pickPoint = { pass: pass.name, name: u.name, normalized: norm };
           video.classList.add('picking');
         });
         row.append(el);
@@ -307,8 +310,9 @@
     if (!force && now - lastSend < 50) return; // ~20 updates a second
     lastSend = now;
     const p = videoPoint(e);
-    // ISF points are in pixels with y up (origin bottom-left).
-    setInput(pickPoint.pass, pickPoint.name, [p.x, p.vh - p.y]);
+    // ISF points have y up (origin bottom-left).
+    const v = pickPoint.normalized ? [p.x / p.vw, 1 - p.y / p.vh] : [p.x, p.vh - p.y];
+    setInput(pickPoint.pass, pickPoint.name, v);
   }
   video.addEventListener('pointerdown', (e) => {
     if (!pickPoint) return;

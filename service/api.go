@@ -121,11 +121,18 @@ func (s *Service) lastOut() time.Time {
 
 // PipelineView is GET /api/pipeline.
 type PipelineView struct {
-	Input  InputView             `json:"input"`
-	Output OutputView            `json:"output"`
-	Passes []compositor.PassInfo `json:"passes"`
+	Input  InputView  `json:"input"`
+	Output OutputView `json:"output"`
+	Passes []PassView `json:"passes"`
 	// Available are the passes that can be added by name.
 	Available []AvailablePass `json:"available"`
+}
+
+// PassView is a pass of the chain; Error is set while its plugin file
+// does not load or compile (the previous version keeps running).
+type PassView struct {
+	compositor.PassInfo
+	Error string `json:"error,omitempty"`
 }
 
 // InputView describes the input.
@@ -174,7 +181,11 @@ type PassPatch struct {
 }
 
 func (s *Service) pipelineView() PipelineView {
-	v := PipelineView{Passes: s.pl.Passes(), Available: s.available()}
+	v := PipelineView{Available: s.available()}
+	errs := s.passErrors()
+	for _, p := range s.pl.Passes() {
+		v.Passes = append(v.Passes, PassView{PassInfo: p, Error: errs[p.Name]})
+	}
 	s.inputs.mu.Lock()
 	v.Input = InputView{Configured: s.cfg.Input, Active: s.inputs.active, State: s.inputs.state, LastError: s.inputs.lastError}
 	if !s.inputs.lastErrAt.IsZero() {

@@ -42,6 +42,7 @@ type Service struct {
 	dev     *compositor.Device
 	pl      *compositor.Pipeline
 	barcode *compositor.BarcodePass
+	passes  *passes
 
 	video, audio *generator.Track
 	stream       *generator.MediaStream
@@ -219,6 +220,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.goFn(func() { s.runCompositor(runCtx) })
 	s.goFn(func() { s.runAudio(runCtx) })
 	s.goFn(func() { s.runInputs(runCtx) })
+	s.goFn(func() { s.runPluginEvents(runCtx) })
 	if s.push != nil {
 		s.goFn(func() {
 			if err := s.push.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
@@ -314,6 +316,7 @@ func (s *Service) close() {
 	s.snap.Close()
 	s.snap = media.VideoFrame{}
 	s.snapMu.Unlock()
+	s.passes.close()
 	if s.pl != nil {
 		s.pl.Close()
 	}
