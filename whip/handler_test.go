@@ -171,6 +171,24 @@ func TestPublisherVanishes(t *testing.T) {
 	if !errors.Is(p.Err(), ErrPublisherLost) || len(h.Publications()) != 0 {
 		t.Errorf("Err %v, %d publications", p.Err(), len(h.Publications()))
 	}
+
+	// A publisher that closes its PeerConnection without DELETE (DTLS
+	// close_notify, no ICE timeout to wait for) also ends its publication,
+	// and frees the slot.
+	pb2 := newPub(t, false, "")
+	pb2.publish(t, srv.URL+"/whip", "")
+	pb2.start(t)
+	p2 := waitPublication(t, pubs)
+	readVideo(t, p2, 10*time.Second).Close()
+	pb2.close()
+	select {
+	case <-p2.Done():
+		if !errors.Is(p2.Err(), ErrPublisherLost) {
+			t.Errorf("closed publisher: Err %v, want ErrPublisherLost", p2.Err())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a publisher that closed its PeerConnection was not noticed")
+	}
 }
 
 // TestGapWaitsForKeyframe loses every packet of one delta frame on the
