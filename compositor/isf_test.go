@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/isf"
 	"github.com/shadercast/shadercast/media"
 )
@@ -848,5 +849,37 @@ void main() { gl_FragColor = vec4(IMG_THIS_PIXEL(pic).rgb * gain, 1.0); }
 	})
 	if err := pass.SetInput("gain", 1.0); err == nil {
 		t.Error("SetInput worked on a pass in a pipeline")
+	}
+}
+
+// TestUniformInfoISFNames: plain shader passes and the barcode pass
+// report their uniforms with ISF's type names, like ISF passes.
+func TestUniformInfoISFNames(t *testing.T) {
+	sp := NewShaderPass(ShaderPassSpec{Name: "typed", Source: `#version 330 core
+uniform sampler2D uInput;
+uniform int uCount;
+uniform vec2 uPoint;
+uniform vec4 uColor;
+uniform float uAmount;
+uniform bool uOn;
+out vec4 fragColor;
+void main() {
+	vec4 c = texelFetch(uInput, ivec2(gl_FragCoord.xy), 0);
+	fragColor = uOn ? c * uColor * uAmount + vec4(uPoint, float(uCount), 0.0) : c;
+}
+`})
+	p := rgbaPipeline(t, sp, NewBarcodePass(barcode.DefaultParams()))
+	want := map[string]string{"uCount": "long", "uPoint": "point2D", "uColor": "color", "uAmount": "float", "uOn": "bool"}
+	passes := p.Passes()
+	for _, u := range passes[0].Uniforms {
+		if want[u.Name] != u.Type {
+			t.Errorf("%s reported as %q, want %q", u.Name, u.Type, want[u.Name])
+		}
+	}
+	if len(passes[0].Uniforms) != len(want) {
+		t.Errorf("uniforms %+v", passes[0].Uniforms)
+	}
+	if u := passes[1].Uniforms; len(u) != 1 || u[0].Type != "bool" || u[0].Label == "" {
+		t.Errorf("barcode uniforms %+v", u)
 	}
 }

@@ -214,6 +214,19 @@ void main() { gl_FragColor = IMG_THIS_PIXEL(small); }
 	}
 }
 
+func TestImportedArrayForm(t *testing.T) {
+	dir := t.TempDir()
+	writePNG(t, filepath.Join(dir, "a.png"), image.NewNRGBA(image.Rect(0, 0, 2, 2)))
+	os.WriteFile(filepath.Join(dir, "arr.fs"), []byte(`/*{"IMPORTED": [{"NAME": "tex", "PATH": "a.png"}]}*/`+simpleBody), 0o644)
+	sh, err := Load(os.DirFS(dir), "arr.fs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sh.Imported) != 1 || sh.Imported[0].Name != "tex" || sh.Imported[0].Image == nil {
+		t.Errorf("imported %+v", sh.Imported)
+	}
+}
+
 func TestShaderToyParse(t *testing.T) {
 	sh, err := Parse("wave.glsl", []byte("void mainImage(out vec4 o, in vec2 p) { o = texture(iChannel0, p / iResolution.xy); }\n"), nil)
 	if err != nil {
