@@ -18,6 +18,12 @@ var ErrNoDisplay = errors.New("preview: no display")
 // glfw.Init returns no error but leaves GLFW uninitialized, and the next
 // GLFW call panics.
 func checkDisplay() error {
+	if !x11Build {
+		if os.Getenv("WAYLAND_DISPLAY") == "" {
+			return fmt.Errorf("%w: WAYLAND_DISPLAY is not set (this build talks to Wayland; the default build talks to X11 through DISPLAY)", ErrNoDisplay)
+		}
+		return nil
+	}
 	display := os.Getenv("DISPLAY")
 	if display == "" {
 		if os.Getenv("WAYLAND_DISPLAY") != "" {

@@ -34,6 +34,17 @@ func (w *Window) Present(f compositor.PresentFrame) {
 		}
 		return
 	}
+	// Events first: reading them is also how Xlib notices a server that
+	// has gone, and must notice before the swap, which on a dead
+	// connection spins in Mesa for tens of seconds.
+	glfw.PollEvents()
+	if xLost.Load() {
+		w.lose()
+		return
+	}
+	if w.hidden {
+		return
+	}
 	if w.stopped.Load() {
 		w.hide()
 		return
@@ -62,9 +73,8 @@ func (w *Window) Present(f compositor.PresentFrame) {
 	}
 	w.win.SwapBuffers()
 	w.updateTitle(f.Width, f.Height, time.Now())
-	// Events after the swap: polling also flushes the X connection, so the
-	// frame reaches the server now rather than with the next one. Keys act
-	// from the next frame.
+	// Again after the swap: polling flushes the X connection, so the frame
+	// reaches the server now rather than with the next one.
 	glfw.PollEvents()
 }
 

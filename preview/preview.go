@@ -223,6 +223,7 @@ func (w *Window) Context() (ctx compositor.GLContext, err error) {
 		return nil, fmt.Errorf("preview: no OpenGL 3.3 core window: %w", errors.Join(errs...))
 	}
 	w.win.MakeContextCurrent()
+	watchX()
 	// Never wait for vertical blank: the compositor's frames, not the
 	// monitor, set the pace.
 	glfw.SwapInterval(0)
@@ -262,6 +263,17 @@ func (w *Window) destroy() {
 	w.win = nil
 	glfw.Terminate()
 	active.Store(false)
+	w.closeOnce.Do(func() { close(w.closed) })
+}
+
+// lose runs on the GL thread when the X server has gone: no more GLFW
+// calls that would talk to it, the context renders on for the compositor.
+func (w *Window) lose() {
+	if w.hidden {
+		return
+	}
+	w.hidden = true
+	w.log.Error("preview: lost the connection to the X server; the window is gone, the service keeps running")
 	w.closeOnce.Do(func() { close(w.closed) })
 }
 

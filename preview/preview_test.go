@@ -501,3 +501,63 @@ func TestContextAPIs(t *testing.T) {
 		})
 	}
 }
+
+// TestXServerGone: the X server dies under the window; Xlib would exit the
+// process, the window must instead give up and the pipeline go on.
+func TestXServerGone(t *testing.T) {
+	for _, api := range []string{"egl", "glx"} {
+		t.Run(api, func(t *testing.T) { xServerGone(t, api) })
+	}
+}
+
+func xServerGone(t *testing.T, api string) {
+	display := startXvfb(t)
+	t.Setenv("DISPLAY", display)
+	t.Setenv("WAYLAND_DISPLAY", "")
+	win, err := New(Options{Width: sceneW, Height: sceneH, ContextAPI: api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer win.Close()
+	dev, err := compositor.OpenDevice(compositor.DeviceOptions{NewContext: win.Context})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := compositor.NewPipeline(dev, compositor.Config{Output: compositor.OutputRGBA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pl.SetPresenter(win); err != nil {
+		t.Fatal(err)
+	}
+	pat, err := testsrc.New(sceneW, sceneH, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scene{t: t, pl: pl, pat: pat, img: image.NewRGBA(image.Rect(0, 0, sceneW, sceneH)), display: display}
+	for i := 0; i < 3; i++ {
+		s.frame(i)
+	}
+	killXvfb(t)
+	t0 := time.Now()
+	out, _ := s.frame(4)
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Errorf("the first frame after the X server died took %v", d)
+	}
+	select {
+	case <-win.Closed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Closed did not fire after the X server died")
+	}
+	// The pipeline still renders the right pixels on the window's context.
+	for i := 5; i < 8; i++ {
+		if !bytes.Equal(out, s.img.Pix) {
+			t.Fatalf("frame %d after the X server died: the output differs from the input (no pass)", i)
+		}
+		out, _ = s.frame(i)
+	}
+	pl.Close()
+	if err := dev.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -15,6 +15,11 @@ import (
 	"time"
 )
 
+// xvfbKill stops a test's X server early (tests run one at a time).
+var xvfbKill = map[*testing.T]func(){}
+
+func killXvfb(t *testing.T) { xvfbKill[t]() }
+
 // startXvfb starts a private X server and returns its display name; it
 // stops at the end of the test.
 func startXvfb(t *testing.T) string {
@@ -39,9 +44,14 @@ func startXvfb(t *testing.T) string {
 	w.Close()
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
+	kill := func() {
 		cmd.Process.Kill()
 		<-exited
+	}
+	xvfbKill[t] = kill
+	t.Cleanup(func() {
+		delete(xvfbKill, t)
+		kill()
 	})
 	line := make(chan string, 1)
 	go func() {
