@@ -883,3 +883,36 @@ void main() {
 		t.Errorf("barcode uniforms %+v", u)
 	}
 }
+
+// TestISFReplace: a reload that does not compile leaves the running ISF
+// pass in place; a good one takes over with its own inputs.
+func TestISFReplace(t *testing.T) {
+	p := rgbaPipeline(t, isfPass(t, "fx.fs", `/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]}*/
+void main() { gl_FragColor = vec4(1.0, 0.0, 0.0, 1.0); }
+`, ""))
+	w, h := 4, 3
+	fr, _ := patternFrame(t, w, h)
+	red := func(x, y int) [4]int { return [4]int{255, 0, 0, 255} }
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, red)
+	before := testDevice.Objects()
+	if err := p.ReplacePass(isfPass(t, "fx.fs", `/*{}*/
+void main() {
+	gl_FragColor = vec4(oops);
+}
+`, "")); err == nil || !strings.Contains(err.Error(), "fx.fs:3") {
+		t.Errorf("broken reload: %v, want an error at fx.fs:3", err)
+	}
+	checkPixels(t, processRGBA(t, p, fr), w, h, 0, red)
+	if fmt.Sprint(testDevice.Objects()) != fmt.Sprint(before) {
+		t.Errorf("a failed reload leaked: %v -> %v", before, testDevice.Objects())
+	}
+	if err := p.ReplacePass(isfPass(t, "fx.fs", `/*{"INPUTS": [{"NAME": "g", "TYPE": "float", "DEFAULT": 0.5}]}*/
+void main() { gl_FragColor = vec4(0.0, g, 0.0, 1.0); }
+`, "")); err != nil {
+		t.Fatal(err)
+	}
+	checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int { return [4]int{0, 128, 0, 255} })
+	if u := p.Passes()[0].Uniforms; len(u) != 1 || u[0].Name != "g" {
+		t.Errorf("uniforms after reload %+v", u)
+	}
+}

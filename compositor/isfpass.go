@@ -248,6 +248,10 @@ func (p *ISFPass) ensureTarget(name string, w, h int, float bool) (*isfTarget, e
 func (p *ISFPass) render(f *frameState, src, dst *target) (*target, error) {
 	w, h := f.info.Width, f.info.Height
 	ts := f.info.Timestamp
+	// TIME counts from the first frame this pass rendered, on the frames'
+	// clock, so that a still picture repeated with new timestamps still
+	// animates; a clock that jumps back before that start (a source
+	// restarted) starts TIME again.
 	if !p.started || ts < p.t0 {
 		p.started, p.t0, p.ts = true, ts, ts
 	}
