@@ -25,15 +25,17 @@ import (
 
 // FS holds the player files, at the root: viewer.html and viewer.js.
 //
-//go:embed viewer.html viewer.js panel.js
+//go:embed viewer.html viewer.js panel.js publish.html publish.js
 var FS embed.FS
 
 // contentTypes is explicit rather than left to mime.TypeByExtension, whose
 // answer for .js depends on the host's mime tables.
 var contentTypes = map[string]string{
-	"viewer.html": "text/html; charset=utf-8",
-	"viewer.js":   "text/javascript; charset=utf-8",
-	"panel.js":    "text/javascript; charset=utf-8",
+	"viewer.html":  "text/html; charset=utf-8",
+	"viewer.js":    "text/javascript; charset=utf-8",
+	"panel.js":     "text/javascript; charset=utf-8",
+	"publish.html": "text/html; charset=utf-8",
+	"publish.js":   "text/javascript; charset=utf-8",
 }
 
 // Handler serves the player: a path ending in "/" (the mount point itself)

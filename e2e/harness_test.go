@@ -228,6 +228,13 @@ type frame struct {
 	arrived time.Time
 }
 
+// frameInfo records one decoded frame without its pixels.
+type frameInfo struct {
+	rtp     uint32
+	arrived time.Time
+	w, h    int
+}
+
 // detections is one event from the data channel or SSE.
 type detections struct {
 	Timestamp int64 `json:"timestamp"`
@@ -254,6 +261,7 @@ type viewer struct {
 	pcm     []float32 // the last second of decoded audio (mono)
 	apkts   int
 	ended   chan struct{} // closed when the video track's reads end
+	log     []frameInfo   // every decoded frame (the last 4000)
 	wg      sync.WaitGroup
 	closed  bool
 }
@@ -388,6 +396,10 @@ func (v *viewer) readVideo(tr *webrtc.TrackRemote) {
 			v.mu.Lock()
 			v.frames = append(v.frames, frame{f: f, rtp: smp.PacketTimestamp, arrived: time.Now()})
 			v.nframes++
+			v.log = append(v.log, frameInfo{rtp: smp.PacketTimestamp, arrived: time.Now(), w: f.CodedWidth(), h: f.CodedHeight()})
+			if len(v.log) > 4000 {
+				v.log = v.log[2000:]
+			}
 			if len(v.frames) > 8 {
 				v.frames[0].f.Close()
 				v.frames = v.frames[1:]

@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shadercast/shadercast/internal/chromium"
+)
+
+// TestBrowserCameraToViewer is the seed example end to end: headless
+// Chromium publishes a "camera" (a Y4M clip of a real barcode photo from
+// ../shared/testdata, through Chromium's fake capture device) to /whip;
+// shadercast decodes it, finds and reads the barcode on the GPU pipeline and
+// highlights it; a second Chromium page views / over WHEP and shows the
+// highlighted barcode and its decoded value.
+func TestBrowserCameraToViewer(t *testing.T) {
+	const photo, want = "../../shared/testdata/barcodes/ean13-2/08.png", "9780345348036"
+	clip := filepath.Join(t.TempDir(), "camera.y4m")
+	ff := exec.Command("ffmpeg", "-v", "error", "-loop", "1", "-i", photo, "-t", "3", "-r", "30",
+		"-vf", "scale=-2:720,pad=1280:720:(ow-iw)/2:(oh-ih)/2,format=yuv420p", "-f", "yuv4mpegpipe", clip)
+	if out, err := ff.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg (install with scripts/install-deps): %v\n%s", err, out)
+	}
+
+	s := start(t, nil, nil, "--input", "whip")
+	br := chromium.Launch(t, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+		"--use-file-for-fake-video-capture="+clip)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+
+	pub, err := br.OpenPage(ctx, s.URL+"publish.html?autostart=1")
+	if err != nil {
+		t.Fatalf("publisher page: %v\n%s", err, br.Diagnostics())
+	}
+	view, err := br.OpenPage(ctx, s.URL)
+	if err != nil {
+		t.Fatalf("viewer page: %v\n%s", err, br.Diagnostics())
+	}
+
+	type decoded struct{ Format, RawValue string }
+	var state struct {
+		Publisher string
+		Frames    int
+		Decoded   []decoded
+		Corners   []struct{ X, Y float64 }
+		W, H      int
+	}
+	const probe = `(() => {
+		const p = window.shadercastPublisher, v = window.shadercast;
+		const d = v && v.detections && v.detections.barcodes || [];
+		const b = d.find((x) => x.rawValue);
+		return {Publisher: p ? p.state : '', Frames: v ? v.framesRendered : 0,
+			Decoded: v && v.decoded || [], Corners: b ? b.cornerPoints : [], W: v ? v.width : 0, H: v ? v.height : 0};
+	})()`
+	deadline := time.Now().Add(60 * time.Second)
+	found := false
+	for time.Now().Before(deadline) && !found {
+		time.Sleep(500 * time.Millisecond)
+		var raw map[string]any
+		if err := pub.Eval(ctx, probe, &raw); err != nil {
+			continue
+		}
+		if err := view.Eval(ctx, probe, &state); err != nil {
+			continue
+		}
+		state.Publisher = fmt.Sprint(raw["Publisher"])
+		for _, d := range state.Decoded {
+			if d.RawValue == want && d.Format == "ean_13" {
+				found = len(state.Corners) == 4 && state.Frames > 10
+			}
+		}
+	}
+	if !found {
+		var st stats
+		s.getJSON(t, "api/stats", "", &st)
+		t.Fatalf("viewer did not show %q: %+v\nservice stats: %+v\n%s\nservice log:\n%s", want, state, st, br.Diagnostics(), s.stderr)
+	}
+	if state.Publisher != "connected" {
+		t.Errorf("publisher page state %q", state.Publisher)
+	}
+	if state.W != 1280 || state.H != 720 {
+		t.Errorf("viewer plays %dx%d, want 1280x720", state.W, state.H)
+	}
+	var st stats
+	s.getJSON(t, "api/stats", "", &st)
+	if !strings.HasPrefix(st.Input.Active, "whip:") {
+		t.Errorf("input on air %q, want the WHIP publisher", st.Input.Active)
+	}
+
+	// The highlight is in the picture the browser shows: the outline runs
+	// along the reported edges. Sample small patches at edge midpoints.
+	greenEdges := 0
+	for i := range state.Corners {
+		a, b := state.Corners[i], state.Corners[(i+1)%4]
+		x, y := int((a.X+b.X)/2)-2, int((a.Y+b.Y)/2)-2
+		var c struct{ R, G, B float64 }
+		if err := view.Eval(ctx, fmt.Sprintf(`window.shadercast.samplePatch(%d, %d, 5, 5)`, x, y), &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.G > c.R+40 && c.G > c.B+30 {
+			greenEdges++
+		} else {
+			t.Logf("edge %d at (%d,%d): rgb %.0f %.0f %.0f", i, x, y, c.R, c.G, c.B)
+		}
+	}
+	if greenEdges < 3 {
+		t.Errorf("highlight green on %d of 4 edges of the reported barcode (corners %v)", greenEdges, state.Corners)
+	}
+}
