@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -146,5 +148,23 @@ func TestShaderList(t *testing.T) {
 	}
 	if rc, _, errs := shaderRun("list", "--shaders", filepath.Join(dir, "nope")); rc != 1 || !strings.Contains(errs, "nope") {
 		t.Errorf("missing folder: exit %d, %q", rc, errs)
+	}
+}
+
+// TestShaderCheckWithoutGL runs the check in a child process whose EGL
+// loader finds no driver: a clear message and exit status 1.
+func TestShaderCheckWithoutGL(t *testing.T) {
+	if os.Getenv("SHADERCAST_CHECK_CHILD") == "1" {
+		os.Exit(shaderCmd([]string{"check", "../../shaders/filters/vignette.fs"}, os.Stdout, os.Stderr))
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestShaderCheckWithoutGL$")
+	cmd.Env = append(os.Environ(), "SHADERCAST_CHECK_CHILD=1", "__EGL_VENDOR_LIBRARY_FILENAMES=/nonexistent/egl_vendor.json", "EGL_PLATFORM=")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, want status 1; output:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "no OpenGL 3.3 context") {
+		t.Errorf("no clear message:\n%s", out)
 	}
 }
