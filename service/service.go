@@ -99,14 +99,14 @@ type counters struct {
 // New opens the GPU device, builds the pipeline, generators, encoders and
 // HTTP endpoints, and binds the listener; nothing runs until Run. Errors
 // here are configuration errors (bad flags, no OpenGL, port in use).
-func New(cfg Config, log *slog.Logger) (s *Service, err error) {
+func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	s = &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(),
+	s := &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(),
 		frames: make(chan inputFrame, 2), whipPubs: make(chan *whip.Publication, 4), audioQ: make(chan inputAudio, 8), ended: make(chan struct{})}
 	defer func() {
 		if err != nil {
