@@ -170,6 +170,40 @@ func bilinear(img []byte, u, v float64, c int) float64 {
 	return (at(ix, iy)*(1-fx)+at(ix+1, iy)*fx)*(1-fy) + (at(ix, iy+1)*(1-fx)+at(ix+1, iy+1)*fx)*fy
 }
 
+// scaledMismatch checks a window of geometry g showing want scaled to fit,
+// centred, between black bars; it returns what is wrong, or "".
+func scaledMismatch(shot *image.RGBA, g geometry, want []byte) string {
+	scale := min(float64(g.w)/sceneW, float64(g.h)/sceneH)
+	ox, oy := (float64(g.w)-sceneW*scale)/2, (float64(g.h)-sceneH*scale)/2
+	inside := func(x, y int, margin float64) bool {
+		fx, fy := float64(x)+0.5, float64(y)+0.5
+		return fx > ox+margin && fx < float64(g.w)-ox-margin && fy > oy+margin && fy < float64(g.h)-oy-margin
+	}
+	for y := 0; y < g.h; y += 7 {
+		for x := 0; x < g.w; x += 13 {
+			c := shot.RGBAAt(g.x+x, g.y+y)
+			if !inside(x, y, -1.5) {
+				if c.R != 0 || c.G != 0 || c.B != 0 {
+					return fmt.Sprintf("window %+v: bar pixel %d,%d is %v, not black", g, x, y, c)
+				}
+				continue
+			}
+			if !inside(x, y, 1.5) {
+				continue
+			}
+			u := (float64(x)+0.5-ox)/scale - 0.5
+			v := (float64(y)+0.5-oy)/scale - 0.5
+			for ch, got := range []uint8{c.R, c.G, c.B} {
+				w := bilinear(want, u, v, ch)
+				if math.Abs(float64(got)-w) > 3 {
+					return fmt.Sprintf("window %+v: pixel %d,%d channel %d: screen %d, bilinear reference %.1f", g, x, y, ch, got, w)
+				}
+			}
+		}
+	}
+	return ""
+}
+
 func near(a, b uint8, tol int) bool { d := int(a) - int(b); return d >= -tol && d <= tol }
 
 // isLine reports whether c is the barcode pass's opaque outline colour for
@@ -198,10 +232,13 @@ func TestWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { win.Close() })
 	dev, err := compositor.OpenDevice(compositor.DeviceOptions{NewContext: win.Context})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// On failure too: the next test needs GLFW free.
+	t.Cleanup(func() { dev.Close() })
 	info := dev.Info()
 	t.Logf("GL through %s: %s | %s", info.Platform, info.Renderer, info.Version)
 	if !strings.HasPrefix(info.Platform, "glfw-") {
@@ -211,6 +248,7 @@ func TestWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { pl.Close() })
 	if err := pl.SetPresenter(win); err != nil {
 		t.Fatal(err)
 	}
@@ -362,34 +400,27 @@ func TestWindow(t *testing.T) {
 		return fg.w == 1280 && fg.h == 800, fmt.Sprintf("window %+v", fg)
 	})
 	s.until(fi, "the screen to show the frame scaled to fit", 10*time.Second, func() (bool, string) {
-		shot = screenshot(t, display)
-		want := s.last()
-		for _, y := range []int{0, 20, 39, 760, 780, 799} {
-			for x := 0; x < 1280; x += 97 {
-				if c := shot.RGBAAt(fg.x+x, fg.y+y); c.R != 0 || c.G != 0 || c.B != 0 {
-					return false, fmt.Sprintf("bar at %d,%d is %v, not black", x, y, c)
-				}
-			}
-		}
-		for y := 40 + 3; y < 760; y += 29 {
-			for x := 3; x < 1280; x += 31 {
-				c := shot.RGBAAt(fg.x+x, fg.y+y)
-				u := (float64(x)+0.5)*sceneW/1280 - 0.5
-				v := (float64(y-40)+0.5)*sceneH/720 - 0.5
-				for ch, got := range []uint8{c.R, c.G, c.B} {
-					w := bilinear(want, u, v, ch)
-					if math.Abs(float64(got)-w) > 3 {
-						return false, fmt.Sprintf("pixel %d,%d channel %d: screen %d, bilinear reference %.1f", x, y, ch, got, w)
-					}
-				}
-			}
-		}
-		return true, ""
+		why := scaledMismatch(screenshot(t, display), fg, s.last())
+		return why == "", why
 	})
 	s.key(id, "f")
 	s.until(fi, "the window back after F", 10*time.Second, func() (bool, string) {
 		g2 := windowGeometry(t, display, id)
 		return g2 == g, fmt.Sprintf("window %+v, was %+v", g2, g)
+	})
+
+	// A window resized by the user: the frame keeps its aspect ratio.
+	if _, err := tool(t, display, "xdotool", "windowsize", id, "800", "600"); err != nil {
+		t.Fatal(err)
+	}
+	var rg geometry
+	s.until(fi, "the window resized", 10*time.Second, func() (bool, string) {
+		rg = windowGeometry(t, display, id)
+		return rg.w == 800 && rg.h == 600, fmt.Sprintf("window %+v", rg)
+	})
+	s.until(fi, "the screen to show the frame in the resized window", 10*time.Second, func() (bool, string) {
+		why := scaledMismatch(screenshot(t, display), rg, s.last())
+		return why == "", why
 	})
 
 	// Esc hides the window; the pipeline goes on.
@@ -449,7 +480,13 @@ func TestContextAPIs(t *testing.T) {
 	t.Setenv("WAYLAND_DISPLAY", "")
 	for _, api := range []string{"egl", "glx"} {
 		t.Run(api, func(t *testing.T) {
-			win, err := New(Options{Width: sceneW, Height: sceneH, ContextAPI: api})
+			opts := Options{Width: sceneW, Height: sceneH, ContextAPI: api}
+			if api == "glx" {
+				// The default size, 1280x720, scaled to 90% of the
+				// 1280x800 screen: 1152x648.
+				opts.Width, opts.Height = 0, 0
+			}
+			win, err := New(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -494,6 +531,16 @@ func TestContextAPIs(t *testing.T) {
 				t.Fatalf("looking for the window: %q, %v", id, err)
 			}
 			g := windowGeometry(t, display, id)
+			if api == "glx" {
+				if g.w != 1152 || g.h != 648 {
+					t.Fatalf("default window %+v, want 1152x648", g)
+				}
+				s.until(7, "the screen to show the frame scaled", 10*time.Second, func() (bool, string) {
+					why := scaledMismatch(screenshot(t, display), g, s.last())
+					return why == "", why
+				})
+				return
+			}
 			s.until(7, "the screen to show the frame", 10*time.Second, func() (bool, string) {
 				bad, first := compareWindow(screenshot(t, display), g, s.last())
 				return bad == 0, fmt.Sprintf("%d pixels differ, first %s", bad, first)
@@ -523,10 +570,12 @@ func xServerGone(t *testing.T, api string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer dev.Close()
 	pl, err := compositor.NewPipeline(dev, compositor.Config{Output: compositor.OutputRGBA})
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer pl.Close()
 	if err := pl.SetPresenter(win); err != nil {
 		t.Fatal(err)
 	}
