@@ -68,6 +68,11 @@ type Config struct {
 	// ICEServers are STUN/TURN URLs (no credentials).
 	ICEServers []string `json:"iceServers"`
 
+	// Timecode stamps each input frame's creation time (Unix ms) as a
+	// strip of 32 black/white cells at the bottom left, for measuring
+	// glass-to-glass latency in a browser.
+	Timecode bool `json:"timecode"`
+
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
 }

@@ -334,6 +334,9 @@ func (s *Service) runCompositor(ctx context.Context) {
 			}
 			last.Close()
 			last, created = in.f, in.created
+			if s.cfg.Timecode {
+				stampTimecode(last, created)
+			}
 			s.stats.framesIn.Add(1)
 			if stalled {
 				stalled = false

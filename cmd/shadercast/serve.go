@@ -121,6 +121,7 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	udp := fs.String("udp-ports", "", "restrict ICE to UDP ports `MIN-MAX`")
 	fs.Var(&listFlag{dst: &cfg.NAT1To1IPs}, "nat-ip", "announce this public `IP` instead of local addresses (repeatable)")
 	fs.Var(&listFlag{dst: &cfg.ICEServers}, "ice-server", "STUN `URL` for ICE (repeatable), e.g. stun:stun.l.google.com:19302")
+	fs.BoolVar(&cfg.Timecode, "timecode", cfg.Timecode, "stamp each frame's creation time as a bit strip at the bottom left (latency measurement)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
 		return err

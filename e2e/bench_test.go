@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/shadercast/shadercast/internal/chromium"
+)
+
+// The benchmarks here measure the whole service as a user runs it: the
+// built binary, real viewers. Each runs for a fixed window (b.N is not a
+// loop count for them) and reports its figures with b.ReportMetric; run
+// them one at a time on a quiet machine:
+//
+//	go test -run '^$' -bench 'BenchmarkServe' -benchtime 1x ./e2e
+
+// cpuSeconds is the user+system CPU time of a process so far.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the ")" that ends the command name; utime and stime
+	// are fields 14 and 15 of the whole line, in clock ticks (100 Hz on
+	// Linux for /proc).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+// rawViewer receives a session's RTP without decoding it, counting video
+// frames by marker bit: a cheap client, so that many of them fit beside
+// the service on this machine.
+type rawViewer struct {
+	pc     *webrtc.PeerConnection
+	frames atomic.Int64
+	wg     sync.WaitGroup
+}
+
+func watchRaw(b testing.TB, s *service) *rawViewer {
+	b.Helper()
+	pc, err := newAPI(b).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := &rawViewer{pc: pc}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		v.wg.Add(1)
+		defer v.wg.Done()
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			if tr.Kind() == webrtc.RTPCodecTypeVideo && p.Marker {
+				v.frames.Add(1)
+			}
+		}
+	})
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+	}
+	o, _ := pc.CreateOffer(nil)
+	g := webrtc.GatheringCompletePromise(pc)
+	pc.SetLocalDescription(o)
+	<-g
+	code, body, _ := postSDP(b, s.URL+"whep", "", pc.LocalDescription().SDP)
+	if code != http.StatusCreated {
+		b.Fatalf("WHEP POST: %d %s", code, body)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { pc.Close(); v.wg.Wait() })
+	return v
+}
+
+// window measures the service over d: CPU share of the machine (100% =
+// all cores busy), frames out, drops, and the latency percentiles the
+// service itself reports (frame creation to first RTP packet).
+type window struct {
+	cpuPct, fps, drops, p50, p95 float64
+}
+
+func measure(b testing.TB, s *service, d time.Duration) window {
+	var st0, st1 stats
+	s.getJSON(b, "api/stats", "", &st0)
+	c0, t0 := cpuSeconds(s.cmd.Process.Pid), time.Now()
+	time.Sleep(d)
+	c1, t1 := cpuSeconds(s.cmd.Process.Pid), time.Now()
+	s.getJSON(b, "api/stats", "", &st1)
+	el := t1.Sub(t0).Seconds()
+	drops := 0.0
+	for k, v := range st1.Drops {
+		if k == "inactiveInput" {
+			continue
+		}
+		drops += float64(v - st0.Drops[k])
+	}
+	return window{
+		cpuPct: 100 * (c1 - c0) / el / float64(numCPU()),
+		fps:    float64(st1.Frames.Out-st0.Frames.Out) / el,
+		drops:  drops,
+		p50:    st1.Latency.P50, p95: st1.Latency.P95,
+	}
+}
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	n := strings.Count(string(b), "processor\t:")
+	return max(n, 1)
+}
+
+// BenchmarkServe720p: the default service (720p30 test source, barcode
+// pass, VP8) with one viewer, measured over 20 s after a 5 s warm-up.
+func BenchmarkServe720p(b *testing.B) {
+	s := start(b, nil, nil)
+	v := watchRaw(b, s)
+	time.Sleep(5 * time.Second)
+	f0 := v.frames.Load()
+	w := measure(b, s, 20*time.Second)
+	recv := float64(v.frames.Load()-f0) / 20
+	b.ReportMetric(w.cpuPct, "cpu%")
+	b.ReportMetric(w.fps, "fps")
+	b.ReportMetric(recv, "viewer-fps")
+	b.ReportMetric(w.drops, "drops")
+	b.ReportMetric(w.p50, "p50-ms")
+	b.ReportMetric(w.p95, "p95-ms")
+}
+
+// BenchmarkServeViewers: CPU of the service as viewers are added (1 to
+// 100 non-decoding pion viewers in this process), 10 s per step. The
+// viewers share the machine with the service, so the step figures are
+// the service process's own CPU only.
+func BenchmarkServeViewers(b *testing.B) {
+	s := start(b, nil, nil, "--max-viewers", "120")
+	var vs []*rawViewer
+	for _, n := range []int{1, 10, 25, 50, 100} {
+		for len(vs) < n {
+			vs = append(vs, watchRaw(b, s))
+		}
+		time.Sleep(3 * time.Second)
+		w := measure(b, s, 10*time.Second)
+		b.ReportMetric(w.cpuPct, fmt.Sprintf("cpu%%-%dv", n))
+		b.ReportMetric(w.fps, fmt.Sprintf("fps-%dv", n))
+		b.ReportMetric(w.p95, fmt.Sprintf("p95ms-%dv", n))
+	}
+}
+
+// BenchmarkGlassToGlass: Chromium plays the stream; the page reads the
+// timecode strip (--timecode) of every presented frame and compares it
+// with its own clock: creation of the frame to its display.
+func BenchmarkGlassToGlass(b *testing.B) {
+	s := start(b, nil, nil, "--timecode")
+	br := chromium.Launch(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	page, err := br.OpenPage(ctx, s.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	eventually(b, 30*time.Second, "playback", func() bool {
+		var n int
+		return page.Eval(ctx, `window.shadercast ? window.shadercast.framesRendered : 0`, &n) == nil && n > 30
+	})
+	// For 8 s, at every presented frame: draw it, read the 32 cells
+	// (centre pixel of each), rebuild the millisecond value and subtract
+	// it from Date.now() modulo 2^32.
+	const js = `new Promise((resolve) => {
+		const v = document.getElementById('video');
+		const c = document.createElement('canvas');
+		const out = [];
+		const end = performance.now() + 8000;
+		function frame(now, meta) {
+			const w = v.videoWidth, h = v.videoHeight;
+			if (c.width !== w) { c.width = w; c.height = h; }
+			const g = c.getContext('2d', {willReadFrequently: true});
+			g.drawImage(v, 0, 0, w, h);
+			const row = g.getImageData(0, h - 8, 32 * 16, 1).data;
+			let ms = 0;
+			for (let i = 0; i < 32; i++) if (row[4 * (i * 16 + 8)] > 128) ms = (ms | (1 << i)) >>> 0;
+			const wall = performance.timeOrigin + meta.expectedDisplayTime;
+			const lat = ((Math.round(wall) % 4294967296) - ms + 4294967296) % 4294967296;
+			if (lat < 10000) out.push(lat);
+			if (performance.now() < end) v.requestVideoFrameCallback(frame); else resolve(out);
+		}
+		v.requestVideoFrameCallback(frame);
+	})`
+	var lat []float64
+	if err := page.Eval(ctx, js, &lat); err != nil {
+		b.Fatalf("%v\n%s", err, br.Diagnostics())
+	}
+	if len(lat) < 50 {
+		b.Fatalf("only %d frames with a readable timecode", len(lat))
+	}
+	sort.Float64s(lat)
+	b.ReportMetric(lat[len(lat)/2], "g2g-p50-ms")
+	b.ReportMetric(lat[len(lat)*95/100], "g2g-p95-ms")
+	b.ReportMetric(float64(len(lat)), "frames")
+}

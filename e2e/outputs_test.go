@@ -1,0 +1,251 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/source/y4m"
+	"github.com/shadercast/shadercast/whip"
+)
+
+// probeStream is what ffprobe says about a file's first stream.
+type probeStream struct {
+	CodecName    string `json:"codec_name"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	NbReadFrames string `json:"nb_read_frames"`
+}
+
+func ffprobe(t testing.TB, path string) probeStream {
+	t.Helper()
+	needTool(t, "ffprobe")
+	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-show_streams", "-of", "json", path).Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			msg = string(ee.Stderr)
+		}
+		t.Fatalf("ffprobe %s: %v %s", path, err, msg)
+	}
+	var r struct {
+		Streams []probeStream `json:"streams"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil || len(r.Streams) != 1 {
+		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
+	}
+	return r.Streams[0]
+}
+
+// lumaStdDev is the standard deviation of a frame's Y plane.
+func lumaStdDev(f media.VideoFrame) float64 {
+	p, _ := f.Plane(0)
+	var s, s2, n float64
+	for y := 0; y < p.Height; y += 2 {
+		for x := 0; x < p.Width; x += 2 {
+			v := float64(p.Data[y*p.Stride+x])
+			s, s2, n = s+v, s2+v*v, n+1
+		}
+	}
+	m := s / n
+	return math.Sqrt(s2/n - m*m)
+}
+
+// TestRecordings: --record FILE.ivf and FILE.y4m while the test source
+// plays, then SIGTERM: ffprobe reads both as 1280x720 with at least a
+// second of frames, and the Y4M's first frame is the test scene.
+func TestRecordings(t *testing.T) {
+	needTool(t, "ffprobe")
+	dir := t.TempDir()
+	ivf, y4mPath := filepath.Join(dir, "a.ivf"), filepath.Join(dir, "b.y4m")
+	s := start(t, nil, nil, "--record", ivf, "--record", y4mPath)
+	// Recording starts with the first frames, viewers or not.
+	eventually(t, 30*time.Second, "60 composited frames", func() bool { return s.stats(t, "").Frames.Out >= 60 })
+	time.Sleep(time.Second)
+	s.stop(t)
+	if s.err != nil {
+		t.Fatalf("exit: %v", s.err)
+	}
+
+	for _, c := range []struct{ path, codec string }{{ivf, "vp8"}, {y4mPath, "rawvideo"}} {
+		st := ffprobe(t, c.path)
+		var n int
+		if err := json.Unmarshal([]byte(st.NbReadFrames), &n); err != nil {
+			t.Errorf("%s: nb_read_frames %q", c.path, st.NbReadFrames)
+		}
+		if st.CodecName != c.codec || st.Width != 1280 || st.Height != 720 || n < 30 {
+			t.Errorf("%s: ffprobe says %s %dx%d, %d frames; want %s 1280x720, ≥ 30 frames", filepath.Base(c.path), st.CodecName, st.Width, st.Height, n, c.codec)
+		}
+	}
+
+	f, err := os.Open(y4mPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := y4m.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := r.ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	if fr.CodedWidth() != 1280 || fr.CodedHeight() != 720 {
+		t.Fatalf("first recorded frame %dx%d", fr.CodedWidth(), fr.CodedHeight())
+	}
+	// The scene is textured with barcodes on it: far from uniform.
+	if sd := lumaStdDev(fr); sd < 20 {
+		t.Errorf("first recorded frame's luma varies by σ=%.1f: not the test scene", sd)
+	}
+}
+
+// ingestServer is an external WHIP server (shadercast's own whip.Handler)
+// on a fixed address, so it can be killed and started again there.
+type ingestServer struct {
+	h    *whip.Handler
+	srv  *httptest.Server
+	pubs chan *whip.Publication
+}
+
+func startIngestServer(t *testing.T, addr string) *ingestServer {
+	t.Helper()
+	in := &ingestServer{pubs: make(chan *whip.Publication, 4)}
+	se := loopbackEngine()
+	h, err := whip.NewHandler(whip.Config{SettingEngine: &se, OnPublish: func(p *whip.Publication) { in.pubs <- p }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/whip", h)
+	mux.Handle("/whip/", h)
+	var l net.Listener
+	// The old server's port may take a moment to be free again.
+	for i := 0; ; i++ {
+		if l, err = net.Listen("tcp4", addr); err == nil {
+			break
+		}
+		if i == 20 {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	in.h, in.srv = h, httptest.NewUnstartedServer(mux)
+	in.srv.Listener.Close()
+	in.srv.Listener = l
+	in.srv.Start()
+	t.Cleanup(in.kill)
+	return in
+}
+
+func (in *ingestServer) kill() {
+	in.h.Close()
+	in.srv.CloseClientConnections()
+	in.srv.Close()
+}
+
+// readPushed waits for a publication and reads frames from it until one
+// is 1280x720 and textured (the test scene), returning how many it read.
+func readPushed(t *testing.T, in *ingestServer, within time.Duration) {
+	t.Helper()
+	var p *whip.Publication
+	select {
+	case p = <-in.pubs:
+	case <-time.After(within):
+		t.Fatalf("no push arrived within %v", within)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	good := 0
+	for good < 10 {
+		f, err := p.Video.ReadVideo(ctx)
+		if err != nil {
+			t.Fatalf("reading the pushed video: %v (after %d good frames)", err, good)
+		}
+		if f.CodedWidth() == 1280 && f.CodedHeight() == 720 && lumaStdDev(f) > 20 {
+			good++
+		} else {
+			t.Logf("pushed frame %dx%d σ=%.1f", f.CodedWidth(), f.CodedHeight(), lumaStdDev(f))
+		}
+		f.Close()
+	}
+}
+
+// TestWHIPPush: --whip-push into a WHIP server started by the test; the
+// server gets the 1280x720 scene; killed and started again on the same
+// address, it gets it again, and the stats count two connects.
+func TestWHIPPush(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	in1 := startIngestServer(t, addr)
+	s := start(t, nil, nil, "--whip-push", "http://"+addr+"/whip")
+	readPushed(t, in1, 30*time.Second)
+
+	in1.kill()
+	in2 := startIngestServer(t, addr)
+	readPushed(t, in2, 30*time.Second)
+
+	var st struct {
+		Push struct {
+			State    string
+			Connects uint64
+			Attempts uint64
+		} `json:"whipPush"`
+	}
+	if code := s.getJSON(t, "api/stats", "", &st); code != http.StatusOK {
+		t.Fatalf("/api/stats: %d", code)
+	}
+	if st.Push.Connects < 2 || st.Push.State != "connected" {
+		t.Errorf("whipPush stats %+v: want connected, ≥ 2 connects", st.Push)
+	}
+}
+
+// TestGracefulShutdown: SIGTERM with two viewers and an SSE client: the
+// process exits 0 within 5 s, and each client sees its stream end.
+func TestGracefulShutdown(t *testing.T) {
+	s := start(t, nil, nil)
+	sse := subscribe(t, s, "")
+	v1, v2 := watch(t, s, ""), watch(t, s, "")
+	v1.waitFrames(t, 10, 30*time.Second)
+	v2.waitFrames(t, 10, 30*time.Second)
+	eventually(t, 10*time.Second, "an SSE event", func() bool { return sse.count("pipeline")+sse.count("detections") > 0 })
+
+	t0 := time.Now()
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("still running 5 s after SIGTERM\n%s", s.stderr)
+	}
+	if s.err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", s.err, s.stderr)
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(t0).Round(time.Millisecond))
+	for i, v := range []*viewer{v1, v2} {
+		select {
+		case <-v.ended:
+		case <-time.After(3 * time.Second):
+			t.Errorf("viewer %d: video track still open 3 s after the service exited (state %s)", i+1, v.pc.ConnectionState())
+		}
+	}
+	select {
+	case <-sse.done:
+	case <-time.After(3 * time.Second):
+		t.Error("the SSE stream did not end")
+	}
+}
