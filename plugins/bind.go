@@ -107,6 +107,11 @@ func (b *Binding) sync(name string) error {
 		// changed so that the old value no longer fits keeps its default.
 		_ = b.pl.SetUniform(name, u.Name, u.Value)
 	}
+	if present {
+		b.r.log.Info("pass reloaded", "name", name)
+	} else {
+		b.r.log.Info("pass added to the pipeline", "name", name)
+	}
 	b.r.clearError(name)
 	return nil
 }

@@ -424,7 +424,7 @@ func (r *Registry) resolve(name string, notify bool) {
 		r.log.Info("shader added", "name", name, "file", file)
 		r.emit(Event{Kind: Added, Name: name, File: file})
 	default:
-		r.log.Info("shader reloaded", "name", name, "file", file)
+		r.log.Info("shader file changed", "name", name, "file", file)
 		r.emit(Event{Kind: Changed, Name: name, File: file})
 	}
 	if notify {
