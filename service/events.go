@@ -152,7 +152,11 @@ func (h *hub) attachDataChannel(pc *webrtc.PeerConnection) (func(), error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	var started atomic.Bool
 	dc.OnOpen(func() {
+		if ctx.Err() != nil || !started.CompareAndSwap(false, true) {
+			return
+		}
 		go func() {
 			defer close(done)
 			s := h.subscribe()
@@ -172,14 +176,12 @@ func (h *hub) attachDataChannel(pc *webrtc.PeerConnection) (func(), error) {
 			}
 		}()
 	})
-	opened := dc.ReadyState
 	return func() {
 		cancel()
-		if opened() == webrtc.DataChannelStateOpen || opened() == webrtc.DataChannelStateClosing {
-			select {
-			case <-done:
-			case <-time.After(2 * time.Second):
-			}
+		// The sender goroutine exists once the channel opened; a late
+		// OnOpen after cancel starts nothing.
+		if !started.CompareAndSwap(false, true) {
+			<-done
 		}
 	}, nil
 }
