@@ -10,20 +10,22 @@
 	]
 }*/
 
-float lumaAt(vec2 pix) {
-	// IMG_PIXEL at pixel centres reads exact texels; outside the frame
-	// it clamps to the edge pixel.
-	return dot(IMG_PIXEL(inputImage, pix).rgb, vec3(0.2126, 0.7152, 0.0722));
+// texelFetch reads one pixel without filtering: about twice as fast as
+// IMG_PIXEL on a software renderer, and exact. It does not clamp, so the
+// coordinates are clamped to the frame here.
+float lumaAt(ivec2 p) {
+	p = clamp(p, ivec2(0), ivec2(RENDERSIZE) - 1);
+	return dot(texelFetch(inputImage, p, 0).rgb, vec3(0.2126, 0.7152, 0.0722));
 }
 
 void main() {
-	vec2 p = isf_FragNormCoord * RENDERSIZE;
-	float tl = lumaAt(p + vec2(-1.0, 1.0)), t = lumaAt(p + vec2(0.0, 1.0)), tr = lumaAt(p + vec2(1.0, 1.0));
-	float l = lumaAt(p + vec2(-1.0, 0.0)), r = lumaAt(p + vec2(1.0, 0.0));
-	float bl = lumaAt(p + vec2(-1.0, -1.0)), b = lumaAt(p + vec2(0.0, -1.0)), br = lumaAt(p + vec2(1.0, -1.0));
+	ivec2 p = ivec2(isf_FragNormCoord * RENDERSIZE);
+	float tl = lumaAt(p + ivec2(-1, 1)), t = lumaAt(p + ivec2(0, 1)), tr = lumaAt(p + ivec2(1, 1));
+	float l = lumaAt(p + ivec2(-1, 0)), r = lumaAt(p + ivec2(1, 0));
+	float bl = lumaAt(p + ivec2(-1, -1)), b = lumaAt(p + ivec2(0, -1)), br = lumaAt(p + ivec2(1, -1));
 	float gx = (tr + 2.0 * r + br) - (tl + 2.0 * l + bl);
 	float gy = (tl + 2.0 * t + tr) - (bl + 2.0 * b + br);
 	float edge = clamp(length(vec2(gx, gy)) * strength, 0.0, 1.0);
-	vec4 c = IMG_THIS_PIXEL(inputImage);
+	vec4 c = texelFetch(inputImage, p, 0);
 	gl_FragColor = vec4(clamp(c.rgb + glowColor.rgb * edge, 0.0, 1.0), c.a);
 }
