@@ -88,10 +88,14 @@ func (p *Pipeline) SetPresenter(pr Presenter) error {
 func (p *Pipeline) present(r *request) error {
 	// Errors up to here belong to the frame: report them before the
 	// presenter runs, since its own errors are dropped below.
-	if err := glError("rendering frame"); err != nil {
+	if err := glError("rendering frame (before presenting)"); err != nil {
 		return err
 	}
-	res := p.res.result
+	// The presenter reads through the framebuffer, which skips the
+	// swizzle of an input texture (BGRA, X formats) that no pass has
+	// drawn over: hand it a copy, which packing and readback then use too.
+	res := p.res.writable(p.res.result)
+	p.res.result = res
 	var st glState
 	st.save()
 	p.presenter.Present(PresentFrame{
@@ -161,7 +165,13 @@ func (s *glState) save() {
 func (s *glState) restore() {
 	gl.BindFramebuffer(gl.DRAW_FRAMEBUFFER, uint32(s.drawFB))
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, uint32(s.readFB))
-	gl.UseProgram(uint32(s.program))
+	// A program deleted while current stays current until unbound; if the
+	// presenter unbound it, it is gone and binding its name is an error.
+	if prog := uint32(s.program); prog == 0 || gl.IsProgram(prog) {
+		gl.UseProgram(prog)
+	} else {
+		gl.UseProgram(0)
+	}
 	gl.BindVertexArray(uint32(s.vao))
 	gl.BindBuffer(gl.ARRAY_BUFFER, uint32(s.arrayBuf))
 	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, uint32(s.packBuf))

@@ -176,6 +176,51 @@ func TestSetPresenterNil(t *testing.T) {
 	}
 }
 
+// TestPresentSwizzledInput: with no pass, the result is the input texture;
+// for BGRA and X formats it reads right only through its swizzle, which a
+// framebuffer blit skips. The presenter must still see the output's pixels.
+func TestPresentSwizzledInput(t *testing.T) {
+	for _, f := range []media.PixelFormat{media.BGRA, media.BGRX, media.RGBX, media.RGBA, media.I420} {
+		for _, out := range []OutputFormat{OutputRGBA, OutputI420} {
+			p, err := NewPipeline(testDevice, Config{Output: out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fr, _ := testFrame(t, f, 21, 13, media.ColorSpace{}, 5)
+			var want [][]byte
+			for _, pr := range []bool{false, true} {
+				v := &vandal{dev: testDevice}
+				if pr {
+					p.SetPresenter(v)
+				}
+				var o Output
+				if err := p.Process(context.Background(), fr, &o); err != nil {
+					t.Fatalf("%v input, output %d, presenter %v: %v", f, out, pr, err)
+				}
+				n := 1
+				if out == OutputI420 {
+					n = 3
+				}
+				for i := 0; i < n; i++ {
+					b := bytes.Clone(planeBytes(t, o.Frame, i))
+					if !pr {
+						want = append(want, b)
+					} else if !bytes.Equal(b, want[i]) {
+						t.Errorf("%v input, output %d: plane %d changed with a presenter", f, out, i)
+					}
+				}
+				if pr && out == OutputRGBA && !bytes.Equal(v.got, want[0]) {
+					t.Errorf("%v input: the presenter's copy differs from the RGBA output", f)
+				}
+				o.Frame.Close()
+				testDevice.call(func() error { testDevice.deleteTarget(&v.copy); return nil })
+			}
+			fr.Close()
+			p.Close()
+		}
+	}
+}
+
 // countingContext is a context from outside the compositor (here EGL
 // again, as a window system would give one).
 type countingContext struct {
