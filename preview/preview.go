@@ -75,8 +75,8 @@ type Window struct {
 	stopped   atomic.Bool // Close was called
 	status    atomic.Pointer[string]
 
-	keys  chan string // for OnKey; drop oldest when full
-	saves chan saveJob
+	keys  chan string  // for OnKey; drop oldest when full
+	saves chan saveJob // frames read for S; drop oldest when full
 	wg    sync.WaitGroup
 	quit  chan struct{}
 
@@ -108,9 +108,6 @@ func New(opts Options) (*Window, error) {
 	if runtime.GOOS == "darwin" {
 		return nil, errors.New("preview: not supported on macOS (Cocoa windows must live on the main thread; the compositor's GL thread is not it)")
 	}
-	if err := checkDisplay(); err != nil {
-		return nil, err
-	}
 	if opts.Title == "" {
 		opts.Title = "shadercast"
 	}
@@ -128,6 +125,9 @@ func New(opts Options) (*Window, error) {
 		} else if !st.IsDir() {
 			return nil, fmt.Errorf("preview: save directory %s is not a directory", opts.SaveDir)
 		}
+	}
+	if err := checkDisplay(); err != nil {
+		return nil, err
 	}
 	w := &Window{
 		opts:   opts,

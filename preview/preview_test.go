@@ -45,6 +45,32 @@ func TestNoDisplay(t *testing.T) {
 	}
 }
 
+// TestBadOptions: options that cannot work fail New, before any display
+// is needed.
+func TestBadOptions(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{ContextAPI: "vulkan"}, "context API"},
+		{Options{Width: -1}, "negative"},
+		{Options{SaveDir: filepath.Join(file, "missing")}, "save directory"},
+		{Options{SaveDir: file}, "not a directory"},
+	} {
+		w, err := New(c.opts)
+		if err == nil {
+			w.Close()
+			t.Errorf("New(%+v) succeeded", c.opts)
+		} else if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New(%+v): %v, want it to mention %q", c.opts, err, c.want)
+		}
+	}
+}
+
 func TestLetterbox(t *testing.T) {
 	for _, c := range []struct{ w, h, fw, fh, x0, y0, x1, y1 int }{
 		{640, 360, 640, 360, 0, 0, 640, 360},
