@@ -8,10 +8,17 @@
 // pass.
 //
 // Folders are watched (not files: editors save by renaming a new file over
-// the old one), non-recursively, with fsnotify; bursts of writes to one
-// file are coalesced (Options.Debounce). Names given to the API are plain
-// pass names looked up in the registry, never paths, so nothing outside the
-// configured folders is ever read through it.
+// the old one) with fsnotify, non-recursively except for the subfolders
+// holding a shader's IMPORTED images; a change of a shader's .vs or of an
+// image it imports reloads it too. Bursts of writes to one file are
+// coalesced (Options.Debounce), so an editor's multi-step save reloads
+// once. Names given to the API are plain pass names looked up in the
+// registry, never paths, so nothing outside the configured folders is ever
+// read through it (package isf keeps IMPORTED paths inside them).
+//
+// The registry itself compiles nothing: parse and translation errors are
+// found when a file loads, compile errors when a Binding swaps the pass
+// into its pipeline; both end up in Info.LastError and as Error events.
 package plugins
 
 import (
