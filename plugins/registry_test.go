@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/shaders"
 )
 
 // constShader is an ISF filter whose output is grey level*gain; its body
@@ -493,4 +495,45 @@ func TestShaderToyFile(t *testing.T) {
 	got := process(t, rgbaPipeline(t, p), noise(64, 32, 1), 0)
 	want := referenceSize(64, 32, func(u, v float64) [4]float64 { return [4]float64{u, v, 0, 1} })
 	compare(t, "ramp", got, want, 1, 0)
+}
+
+// TestReloadsLeakNoGLObjects reloads a two-pass shader with a target many
+// times (and breaks it once): the device's GL objects stay as they were.
+func TestReloadsLeakNoGLObjects(t *testing.T) {
+	src, err := fs.ReadFile(shaders.Filters(), "blur.fs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "soft.fs")
+	writeFile(t, path, string(src))
+	r, err := Open(Options{Dirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	events := collect(r)
+	pl := rgbaPipeline(t)
+	if _, err := r.Attach(pl, []string{"soft"}); err != nil {
+		t.Fatal(err)
+	}
+	img := noise(64, 36, 1)
+	process(t, pl, img, 0)
+	before := fmt.Sprint(testDevice.Objects())
+	for i := 1; i <= 6; i++ {
+		text := string(src) + fmt.Sprintf("\n// edit %d\n", i)
+		if i == 3 {
+			text += "broken"
+		}
+		writeFile(t, path, text)
+		waitFor(t, "reload", 3*time.Second, func() bool { in, _ := r.Lookup("soft"); return in.Loads == i+1 })
+		if i == 3 {
+			waitFor(t, "error", 3*time.Second, func() bool { return events.count(Error, "soft") > 0 })
+		}
+		process(t, pl, img, int64(i))
+	}
+	waitFor(t, "GL objects back to their count", 2*time.Second, func() bool {
+		process(t, pl, img, 99)
+		return fmt.Sprint(testDevice.Objects()) == before
+	})
 }
