@@ -92,6 +92,18 @@ func filterCases() []filterCase {
 					return sample(src, u, v)
 				})
 			}},
+		{name: "scanlines", tol: 1, maxBad: 0,
+			ref: func(src *image.RGBA) *image.RGBA {
+				h := src.Rect.Dy()
+				return reference(src, func(u, v float64) [4]float64 {
+					c := bilinear(src, u, v)
+					k := 1 - 0.4*((u-0.5)*(u-0.5)+(v-0.5)*(v-0.5))
+					if int(v*float64(h))%4 >= 2 {
+						k *= 0.7
+					}
+					return [4]float64{c[0] * k, c[1] * k, c[2] * k, 1}
+				})
+			}},
 		{name: "flash", inputs: map[string]any{"flash": true, "flashColor": []float64{1, 0.5, 0, 0.5}}, tol: 2, maxBad: 0,
 			ref: func(src *image.RGBA) *image.RGBA {
 				return reference(src, func(u, v float64) [4]float64 {

@@ -53,6 +53,8 @@ func TestShaderCheck(t *testing.T) {
 	os.WriteFile(header, []byte(strings.Replace(goodShader, `"TYPE": "float",`, `"TYPE": "float",,`, 1)), 0o644)
 
 	filters, _ := filepath.Glob("../../shaders/filters/*.fs")
+	toys, _ := filepath.Glob("../../shaders/filters/*.glsl")
+	filters = append(filters, toys...)
 	if len(filters) < 8 {
 		t.Fatalf("found %d example filters, want at least 8", len(filters))
 	}
