@@ -128,9 +128,11 @@ func (s *Service) runInputs(ctx context.Context) {
 			return
 		}
 		s.inputFailed(err)
-		if s.cfg.Input == "-" {
-			// A pipe cannot be reopened: stay on air with the last
-			// frame, say why, and keep serving.
+		if s.cfg.Input == "-" || (!s.cfg.Loop && brokenStream(err)) {
+			// A pipe cannot be reopened, and reopening a file whose
+			// content is broken would replay it up to the same break,
+			// the picture jumping back at every retry: stay on air
+			// with the last frame, say why, and keep serving.
 			s.inputs.set(kind, "failed")
 			<-ctx.Done()
 			return
@@ -143,6 +145,14 @@ func (s *Service) runInputs(ctx context.Context) {
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// brokenStream says whether err is about the input's content (it will be
+// the same after a reopen) rather than about reading it.
+func brokenStream(err error) bool {
+	var sc *y4m.SizeChangeError
+	var he *y4m.HeaderError
+	return errors.Is(err, y4m.ErrTruncated) || errors.Is(err, y4m.ErrFrameMarker) || errors.As(err, &sc) || errors.As(err, &he)
 }
 
 func (s *Service) inputFailed(err error) {
