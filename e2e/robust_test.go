@@ -161,12 +161,18 @@ func TestBadInput(t *testing.T) {
 		eventually(t, 15*time.Second, "lastError about the truncated frame", func() bool {
 			return strings.Contains(s.stats(t, "").Input.LastError, "truncated")
 		})
+		in0 := s.stats(t, "").Frames.In
 		from := time.Now()
-		time.Sleep(2 * time.Second)
+		time.Sleep(2500 * time.Millisecond)
 		to := time.Now()
+		// Stays on the last frame: replaying a file up to the same break
+		// would show the clip jump back again and again.
+		if st := s.stats(t, ""); st.Frames.In != in0 || st.Input.State != "failed" {
+			t.Errorf("after the truncation: %d new input frames, state %q (want none: the last frame stays; failed)", st.Frames.In-in0, st.Input.State)
+		}
 		log := v.frameLog()
 		if n := framesIn(log, from, to); n < 30 {
-			t.Errorf("%d frames in the 2 s after the truncation (want ≥ 30)", n)
+			t.Errorf("%d frames in the 2.5 s after the truncation (want ≥ 30)", n)
 		}
 		if g := maxGap(log, from, to); g > gapLimit {
 			t.Errorf("a %v gap between frames after the truncation", g)
