@@ -172,6 +172,13 @@ func (t *passTimer) poll() {
 		}
 		gl.GetQueryObjectui64v(t.q[i], gl.QUERY_RESULT, &t.ns)
 		t.inFlight[i] = false
+		if t.ns > 10e9 {
+			// llvmpipe has returned absurd values (tens of minutes)
+			// for passes that render into several framebuffers; a
+			// frame never takes 10 s, so such a sample is dropped
+			// rather than poisoning the average.
+			continue
+		}
 		t.avg.addMillis(float64(t.ns) / 1e6)
 		t.measured = true
 	}
