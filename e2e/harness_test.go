@@ -67,6 +67,8 @@ type service struct {
 	stderr *tailBuffer
 	exited chan struct{}
 	err    error // Wait's result, after exited
+	// controlToken, when set, goes with the snapshot requests.
+	controlToken string
 }
 
 // start runs shadercast with args (plus --listen on a free loopback port

@@ -28,6 +28,14 @@ type session struct {
 	offset atomic.Int64 // output µs = source µs + offset
 	// anchored is set once the compositor chose offset (first frame).
 	anchored atomic.Bool
+	// audioOffset is the sound's mapping, taken from offset when the
+	// first block after anchoring arrives and then only ever moved
+	// forward by runAudio (when the sound fell behind what was already
+	// sent); video re-anchoring after a stall does not drag it along,
+	// since a jump in the sound is worse than a few ms of A/V offset.
+	// runAudio's goroutine only.
+	audioOffset   int64
+	audioAnchored bool
 }
 
 type inputFrame struct {
@@ -445,18 +453,22 @@ func (s *Service) runAudio(ctx context.Context) {
 				}
 			}
 		case in := <-s.audioQ:
-			if !in.sess.anchored.Load() {
-				// Video has not fixed this session's clock yet.
-				in.a.Close()
-				continue
+			sess := in.sess
+			if !sess.audioAnchored {
+				if !sess.anchored.Load() {
+					// Video has not fixed this session's clock yet.
+					in.a.Close()
+					continue
+				}
+				sess.audioOffset, sess.audioAnchored = sess.offset.Load(), true
 			}
-			ts := in.a.Timestamp() + in.sess.offset.Load()
-			if ts < next-int64(block/time.Microsecond) {
-				// Overlaps what silence already covered: late sound is
-				// dropped rather than played out of sync.
-				in.a.Close()
-				s.stats.audioDrops.Add(1)
-				continue
+			ts := in.a.Timestamp() + sess.audioOffset
+			if next >= 0 && ts < next-int64(block/time.Microsecond) {
+				// Behind what was already sent (silence covered a gap,
+				// or the source fell behind its clock): shift the
+				// session's sound forward rather than drop it.
+				sess.audioOffset += next - ts
+				ts = next
 			}
 			a, err := in.a.WithTimestamp(ts)
 			in.a.Close()

@@ -107,7 +107,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		log = slog.Default()
 	}
 	s := &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(),
-		frames: make(chan inputFrame, 2), whipPubs: make(chan *whip.Publication, 4), audioQ: make(chan inputAudio, 8), ended: make(chan struct{})}
+		frames: make(chan inputFrame, 2), whipPubs: make(chan *whip.Publication, 4), audioQ: make(chan inputAudio, 32), ended: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.close()
