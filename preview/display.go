@@ -3,6 +3,7 @@ package preview
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -17,37 +18,43 @@ var ErrNoDisplay = errors.New("preview: no display")
 // checkDisplay finds the X server before GLFW is touched: with no display,
 // glfw.Init returns no error but leaves GLFW uninitialized, and the next
 // GLFW call panics.
-func checkDisplay() error {
+//
+// The connection it returns must stay open until GLFW has connected: an X
+// server with no clients left resets (unless run with -noreset), and
+// connections that arrive during the reset are dropped, so a probe that
+// hung up at once could make GLFW's own connection fail.
+func checkDisplay() (io.Closer, error) {
 	if !x11Build {
 		if os.Getenv("WAYLAND_DISPLAY") == "" {
-			return fmt.Errorf("%w: WAYLAND_DISPLAY is not set (this build talks to Wayland; the default build talks to X11 through DISPLAY)", ErrNoDisplay)
+			return nil, fmt.Errorf("%w: WAYLAND_DISPLAY is not set (this build talks to Wayland; the default build talks to X11 through DISPLAY)", ErrNoDisplay)
 		}
-		return nil
+		return io.NopCloser(nil), nil
 	}
 	display := os.Getenv("DISPLAY")
 	if display == "" {
 		if os.Getenv("WAYLAND_DISPLAY") != "" {
-			return fmt.Errorf("%w: DISPLAY is not set (WAYLAND_DISPLAY is, but this build talks to X11: run it under XWayland, which sets DISPLAY)", ErrNoDisplay)
+			return nil, fmt.Errorf("%w: DISPLAY is not set (WAYLAND_DISPLAY is, but this build talks to X11: run it under XWayland, which sets DISPLAY)", ErrNoDisplay)
 		}
-		return fmt.Errorf("%w: DISPLAY is not set (the preview window needs an X server; run without --preview, or under Xvfb)", ErrNoDisplay)
+		return nil, fmt.Errorf("%w: DISPLAY is not set (the preview window needs an X server; run without --preview, or under Xvfb)", ErrNoDisplay)
 	}
-	if err := dialX(display); err != nil {
-		return fmt.Errorf("%w: cannot reach the X server at DISPLAY=%q: %v", ErrNoDisplay, display, err)
+	c, err := dialX(display)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot reach the X server at DISPLAY=%q: %v", ErrNoDisplay, display, err)
 	}
-	return nil
+	return c, nil
 }
 
 // dialX connects to the X server named by display ("[host]:N[.screen]")
-// the way Xlib would, and hangs up: it proves that a server is there.
-func dialX(display string) error {
+// the way Xlib would: it proves that a server is there.
+func dialX(display string) (net.Conn, error) {
 	host, rest, ok := strings.Cut(display, ":")
 	if !ok {
-		return errors.New("malformed display name")
+		return nil, errors.New("malformed display name")
 	}
 	num, _, _ := strings.Cut(rest, ".")
 	n, err := strconv.Atoi(num)
 	if err != nil || n < 0 {
-		return errors.New("malformed display name")
+		return nil, errors.New("malformed display name")
 	}
 	var c net.Conn
 	if host == "" || host == "unix" {
@@ -66,7 +73,7 @@ func dialX(display string) error {
 		c, err = net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(6000+n)), time.Second)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.Close()
+	return c, nil
 }

@@ -31,6 +31,7 @@ package preview
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -80,6 +81,11 @@ type Window struct {
 	wg    sync.WaitGroup
 	quit  chan struct{}
 
+	// probe is the connection that found the X server, held until GLFW
+	// has its own (see checkDisplay).
+	probeMu sync.Mutex
+	probe   io.Closer
+
 	// Everything below is owned by the GL thread.
 	win          *glfw.Window
 	api          string // "egl" or "glx"
@@ -126,10 +132,12 @@ func New(opts Options) (*Window, error) {
 			return nil, fmt.Errorf("preview: save directory %s is not a directory", opts.SaveDir)
 		}
 	}
-	if err := checkDisplay(); err != nil {
+	probe, err := checkDisplay()
+	if err != nil {
 		return nil, err
 	}
 	w := &Window{
+		probe:  probe,
 		opts:   opts,
 		log:    opts.Logger,
 		closed: make(chan struct{}),
@@ -169,6 +177,7 @@ func (w *Window) Context() (ctx compositor.GLContext, err error) {
 		return nil, errors.New("preview: another preview window is open in this process (GLFW allows one owner)")
 	}
 	initialized := false
+	defer w.closeProbe()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("preview: GLFW: %v", r)
@@ -301,6 +310,15 @@ func (w *Window) Closed() <-chan struct{} { return w.closed }
 // the title changes with the next frame.
 func (w *Window) SetStatus(s string) { w.status.Store(&s) }
 
+func (w *Window) closeProbe() {
+	w.probeMu.Lock()
+	defer w.probeMu.Unlock()
+	if w.probe != nil {
+		w.probe.Close()
+		w.probe = nil
+	}
+}
+
 // Close stops presenting, waits for PNG files still being written and ends
 // the window's goroutines. The window itself, being the device's context,
 // goes when the device closes. Close is idempotent.
@@ -310,5 +328,6 @@ func (w *Window) Close() error {
 	}
 	close(w.quit)
 	w.wg.Wait()
+	w.closeProbe()
 	return nil
 }

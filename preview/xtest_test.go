@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -22,37 +24,57 @@ func killXvfb(t *testing.T) { xvfbKill[t]() }
 
 // startXvfb starts a private X server and returns its display name; it
 // stops at the end of the test.
+//
+// The display number is drawn at random from a high range rather than left
+// to -displayfd, which always tries :0 first: other tests on the machine
+// start and kill X servers at the same time, and a server killed outright
+// leaves a stale lock that two new servers can both claim.
 func startXvfb(t *testing.T) string {
 	t.Helper()
 	bin, err := exec.LookPath("Xvfb")
 	if err != nil {
 		t.Fatalf("the preview tests need Xvfb (Debian: apt-get install xvfb xauth, or scripts/install-deps): %v", err)
 	}
+	var errs []string
+	for try := 0; try < 5; try++ {
+		n := 200 + rand.IntN(30000)
+		display, err := tryXvfb(t, bin, n)
+		if err == nil {
+			return display
+		}
+		errs = append(errs, fmt.Sprintf(":%d: %v", n, err))
+	}
+	t.Fatalf("Xvfb did not start:\n%s", strings.Join(errs, "\n"))
+	return ""
+}
+
+func tryXvfb(t *testing.T, bin string, n int) (string, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer r.Close()
-	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
+	cmd := exec.Command(bin, ":"+strconv.Itoa(n), "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
 	cmd.ExtraFiles = []*os.File{w}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		w.Close()
-		t.Fatalf("starting Xvfb: %v", err)
+		return "", err
 	}
 	w.Close()
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
 	kill := func() {
-		cmd.Process.Kill()
-		<-exited
+		// SIGTERM lets Xvfb remove its lock file and socket.
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
 	}
-	xvfbKill[t] = kill
-	t.Cleanup(func() {
-		delete(xvfbKill, t)
-		kill()
-	})
 	line := make(chan string, 1)
 	go func() {
 		s, _ := bufio.NewReader(r).ReadString('\n')
@@ -60,16 +82,23 @@ func startXvfb(t *testing.T) string {
 	}()
 	select {
 	case s := <-line:
-		if _, err := strconv.Atoi(s); err != nil {
-			t.Fatalf("Xvfb did not report a display number (got %q): %s", s, stderr.String())
+		// Xvfb writes the number once it accepts connections.
+		if s != strconv.Itoa(n) {
+			kill()
+			return "", fmt.Errorf("reported display %q: %s", s, stderr.String())
 		}
-		return ":" + s
 	case <-exited:
-		t.Fatalf("Xvfb exited at start: %s", stderr.String())
+		return "", fmt.Errorf("exited at start: %s", stderr.String())
 	case <-time.After(20 * time.Second):
-		t.Fatalf("Xvfb reported no display within 20 s: %s", stderr.String())
+		kill()
+		return "", fmt.Errorf("not ready within 20 s: %s", stderr.String())
 	}
-	return ""
+	xvfbKill[t] = kill
+	t.Cleanup(func() {
+		delete(xvfbKill, t)
+		kill()
+	})
+	return ":" + strconv.Itoa(n), nil
 }
 
 // tool runs an X client against display and returns its trimmed output.
