@@ -181,6 +181,11 @@ func (w *Window) Context() (ctx compositor.GLContext, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("preview: GLFW: %v", r)
+			if e, ok := r.(*glfw.Error); ok && e.Code.String() == "NotInitialized" {
+				// glfw.Init "succeeded" but did not connect.
+				err = fmt.Errorf("%w: GLFW could not connect to the X server at DISPLAY=%q (GLFW logged why)", ErrNoDisplay, os.Getenv("DISPLAY"))
+				initialized = false
+			}
 		}
 		if err != nil {
 			if w.win != nil {

@@ -9,10 +9,13 @@ import (
 	"image/draw"
 	"image/png"
 	"math"
+	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +45,45 @@ func TestNoDisplay(t *testing.T) {
 		if !errors.Is(err, ErrNoDisplay) || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "DISPLAY") {
 			t.Errorf("DISPLAY=%q WAYLAND_DISPLAY=%q: error %q, want ErrNoDisplay mentioning %q", c.display, c.wayland, err, c.want)
 		}
+	}
+}
+
+// TestNotAnXServer: DISPLAY names a socket that accepts connections but
+// speaks no X: glfw.Init "succeeds" without connecting, and the next GLFW
+// call panics. OpenDevice must fail with ErrNoDisplay instead.
+func TestNotAnXServer(t *testing.T) {
+	n := 200 + rand.IntN(30000)
+	l, err := net.Listen("unix", "@/tmp/.X11-unix/X"+strconv.Itoa(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Setenv("DISPLAY", ":"+strconv.Itoa(n))
+	t.Setenv("WAYLAND_DISPLAY", "")
+	win, err := New(Options{})
+	if err != nil {
+		t.Fatalf("New: %v (the probe should connect)", err)
+	}
+	defer win.Close()
+	dev, err := compositor.OpenDevice(compositor.DeviceOptions{NewContext: win.Context})
+	if err == nil {
+		dev.Close()
+		t.Fatal("OpenDevice succeeded on a socket that is no X server")
+	}
+	if !errors.Is(err, ErrNoDisplay) || !strings.Contains(err.Error(), "could not connect") {
+		t.Errorf("error %q, want ErrNoDisplay saying GLFW could not connect", err)
+	}
+	if active.Load() {
+		t.Error("the failed window still holds GLFW")
 	}
 }
 
