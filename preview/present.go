@@ -37,7 +37,9 @@ func (w *Window) Present(f compositor.PresentFrame) {
 	// Events first: reading them is also how Xlib notices a server that
 	// has gone, and must notice before the swap, which on a dead
 	// connection spins in Mesa for tens of seconds.
-	glfw.PollEvents()
+	if !xLost.Load() {
+		glfw.PollEvents()
+	}
 	if xLost.Load() {
 		w.lose()
 		return
