@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"math/bits"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strings"
@@ -16,42 +17,62 @@ import (
 	"time"
 )
 
-// startXvfb runs a virtual X server and returns its DISPLAY.
+// startXvfb runs a virtual X server and returns its DISPLAY. It picks a
+// random high display number (-displayfd alone starts from :0 and races
+// with other tests' servers), runs with -noreset (a server whose last
+// client left resets and drops connections arriving meanwhile) and ends
+// with SIGTERM so that it removes its lock files.
 func startXvfb(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Fatalf("Xvfb not found (%v): install it with scripts/install-deps", err)
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start Xvfb: %v", err)
-	}
-	w.Close()
-	t.Cleanup(func() {
+	var lastErr string
+	for attempt := 0; attempt < 5; attempt++ {
+		n := 200 + rand.IntN(700)
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr tailBuffer
+		stderr.max = 4096
+		cmd := exec.Command("Xvfb", fmt.Sprintf(":%d", n), "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
+		cmd.ExtraFiles = []*os.File{w}
+		cmd.Stderr = &stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("start Xvfb: %v", err)
+		}
+		w.Close()
+		line := make(chan string, 1)
+		go func() {
+			s, _ := bufio.NewReader(r).ReadString('\n')
+			line <- strings.TrimSpace(s)
+			r.Close()
+		}()
+		select {
+		case got := <-line:
+			if got != "" {
+				t.Cleanup(func() {
+					cmd.Process.Signal(syscall.SIGTERM)
+					done := make(chan struct{})
+					go func() { cmd.Wait(); close(done) }()
+					select {
+					case <-done:
+					case <-time.After(5 * time.Second):
+						cmd.Process.Kill()
+						<-done
+					}
+				})
+				return ":" + got
+			}
+		case <-time.After(15 * time.Second):
+		}
 		cmd.Process.Kill()
 		cmd.Wait()
-	})
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-		r.Close()
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			t.Fatal("Xvfb did not report a display")
-		}
-		return ":" + n
-	case <-time.After(15 * time.Second):
-		t.Fatal("Xvfb did not start within 15 s")
+		lastErr = stderr.String()
 	}
+	t.Fatalf("Xvfb did not start on 5 display numbers:\n%s", lastErr)
 	return ""
 }
 
