@@ -35,6 +35,11 @@ type Config struct {
 	ShaderDirs []string `json:"shaderDirs"`
 	// NoBarcode leaves the barcode pass out of the chain.
 	NoBarcode bool `json:"noBarcode"`
+	// BarcodeAnalysis bounds the long side of the barcode pass's analysis
+	// resolution (barcode.Params.MaxAnalysisSide). 0 picks 640 on a GPU
+	// and 427 on a software renderer (a third of 720p, to keep 720p30
+	// within budget). Lower is cheaper but misses small codes.
+	BarcodeAnalysis int `json:"barcodeAnalysis"`
 
 	// Bitrate is the VP8 target in bit/s (bandwidth estimation may lower
 	// it per the weakest viewer).

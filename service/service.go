@@ -130,7 +130,18 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version)
 	var passes []compositor.Pass
 	if !cfg.NoBarcode {
-		s.barcode = compositor.NewBarcodePass(barcode.DefaultParams())
+		bp := barcode.DefaultParams()
+		switch {
+		case cfg.BarcodeAnalysis > 0:
+			bp.MaxAnalysisSide = cfg.BarcodeAnalysis
+		case info.Software:
+			// Without a GPU the analysis passes are most of the CPU:
+			// a third of 720p (427x240) instead of half keeps 720p30
+			// under 60% of two cores and still reads the test scene's
+			// codes in every frame; a GPU gets the finer default.
+			bp.MaxAnalysisSide = softwareAnalysisSide
+		}
+		s.barcode = compositor.NewBarcodePass(bp)
 		passes = append(passes, s.barcode)
 	}
 	if s.pl, err = compositor.NewPipeline(s.dev, compositor.Config{}, passes...); err != nil {
@@ -203,6 +214,10 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
 }
+
+// softwareAnalysisSide is the barcode analysis bound on a software
+// renderer (see New).
+const softwareAnalysisSide = 427
 
 // URL is the viewer page's address.
 func (s *Service) URL() string { return "http://" + s.ln.Addr().String() + "/" }

@@ -111,6 +111,7 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs.Var(&listFlag{dst: &cfg.Passes}, "pass", "add the pass `NAME` after the barcode pass (repeatable, in order)")
 	fs.Var(&listFlag{dst: &cfg.ShaderDirs}, "shaders", "load ISF/ShaderToy plugins from `DIR` (repeatable; hot reloaded)")
 	fs.BoolVar(&cfg.NoBarcode, "no-barcode", cfg.NoBarcode, "leave the barcode pass out")
+	fs.IntVar(&cfg.BarcodeAnalysis, "barcode-analysis", cfg.BarcodeAnalysis, "barcode analysis resolution, long side in `pixels` (0: 640 on a GPU, 427 on a software renderer); lower is cheaper but misses small codes")
 	fs.IntVar(&cfg.Bitrate, "bitrate", cfg.Bitrate, "VP8 target `bits/s` (bandwidth estimation may lower it)")
 	fs.IntVar(&cfg.MaxViewers, "max-viewers", cfg.MaxViewers, "concurrent WHEP viewers")
 	fs.StringVar(&cfg.WHIPPush, "whip-push", cfg.WHIPPush, "also publish to this WHIP endpoint `URL` (reconnects with backoff)")
