@@ -179,12 +179,9 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var ingestSE *webrtc.SettingEngine
-	if ingestSE, err = ingestEngine(cfg); err != nil {
-		return nil, err
-	}
 	s.whipH, err = whip.NewHandler(whip.Config{
-		Token: cfg.Token, ICEServers: ice, SettingEngine: ingestSE, Logger: log,
+		Token: cfg.Token, ICEServers: ice, Logger: log,
+		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
 		OnPublish: func(p *whip.Publication) {
 			select {
 			case s.whipPubs <- p:
@@ -344,25 +341,6 @@ func (s *Service) close() {
 	if s.ln != nil {
 		s.ln.Close()
 	}
-}
-
-// ingestEngine applies the ICE port range and public address to the
-// WHIP ingest's PeerConnections, as whep.Config does for viewers.
-func ingestEngine(cfg Config) (*webrtc.SettingEngine, error) {
-	se := &webrtc.SettingEngine{}
-	if cfg.UDPPortMax != 0 {
-		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, fmt.Errorf("UDP port range: %w", err)
-		}
-	}
-	if len(cfg.NAT1To1IPs) > 0 {
-		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
-			External: cfg.NAT1To1IPs, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
-		}); err != nil {
-			return nil, fmt.Errorf("NAT IPs: %w", err)
-		}
-	}
-	return se, nil
 }
 
 // onViewer gives every WHEP session with an application m-section the

@@ -2,14 +2,11 @@ package whep
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
-	"fmt"
+	"github.com/shadercast/shadercast/internal/rtcendpoint"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -131,39 +128,17 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.GatherTimeout <= 0 {
 		cfg.GatherTimeout = 10 * time.Second
 	}
-	var se webrtc.SettingEngine
-	if cfg.SettingEngine != nil {
-		se = *cfg.SettingEngine
-	}
-	if cfg.UDPPortMax != 0 {
-		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, fmt.Errorf("whep: UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
-		}
-	}
-	if len(cfg.NAT1To1IPs) > 0 {
-		// The rewrite-rule form of pion's (deprecated) SetNAT1To1IPs with
-		// host candidates replaced, not appended: a local address that
-		// viewers cannot reach only costs them connectivity checks.
-		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
-			External:        cfg.NAT1To1IPs,
-			AsCandidateType: webrtc.ICECandidateTypeHost,
-			Mode:            webrtc.ICEAddressRewriteReplace,
-		}); err != nil {
-			return nil, fmt.Errorf("whep: NAT1To1IPs: %w", err)
-		}
-	}
-	if cfg.IncludeLoopback {
-		se.SetIncludeLoopbackCandidate(true)
+	se, seLoop, err := rtcendpoint.SettingEngines("whep", cfg.SettingEngine, cfg.UDPPortMin, cfg.UDPPortMax, cfg.NAT1To1IPs, cfg.IncludeLoopback)
+	if err != nil {
+		return nil, err
 	}
 	// Build once to report configuration errors here rather than per POST.
 	if _, err := newAPI(se, bweLimits{initial: 1, min: 1, max: 1}, func(*estimator) {}); err != nil {
 		return nil, err
 	}
-	seLoop := se
-	seLoop.SetIncludeLoopbackCandidate(true)
 	return &Handler{
 		cfg: cfg, se: se, seLoop: seLoop, sessions: map[string]*session{},
-		links: iceServerLinks(cfg.ICEServers, true), publicLinks: iceServerLinks(cfg.ICEServers, false),
+		links: rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false),
 	}, nil
 }
 
@@ -240,47 +215,6 @@ func (h *Handler) Close() error {
 	return nil
 }
 
-func setCORS(w http.ResponseWriter) {
-	hd := w.Header()
-	hd.Set("Access-Control-Allow-Origin", "*")
-	// Without exposing Location a cross-origin player cannot learn its
-	// session URL and so can never DELETE it.
-	hd.Set("Access-Control-Expose-Headers", "Location")
-	// A second value rather than "Location, Link" in one: both forms mean
-	// the same list, and the first value stays exactly "Location" for
-	// clients that compare it. Link carries the ICE servers.
-	hd.Add("Access-Control-Expose-Headers", "Link")
-}
-
-// iceServerLinks formats servers as WHEP Link header values (RFC 9725
-// section 4.6, RFC 8288 syntax): one per URL, TURN/TURNS ones with their
-// credentials when withSecrets is set (without, TURN URLs are left out:
-// they are useless to a client without credentials). Non-string
-// credentials (OAuth) cannot be expressed and are left out too.
-func iceServerLinks(servers []webrtc.ICEServer, withSecrets bool) []string {
-	var out []string
-	for _, s := range servers {
-		for _, u := range s.URLs {
-			turn := strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:")
-			v := "<" + u + `>; rel="ice-server"`
-			if turn {
-				cred, ok := s.Credential.(string)
-				if !withSecrets || !ok {
-					continue
-				}
-				v += "; username=" + quote(s.Username) + "; credential=" + quote(cred) + `; credential-type="password"`
-			}
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// quote makes an RFC 8288 quoted-string.
-func quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
 func (h *Handler) setLinks(w http.ResponseWriter, authorized bool) {
 	links := h.publicLinks
 	if authorized {
@@ -293,7 +227,7 @@ func (h *Handler) setLinks(w http.ResponseWriter, authorized bool) {
 
 // ServeHTTP implements WHEP.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setCORS(w)
+	rtcendpoint.SetCORS(w)
 	switch r.Method {
 	case http.MethodOptions:
 		hd := w.Header()
@@ -388,7 +322,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	se := h.se
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(la) {
+	if rtcendpoint.FromLoopback(r) {
 		se = h.seLoop
 	}
 	s, answer, code, err := h.negotiate(r.Context(), se, string(body))
@@ -433,7 +367,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	if err != nil {
 		return nil, "", http.StatusInternalServerError, err
 	}
-	s := &session{id: newID(), pc: pc, failed: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &session{id: rtcendpoint.NewID(), pc: pc, failed: make(chan struct{}, 1), done: make(chan struct{})}
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
 			// The viewer vanished (ICE failed) or the connection was
@@ -627,15 +561,4 @@ func (h *Handler) end(s *session) {
 		close(s.done)
 	})
 	<-s.done
-}
-
-func isLoopback(a net.Addr) bool {
-	ta, ok := a.(*net.TCPAddr)
-	return ok && ta.IP.IsLoopback()
-}
-
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -2,15 +2,13 @@ package whip
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/shadercast/shadercast/internal/rtcendpoint"
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -178,34 +176,15 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	var se webrtc.SettingEngine
-	if cfg.SettingEngine != nil {
-		se = *cfg.SettingEngine
-	}
-	if cfg.UDPPortMax != 0 {
-		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, fmt.Errorf("whip: UDP port range %d-%d: %w", cfg.UDPPortMin, cfg.UDPPortMax, err)
-		}
-	}
-	if len(cfg.NAT1To1IPs) > 0 {
-		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
-			External:        cfg.NAT1To1IPs,
-			AsCandidateType: webrtc.ICECandidateTypeHost,
-			Mode:            webrtc.ICEAddressRewriteReplace,
-		}); err != nil {
-			return nil, fmt.Errorf("whip: NAT1To1IPs: %w", err)
-		}
-	}
-	if cfg.IncludeLoopback {
-		se.SetIncludeLoopbackCandidate(true)
+	se, seLoop, err := rtcendpoint.SettingEngines("whip", cfg.SettingEngine, cfg.UDPPortMin, cfg.UDPPortMax, cfg.NAT1To1IPs, cfg.IncludeLoopback)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := newIngestAPI(se); err != nil {
 		return nil, err
 	}
-	seLoop := se
-	seLoop.SetIncludeLoopbackCandidate(true)
 	return &Handler{cfg: cfg, log: log, se: se, seLoop: seLoop, pubs: map[string]*Publication{},
-		links: iceServerLinks(cfg.ICEServers, true), publicLinks: iceServerLinks(cfg.ICEServers, false)}, nil
+		links: rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false)}, nil
 }
 
 // newIngestAPI builds the receiving pion API: VP8 and Opus only, NACK (so
@@ -269,17 +248,9 @@ func (h *Handler) Close() error {
 	return nil
 }
 
-func setCORS(w http.ResponseWriter) {
-	hd := w.Header()
-	hd.Set("Access-Control-Allow-Origin", "*")
-	// Without Location a cross-origin publisher cannot DELETE its session.
-	hd.Set("Access-Control-Expose-Headers", "Location")
-	hd.Add("Access-Control-Expose-Headers", "Link")
-}
-
 // ServeHTTP implements WHIP.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setCORS(w)
+	rtcendpoint.SetCORS(w)
 	switch r.Method {
 	case http.MethodOptions:
 		hd := w.Header()
@@ -319,32 +290,6 @@ func (h *Handler) setLinks(w http.ResponseWriter, authorized bool) {
 	for _, l := range links {
 		w.Header().Add("Link", l)
 	}
-}
-
-// iceServerLinks formats servers as Link header values (RFC 9725 section
-// 4.6, RFC 8288 syntax), as the whep package does: one per URL, TURN ones
-// only with secrets and with their credentials; non-string (OAuth)
-// credentials cannot be expressed and are left out.
-func iceServerLinks(servers []webrtc.ICEServer, withSecrets bool) []string {
-	var out []string
-	for _, s := range servers {
-		for _, u := range s.URLs {
-			v := "<" + u + `>; rel="ice-server"`
-			if strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:") {
-				cred, ok := s.Credential.(string)
-				if !withSecrets || !ok {
-					continue
-				}
-				v += "; username=" + quote(s.Username) + "; credential=" + quote(cred) + `; credential-type="password"`
-			}
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
 
 func (h *Handler) authorized(r *http.Request) bool {
@@ -412,7 +357,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	se := h.se
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && isLoopback(la) {
+	if rtcendpoint.FromLoopback(r) {
 		se = h.seLoop
 	}
 	p, answer, code, err := h.negotiate(r.Context(), se, string(body), hasAudio)
@@ -507,7 +452,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 		return nil, "", http.StatusInternalServerError, err
 	}
 	p := &Publication{
-		ID: newID(), h: h, pc: pc, start: time.Now(), failed: make(chan struct{}, 1), done: make(chan struct{}),
+		ID: rtcendpoint.NewID(), h: h, pc: pc, start: time.Now(), failed: make(chan struct{}, 1), done: make(chan struct{}),
 		video: processor.NewVideo(processor.Options{MaxBufferSize: h.cfg.VideoBuffer}), tracks: true,
 	}
 	p.Video = p.video
@@ -622,15 +567,4 @@ func (h *Handler) end(p *Publication, reason error) {
 		h.log.Info("whip: publication ended", "id", p.ID, "reason", reason)
 	})
 	<-p.done
-}
-
-func isLoopback(a net.Addr) bool {
-	ta, ok := a.(*net.TCPAddr)
-	return ok && ta.IP.IsLoopback()
-}
-
-func newID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
