@@ -30,16 +30,18 @@ func stampTimecode(f media.VideoFrame, t time.Time) {
 	}
 	y0 := h - timecodeCell
 	for bit := 0; bit < timecodeBits; bit++ {
-		on := ms>>bit&1 == 1
+		luma, rgb := byte(16), byte(0)
+		if ms>>bit&1 == 1 {
+			luma, rgb = 235, 255
+		}
 		for y := y0; y < y0+timecodeCell; y++ {
 			row := p.Data[y*p.Stride:]
 			for x := bit * timecodeCell; x < (bit+1)*timecodeCell; x++ {
 				switch f.Format() {
 				case media.I420, media.NV12:
-					row[x] = map[bool]byte{true: 235, false: 16}[on]
+					row[x] = luma
 				case media.RGBA, media.RGBX, media.BGRA, media.BGRX:
-					v := map[bool]byte{true: 255, false: 0}[on]
-					row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = v, v, v, 255
+					row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = rgb, rgb, rgb, 255
 				}
 			}
 		}
