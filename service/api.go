@@ -318,6 +318,10 @@ func (s *Service) publishDetections(f media.VideoFrame, d []barcode.DetectedBarc
 		return
 	}
 	s.hadDetections = len(d) > 0
+	if s.hub.subscribers() == 0 {
+		// Nobody listens: no JSON to build on the compositor goroutine.
+		return
+	}
 	ev := DetectionsEvent{Type: "detections", Timestamp: f.Timestamp(), Frame: s.stats.framesOut.Load(),
 		Width: f.CodedWidth(), Height: f.CodedHeight(), Barcodes: d}
 	if ev.Barcodes == nil {
