@@ -30,6 +30,7 @@ func newMetrics(s *Service) *metrics {
 	counter("frames_with_barcodes_total", "Composited frames with at least one barcode.", u(&s.stats.detections))
 	counter("frame_errors_total", "Frames the compositor refused or failed.", u(&s.stats.processErrors))
 	counter("input_errors_total", "Input failures (open, read, decode).", u(&s.stats.inputErrors))
+	counter("panics_recovered_total", "Panics recovered where untrusted input is handled (the input, decoder or plugin failed; the service went on).", u(&s.stats.panics))
 	m.reg.MustRegister(&dropCollector{s: s})
 	counter("audio_blocks_total", "Input audio blocks sent.", u(&s.stats.audioIn))
 	counter("audio_silence_blocks_total", "Silence blocks sent while the input had no sound.", u(&s.stats.silence))

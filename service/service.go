@@ -94,6 +94,9 @@ type counters struct {
 	audioDrops    atomic.Uint64
 	silence       atomic.Uint64
 	detections    atomic.Uint64 // frames with at least one barcode
+	// panics counts panics recovered at the boundaries that run untrusted
+	// work (input readers, decoders, plugin loading; see internal/safe).
+	panics atomic.Uint64
 }
 
 // New opens the GPU device, builds the pipeline, generators, encoders and
