@@ -9,8 +9,18 @@ endif
 
 GO ?= go
 ARGS ?=
+# How long `make fuzz` runs each fuzz target, and how long `make test` does.
+FUZZTIME ?= 30s
+FUZZTIME_BRIEF ?= 2s
 
-.PHONY: all deps bench-deps run test vet fmt-check build bench bench-compare
+# The packages whose goroutines share state are tested under the race
+# detector only: a -race run checks everything a plain run does, so running
+# them twice would only cost CI time. The rest (end-to-end tests of the built
+# binary, single-goroutine parsers, cgo codec wrappers) run plainly.
+MODULE := github.com/shadercast/shadercast
+RACE_PKGS := compositor generator internal/glthread internal/safe media plugins processor service whep whip
+
+.PHONY: all deps bench-deps run test test-race test-plain fuzz fuzz-brief vet fmt-check build bench bench-compare
 
 all: build
 
@@ -24,8 +34,21 @@ bench-deps:
 run: deps
 	$(GO) run ./cmd/shadercast $(ARGS)
 
-test: deps vet fmt-check
-	$(GO) test -count=1 -timeout 30m ./...
+test: deps vet fmt-check test-race test-plain fuzz-brief
+
+test-race: deps
+	$(GO) test -race -count=1 -timeout 30m $(addprefix ./,$(RACE_PKGS))
+
+test-plain: deps
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -vxF $(foreach p,$(RACE_PKGS),-e $(MODULE)/$(p)))
+
+# Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); crashers land
+# in the package's testdata/fuzz and fail the run (scripts/fuzz).
+fuzz: deps
+	scripts/fuzz $(FUZZTIME)
+
+fuzz-brief: deps
+	scripts/fuzz $(FUZZTIME_BRIEF)
 
 vet: deps
 	$(GO) vet ./...
