@@ -107,7 +107,7 @@ func TestHostGuard(t *testing.T) {
 	for host, want := range map[string]int{
 		"127.0.0.1:8080": 200, "127.0.0.1": 200, "127.5.6.7:1": 200, "[::1]:8080": 200, "localhost:8080": 200,
 		"LocalHost.:9": 200, "cam.localhost:8080": 200, "studio.lan:8080": 200, "STUDIO.lan": 200, "proxy.lan:8443": 200,
-		"": 200, // HTTP/1.0 without Host: not a browser, so not a rebinding page
+		"":                      200, // HTTP/1.0 without Host: not a browser, so not a rebinding page
 		"attacker.example:8080": 421, "attacker.example": 421, "proxy.lan:80": 421, "localhost.attacker.example:8080": 421,
 		"192.168.1.5:8080": 421, "[::ffff:10.0.0.1]:80": 421, "studio.lan.evil:8080": 421,
 	} {
