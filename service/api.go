@@ -179,10 +179,8 @@ func (s *Service) apiPipeline(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusUnsupportedMediaType, "PATCH /api/pipeline takes application/json")
 		return
 	}
-	var p PipelinePatch
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	p, err := decodePatch(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			jsonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxAPIBody))
@@ -206,41 +204,12 @@ func (s *Service) apiPipeline(w http.ResponseWriter, r *http.Request) {
 // value the pass refuses stops the patch there, with earlier parts applied,
 // and says which.
 func (s *Service) applyPatch(p PipelinePatch) error {
-	have := map[string]bool{}
+	var chain []string
 	for _, pi := range s.pl.Passes() {
-		have[pi.Name] = true
+		chain = append(chain, pi.Name)
 	}
-	for _, n := range p.Remove {
-		if !have[n] {
-			return fmt.Errorf("remove: no pass %q in the chain", n)
-		}
-		delete(have, n)
-	}
-	for _, n := range p.Add {
-		if have[n] {
-			return fmt.Errorf("add: pass %q is already in the chain", n)
-		}
-		if !s.canMake(n) {
-			return fmt.Errorf("add: no pass named %q is available", n)
-		}
-		have[n] = true
-	}
-	if p.Order != nil {
-		seen := map[string]bool{}
-		for _, n := range p.Order {
-			if !have[n] || seen[n] {
-				return fmt.Errorf("order: %q is not a pass of the chain or is listed twice", n)
-			}
-			seen[n] = true
-		}
-		if len(seen) != len(have) {
-			return fmt.Errorf("order must list all %d passes of the chain, got %d", len(have), len(seen))
-		}
-	}
-	for n := range p.Passes {
-		if !have[n] {
-			return fmt.Errorf("passes: no pass %q in the chain", n)
-		}
+	if err := p.check(chain, s.canMake); err != nil {
+		return err
 	}
 	for _, n := range p.Remove {
 		if err := s.removePass(n); err != nil {
