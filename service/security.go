@@ -175,6 +175,9 @@ type doors struct {
 }
 
 func newDoors(cfg Config, log *slog.Logger) (*doors, error) {
+	if log == nil {
+		log = slog.Default()
+	}
 	d := &doors{
 		checkHost: loopbackListen(cfg.Listen) || len(cfg.AllowedHosts) > 0,
 		origins:   map[string]bool{},
