@@ -9,7 +9,9 @@
 //	mux.Handle("/whep/", whepHandler)
 //
 // The page posts to "./whep" relative to itself unless given ?whep=<url>
-// (and ?token=<bearer> for a protected endpoint). It exposes its state as
+// (and ?token=<bearer> for a protected endpoint: the viewer token on the
+// viewer page, the publisher token on publish.html; ?control_token= for
+// the control API). It exposes its state as
 // window.shadercast for tests (see browser_test.go, which drives headless
 // Chromium against a real whep.Handler).
 package assets

@@ -6,7 +6,11 @@
 // GET ./api/pipeline: every pass with its inputs as the control API
 // describes them (ISF types), changed with PATCH ./api/pipeline.
 //
-// Query parameters: control_token=<str> for a protected control API.
+// Query parameters: control_token=<str>, the control token
+// (SHADERCAST_CONTROL_TOKEN) for a protected control API: sent as
+// "Authorization: Bearer <str>", and as ?token= on the event stream only,
+// since EventSource cannot send headers (the server takes ?token= nowhere
+// else).
 'use strict';
 (() => {
   const params = new URLSearchParams(location.search);

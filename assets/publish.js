@@ -6,7 +6,8 @@
 //
 // Query parameters:
 //   whip=<url>     WHIP endpoint (default ./whip)
-//   token=<str>    bearer token when the server wants one
+//   token=<str>    the publisher token (SHADERCAST_PUBLISH_TOKEN), sent as
+//                  "Authorization: Bearer <str>" when the server wants one
 //   audio=0        send video only
 //   autostart=1    publish on load (for kiosks and tests)
 'use strict';

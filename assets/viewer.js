@@ -2,7 +2,9 @@
 //
 // Query parameters:
 //   whep=<url>    WHEP endpoint, absolute or relative to this page (default ./whep)
-//   token=<str>   sent as "Authorization: Bearer <str>" when the server wants one
+//   token=<str>   the viewer token (SHADERCAST_VIEWER_TOKEN), sent to /whep as
+//                 "Authorization: Bearer <str>" when the server wants one; it
+//                 lets this page watch, never publish or control
 //
 // window.shadercast exposes the player's state for tests and debugging; see
 // the `hooks` object below.

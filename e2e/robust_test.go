@@ -36,17 +36,21 @@ const gapLimit = 600 * time.Millisecond
 // publisher stops sending (the last frame is repeated, the stats say
 // "stalled") and then vanishes without a DELETE: the viewer never sees a
 // gap, the service goes back to the test source and says why. Offers
-// without VP8 are refused with a reason; tokens are enforced on /whep and
-// /whip.
+// without VP8 are refused with a reason; the viewer and publisher tokens
+// are enforced on /whep and /whip, and the viewer's does not publish.
 func TestWHIPIngest(t *testing.T) {
-	const tok = "secret"
-	s := start(t, []string{"SHADERCAST_TOKEN=" + tok}, nil)
+	const tok, pubTok = "secret", "secret-publish"
+	s := start(t, []string{"SHADERCAST_VIEWER_TOKEN=" + tok, "SHADERCAST_PUBLISH_TOKEN=" + pubTok}, nil)
 	v := watch(t, s, tok)
 	v.waitFrames(t, 10, 30*time.Second)
 
 	t.Run("tokens", func(t *testing.T) {
 		for _, path := range []string{"whep", "whip"} {
-			for _, bad := range []string{"", "wrong"} {
+			bads := []string{"", "wrong", pubTok}
+			if path == "whip" {
+				bads = []string{"", "wrong", tok}
+			}
+			for _, bad := range bads {
 				code, body, _ := postSDP(t, s.URL+path, bad, "v=0\r\n")
 				if code != http.StatusUnauthorized {
 					t.Errorf("POST /%s with token %q: %d %s, want 401", path, bad, code, body)
@@ -62,7 +66,7 @@ func TestWHIPIngest(t *testing.T) {
 			video, audio bool
 		}{{"H264 only", webrtc.MimeTypeH264, true, false}, {"audio only", "", false, true}} {
 			p := newPublisher(t, c.codec, c.video, c.audio)
-			code, body, _ := postSDP(t, s.URL+"whip", tok, p.offer(t))
+			code, body, _ := postSDP(t, s.URL+"whip", pubTok, p.offer(t))
 			if code != http.StatusBadRequest || !strings.Contains(body, "VP8") {
 				t.Errorf("%s offer: %d %q, want 400 with a reason naming VP8", c.name, code, body)
 			}
@@ -77,7 +81,7 @@ func TestWHIPIngest(t *testing.T) {
 	t.Run("publisher", func(t *testing.T) {
 		left, right := [3]float64{220, 40, 40}, [3]float64{30, 80, 200}
 		p := newPublisher(t, "", true, false)
-		p.publish(t, s.URL+"whip", tok)
+		p.publish(t, s.URL+"whip", pubTok)
 		p.start(t, 320, 240, yuv601(left), yuv601(right))
 		on := time.Now()
 

@@ -2,7 +2,6 @@ package service
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"image/png"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -29,15 +27,19 @@ const maxAPIBody = 64 << 10
 func (s *Service) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", assets.Handler())
+	// /whep is open to every origin (players are embedded elsewhere);
+	// /whip only to this page's own and --cors-origin ones.
 	mux.Handle("/whep", s.whepH)
 	mux.Handle("/whep/", s.whepH)
-	mux.Handle("/whip", s.whipH)
-	mux.Handle("/whip/", s.whipH)
+	mux.Handle("/whip", s.doors.originGuard(s.whipH))
+	mux.Handle("/whip/", s.doors.originGuard(s.whipH))
 	mux.HandleFunc("/healthz", s.healthz)
-	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", s.control(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP, http.MethodGet))
 	mux.Handle("/api/pipeline", s.control(s.apiPipeline, http.MethodGet, http.MethodPatch))
 	mux.Handle("/api/stats", s.control(s.apiStats, http.MethodGet))
-	mux.Handle("/api/events", s.control(s.apiEvents, http.MethodGet))
+	// EventSource cannot send an Authorization header: the one route
+	// that takes ?token=.
+	mux.Handle("/api/events", s.doors.api(s.apiEvents, true, http.MethodGet))
 	mux.Handle("/api/snapshot.png", s.control(s.apiSnapshot, http.MethodGet))
 	mux.Handle("/api/", s.control(func(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
@@ -45,41 +47,11 @@ func (s *Service) routes() http.Handler {
 	return mux
 }
 
-// control wraps an /api handler: method check, bearer token (when one is
-// set; EventSource cannot send headers, so ?token= is accepted too),
-// CORS for pages served elsewhere, body limit.
+// control wraps a control route (/api/*, /metrics): same-origin or
+// --cors-origin pages only, method check, the control bearer token from
+// the Authorization header when one is set, body limit (see doors.api).
 func (s *Service) control(h http.HandlerFunc, methods ...string) http.Handler {
-	allow := strings.Join(append([]string{http.MethodOptions}, methods...), ", ")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hd := w.Header()
-		hd.Set("Access-Control-Allow-Origin", "*")
-		hd.Set("Access-Control-Allow-Methods", allow)
-		hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-		if r.Method == http.MethodOptions {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		if len(methods) > 0 && !slices.Contains(methods, r.Method) {
-			hd.Set("Allow", allow)
-			jsonError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed; use %s", r.Method, strings.Join(methods, " or ")))
-			return
-		}
-		if s.cfg.ControlToken != "" && !tokenOK(r, s.cfg.ControlToken) {
-			hd.Set("WWW-Authenticate", `Bearer realm="shadercast control"`)
-			jsonError(w, http.StatusUnauthorized, "missing or wrong bearer token for the control API")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxAPIBody)
-		h(w, r)
-	})
-}
-
-func tokenOK(r *http.Request, want string) bool {
-	got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if got == "" || got == r.Header.Get("Authorization") {
-		got = r.URL.Query().Get("token")
-	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	return s.doors.api(h, false, methods...)
 }
 
 func jsonError(w http.ResponseWriter, code int, reason string) {
@@ -207,10 +179,8 @@ func (s *Service) apiPipeline(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusUnsupportedMediaType, "PATCH /api/pipeline takes application/json")
 		return
 	}
-	var p PipelinePatch
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	p, err := decodePatch(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			jsonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", maxAPIBody))
@@ -234,41 +204,12 @@ func (s *Service) apiPipeline(w http.ResponseWriter, r *http.Request) {
 // value the pass refuses stops the patch there, with earlier parts applied,
 // and says which.
 func (s *Service) applyPatch(p PipelinePatch) error {
-	have := map[string]bool{}
+	var chain []string
 	for _, pi := range s.pl.Passes() {
-		have[pi.Name] = true
+		chain = append(chain, pi.Name)
 	}
-	for _, n := range p.Remove {
-		if !have[n] {
-			return fmt.Errorf("remove: no pass %q in the chain", n)
-		}
-		delete(have, n)
-	}
-	for _, n := range p.Add {
-		if have[n] {
-			return fmt.Errorf("add: pass %q is already in the chain", n)
-		}
-		if !s.canMake(n) {
-			return fmt.Errorf("add: no pass named %q is available", n)
-		}
-		have[n] = true
-	}
-	if p.Order != nil {
-		seen := map[string]bool{}
-		for _, n := range p.Order {
-			if !have[n] || seen[n] {
-				return fmt.Errorf("order: %q is not a pass of the chain or is listed twice", n)
-			}
-			seen[n] = true
-		}
-		if len(seen) != len(have) {
-			return fmt.Errorf("order must list all %d passes of the chain, got %d", len(have), len(seen))
-		}
-	}
-	for n := range p.Passes {
-		if !have[n] {
-			return fmt.Errorf("passes: no pass %q in the chain", n)
-		}
+	if err := p.check(chain, s.canMake); err != nil {
+		return err
 	}
 	for _, n := range p.Remove {
 		if err := s.removePass(n); err != nil {

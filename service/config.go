@@ -1,9 +1,12 @@
 package service
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -46,11 +49,36 @@ type Config struct {
 	Bitrate    int `json:"bitrate"`
 	MaxViewers int `json:"maxViewers"`
 
-	// Token protects WHEP and WHIP; ControlToken protects /api. Not read
-	// from the config file's JSON on purpose (json:"-"): secrets come
-	// from the environment.
-	Token        string `json:"-"`
+	// Three roles, three bearer tokens: ViewerToken protects /whep,
+	// PublishToken /whip, ControlToken /api/* and /metrics. A viewer
+	// token never lets anyone publish. Not read from the config file's
+	// JSON on purpose (json:"-"): secrets come from the environment. A
+	// non-loopback Listen needs PublishToken and ControlToken unless
+	// Insecure is set (see Validate).
+	ViewerToken  string `json:"-"`
+	PublishToken string `json:"-"`
 	ControlToken string `json:"-"`
+	// Insecure allows a non-loopback Listen without the publisher and
+	// control tokens (New logs a warning).
+	Insecure bool `json:"insecure"`
+	// CORSOrigins are the origins ("https://panel.example:8443") besides
+	// the page's own that may use /api, /metrics and /whip from a
+	// browser; /whep is open to every origin (players are embedded
+	// elsewhere). No wildcard.
+	CORSOrigins []string `json:"corsOrigins"`
+	// AllowedHosts are Host header names accepted besides localhost
+	// names and loopback IPs. Host is checked on loopback binds (against
+	// DNS rebinding) and on any bind once this is set; a name matches on
+	// any port, "name:port" on that port only.
+	AllowedHosts []string `json:"allowedHosts"`
+	// MaxEventClients caps concurrent /api/events streams; 0 means 32.
+	// Past it a client gets 503 with Retry-After.
+	MaxEventClients int `json:"maxEventClients"`
+	// ReadTimeout bounds reading a whole request, body included (offers
+	// and pipeline changes are small); 0 means 10 s. IdleTimeout closes a
+	// keep-alive connection with no request for that long; 0 means 60 s.
+	ReadTimeout Duration `json:"readTimeout"`
+	IdleTimeout Duration `json:"idleTimeout"`
 
 	// WHIPPush, when set, publishes the stream to that WHIP endpoint.
 	WHIPPush      string `json:"whipPush"`
@@ -100,6 +128,11 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return errors.New("duration must be a string like \"5s\" or seconds")
 	}
+	// A float64 beyond int64's range converts to an unspecified value:
+	// refuse rather than wrap around to some other duration.
+	if math.Abs(f) > float64(math.MaxInt64)/float64(time.Second) {
+		return fmt.Errorf("duration %g s out of range", f)
+	}
 	*d = Duration(f * float64(time.Second))
 	return nil
 }
@@ -117,22 +150,49 @@ func DefaultConfig() Config {
 		FPS:             30,
 		Bitrate:         1_500_000,
 		MaxViewers:      100,
+		MaxEventClients: defaultMaxEventClients,
+		ReadTimeout:     Duration(defaultReadTimeout),
+		IdleTimeout:     Duration(defaultIdleTimeout),
 		SaveDir:         ".",
 		ShutdownTimeout: Duration(5 * time.Second),
 	}
 }
 
+// maxConfigFile bounds a config file: real ones are a few hundred bytes;
+// this keeps --config /dev/zero from eating memory.
+const maxConfigFile = 1 << 20
+
 // LoadConfigFile reads a JSON config over c. Unknown keys are errors, so
 // that a typo does not silently leave a setting at its default.
 func LoadConfigFile(path string, c *Config) error {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxConfigFile+1))
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if len(b) > maxConfigFile {
+		return fmt.Errorf("config %s: larger than %d bytes", path, maxConfigFile)
+	}
+	if err := parseConfig(b, c); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// parseConfig decodes one JSON object over c; trailing data is an error
+// (a second object would otherwise be ignored silently).
+func parseConfig(b []byte, c *Config) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("config %s: %w", path, err)
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
 	}
 	return nil
 }
@@ -179,6 +239,9 @@ func (c Config) Validate() error {
 		default:
 			return fmt.Errorf("--record %q: want a .ivf (VP8 as sent) or .y4m (composited frames) file", r)
 		}
+	}
+	if err := c.validateDoors(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -57,9 +57,11 @@ func TestLoadConfigFile(t *testing.T) {
 	}
 	// Secrets are never read from the file.
 	sec := filepath.Join(dir, "secret.json")
-	os.WriteFile(sec, []byte(`{"Token": "x"}`), 0o644)
-	c = DefaultConfig()
-	if err := LoadConfigFile(sec, &c); err == nil && c.Token != "" {
-		t.Errorf("token read from the config file")
+	for _, key := range []string{"Token", "ViewerToken", "PublishToken", "ControlToken", "viewerToken", "publishToken", "controlToken"} {
+		os.WriteFile(sec, []byte(`{"`+key+`": "x"}`), 0o644)
+		c = DefaultConfig()
+		if err := LoadConfigFile(sec, &c); err == nil && (c.ViewerToken != "" || c.PublishToken != "" || c.ControlToken != "") {
+			t.Errorf("token read from the config file's %q", key)
+		}
 	}
 }

@@ -41,6 +41,15 @@ type hub struct {
 	subs    map[*subscriber]struct{}
 	dropped atomic.Uint64
 	sent    atomic.Uint64
+
+	// maxSSE caps concurrent SSE streams (data channels are capped by
+	// the viewer limit); sse counts them, under mu. Set before serving.
+	maxSSE     int
+	sse        int
+	refusedSSE atomic.Uint64
+	// writeTimeout bounds each SSE write (0: the package's
+	// writeTimeout); a field so that tests can shorten it.
+	writeTimeout time.Duration
 }
 
 type subscriber struct {
@@ -94,43 +103,83 @@ func (h *hub) publish(e event) {
 	}
 }
 
-// serveSSE streams events to one HTTP client until it goes away.
+// admitSSE takes an SSE slot, or reports that all maxSSE are taken.
+func (h *hub) admitSSE() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.maxSSE > 0 && h.sse >= h.maxSSE {
+		h.refusedSSE.Add(1)
+		return false
+	}
+	h.sse++
+	return true
+}
+
+func (h *hub) leaveSSE() {
+	h.mu.Lock()
+	h.sse--
+	h.mu.Unlock()
+}
+
+// sseRetryAfter is the Retry-After of a refused stream, in seconds.
+const sseRetryAfter = 5
+
+// serveSSE streams events to one HTTP client until it goes away, or
+// answers 503 past maxSSE streams. Every write first moves the
+// connection's write deadline writeTimeout ahead: the server's own
+// WriteTimeout would otherwise end every stream, and a client that stops
+// reading is cut off instead of holding its slot forever.
 func (h *hub) serveSSE(w http.ResponseWriter, r *http.Request, hello func() []event) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
+	if _, ok := w.(http.Flusher); !ok {
 		jsonError(w, http.StatusInternalServerError, "streaming unsupported")
 		return
 	}
+	if !h.admitSSE() {
+		w.Header().Set("Retry-After", fmt.Sprint(sseRetryAfter))
+		jsonError(w, http.StatusServiceUnavailable, fmt.Sprintf("%d event streams are open, the most this server takes (--max-event-clients); retry later", h.maxSSE))
+		return
+	}
+	defer h.leaveSSE()
 	s := h.subscribe()
 	defer h.unsubscribe(s)
+	rc := http.NewResponseController(w)
+	// send writes and flushes; false when the client is gone or stuck.
+	send := func(write func()) bool {
+		// ErrNotSupported (a writer without deadlines) leaves the
+		// server's deadline in place.
+		rc.SetWriteDeadline(time.Now().Add(orDefault(h.writeTimeout, writeTimeout)))
+		write()
+		return rc.Flush() == nil
+	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	// retry: tells EventSource how soon to come back after a drop.
-	fmt.Fprint(w, "retry: 1000\n\n")
-	for _, e := range hello() {
-		writeSSE(w, e)
-	}
-	fl.Flush()
+	ok := send(func() {
+		w.WriteHeader(http.StatusOK)
+		// retry: tells EventSource how soon to come back after a drop.
+		fmt.Fprint(w, "retry: 1000\n\n")
+		for _, e := range hello() {
+			writeSSE(w, e)
+		}
+	})
 	keep := time.NewTicker(15 * time.Second)
 	defer keep.Stop()
-	for {
+	for ok {
 		select {
 		case <-r.Context().Done():
 			return
 		case e := <-s.ch:
-			writeSSE(w, e)
-			// Coalesce what is already queued into one flush.
-			for n := len(s.ch); n > 0; n-- {
-				writeSSE(w, <-s.ch)
-			}
-			fl.Flush()
+			ok = send(func() {
+				writeSSE(w, e)
+				// Coalesce what is already queued into one flush.
+				for n := len(s.ch); n > 0; n-- {
+					writeSSE(w, <-s.ch)
+				}
+			})
 		case <-keep.C:
 			// A comment line keeps proxies from timing the stream out.
-			fmt.Fprint(w, ": keep-alive\n\n")
-			fl.Flush()
+			ok = send(func() { fmt.Fprint(w, ": keep-alive\n\n") })
 		}
 	}
 }

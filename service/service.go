@@ -52,6 +52,7 @@ type Service struct {
 	push         *whip.Client
 
 	hub     *hub
+	doors   *doors
 	ln      net.Listener
 	srv     *http.Server
 	metrics *metrics
@@ -175,7 +176,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		ice = append(ice, webrtc.ICEServer{URLs: []string{u}})
 	}
 	s.whepH, err = whep.NewHandler(whep.Config{
-		Publishers: s.pubs, Token: cfg.Token, MaxViewers: cfg.MaxViewers, ICEServers: ice,
+		Publishers: s.pubs, Token: cfg.ViewerToken, MaxViewers: cfg.MaxViewers, ICEServers: ice,
 		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
 		OnSession: s.onViewer,
 	})
@@ -183,7 +184,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		return nil, err
 	}
 	s.whipH, err = whip.NewHandler(whip.Config{
-		Token: cfg.Token, ICEServers: ice, Logger: log,
+		Token: cfg.PublishToken, ICEServers: ice, Logger: log,
 		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
 		OnPublish: func(p *whip.Publication) {
 			select {
@@ -211,7 +212,9 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, err
 	}
-	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
+	if s.srv, err = s.httpServer(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shadercast/shadercast/service"
 )
@@ -18,10 +20,37 @@ import (
 // Environment variables for secrets: flags would show them in ps(1) and in
 // shell history.
 const (
-	envToken        = "SHADERCAST_TOKEN"
+	envViewerToken  = "SHADERCAST_VIEWER_TOKEN"
+	envPublishToken = "SHADERCAST_PUBLISH_TOKEN"
 	envControlToken = "SHADERCAST_CONTROL_TOKEN"
 	envPushToken    = "SHADERCAST_WHIP_PUSH_TOKEN"
+	// envOldToken once served viewers and publishers alike; setting it
+	// is an error now rather than a silent change of meaning.
+	envOldToken = "SHADERCAST_TOKEN"
 )
+
+// roleEnv names the variable that sets each role's token, for
+// service.NoTokensError.
+var roleEnv = map[string]string{"viewer": envViewerToken, "publisher": envPublishToken, "control": envControlToken}
+
+// durationFlag is a service.Duration flag ("10s").
+type durationFlag struct{ dst *service.Duration }
+
+func (d durationFlag) String() string {
+	if d.dst == nil {
+		return ""
+	}
+	return time.Duration(*d.dst).String()
+}
+
+func (d durationFlag) Set(v string) error {
+	t, err := time.ParseDuration(v)
+	if err != nil {
+		return err
+	}
+	*d.dst = service.Duration(t)
+	return nil
+}
 
 // listFlag is a repeatable flag; the first use on the command line
 // replaces what the config file said rather than appending to it.
@@ -67,10 +96,14 @@ Endpoints: / (viewer page), /whep, /whip, /api/pipeline (GET, PATCH),
 /api/stats, /api/events (server-sent events), /api/snapshot.png, /metrics
 (Prometheus), /healthz.
 
-Secrets come from the environment:
-  ` + envToken + `          bearer token required by /whep and /whip
-  ` + envControlToken + `  bearer token required by /api/*
+Secrets come from the environment (bearer tokens, one per role):
+  ` + envViewerToken + `   required by /whep (watching); unset: anyone may watch
+  ` + envPublishToken + `  required by /whip (publishing)
+  ` + envControlToken + `  required by /api/* and /metrics
   ` + envPushToken + `  token for --whip-push (or --whip-token)
+A --listen address other than loopback needs ` + envPublishToken + ` and
+` + envControlToken + ` unless --insecure is given. ` + envOldToken + ` (one token
+for viewers and publishers) is no longer accepted.
 
 Flags:
 `
@@ -102,7 +135,13 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 		fs.PrintDefaults()
 	}
 	fs.String("config", "", "JSON `FILE` with the same settings as the flags (flags win); see README")
-	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP `address`; use 0.0.0.0:8080 to serve other machines")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "HTTP `address`; use 0.0.0.0:8080 to serve other machines (needs the publisher and control tokens, or --insecure)")
+	fs.BoolVar(&cfg.Insecure, "insecure", cfg.Insecure, "serve a non-loopback --listen address without the publisher and control tokens (anyone who reaches it can publish and control)")
+	fs.Var(&listFlag{dst: &cfg.CORSOrigins}, "cors-origin", "let pages from `ORIGIN` (https://host[:port]) use /api, /metrics and /whip (repeatable; /whep is open to all)")
+	fs.Var(&listFlag{dst: &cfg.AllowedHosts}, "allowed-host", "accept `NAME`[:port] in the Host header besides localhost and loopback IPs (repeatable; needed behind a proxy that keeps its own name)")
+	fs.IntVar(&cfg.MaxEventClients, "max-event-clients", cfg.MaxEventClients, "concurrent /api/events streams; more get 503")
+	fs.Var(durationFlag{&cfg.ReadTimeout}, "read-timeout", "read each request, body included, within `DURATION`")
+	fs.Var(durationFlag{&cfg.IdleTimeout}, "idle-timeout", "close keep-alive connections idle for `DURATION`")
 	fs.StringVar(&cfg.Input, "input", cfg.Input, "`input`: testsrc, whip, FILE.y4m, - (Y4M on stdin), FILE.png/.jpg")
 	fs.BoolVar(&cfg.Loop, "loop", cfg.Loop, "replay a Y4M file input when it ends (otherwise the tracks end and shadercast exits)")
 	fs.IntVar(&cfg.Width, "width", cfg.Width, "test source and slate width")
@@ -144,7 +183,12 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
-	cfg.Token = os.Getenv(envToken)
+	if os.Getenv(envOldToken) != "" {
+		return fmt.Errorf("%s is no longer read: viewers and publishers have their own tokens now; set %s (watching) and %s (publishing) instead",
+			envOldToken, envViewerToken, envPublishToken)
+	}
+	cfg.ViewerToken = os.Getenv(envViewerToken)
+	cfg.PublishToken = os.Getenv(envPublishToken)
 	cfg.ControlToken = os.Getenv(envControlToken)
 	cfg.WHIPPushToken = os.Getenv(envPushToken)
 	if *pushToken != "" {
@@ -152,6 +196,14 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	}
 
 	svc, err := service.New(cfg, log)
+	if nt := (*service.NoTokensError)(nil); errors.As(err, &nt) {
+		var names []string
+		for _, m := range nt.Missing {
+			names = append(names, roleEnv[m])
+		}
+		return fmt.Errorf("--listen %s is not a loopback address: set %s (and %s for a private stream), or pass --insecure to serve without them",
+			nt.Listen, strings.Join(names, " and "), envViewerToken)
+	}
 	if err != nil {
 		return err
 	}
