@@ -89,7 +89,7 @@ func (s *Service) openInput() (source.Video, error) {
 	case "y4m":
 		return y4m.Open(s.cfg.Input, y4m.Options{Loop: s.cfg.Loop})
 	case "image":
-		return still.Open(s.cfg.Input, s.cfg.FPS)
+		return still.Open(s.cfg.Input, s.cfg.FPS, still.Options{MaxImagePixels: s.cfg.MaxImagePixels})
 	}
 	return nil, nil // "whip": nothing to open, publishers arrive by POST
 }
