@@ -64,12 +64,15 @@ type TooManyPixelsError struct {
 }
 
 func (e *TooManyPixelsError) Error() string {
-	return fmt.Sprintf("%s: %s image declares %dx%d pixels (%s), over the limit of %s (%d pixels)",
-		e.Name, strings.ToUpper(e.Format), e.Width, e.Height, mpx(int64(e.Width)*int64(e.Height)), mpx(e.MaxPixels), e.MaxPixels)
+	return fmt.Sprintf("%s: %s image declares %dx%d pixels (%s), over the limit of %s",
+		e.Name, strings.ToUpper(e.Format), e.Width, e.Height, pixels(int64(e.Width)*int64(e.Height)), pixels(e.MaxPixels))
 }
 
-func mpx(n int64) string {
-	return fmt.Sprintf("%.4g Mpx", float64(n)/(1<<20))
+func pixels(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d pixels", n)
+	}
+	return fmt.Sprintf("%.4g Mpx, %d pixels", float64(n)/(1<<20), n)
 }
 
 // Decode decodes the image r holds; name is what errors call it. It
