@@ -222,7 +222,7 @@ func LoadWith(root fs.FS, file string, opts LoadOptions) (*Shader, error) {
 	}
 	frag, err := regularfile.ReadFile(root, file, MaxShaderBytes)
 	if err != nil {
-		return nil, fmt.Errorf("isf: %w", err)
+		return nil, &Error{File: file, Msg: err.Error(), Err: err}
 	}
 	var vert []byte
 	ext := path.Ext(file)
@@ -234,7 +234,7 @@ func LoadWith(root fs.FS, file string, opts LoadOptions) (*Shader, error) {
 			vert, vsFile, err = nil, "", nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("isf: %w", err)
+			return nil, &Error{File: vsFile, Msg: err.Error(), Err: err}
 		}
 	}
 	sh, err := parse(file, vsFile, frag, vert)
