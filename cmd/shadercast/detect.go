@@ -101,7 +101,11 @@ Flags:
 			failed = true
 			res.Error = err.Error()
 			if !*asJSON {
-				fmt.Fprintf(stderr, "%s: %v\n", file, err)
+				msg := err.Error()
+				if !strings.HasPrefix(msg, file+": ") { // image errors name their file already
+					msg = file + ": " + msg
+				}
+				fmt.Fprintln(stderr, msg)
 				continue
 			}
 		}
