@@ -35,12 +35,11 @@ const (
 	// (F30000:1001, F60000:1001, F24000:1001). Every product the reader
 	// forms from the terms then fits in 64 bits.
 	maxRatioTerm = 1<<31 - 1
-	// MinFrameRate and MaxFrameRate bound the F rate in frames per
-	// second: one frame an hour (a time-lapse) to 10000 fps (high-speed
-	// captures), so that every real file plays and frame times stay far
-	// from overflow.
-	MinFrameRate = 1.0 / 3600
-	MaxFrameRate = 10000
+	// maxFrameSeconds and maxFrameRate bound the F rate: one frame an
+	// hour (a time-lapse) to 10000 fps (high-speed captures), so that
+	// every real file plays and frame times stay far from overflow.
+	maxFrameSeconds = 3600
+	maxFrameRate    = 10000
 	// maxHeadersInARow bounds stream headers met one after another with
 	// no frame between them (a mid-stream header is adopted, see
 	// ReadFrame): a stream of nothing but headers is garbage, not video.
@@ -229,7 +228,7 @@ func (r *Reader) parseStreamHeader(line []byte) error {
 		if len(f) == 0 {
 			continue // tolerate doubled spaces
 		}
-		tok, v := string(f), string(f[1:]) // at most maxLine bytes
+		tok, v := string(f), string(f[1:])
 		switch f[0] {
 		case 'W', 'H':
 			n, ok := parseUint(v, media.MaxDimension)
@@ -255,8 +254,8 @@ func (r *Reader) parseStreamHeader(line []byte) error {
 			// Terms below 2^31 keep the products here and in frameTime
 			// within 64 bits; then num/den is checked exactly.
 			if rt.Num > maxRatioTerm || rt.Den > maxRatioTerm ||
-				int64(rt.Num)*3600 < int64(rt.Den) || int64(rt.Num) > MaxFrameRate*int64(rt.Den) {
-				return &HeaderError{Token: clip(f), Reason: fmt.Sprintf("frame rate %s (%.3g fps) out of range: want one frame an hour to %d fps, with num and den up to %d", rt, float64(rt.Num)/float64(rt.Den), MaxFrameRate, maxRatioTerm)}
+				int64(rt.Num)*maxFrameSeconds < int64(rt.Den) || int64(rt.Num) > maxFrameRate*int64(rt.Den) {
+				return &HeaderError{Token: clip(f), Reason: fmt.Sprintf("frame rate %s (%.3g fps) out of range: want one frame an hour to %d fps, with num and den up to %d", rt, float64(rt.Num)/float64(rt.Den), maxFrameRate, maxRatioTerm)}
 			}
 			h.FrameRate = rt
 		case 'A':
