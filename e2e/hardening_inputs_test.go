@@ -134,7 +134,9 @@ func TestHostileShaderFolder(t *testing.T) {
 	// The watcher still reloads: a good file after all that loads.
 	os.WriteFile(filepath.Join(dir, "later.fs"), []byte(tintV1), 0o644)
 	eventually(t, 10*time.Second, "a good plugin added afterwards", func() bool {
-		var view struct{ Available []struct{ Name, Error string } }
+		var view struct {
+			Available []struct{ Name, Error string }
+		}
 		s.getJSON(t, "api/pipeline", "", &view)
 		for _, p := range view.Available {
 			if p.Name == "later" {
