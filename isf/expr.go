@@ -23,7 +23,22 @@ type node struct {
 	num  float64
 	name string
 	args []*node
+	// height is 1 for a leaf, else 1 + the tallest argument's: the
+	// evaluator's recursion depth below this node.
+	height int
 }
+
+// Bounds on an expression, so that a hostile WIDTH cannot overflow the
+// parser's or the evaluator's stack (a few thousand nested parentheses
+// did: fatal, unrecoverable) or cost much per frame. Real size
+// expressions are a few terms ("floor($WIDTH/8.0)").
+const (
+	// MaxExprLen is the longest expression source, in bytes.
+	MaxExprLen = 4096
+	// MaxExprDepth bounds nesting: parentheses, unary signs, function
+	// calls and chains of operators all count.
+	MaxExprDepth = 64
+)
 
 // exprFuncs are the functions an expression may call, with their arity
 // (-1: one or more).
@@ -33,8 +48,12 @@ var exprFuncs = map[string]int{
 	"pow": 2, "mod": 2, "min": -1, "max": -1, "clamp": 3,
 }
 
-// ParseExpr parses an expression. Variables are written $NAME.
+// ParseExpr parses an expression. Variables are written $NAME. Sources
+// over MaxExprLen bytes and trees deeper than MaxExprDepth are refused.
 func ParseExpr(src string) (*Expr, error) {
+	if len(src) > MaxExprLen {
+		return nil, fmt.Errorf("expression of %d bytes: at most %d", len(src), MaxExprLen)
+	}
 	p := &exprParser{src: src}
 	p.next()
 	root, err := p.parseCompare()
@@ -42,7 +61,7 @@ func ParseExpr(src string) (*Expr, error) {
 		return nil, err
 	}
 	if p.tok != "" {
-		return nil, fmt.Errorf("expression %q: unexpected %q at offset %d", src, p.tok, p.tokPos)
+		return nil, p.errorf("unexpected %q", p.tok)
 	}
 	e := &Expr{src: src, root: root}
 	seen := map[string]bool{}
@@ -68,12 +87,15 @@ func (e *Expr) Vars() []string { return e.vars }
 
 // Eval evaluates the expression; a variable missing from vars is an error.
 func (e *Expr) Eval(vars map[string]float64) (float64, error) {
-	v, err := eval(e.root, vars)
+	if e == nil || e.root == nil {
+		return 0, fmt.Errorf("empty expression")
+	}
+	v, err := eval(e.root, vars, 0)
 	if err != nil {
-		return 0, fmt.Errorf("expression %q: %w", e.src, err)
+		return 0, fmt.Errorf("expression %q: %w", clipExpr(e.src), err)
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("expression %q is not a finite number (%v)", e.src, v)
+		return 0, fmt.Errorf("expression %q is not a finite number (%v)", clipExpr(e.src), v)
 	}
 	return v, nil
 }
@@ -85,7 +107,12 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-func eval(n *node, vars map[string]float64) (float64, error) {
+// eval evaluates n at recursion depth depth; the parser bounds the tree's
+// height, and the evaluator checks again rather than trust its caller.
+func eval(n *node, vars map[string]float64, depth int) (float64, error) {
+	if depth > MaxExprDepth {
+		return 0, fmt.Errorf("nested more than %d deep", MaxExprDepth)
+	}
 	switch n.op {
 	case 'n':
 		return n.num, nil
@@ -98,7 +125,7 @@ func eval(n *node, vars map[string]float64) (float64, error) {
 	}
 	args := make([]float64, len(n.args))
 	for i, a := range n.args {
-		v, err := eval(a, vars)
+		v, err := eval(a, vars, depth+1)
 		if err != nil {
 			return 0, err
 		}
@@ -184,7 +211,21 @@ type exprParser struct {
 	pos    int
 	tok    string // "" at the end
 	tokPos int
-	err    error
+	depth  int // parseUnary calls under way: the parser's own recursion
+}
+
+// mk makes an operator or function node, refusing a tree taller than
+// MaxExprDepth (left-leaning chains such as 1+1+...+1 grow the tree
+// without growing the parser's recursion).
+func (p *exprParser) mk(op byte, name string, args ...*node) (*node, error) {
+	n := &node{op: op, name: name, args: args, height: 1}
+	for _, a := range args {
+		n.height = max(n.height, a.height+1)
+	}
+	if n.height > MaxExprDepth {
+		return nil, p.errorf("nested more than %d deep", MaxExprDepth)
+	}
+	return n, nil
 }
 
 func (p *exprParser) next() {
@@ -234,7 +275,15 @@ func isIdent(c byte) bool {
 }
 
 func (p *exprParser) errorf(format string, a ...any) error {
-	return fmt.Errorf("expression %q: %s at offset %d", p.src, fmt.Sprintf(format, a...), p.tokPos)
+	return fmt.Errorf("expression %q: %s at offset %d", clipExpr(p.src), fmt.Sprintf(format, a...), p.tokPos)
+}
+
+// clipExpr keeps messages about a long (hostile) expression short.
+func clipExpr(s string) string {
+	if len(s) > 80 {
+		return s[:60] + "..." + s[len(s)-16:]
+	}
+	return s
 }
 
 var compareOps = map[string]byte{"<": '<', ">": '>', "<=": 'l', ">=": 'g', "==": '=', "!=": '!'}
@@ -254,7 +303,9 @@ func (p *exprParser) parseCompare() (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = &node{op: op, args: []*node{l, r}}
+		if l, err = p.mk(op, "", l, r); err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -270,7 +321,9 @@ func (p *exprParser) parseSum() (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = &node{op: op, args: []*node{l, r}}
+		if l, err = p.mk(op, "", l, r); err != nil {
+			return nil, err
+		}
 	}
 	return l, nil
 }
@@ -287,12 +340,20 @@ func (p *exprParser) parseProduct() (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		l = &node{op: op, args: []*node{l, r}}
+		if l, err = p.mk(op, "", l, r); err != nil {
+			return nil, err
+		}
 	}
 	return l, nil
 }
 
+// parseUnary is where every nesting (parentheses, signs, function
+// arguments) passes, so it bounds the parser's recursion.
 func (p *exprParser) parseUnary() (*node, error) {
+	if p.depth++; p.depth > MaxExprDepth {
+		return nil, p.errorf("nested more than %d deep", MaxExprDepth)
+	}
+	defer func() { p.depth-- }()
 	switch p.tok {
 	case "-":
 		p.next()
@@ -300,7 +361,7 @@ func (p *exprParser) parseUnary() (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &node{op: 'u', args: []*node{x}}, nil
+		return p.mk('u', "", x)
 	case "+":
 		p.next()
 		return p.parseUnary()
@@ -330,13 +391,13 @@ func (p *exprParser) parsePrimary() (*node, error) {
 			return nil, p.errorf("bad number %q", t)
 		}
 		p.next()
-		return &node{op: 'n', num: v}, nil
+		return &node{op: 'n', num: v, height: 1}, nil
 	case t[0] == '$':
 		if len(t) == 1 {
 			return nil, p.errorf("$ without a name")
 		}
 		p.next()
-		return &node{op: 'v', name: t[1:]}, nil
+		return &node{op: 'v', name: t[1:], height: 1}, nil
 	case isIdent(t[0]):
 		arity, ok := exprFuncs[t]
 		if !ok {
@@ -347,13 +408,13 @@ func (p *exprParser) parsePrimary() (*node, error) {
 			return nil, p.errorf("%s needs (", t)
 		}
 		p.next()
-		n := &node{op: 'f', name: t}
+		var args []*node
 		for {
 			a, err := p.parseCompare()
 			if err != nil {
 				return nil, err
 			}
-			n.args = append(n.args, a)
+			args = append(args, a)
 			if p.tok == "," {
 				p.next()
 				continue
@@ -364,10 +425,10 @@ func (p *exprParser) parsePrimary() (*node, error) {
 			p.next()
 			break
 		}
-		if arity >= 0 && len(n.args) != arity || arity < 0 && len(n.args) < 1 {
-			return nil, p.errorf("%s takes %d arguments, not %d", t, arity, len(n.args))
+		if arity >= 0 && len(args) != arity || arity < 0 && len(args) < 1 {
+			return nil, p.errorf("%s takes %d arguments, not %d", t, arity, len(args))
 		}
-		return n, nil
+		return p.mk('f', t, args...)
 	}
 	return nil, p.errorf("unexpected %q", t)
 }

@@ -22,16 +22,17 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	_ "image/jpeg" // IMPORTED images
-	_ "image/png"
 	"io/fs"
 	"math"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/shadercast/shadercast/internal/imagefile"
+	"github.com/shadercast/shadercast/internal/regularfile"
 )
 
 // Kind is the source format of a shader.
@@ -119,9 +120,10 @@ type Shader struct {
 	Fragment, Vertex string
 
 	// dir and root locate the shader for image inputs set by file name;
-	// root is nil for Parse.
-	root fs.FS
-	dir  string
+	// root is nil for Parse. images bounds their decoding.
+	root   fs.FS
+	dir    string
+	images imagefile.Options
 }
 
 // PreludeLine is the first line number of generated code in Fragment and
@@ -153,7 +155,11 @@ type Error struct {
 	Line int // 0 when not about one line
 	Col  int
 	Msg  string
+	Err  error // the cause, when another error is (reading an image)
 }
+
+// Unwrap returns the cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	switch {
@@ -176,29 +182,59 @@ const (
 	MaxAreaFactor = 4 // times the frame's area
 )
 
+// Limits on what a shader file may make the parser hold: far above real
+// plugins (a few kB, a dozen inputs, a handful of passes), low enough that
+// a hostile file costs little memory or time.
+const (
+	// MaxShaderBytes bounds a fragment or vertex shader file.
+	MaxShaderBytes = 1 << 20
+	// MaxInputs, MaxPasses and MaxImported bound the header's lists.
+	MaxInputs   = 128
+	MaxPasses   = 32
+	MaxImported = 32
+	// MaxLongValues bounds a long input's VALUES (and LABELS).
+	MaxLongValues = 1024
+)
+
+// LoadOptions bound what loading a shader may decode. The zero value uses
+// the defaults.
+type LoadOptions struct {
+	// MaxImagePixels refuses IMPORTED images, and images set on image
+	// inputs by file name, whose header declares more pixels; 0 means
+	// imagefile.DefaultMaxPixels (64 Mpx).
+	MaxImagePixels int64
+}
+
 // Load reads the shader file (.fs or .glsl) from root, with its optional
 // .vs beside it and its IMPORTED images; every path stays inside root.
-// root is typically os.DirFS(folder), or an os.Root's FS.
+// root is typically regularfile.DirFS(folder) (confined by an os.Root,
+// regular files only), or os.DirFS(folder). Only regular files up to
+// MaxShaderBytes are read as shaders.
 func Load(root fs.FS, file string) (*Shader, error) {
+	return LoadWith(root, file, LoadOptions{})
+}
+
+// LoadWith is Load with options.
+func LoadWith(root fs.FS, file string, opts LoadOptions) (*Shader, error) {
 	file = path.Clean(filepath.ToSlash(file))
 	if err := confined(file); err != nil {
 		return nil, &Error{File: file, Msg: err.Error()}
 	}
-	frag, err := fs.ReadFile(root, file)
+	frag, err := regularfile.ReadFile(root, file, MaxShaderBytes)
 	if err != nil {
-		return nil, fmt.Errorf("isf: %w", err)
+		return nil, &Error{File: file, Msg: err.Error(), Err: err}
 	}
 	var vert []byte
 	ext := path.Ext(file)
 	vsFile := ""
 	if ext == ".fs" || ext == ".frag" {
 		vsFile = strings.TrimSuffix(file, ext) + ".vs"
-		vert, err = fs.ReadFile(root, vsFile)
+		vert, err = regularfile.ReadFile(root, vsFile, MaxShaderBytes)
 		if errors.Is(err, fs.ErrNotExist) {
 			vert, vsFile, err = nil, "", nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("isf: %w", err)
+			return nil, &Error{File: vsFile, Msg: err.Error(), Err: err}
 		}
 	}
 	sh, err := parse(file, vsFile, frag, vert)
@@ -207,11 +243,12 @@ func Load(root fs.FS, file string) (*Shader, error) {
 	}
 	sh.root = root
 	sh.dir = path.Dir(file)
+	sh.images = imagefile.Options{MaxPixels: opts.MaxImagePixels}
 	for i := range sh.Imported {
 		im := &sh.Imported[i]
 		img, err := sh.LoadImage(im.Path)
 		if err != nil {
-			return nil, &Error{File: file, Msg: fmt.Sprintf("IMPORTED %q: %v", im.Name, err)}
+			return nil, &Error{File: file, Msg: fmt.Sprintf("IMPORTED %q: %v", im.Name, err), Err: err}
 		}
 		im.Image = img
 	}
@@ -219,13 +256,13 @@ func Load(root fs.FS, file string) (*Shader, error) {
 }
 
 // LoadFile is Load for a file on disk: the file's own folder is the root
-// its images must stay in.
+// its images must stay in (through an os.Root: regularfile.DirFS).
 func LoadFile(name string) (*Shader, error) {
 	dir, base := filepath.Split(name)
 	if dir == "" {
 		dir = "."
 	}
-	sh, err := Load(os.DirFS(dir), base)
+	sh, err := Load(regularfile.DirFS(dir), base)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +298,8 @@ func confined(p string) error {
 // LoadImage decodes a PNG or JPEG named relative to the shader's folder,
 // refusing paths that leave the root the shader was loaded from (absolute
 // paths, "..", and symbolic links pointing outside when the root is an
-// os.DirFS).
+// os.DirFS), files that are not regular, and images over the pixel cap of
+// the LoadOptions (checked on the header, before decoding).
 func (s *Shader) LoadImage(rel string) (image.Image, error) {
 	if s.root == nil {
 		return nil, fmt.Errorf("image %q: the shader was parsed from memory, so it has no folder to load images from", rel)
@@ -276,13 +314,12 @@ func (s *Shader) LoadImage(rel string) (image.Image, error) {
 	if err := noSymlinkEscape(s.root, p); err != nil {
 		return nil, err
 	}
-	data, err := fs.ReadFile(s.root, p)
+	img, _, err := imagefile.ReadFS(s.root, p, s.images)
+	if errors.Is(err, image.ErrFormat) {
+		return nil, fmt.Errorf("image %q is not an image (PNG and JPEG are supported, and a GIF's first frame): %w", rel, err)
+	}
 	if err != nil {
 		return nil, err
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("image %q: %w (PNG and JPEG are supported)", rel, err)
 	}
 	if b := img.Bounds(); b.Dx() > MaxTargetSize || b.Dy() > MaxTargetSize || b.Empty() {
 		return nil, fmt.Errorf("image %q is %dx%d; at most %d on a side", rel, b.Dx(), b.Dy(), MaxTargetSize)
@@ -403,6 +440,9 @@ func lineCol(src []byte, off int) (int, int) {
 }
 
 func parse(file, vsFile string, frag, vert []byte) (*Shader, error) {
+	if len(frag) > MaxShaderBytes || len(vert) > MaxShaderBytes {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("shader of %d bytes (vertex shader %d): at most %d each", len(frag), len(vert), MaxShaderBytes)}
+	}
 	sh := &Shader{Name: strings.TrimSuffix(path.Base(file), path.Ext(file)), File: file, VertexFile: vsFile}
 	js, off, has, err := header(frag)
 	if err != nil {
@@ -452,12 +492,22 @@ func parse(file, vsFile string, frag, vert []byte) (*Shader, error) {
 	hdrErr := func(anchor, format string, a ...any) error {
 		at := off
 		if anchor != "" {
-			if m := regexp.MustCompile(anchor).FindIndex(js); m != nil {
-				at = off + m[0]
+			// Anchors quote names from the file: compile without
+			// panicking, whatever their size.
+			if re, err := regexp.Compile(anchor); err == nil {
+				if m := re.FindIndex(js); m != nil {
+					at = off + m[0]
+				}
 			}
 		}
 		l, _ := lineCol(frag, at)
 		return &Error{File: file, Line: l, Msg: fmt.Sprintf(format, a...)}
+	}
+	switch {
+	case len(h.INPUTS) > MaxInputs:
+		return nil, hdrErr(`"INPUTS"`, "%d INPUTS: at most %d", len(h.INPUTS), MaxInputs)
+	case len(h.PASSES) > MaxPasses:
+		return nil, hdrErr(`"PASSES"`, "%d PASSES: at most %d", len(h.PASSES), MaxPasses)
 	}
 	if err := sh.readInputs(h.INPUTS, hdrErr); err != nil {
 		return nil, err
@@ -598,10 +648,18 @@ func (sh *Shader) readInputs(raw []rawInput, hdrErr headerErr) error {
 			return err
 		}
 		if r.TYPE == TypeLong {
+			if len(r.VALUES) > MaxLongValues || len(r.LABELS) > MaxLongValues {
+				return hdrErr(keyAnchor("NAME", r.NAME), "%s: %d VALUES and %d LABELS: at most %d", where, len(r.VALUES), len(r.LABELS), MaxLongValues)
+			}
+			for _, v := range []Value{in.Min, in.Max} {
+				if v != nil && math.Abs(v[0]) > math.MaxInt32 {
+					return hdrErr(keyAnchor("NAME", r.NAME), "%s: MIN and MAX must be within ±%d (a long is a GLSL int)", where, math.MaxInt32)
+				}
+			}
 			for j, v := range r.VALUES {
 				f, ok := v.(float64)
-				if !ok || f != math.Trunc(f) {
-					return hdrErr(keyAnchor("NAME", r.NAME), "%s: VALUES[%d] is not an integer", where, j)
+				if !ok || !isLong(f) {
+					return hdrErr(keyAnchor("NAME", r.NAME), "%s: VALUES[%d] is not an integer within ±%d", where, j, math.MaxInt32)
 				}
 				in.Values = append(in.Values, int(f))
 			}
@@ -644,6 +702,9 @@ func (sh *Shader) readInputs(raw []rawInput, hdrErr headerErr) error {
 	}
 	return nil
 }
+
+// isLong reports whether f is a value a long (a GLSL int) can hold.
+func isLong(f float64) bool { return f == math.Trunc(f) && math.Abs(f) <= math.MaxInt32 }
 
 func zeroValue(in *Input) Value {
 	switch in.Type {
@@ -722,8 +783,8 @@ func hexColor(s string) (Value, error) {
 	}
 	out := Value{0, 0, 0, 1}
 	for i := 0; i < len(h)/2; i++ {
-		var b byte
-		if _, err := fmt.Sscanf(h[2*i:2*i+2], "%02x", &b); err != nil {
+		b, err := strconv.ParseUint(h[2*i:2*i+2], 16, 8) // no sign, no spaces, unlike Sscanf
+		if err != nil {
 			return nil, fmt.Errorf("color %q: want #rrggbb or #rrggbbaa", s)
 		}
 		out[i] = float64(b) / 255
@@ -750,6 +811,9 @@ func (sh *Shader) readImported(raw json.RawMessage, hdrErr headerErr) error {
 		sort.Slice(list, func(i, j int) bool { return list[i].NAME < list[j].NAME })
 	} else if err := json.Unmarshal(raw, &list); err != nil {
 		return hdrErr(`"IMPORTED"`, "IMPORTED must be an object of {\"PATH\": file} entries (or an array of {NAME, PATH})")
+	}
+	if len(list) > MaxImported {
+		return hdrErr(`"IMPORTED"`, "%d IMPORTED images: at most %d", len(list), MaxImported)
 	}
 	for _, e := range list {
 		if !validIdent(e.NAME) || reserved[e.NAME] || sh.Input(e.NAME) != nil {

@@ -52,8 +52,8 @@ func (in *Input) Check(v Value) (Value, error) {
 	case TypeBool, TypeEvent:
 		out[0] = b2f(out[0] != 0)
 	case TypeLong:
-		if out[0] != math.Trunc(out[0]) {
-			return nil, fmt.Errorf("input %q (long) takes an integer, not %v", in.Name, v[0])
+		if !isLong(out[0]) {
+			return nil, fmt.Errorf("input %q (long) takes an integer within ±%d, not %v", in.Name, math.MaxInt32, v[0])
 		}
 		if len(in.Values) > 0 && !slices.Contains(in.Values, int(out[0])) {
 			return nil, fmt.Errorf("input %q takes one of %v, not %v", in.Name, in.Values, v[0])

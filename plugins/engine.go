@@ -7,11 +7,12 @@ package plugins
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/regularfile"
+	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/isf"
 )
 
@@ -45,9 +46,16 @@ type Input struct {
 }
 
 // loadShader reads a plugin file (ISF .fs, ShaderToy .glsl) from dir; the
-// folder is the root its .vs and IMPORTED images must stay in.
-func loadShader(dir, base string) (*shader, error) {
-	sh, err := isf.Load(os.DirFS(dir), base)
+// folder is the root its .vs and IMPORTED images must stay in, enforced by
+// an os.Root (regularfile.DirFS), so that a symbolic link swapped in after
+// any check still cannot lead out of it; only regular files are read, so a
+// FIFO named like a plugin cannot block the loader. The file is outside
+// data: a panic while parsing it is recovered and becomes its error
+// (*safe.PanicError).
+func loadShader(dir, base string, maxImagePixels int64) (*shader, error) {
+	sh, err := safe.Value(func() (*isf.Shader, error) {
+		return isf.LoadWith(regularfile.DirFS(dir), base, isf.LoadOptions{MaxImagePixels: maxImagePixels})
+	})
 	if err != nil {
 		// isf names files relative to the root; authors want the path
 		// they can open.

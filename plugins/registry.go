@@ -39,6 +39,7 @@ import (
 
 	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/shaders"
 )
 
@@ -56,6 +57,10 @@ type Options struct {
 	// Debounce is how long a file must stay quiet before it is reloaded
 	// (120 ms when zero): editors write a file in several steps.
 	Debounce time.Duration
+	// MaxImagePixels refuses IMPORTED images (and images set on image
+	// inputs by file name) whose header declares more pixels; 0 means 64
+	// Mpx (imagefile.DefaultMaxPixels).
+	MaxImagePixels int64
 }
 
 // Info describes one known pass.
@@ -385,8 +390,12 @@ func (r *Registry) resolve(name string, notify bool) {
 	}
 	r.mu.Unlock()
 
-	sh, err := loadShader(dir, base)
+	sh, err := loadShader(dir, base, r.opts.MaxImagePixels)
 	file := filepath.Join(dir, base)
+	var pe *safe.PanicError
+	if errors.As(err, &pe) {
+		r.log.Error("panic while loading a shader (recovered)", "file", file, "panic", pe.Value, "stack", string(pe.Stack))
+	}
 
 	r.mu.Lock()
 	e := old
@@ -651,7 +660,7 @@ func LoadFile(path string) (Info, compositor.Pass, error) {
 	if dir == "" {
 		dir = "."
 	}
-	sh, err := loadShader(dir, base)
+	sh, err := loadShader(dir, base, 0)
 	if err != nil {
 		return Info{}, nil, err
 	}

@@ -108,6 +108,11 @@ type Config struct {
 
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout Duration `json:"shutdownTimeout"`
+
+	// MaxImagePixels refuses a still input, an IMPORTED image or an image
+	// input whose header declares more pixels, before it is decoded; 0
+	// means 64 Mpx (imagefile.DefaultMaxPixels).
+	MaxImagePixels int64 `json:"maxImagePixels"`
 }
 
 // Duration is a time.Duration that reads "2s" from JSON.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source"
 	"github.com/shadercast/shadercast/source/still"
@@ -89,7 +90,7 @@ func (s *Service) openInput() (source.Video, error) {
 	case "y4m":
 		return y4m.Open(s.cfg.Input, y4m.Options{Loop: s.cfg.Loop})
 	case "image":
-		return still.Open(s.cfg.Input, s.cfg.FPS)
+		return still.Open(s.cfg.Input, s.cfg.FPS, still.Options{MaxImagePixels: s.cfg.MaxImagePixels})
 	}
 	return nil, nil // "whip": nothing to open, publishers arrive by POST
 }
@@ -112,7 +113,10 @@ func (s *Service) runInputs(ctx context.Context) {
 	}
 	backoff := time.Second
 	for ctx.Err() == nil {
-		src, err := s.openInput()
+		// Opening parses the file's header (or decodes the whole
+		// picture): outside data, so a panic there is the input's
+		// failure, not the process's.
+		src, err := safe.Value(s.openInput)
 		if err != nil {
 			s.inputFailed(err)
 			if !sleepCtx(ctx, backoff) {
@@ -125,7 +129,9 @@ func (s *Service) runInputs(ctx context.Context) {
 		s.inputs.set(kind, "live")
 		start := time.Now()
 		err = s.pump(ctx, src, sess)
-		src.Close()
+		if cerr := safe.Do(src.Close); cerr != nil && isPanic(cerr) {
+			s.panicked("closing the input", cerr)
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -156,11 +162,28 @@ func (s *Service) runInputs(ctx context.Context) {
 }
 
 // brokenStream says whether err is about the input's content (it will be
-// the same after a reopen) rather than about reading it.
+// the same after a reopen) rather than about reading it. A recovered panic
+// counts: the same bytes would reach the same bug again.
 func brokenStream(err error) bool {
 	var sc *y4m.SizeChangeError
 	var he *y4m.HeaderError
-	return errors.Is(err, y4m.ErrTruncated) || errors.Is(err, y4m.ErrFrameMarker) || errors.As(err, &sc) || errors.As(err, &he)
+	return errors.Is(err, y4m.ErrTruncated) || errors.Is(err, y4m.ErrFrameMarker) || errors.As(err, &sc) || errors.As(err, &he) || isPanic(err)
+}
+
+func isPanic(err error) bool {
+	var pe *safe.PanicError
+	return errors.As(err, &pe)
+}
+
+// panicked counts and logs (once, with the stack) a panic recovered from
+// an input's work.
+func (s *Service) panicked(what string, err error) {
+	var pe *safe.PanicError
+	if !errors.As(err, &pe) {
+		return
+	}
+	s.stats.panics.Add(1)
+	s.log.Error("input panicked (recovered); staying on air with the last frame", "input", s.cfg.Input, "while", what, "err", err, "stack", string(pe.Stack))
 }
 
 func (s *Service) inputFailed(err error) {
@@ -168,22 +191,36 @@ func (s *Service) inputFailed(err error) {
 	s.inputs.fail(err)
 	kind, _ := s.cfg.InputKind()
 	s.inputs.set(kind, "failed")
+	if isPanic(err) {
+		s.panicked("reading", err)
+		return
+	}
 	s.log.Error("input failed; staying on air with the last frame", "input", s.cfg.Input, "err", err)
 }
 
 // pump reads one input until it ends or fails, sound too when it has any.
+// Sources parse outside data (files, publishers' streams), so each read
+// runs under safe.Value: a panic in either reader ends the pump with a
+// *safe.PanicError, which the caller reports as the input's failure.
 func (s *Service) pump(ctx context.Context, src source.Video, sess *session) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Deferred after wg.Wait, so it runs first: the sound reader stops
+	// when the video does, whatever ended it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var audioPanic error // set before cancel; read after wg.Wait or ctx.Done
 	if a, ok := src.(source.Audio); ok {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				d, err := a.ReadAudio(ctx)
+				d, err := safe.Value(func() (media.AudioData, error) { return a.ReadAudio(ctx) })
 				if err != nil {
+					if isPanic(err) {
+						audioPanic = err
+						cancel()
+					}
 					return
 				}
 				s.deliverAudio(d, sess)
@@ -191,9 +228,14 @@ func (s *Service) pump(ctx context.Context, src source.Video, sess *session) err
 		}()
 	}
 	for {
-		f, err := src.ReadVideo(ctx)
+		f, err := safe.Value(func() (media.VideoFrame, error) { return src.ReadVideo(ctx) })
 		if err != nil {
 			if ctx.Err() != nil {
+				cancel()
+				wg.Wait()
+				if audioPanic != nil {
+					return audioPanic
+				}
 				return ctx.Err()
 			}
 			return err
@@ -286,6 +328,7 @@ func (s *Service) onAir(ctx context.Context, p *whip.Publication) {
 	if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
 		s.stats.inputErrors.Add(1)
 		s.inputs.fail(fmt.Errorf("WHIP publisher %s: %w", p.ID, err))
+		s.panicked("reading WHIP publisher "+p.ID, err)
 	}
 	s.log.Info("WHIP publisher left", "id", p.ID, "err", err)
 }

@@ -31,7 +31,7 @@ type ShaderError struct {
 // setupPasses opens the registry and adds the configured passes after the
 // barcode pass.
 func (s *Service) setupPasses() error {
-	reg, err := plugins.Open(plugins.Options{Dirs: s.cfg.ShaderDirs, Builtins: true, Logger: s.log})
+	reg, err := plugins.Open(plugins.Options{Dirs: s.cfg.ShaderDirs, Builtins: true, Logger: s.log, MaxImagePixels: s.cfg.MaxImagePixels})
 	if err != nil {
 		return fmt.Errorf("--shaders: %w", err)
 	}
@@ -57,6 +57,9 @@ func (s *Service) runPluginEvents(ctx context.Context) {
 				return
 			}
 			if ev.Kind == plugins.Error {
+				if isPanic(ev.Err) {
+					s.stats.panics.Add(1) // recovered loading the plugin; the registry logged the stack
+				}
 				msg := ev.Err.Error()
 				b, _ := json.Marshal(ShaderError{Type: "shader-error", Name: ev.Name, File: ev.File, Message: msg})
 				s.hub.publish(event{name: "shader-error", data: b})

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	_ "image/jpeg" // decoders for image.Decode
 	"image/png"
 	"io"
 	"os"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/imagefile"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -33,15 +33,16 @@ func detect(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per image: file, width, height, barcodes (DetectedBarcode: format, rawValue, boundingBox, cornerPoints)")
+	maxPixels := fs.Int64("max-image-pixels", 0, "refuse images whose header declares more than `N` pixels, before decoding (0: 64 Mpx)")
 	outDir := fs.String("out", "", "write each image with its barcodes highlighted to `DIR`/NAME.png (NAME-2.png, ... when names repeat)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: shadercast detect [--json] [--out DIR] IMAGE...
 
-Runs each PNG or JPEG image through the same GPU pipeline as the video
+Runs each PNG, JPEG or GIF image through the same GPU pipeline as the video
 (barcode localization on the GPU, decoding with zxing-cpp on the located
 regions) and prints what it found, in image pixels. An image that cannot be
-read gets an error line and the others go on; the exit status is 1 when any
-image failed.
+read, or whose header declares more pixels than --max-image-pixels, gets an
+error line and the others go on; the exit status is 1 when any image failed.
 
 Flags:
 `)
@@ -95,12 +96,16 @@ Flags:
 			used[name] = true
 			outPath = filepath.Join(*outDir, name+".png")
 		}
-		err := detectOne(pl, file, outPath, &res, &out)
+		err := detectOne(pl, file, outPath, imagefile.Options{MaxPixels: *maxPixels}, &res, &out)
 		if err != nil {
 			failed = true
 			res.Error = err.Error()
 			if !*asJSON {
-				fmt.Fprintf(stderr, "%s: %v\n", file, err)
+				msg := err.Error()
+				if !strings.HasPrefix(msg, file+": ") { // image errors name their file already
+					msg = file + ": " + msg
+				}
+				fmt.Fprintln(stderr, msg)
 				continue
 			}
 		}
@@ -123,8 +128,8 @@ Flags:
 	return 0
 }
 
-func detectOne(pl *compositor.Pipeline, file, outPath string, res *detectResult, out *compositor.Output) error {
-	img, err := loadImage(file)
+func detectOne(pl *compositor.Pipeline, file, outPath string, opts imagefile.Options, res *detectResult, out *compositor.Output) error {
+	img, _, err := imagefile.Open(file, opts)
 	if err != nil {
 		return err
 	}
@@ -147,19 +152,6 @@ func detectOne(pl *compositor.Pipeline, file, outPath string, res *detectResult,
 		return err
 	}
 	return writePNG(outPath, rgba)
-}
-
-func loadImage(file string) (image.Image, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("decoding image: %w", err)
-	}
-	return img, nil
 }
 
 // frameFromImage converts any image to an RGBA frame.

@@ -163,6 +163,9 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs.Var(&listFlag{dst: &cfg.ICEServers}, "ice-server", "STUN `URL` for ICE (repeatable), e.g. stun:stun.l.google.com:19302")
 	fs.BoolVar(&cfg.Timecode, "timecode", cfg.Timecode, "stamp each frame's creation time as a bit strip at the bottom left (latency measurement)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
+
+	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", cfg.MaxImagePixels, "refuse still inputs and shader images whose header declares more than `N` pixels, before decoding (0: 64 Mpx)")
+
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -10,14 +10,12 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	_ "image/gif" // registered for image.Decode
-	_ "image/jpeg"
-	_ "image/png"
 	"math"
-	"os"
 	"sync"
 	"time"
 
+	"github.com/shadercast/shadercast/internal/imagefile"
+	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source"
 	"github.com/shadercast/shadercast/source/internal/pace"
@@ -39,30 +37,41 @@ type Source struct {
 
 var _ source.Video = (*Source)(nil)
 
+// Options configures Open. The zero value is the defaults.
+type Options struct {
+	// MaxImagePixels refuses a picture whose header declares more pixels
+	// (before decoding it); 0 means imagefile.DefaultMaxPixels (64 Mpx).
+	MaxImagePixels int64
+}
+
 // Open decodes the image at path and prepares to return it fps times a
 // second. The picture is converted once to an RGBA frame (straight, not
 // premultiplied, alpha, as WebCodecs' RGBA frames are), at its own size,
-// odd sizes included.
-func Open(path string, fps float64) (*Source, error) {
+// odd sizes included. Only a regular file is read (a FIFO or device is
+// refused without blocking), and a picture over opts.MaxImagePixels is
+// refused from its header, before it is decoded.
+func Open(path string, fps float64, opts Options) (*Source, error) {
 	if !(fps > 0) || fps > 1000 || math.IsInf(fps, 0) {
 		return nil, fmt.Errorf("still: frame rate %v must be in (0, 1000]", fps)
 	}
-	file, err := os.Open(path)
+	img, kind, err := imagefile.Open(path, imagefile.Options{MaxPixels: opts.MaxImagePixels})
 	if err != nil {
 		return nil, fmt.Errorf("still: %w", err)
 	}
-	defer file.Close()
-	img, kind, err := image.Decode(file)
+	s, err := safe.Value(func() (*Source, error) { return newSource(path, kind, img, fps) })
 	if err != nil {
-		if errors.Is(err, image.ErrFormat) {
-			return nil, fmt.Errorf("still: %s: not a PNG, JPEG or GIF image: %w", path, err)
-		}
-		return nil, fmt.Errorf("still: %s: decoding: %w", path, err)
+		return nil, fmt.Errorf("still: %s: %w", path, err)
 	}
+	return s, nil
+}
+
+// newSource converts the decoded picture; it runs under safe.Value since
+// the image came from outside.
+func newSource(path, kind string, img image.Image, fps float64) (*Source, error) {
 	b := img.Bounds()
 	f, err := media.AllocVideoFrame(media.VideoFrameInit{Format: media.RGBA, CodedWidth: b.Dx(), CodedHeight: b.Dy()})
 	if err != nil {
-		return nil, fmt.Errorf("still: %s (%s, %dx%d): %w", path, kind, b.Dx(), b.Dy(), err)
+		return nil, fmt.Errorf("%s (%s, %dx%d): %w", path, kind, b.Dx(), b.Dy(), err)
 	}
 	p, _ := f.Plane(0)
 	dst := &image.NRGBA{Pix: p.Data, Stride: p.Stride, Rect: image.Rect(0, 0, b.Dx(), b.Dy())}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadercast/shadercast/internal/imagefile"
+	"github.com/shadercast/shadercast/internal/imagetest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -57,7 +59,7 @@ func TestPNGPixelsAndPacing(t *testing.T) {
 	if err := png.Encode(&b, img); err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(write(t, "a.png", b.Bytes()), 100)
+	s, err := Open(write(t, "a.png", b.Bytes()), 100, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ func TestJPEGAndGIF(t *testing.T) {
 		data []byte
 		tol  int
 	}{{"a.jpg", jb.Bytes(), 6}, {"a.gif", gb.Bytes(), 0}} {
-		s, err := Open(write(t, tc.name, tc.data), 30)
+		s, err := Open(write(t, tc.name, tc.data), 30, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,19 +145,19 @@ func TestJPEGAndGIF(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	if _, err := Open(filepath.Join(t.TempDir(), "missing.png"), 30); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Open(filepath.Join(t.TempDir(), "missing.png"), 30, Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
-	_, err := Open(write(t, "a.txt", []byte("hello, not an image")), 30)
+	_, err := Open(write(t, "a.txt", []byte("hello, not an image")), 30, Options{})
 	if !errors.Is(err, image.ErrFormat) || !strings.Contains(err.Error(), "not a PNG, JPEG or GIF") {
 		t.Errorf("text file: %v", err)
 	}
 	var b bytes.Buffer
 	png.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)))
-	if _, err := Open(write(t, "cut.png", b.Bytes()[:b.Len()/2]), 30); err == nil {
+	if _, err := Open(write(t, "cut.png", b.Bytes()[:b.Len()/2]), 30, Options{}); err == nil {
 		t.Error("truncated PNG accepted")
 	}
-	if _, err := Open(write(t, "ok.png", b.Bytes()), 0); err == nil {
+	if _, err := Open(write(t, "ok.png", b.Bytes()), 0, Options{}); err == nil {
 		t.Error("0 fps accepted")
 	}
 }
@@ -164,7 +166,7 @@ func TestCloseUnblocks(t *testing.T) {
 	checkPoolClean(t)
 	var b bytes.Buffer
 	png.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)))
-	s, err := Open(write(t, "a.png", b.Bytes()), 0.5)
+	s, err := Open(write(t, "a.png", b.Bytes()), 0.5, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,4 +191,27 @@ func TestCloseUnblocks(t *testing.T) {
 		t.Errorf("earlier frame after Close: %v", err)
 	}
 	f.Close()
+}
+
+// TestRefusesHugeImageFromItsHeader: a tiny file declaring 50000x50000
+// is refused before decoding (it would take 10 GB), naming the file, its
+// size and the cap; the cap is configurable.
+func TestRefusesHugeImageFromItsHeader(t *testing.T) {
+	p := write(t, "huge.png", imagetest.DeclaredPNG(50000, 50000, 64))
+	_, err := Open(p, 30, Options{})
+	var tm *imagefile.TooManyPixelsError
+	if !errors.As(err, &tm) || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "50000x50000") {
+		t.Fatalf("got %v, want a TooManyPixelsError naming %s", err, p)
+	}
+	var b bytes.Buffer
+	png.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)))
+	small := write(t, "small.png", b.Bytes())
+	if _, err := Open(small, 30, Options{MaxImagePixels: 63}); !errors.As(err, &tm) || tm.MaxPixels != 63 {
+		t.Errorf("8x8 under a 63-pixel cap: %v", err)
+	}
+	s, err := Open(small, 30, Options{MaxImagePixels: 64})
+	if err != nil {
+		t.Fatalf("8x8 at a 64-pixel cap: %v", err)
+	}
+	s.Close()
 }

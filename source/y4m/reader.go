@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"strconv"
+	"strings"
 
 	"github.com/shadercast/shadercast/media"
 )
@@ -27,6 +29,21 @@ const (
 	// longer "line" means the input is not Y4M (or a header was lost) and
 	// must not make the reader buffer without limit.
 	maxLine = 4096
+
+	// maxRatioTerm bounds each side of a ratio (F, A): the largest value
+	// ffmpeg's 32-bit rationals write, far above any real rate's terms
+	// (F30000:1001, F60000:1001, F24000:1001). Every product the reader
+	// forms from the terms then fits in 64 bits.
+	maxRatioTerm = 1<<31 - 1
+	// maxFrameSeconds and maxFrameRate bound the F rate: one frame an
+	// hour (a time-lapse) to 10000 fps (high-speed captures), so that
+	// every real file plays and frame times stay far from overflow.
+	maxFrameSeconds = 3600
+	maxFrameRate    = 10000
+	// maxHeadersInARow bounds stream headers met one after another with
+	// no frame between them (a mid-stream header is adopted, see
+	// ReadFrame): a stream of nothing but headers is garbage, not video.
+	maxHeadersInARow = 16
 )
 
 var (
@@ -115,10 +132,32 @@ func (h Header) ColorSpace() media.ColorSpace {
 
 // frameTime converts frame index n to microseconds exactly (128-bit
 // intermediate), so that timestamps never drift from the declared rate.
+// The parser keeps the rate's terms in 1..maxRatioTerm, so Den*1e6 fits in
+// 64 bits; a product beyond int64 microseconds (hundreds of thousands of
+// years of media time) saturates instead of wrapping or panicking in
+// Div64.
 func (h Header) frameTime(n int64) int64 {
-	hi, lo := bits.Mul64(uint64(n), uint64(h.FrameRate.Den)*1_000_000)
-	q, _ := bits.Div64(hi, lo, uint64(h.FrameRate.Num))
+	num, den := h.FrameRate.Num, h.FrameRate.Den
+	if n <= 0 || num <= 0 || den <= 0 || den > maxRatioTerm {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(n), uint64(den)*1_000_000)
+	if hi >= uint64(num) {
+		return math.MaxInt64 // the quotient does not fit in 64 bits
+	}
+	q, _ := bits.Div64(hi, lo, uint64(num))
+	if q > math.MaxInt64 {
+		return math.MaxInt64
+	}
 	return int64(q)
+}
+
+// addTime adds microsecond times, saturating instead of wrapping.
+func addTime(a, b int64) int64 {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // Reader reads frames from a Y4M stream.
@@ -152,7 +191,7 @@ func (r *Reader) Header() Header { return r.hdr }
 // with timestamps following on from the frames read so far.
 func (r *Reader) restart(src io.Reader) error {
 	r.br.Reset(src)
-	r.base += r.hdr.frameTime(r.n)
+	r.base = addTime(r.base, r.hdr.frameTime(r.n))
 	r.n = 0
 	return r.readStreamHeader()
 }
@@ -192,9 +231,9 @@ func (r *Reader) parseStreamHeader(line []byte) error {
 		tok, v := string(f), string(f[1:])
 		switch f[0] {
 		case 'W', 'H':
-			n, err := strconv.Atoi(v)
-			if err != nil || n <= 0 || n > media.MaxDimension {
-				return &HeaderError{Token: tok, Reason: fmt.Sprintf("size must be 1..%d", media.MaxDimension)}
+			n, ok := parseUint(v, media.MaxDimension)
+			if !ok || n == 0 {
+				return &HeaderError{Token: clip(f), Reason: fmt.Sprintf("size must be 1..%d", media.MaxDimension)}
 			}
 			if f[0] == 'W' {
 				h.Width = n
@@ -203,14 +242,26 @@ func (r *Reader) parseStreamHeader(line []byte) error {
 			}
 		case 'F':
 			rt, ok := parseRatio(v)
-			if !ok || rt.Num <= 0 || rt.Den <= 0 {
-				return &HeaderError{Token: tok, Reason: "frame rate must be num:den, both positive"}
+			if !ok {
+				return &HeaderError{Token: clip(f), Reason: "frame rate must be num:den, two whole numbers"}
+			}
+			if rt == (Ratio{}) {
+				rt = Ratio{25, 1} // F0:0 is "unknown"; ffmpeg reads it as 25 fps too
+			}
+			if rt.Num == 0 || rt.Den == 0 {
+				return &HeaderError{Token: clip(f), Reason: "frame rate must be num:den, both positive"}
+			}
+			// Terms below 2^31 keep the products here and in frameTime
+			// within 64 bits; then num/den is checked exactly.
+			if rt.Num > maxRatioTerm || rt.Den > maxRatioTerm ||
+				int64(rt.Num)*maxFrameSeconds < int64(rt.Den) || int64(rt.Num) > maxFrameRate*int64(rt.Den) {
+				return &HeaderError{Token: clip(f), Reason: fmt.Sprintf("frame rate %s (%.3g fps) out of range: want one frame an hour to %d fps, with num and den up to %d", rt, float64(rt.Num)/float64(rt.Den), maxFrameRate, maxRatioTerm)}
 			}
 			h.FrameRate = rt
 		case 'A':
 			rt, ok := parseRatio(v)
-			if !ok || rt.Num < 0 || rt.Den < 0 {
-				return &HeaderError{Token: tok, Reason: "pixel aspect must be num:den"}
+			if !ok || rt.Num > maxRatioTerm || rt.Den > maxRatioTerm {
+				return &HeaderError{Token: clip(f), Reason: fmt.Sprintf("pixel aspect must be num:den, two whole numbers up to %d", maxRatioTerm)}
 			}
 			h.PixelAspect = rt
 		case 'I':
@@ -218,7 +269,7 @@ func (r *Reader) parseStreamHeader(line []byte) error {
 			case "p", "t", "b", "m", "?":
 				h.Interlace = v
 			default:
-				return &HeaderError{Token: tok, Reason: "interlacing must be one of p, t, b, m, ?"}
+				return &HeaderError{Token: clip(f), Reason: "interlacing must be one of p, t, b, m, ?"}
 			}
 		case 'C':
 			switch v {
@@ -260,14 +311,38 @@ func (r *Reader) parseStreamHeader(line []byte) error {
 	return nil
 }
 
+// parseRatio reads "num:den", two whole numbers below 10^18 (so that a
+// term too large for its field is reported with its value; callers check
+// their own bounds).
 func parseRatio(s string) (Ratio, bool) {
-	a, b, ok := bytes.Cut([]byte(s), []byte{':'})
+	a, b, ok := strings.Cut(s, ":")
 	if !ok {
 		return Ratio{}, false
 	}
-	n, err1 := strconv.Atoi(string(a))
-	d, err2 := strconv.Atoi(string(b))
-	return Ratio{n, d}, err1 == nil && err2 == nil
+	n, ok1 := parseUint(a, 1e18)
+	d, ok2 := parseUint(b, 1e18)
+	return Ratio{n, d}, ok1 && ok2
+}
+
+// parseUint reads a whole number of decimal digits (no sign, no spaces)
+// up to limit, without overflowing on any length of input.
+func parseUint(s string, limit int) (int, bool) {
+	if s == "" {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int(c - '0')
+		if n > (limit-d)/10 {
+			return 0, false // checked before multiplying: no wrap-around
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // clip keeps error messages about binary garbage short and printable.
@@ -304,6 +379,7 @@ func (h Header) FrameSize() int {
 // be honoured give a *HeaderError or *SizeChangeError. The partial frame is
 // released in every error case.
 func (r *Reader) ReadFrame() (media.VideoFrame, error) {
+	headers := 0
 	for {
 		line, err := r.readLine()
 		if err != nil {
@@ -321,8 +397,11 @@ func (r *Reader) ReadFrame() (media.VideoFrame, error) {
 		}
 		body := line[:len(line)-1]
 		if bytes.HasPrefix(body, []byte(streamMagic+" ")) {
+			if headers++; headers > maxHeadersInARow {
+				return media.VideoFrame{}, &HeaderError{Reason: fmt.Sprintf("%d stream headers in a row without a frame", headers)}
+			}
 			prev := r.hdr
-			r.base += prev.frameTime(r.n)
+			r.base = addTime(r.base, prev.frameTime(r.n))
 			r.n = 0
 			if err := r.parseStreamHeader(body); err != nil {
 				return media.VideoFrame{}, err
@@ -354,9 +433,9 @@ func (r *Reader) checkFrameParams(params []byte) error {
 		switch f[0] {
 		case 'I', 'X':
 		case 'W', 'H':
-			n, err := strconv.Atoi(string(f[1:]))
-			if err != nil {
-				return &HeaderError{Token: string(f), Reason: "bad frame size"}
+			n, ok := parseUint(string(f[1:]), media.MaxDimension)
+			if !ok {
+				return &HeaderError{Token: clip(f), Reason: "bad frame size"}
 			}
 			to := [2]int{r.hdr.Width, r.hdr.Height}
 			to[bool2int(f[0] == 'H')] = n
@@ -379,10 +458,10 @@ func bool2int(b bool) int {
 
 func (r *Reader) readPlanes() (media.VideoFrame, error) {
 	h := &r.hdr
-	ts := r.base + h.frameTime(r.n)
+	ts := addTime(r.base, h.frameTime(r.n))
 	f, err := media.AllocVideoFrame(media.VideoFrameInit{
 		Format: media.I420, CodedWidth: h.Width, CodedHeight: h.Height,
-		Timestamp: ts, Duration: r.base + h.frameTime(r.n+1) - ts, ColorSpace: r.cs,
+		Timestamp: ts, Duration: addTime(r.base, h.frameTime(r.n+1)) - ts, ColorSpace: r.cs,
 	})
 	if err != nil {
 		return f, err
