@@ -10,9 +10,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/isf"
+	"github.com/shadercast/shadercast/trial"
 )
 
 // shader is one loaded plugin file.
@@ -29,6 +31,8 @@ type shader struct {
 	// newPass makes a fresh pass; values are input values to start with
 	// (those that no longer fit the declaration are dropped).
 	newPass func(values map[string]any) (compositor.Pass, error)
+	// source is the file as read, for Options.Trial; nil for built-ins.
+	source *trial.Shader
 }
 
 // Input is one declared input of a pass, ISF-style.
@@ -47,7 +51,8 @@ type Input struct {
 // loadShader reads a plugin file (ISF .fs, ShaderToy .glsl) from dir; the
 // folder is the root its .vs and IMPORTED images must stay in.
 func loadShader(dir, base string) (*shader, error) {
-	sh, err := isf.Load(os.DirFS(dir), base)
+	rec := &recordFS{FS: os.DirFS(dir)}
+	sh, err := isf.Load(rec, base)
 	if err != nil {
 		// isf names files relative to the root; authors want the path
 		// they can open.
@@ -67,12 +72,57 @@ func loadShader(dir, base string) (*shader, error) {
 		deps = append(deps, filepath.Join(dir, filepath.FromSlash(path.Join(path.Dir(base), im.Path))))
 	}
 	out := fromISF(sh)
+	out.source = rec.shader(sh.File, dir, base)
 	for _, d := range deps {
 		if abs, err := filepath.Abs(d); err == nil {
 			out.deps = append(out.deps, abs)
 		}
 	}
 	return out, nil
+}
+
+// recordFS keeps the shader files package isf reads (not images), so
+// that a trial tries exactly what was parsed, whatever the file holds by
+// then. It passes ReadLink on: isf refuses links out of the folder with it.
+type recordFS struct {
+	fs.FS
+	files map[string][]byte
+}
+
+func (r *recordFS) ReadFile(name string) ([]byte, error) {
+	b, err := fs.ReadFile(r.FS, name)
+	if err == nil && (path.Ext(name) == ".fs" || path.Ext(name) == ".glsl" || path.Ext(name) == ".vs" || path.Ext(name) == ".frag") {
+		if r.files == nil {
+			r.files = map[string][]byte{}
+		}
+		r.files[name] = b
+	}
+	return b, err
+}
+
+func (r *recordFS) ReadLink(name string) (string, error) {
+	if rl, ok := r.FS.(fs.ReadLinkFS); ok {
+		return rl.ReadLink(name)
+	}
+	return "", &fs.PathError{Op: "readlink", Path: name, Err: errors.ErrUnsupported}
+}
+
+func (r *recordFS) Lstat(name string) (fs.FileInfo, error) {
+	if rl, ok := r.FS.(fs.ReadLinkFS); ok {
+		return rl.Lstat(name)
+	}
+	return fs.Stat(r.FS, name)
+}
+
+// shader is what was read of base, as a trial's input.
+func (r *recordFS) shader(file, dir, base string) *trial.Shader {
+	base = path.Clean(filepath.ToSlash(base))
+	src, ok := r.files[base]
+	if !ok {
+		return nil
+	}
+	return &trial.Shader{File: file, Dir: dir, Base: base, Source: src,
+		Vertex: r.files[strings.TrimSuffix(base, path.Ext(base))+".vs"]}
 }
 
 // loadEmbedded reads a built-in filter from fsys; prefix is the folder
