@@ -73,6 +73,9 @@ type Service struct {
 	guard  shaderGuard // trials, pass errors, the frame watchdog (watchdog.go)
 	// hadDetections: the last frame had barcodes (compositor goroutine).
 	hadDetections bool
+	// lastProcessErr is the last compositing error logged (compositor
+	// goroutine), so that a failure repeated every frame is logged once.
+	lastProcessErr string
 
 	// ended is closed when the input ended for good (a file without
 	// --loop): Run then stops like on a signal.

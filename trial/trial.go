@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -156,6 +157,13 @@ func Run(ctx context.Context, sh Shader, opts Options) (Result, error) {
 		var err error
 		if exe, err = os.Executable(); err != nil {
 			return res, fmt.Errorf("trial: finding this program to start it in trial mode: %w", err)
+		}
+		if runtime.GOOS == "linux" {
+			// The very file this process runs, even after an upgrade
+			// replaced the one at exe's path.
+			if _, err := os.Stat("/proc/self/exe"); err == nil {
+				exe = "/proc/self/exe"
+			}
 		}
 	}
 	req, err := json.Marshal(request{Shader: sh, Width: opts.Width, Height: opts.Height, Frames: opts.Frames})
