@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"io"
 	"net/http"
 	"os"
@@ -389,6 +390,85 @@ func metricValue(text, name string) float64 {
 		}
 	}
 	return -1
+}
+
+// redbufFS paints red through a target whose width is the frame's times
+// scale: a scale that makes the target too large fails the pass.
+const redbufFS = `/*{
+	"INPUTS": [
+		{"NAME": "inputImage", "TYPE": "image"},
+		{"NAME": "scale", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.0, "MAX": 100000.0}
+	],
+	"PASSES": [{"TARGET": "buf", "WIDTH": "$WIDTH * $scale", "HEIGHT": "$HEIGHT"}, {}]
+}*/
+void main() {
+	if (PASSINDEX == 0) {
+		gl_FragColor = vec4(1.0, 0.0, 0.0, 1.0);
+	} else {
+		gl_FragColor = IMG_NORM_PIXEL(buf, isf_FragNormCoord);
+	}
+}
+`
+
+// TestFailingPassBypassedLive: a pass that fails on every frame is
+// skipped, and the rest of the chain still applies; it is reported once
+// (API, event, metric, one log line) and used again when its input
+// changes.
+func TestFailingPassBypassedLive(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "redbuf.fs"), []byte(redbufFS), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	still := filepath.Join(t.TempDir(), "blue.png")
+	writeSolidPNG(t, still, 320, 240, color.RGBA{20, 100, 200, 255})
+	s := start(t, nil, nil, "--input", still, "--no-barcode", "--shaders", dir, "--pass", "redbuf", "--pass", "invert")
+	defer func() {
+		if t.Failed() {
+			t.Logf("service log:\n%s", s.stderr)
+		}
+	}()
+	sse := subscribe(t, s, "")
+	looks := func(c color.RGBA, want [3]float64) bool {
+		return near([3]float64{float64(c.R), float64(c.G), float64(c.B)}, want, 12)
+	}
+	eventually(t, 10*time.Second, "red, inverted (cyan)", func() bool { return looks(snapshotAt(t, s, 160, 120), [3]float64{0, 255, 255}) })
+
+	code, body := s.request(t, http.MethodPatch, "api/pipeline", "", "application/json", `{"passes": {"redbuf": {"inputs": {"scale": 1000}}}}`)
+	if code != http.StatusOK {
+		t.Fatalf("PATCH: %d %s", code, body)
+	}
+	// The frames go on, without the failing pass and with the invert.
+	eventually(t, 5*time.Second, "the input, inverted", func() bool { return looks(snapshotAt(t, s, 160, 120), [3]float64{235, 155, 55}) })
+	in := s.stats(t, "").Frames.Out
+	time.Sleep(time.Second)
+	if out := s.stats(t, "").Frames.Out; out < in+10 {
+		t.Errorf("%d frames out in a second with a failing pass", out-in)
+	}
+	var view struct {
+		Passes []struct {
+			Name    string
+			Enabled bool
+			Error   string
+		}
+	}
+	s.getJSON(t, "api/pipeline", "", &view)
+	if len(view.Passes) != 2 || !view.Passes[0].Enabled || !strings.Contains(view.Passes[0].Error, "WIDTH") || view.Passes[1].Error != "" {
+		t.Errorf("pipeline: %+v", view.Passes)
+	}
+	eventually(t, 5*time.Second, "a shader-error event", func() bool { return strings.Contains(sse.last("shader-error"), `"name":"redbuf"`) })
+	_, metrics, _, _ := s.timedGet("metrics")
+	if v := metricValue(metrics, `shadercast_pass_errors_total{kind="failed",pass="redbuf"}`); v != 1 {
+		t.Errorf("pass_errors_total = %v:\n%s", v, grepLines(metrics, "pass_errors"))
+	}
+	if n := strings.Count(s.stderr.String(), "pass taken out of the chain"); n != 1 {
+		t.Errorf("logged %d times, want once", n)
+	}
+	if n := sse.count("shader-error"); n != 1 {
+		t.Errorf("%d shader-error events, want 1", n)
+	}
+	// Its input back to something that works: used again.
+	s.request(t, http.MethodPatch, "api/pipeline", "", "application/json", `{"passes": {"redbuf": {"inputs": {"scale": 1}}}}`)
+	eventually(t, 5*time.Second, "red, inverted again", func() bool { return looks(snapshotAt(t, s, 160, 120), [3]float64{0, 255, 255}) })
 }
 
 // grepLines returns the lines of s containing sub.
