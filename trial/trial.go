@@ -182,6 +182,11 @@ func Run(ctx context.Context, sh Shader, opts Options) (Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("trial: %w", err)
 	}
+	// Pdeathsig follows the OS thread that forked, not the process: keep
+	// that thread until the child is reaped, or its end (Go retires
+	// threads) would kill the child early.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("trial: starting %s: %w", exe, err)
 	}
