@@ -357,7 +357,9 @@ func TestStuckFrameExits(t *testing.T) {
 		if count > 2_000_000_000/8 {
 			t.Fatalf("still running after the largest count\n%s", s.stderr)
 		}
-		req, _ := http.NewRequest(http.MethodPatch, s.URL+"api/pipeline", strings.NewReader(fmt.Sprintf(`{"passes": {"heavy": {"inputs": {"count": %d}}}}`, count)))
+		// Enabled again each time: a frame shorter than --stuck-exit
+		// but over --frame-deadline has disabled the pass.
+		req, _ := http.NewRequest(http.MethodPatch, s.URL+"api/pipeline", strings.NewReader(fmt.Sprintf(`{"passes": {"heavy": {"enabled": true, "inputs": {"count": %d}}}}`, count)))
 		req.Header.Set("Content-Type", "application/json")
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
