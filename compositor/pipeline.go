@@ -310,6 +310,7 @@ func (p *Pipeline) serve(r *request) {
 	p.dev.flushExcept(p)
 	p.dev.act.frame.Store(true)
 	p.frameStart = time.Now()
+	r.frame = p.frames
 	defer p.frameDone()
 	err := p.render(r)
 	if err != nil {
