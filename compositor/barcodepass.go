@@ -155,6 +155,9 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 	gl.BindTexture(gl.TEXTURE_2D, b.pooled.tex[1].id)
 	drawFullscreen(b.pooled.tex[0].id, &b.mask)
 
+	// The readback waits for every pass before this one: wait for them
+	// in order first, so that a slow one is known by name.
+	f.pl.settle(f.info.Index)
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.mask.fbo)
 	gl.ReadPixels(0, 0, int32(b.aw), int32(b.ah), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.maskBuf.Pix))
 

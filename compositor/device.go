@@ -1,6 +1,7 @@
 package compositor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -63,6 +64,8 @@ type Device struct {
 
 	// pipelines is touched on the GL thread only.
 	pipelines []*Pipeline
+
+	act activity // what the GL thread renders, for Activity
 }
 
 // addPipeline and removePipeline run on the GL thread.
@@ -182,6 +185,22 @@ func (d *Device) call(f func() error) error {
 		return ErrClosed
 	}
 	err := d.thread.Call(func() error {
+		d.idle()
+		return f()
+	})
+	if errors.Is(err, glthread.ErrStopped) {
+		return ErrClosed
+	}
+	return err
+}
+
+// callContext is call with a deadline for the thread to take f up (see
+// glthread.Thread.CallContext).
+func (d *Device) callContext(ctx context.Context, f func() error) error {
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	err := d.thread.CallContext(ctx, func() error {
 		d.idle()
 		return f()
 	})

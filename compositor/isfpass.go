@@ -334,6 +334,9 @@ func (p *ISFPass) render(f *frameState, src, dst *target) (*target, error) {
 		}
 	}
 	p.frames++
+	if len(p.pulses) > 0 {
+		f.pl.dirty = true // the events fell back to false
+	}
 	for _, name := range p.pulses {
 		p.values[name] = isf.Value{0}
 	}

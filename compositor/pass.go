@@ -354,6 +354,7 @@ func (s *ShaderPass) draw(prog *program, f *frameState, src texture, dst *target
 	gl.Uniform1i(prog.loc("uFrame"), int32(f.info.Index))
 	if s.spec.Update != nil {
 		s.spec.Update(f.info, &s.uniforms)
+		f.pl.dirty = true // its values changed: Passes should say so
 	}
 	s.uniforms.applyTo(prog)
 	drawFullscreen(src.id, dst)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,24 @@ type Config struct {
 	// when zero).
 	RingSize int
 	Upload   UploadMode
+
+	// ControlTimeout bounds how long a control call (AddPass, ReplacePass,
+	// RemovePass, SetEnabled, SetOrder, SetUniform, Close) waits for the
+	// GL thread to take it up: DefaultControlTimeout when zero. Past it
+	// the call fails with ErrBusy, saying what the thread is doing, and
+	// changes nothing. Readers (Passes, Stats, Activity) never wait.
+	ControlTimeout time.Duration
+	// FrameDeadline is the watchdog's limit on one frame: a frame still
+	// rendering past it has the pass it overran in disabled once the GPU
+	// returns (PassInfo.Error says why; enabling it again retries). Zero
+	// means DefaultFrameDeadline, negative never.
+	FrameDeadline time.Duration
+	// OnPassError, when set, is called when a pass is held out of the
+	// chain: it failed on a frame (bypassed until it changes) or a frame
+	// overran in it (disabled). Once per failure, not per frame. It runs
+	// on the GL thread: it must return quickly and not call the
+	// pipeline's methods.
+	OnPassError func(PassError)
 }
 
 // Output is one composited frame.
@@ -81,6 +100,11 @@ type PassInfo struct {
 	Credit      string   `json:"credit,omitempty"`
 	Categories  []string `json:"categories,omitempty"`
 	File        string   `json:"file,omitempty"`
+	// Error is set while the pass is held out of the chain: it failed on
+	// a frame (it is bypassed, the rest of the chain runs, until it is
+	// replaced, an input is set, it is enabled again or the frame size
+	// changes), or a frame overran the deadline in it (it is disabled).
+	Error string `json:"error,omitempty"`
 }
 
 // Pipeline composites frames: upload, the pass chain, conversion to the
@@ -104,15 +128,32 @@ type Pipeline struct {
 
 	presenter Presenter // GL thread; see SetPresenter
 
+	// The watchdog's state, GL thread: the passes issued on a GPU and
+	// not yet known complete, when the frame being rendered started, the
+	// start of the last frame that overran (blamed once), and whether a
+	// frame changed what Passes describes.
+	marks      []passMark
+	frameStart time.Time
+	blamed     time.Time
+	dirty      bool
+
+	// view is what Passes and Stats read: the GL thread publishes it.
+	view atomic.Pointer[chainView]
+
 	closed atomic.Bool
 	stats  statsRecorder
 }
 
 type chainEntry struct {
+	name    string // the pass's, which never changes
 	pass    Pass
 	enabled bool
 	timer   *passTimer
-	fused   bool // the last frame converted YUV inside this pass
+	fused   atomic.Bool // the last frame converted YUV inside this pass
+	// err holds the pass out of the chain (see PassInfo.Error); overran
+	// says the watchdog disabled it. GL thread.
+	err     error
+	overran bool
 }
 
 // NewPipeline creates a pipeline on dev with the given passes, in order, all
@@ -133,7 +174,9 @@ func NewPipeline(dev *Device, cfg Config, passes ...Pass) (*Pipeline, error) {
 		p.timers.enabled = dev.info.TimerQueries
 		p.inTimer = p.timers.newTimer(dev)
 		p.outTimer = p.timers.newTimer(dev)
+		p.res.frame.pl = p
 		dev.addPipeline(p)
+		p.publish()
 		return nil
 	})
 	if err != nil {
@@ -173,6 +216,7 @@ type request struct {
 	done  chan struct{}
 	slot  int // ring slot of an async readback
 	start time.Time
+	frame uint64 // the pipeline's index of the frame, once rendered
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
@@ -264,13 +308,19 @@ func (p *Pipeline) serve(r *request) {
 	// Readbacks other pipelines left open for overlap wait at most one
 	// frame of ours: a busy neighbour must not starve them.
 	p.dev.flushExcept(p)
+	p.dev.act.frame.Store(true)
+	p.frameStart = time.Now()
+	r.frame = p.frames
+	defer p.frameDone()
 	err := p.render(r)
 	if err != nil {
+		p.settle(r.frame)
 		p.stats.failed()
 		r.finish(err)
 		return
 	}
 	if p.cfg.Readback == ReadbackSync || p.cfg.Output == OutputRGBA {
+		p.settle(r.frame)
 		r.finish(p.readSync(r))
 		return
 	}
@@ -286,6 +336,10 @@ func (p *Pipeline) flush() {
 	for len(p.pending) > 0 {
 		p.completeOldest()
 	}
+	if len(p.marks) > 0 {
+		p.settle(p.frames)
+		p.dev.act.current.Store(nil)
+	}
 }
 
 // AddPass appends a pass, compiling it first. On error the chain is
@@ -295,10 +349,10 @@ func (p *Pipeline) AddPass(pass Pass) error {
 		if p.find(pass.Name()) >= 0 {
 			return fmt.Errorf("compositor: a pass named %q is already in the chain", pass.Name())
 		}
-		if err := pass.setup(p.dev); err != nil {
+		if err := p.setupPass(pass); err != nil {
 			return err
 		}
-		p.chain = append(p.chain, &chainEntry{pass: pass, enabled: true, timer: p.timers.newTimer(p.dev)})
+		p.chain = append(p.chain, &chainEntry{name: pass.Name(), pass: pass, enabled: true, timer: p.timers.newTimer(p.dev)})
 		return nil
 	})
 }
@@ -315,11 +369,16 @@ func (p *Pipeline) ReplacePass(pass Pass) error {
 		if p.chain[i].pass == pass {
 			return nil
 		}
-		if err := pass.setup(p.dev); err != nil {
+		if err := p.setupPass(pass); err != nil {
 			return err
 		}
-		p.chain[i].pass.release(p.dev)
-		p.chain[i].pass = pass
+		e := p.chain[i]
+		e.pass.release(p.dev)
+		e.pass, e.err = pass, nil
+		if e.overran {
+			// The watchdog disabled the old version, not the user.
+			e.enabled, e.overran = true, false
+		}
 		return nil
 	})
 }
@@ -346,7 +405,8 @@ func (p *Pipeline) SetEnabled(name string, enabled bool) error {
 		if i < 0 {
 			return fmt.Errorf("compositor: no pass named %q", name)
 		}
-		p.chain[i].enabled = enabled
+		e := p.chain[i]
+		e.enabled, e.err, e.overran = enabled, nil, false
 		return nil
 	})
 }
@@ -380,20 +440,35 @@ func (p *Pipeline) SetUniform(pass, name string, value any) error {
 		if i < 0 {
 			return fmt.Errorf("compositor: no pass named %q", pass)
 		}
-		return p.chain[i].pass.setUniform(name, value)
-	})
-}
-
-// Passes lists the chain in order.
-func (p *Pipeline) Passes() []PassInfo {
-	var out []PassInfo
-	_ = p.control(func() error {
-		for _, e := range p.chain {
-			out = append(out, describePass(e.pass, e.enabled))
+		e := p.chain[i]
+		if err := e.pass.setUniform(name, value); err != nil {
+			return err
+		}
+		if !e.overran {
+			e.err = nil // a bypassed pass gets another try
 		}
 		return nil
 	})
-	return out
+}
+
+// Passes lists the chain in order, as of the last control change or
+// frame: it never waits for the GL thread. The slice is the caller's; the
+// PassInfo values share storage with other callers' and must not be
+// modified.
+func (p *Pipeline) Passes() []PassInfo {
+	v := p.view.Load()
+	if v == nil {
+		return nil
+	}
+	return slices.Clone(v.passes)
+}
+
+// setupPass compiles a pass on the GL thread, saying so to Activity.
+func (p *Pipeline) setupPass(pass Pass) error {
+	name := pass.Name()
+	p.dev.act.setup.Store(&name)
+	defer p.dev.act.setup.Store(nil)
+	return pass.setup(p.dev)
 }
 
 func (p *Pipeline) find(name string) int {
@@ -405,26 +480,32 @@ func (p *Pipeline) find(name string) int {
 	return -1
 }
 
-// control runs f on the GL thread between frames.
+// control runs f on the GL thread between frames, within the control
+// timeout (ErrBusy past it), and publishes what it changed.
 func (p *Pipeline) control(f func() error) error {
 	if p.closed.Load() {
 		return ErrClosed
 	}
-	return p.dev.call(func() error {
+	return p.callTimeout(func() error {
 		if p.closed.Load() {
 			return ErrClosed
 		}
-		return f()
+		err := f()
+		p.publish()
+		return err
 	})
 }
 
 // Close frees every GL object the pipeline made. Frames in flight finish
-// first. Close is idempotent.
+// first. Close is idempotent. When the GL thread stays busy past the
+// control timeout (a frame that does not return), Close gives up with
+// ErrBusy: the pipeline is closed to callers, its GL objects are left to
+// the process's end.
 func (p *Pipeline) Close() error {
 	if p.closed.Load() {
 		return nil
 	}
-	err := p.dev.call(func() error {
+	err := p.callTimeout(func() error {
 		if p.closed.Swap(true) {
 			return nil
 		}
@@ -439,6 +520,7 @@ func (p *Pipeline) Close() error {
 		p.timers.deleteTimer(p.dev, p.outTimer)
 		p.res.release(p.dev)
 		p.dev.removePipeline(p)
+		p.view.Store(&chainView{})
 		return nil
 	})
 	p.closed.Store(true)
@@ -468,6 +550,7 @@ func (p *Pipeline) render(r *request) error {
 	f := &p.res.frame
 	f.info = FrameInfo{Index: p.frames, Timestamp: in.Timestamp(), Width: w, Height: h}
 	f.detections = r.out.Detections[:0]
+	r.frame = p.frames
 	p.frames++
 	p.timers.collect(p)
 
@@ -494,17 +577,18 @@ func (p *Pipeline) render(r *request) error {
 		return err
 	}
 	for _, e := range p.chain {
-		if !e.enabled {
+		if !e.enabled || e.err != nil {
 			continue
 		}
-		e.fused = false
+		e.fused.Store(false)
 		if cur == nil {
 			if sp, ok := e.pass.(*ShaderPass); ok {
 				if prog := sp.fusedProgram(f, nv12); prog != nil {
 					e.timer.begin()
 					sp.renderYUV(f, prog, &p.res.ping[0])
 					e.timer.end()
-					e.fused = true
+					p.passIssued(e)
+					e.fused.Store(true)
 					cur = &p.res.ping[0]
 					continue
 				}
@@ -514,12 +598,17 @@ func (p *Pipeline) render(r *request) error {
 			}
 		}
 		dst := p.res.other(cur)
+		p.dev.act.current.Store(e) // a pass may block while issuing, too
 		e.timer.begin()
 		next, err := e.pass.render(f, cur, dst)
 		e.timer.end()
 		if err != nil {
-			return fmt.Errorf("compositor: pass %q: %w", e.pass.Name(), err)
+			// One pass's failure is not the frame's: the rest of the
+			// chain runs on what the passes before it made.
+			p.passFailed(e, err)
+			continue
 		}
+		p.passIssued(e)
 		cur = next
 	}
 	if err := convert(); err != nil {
@@ -540,20 +629,20 @@ func (p *Pipeline) render(r *request) error {
 	return glError("rendering frame")
 }
 
-// Stats returns counters and timings; safe from any goroutine.
+// Stats returns counters and timings; safe from any goroutine, and it
+// never waits for the GL thread.
 func (p *Pipeline) Stats() Stats {
 	s := p.stats.snapshot()
-	_ = p.control(func() error {
-		for _, e := range p.chain {
-			ps := PassStats{Name: e.pass.Name(), Enabled: e.enabled, FusedInput: e.fused}
+	if v := p.view.Load(); v != nil {
+		for i, e := range v.entries {
+			ps := PassStats{Name: e.name, Enabled: v.passes[i].Enabled, FusedInput: e.fused.Load(), Error: v.passes[i].Error}
 			if e.timer != nil {
 				ps.GPUMillis = e.timer.millis()
-				ps.Measured = e.timer.measured
+				ps.Measured = e.timer.measured.Load()
 			}
 			s.Passes = append(s.Passes, ps)
 		}
-		return nil
-	})
+	}
 	s.InputGPUMillis = p.inTimer.millis()
 	s.OutputGPUMillis = p.outTimer.millis()
 	s.Objects = p.dev.Objects()

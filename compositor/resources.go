@@ -19,6 +19,7 @@ type frameState struct {
 	detections []barcode.DetectedBarcode
 	dev        *Device
 	res        *resources
+	pl         *Pipeline
 }
 
 // resources are a pipeline's GL objects. Programs are made once; textures
@@ -124,6 +125,13 @@ func (p *Pipeline) ensureSized(f media.PixelFormat, w, h int) error {
 	}
 	p.flush()
 	p.freeRing()
+	// A pass that failed may work at another size (its targets are sized
+	// by expressions of the frame's): try the bypassed ones again.
+	for _, e := range p.chain {
+		if e.err != nil && !e.overran {
+			e.err, p.dirty = nil, true
+		}
+	}
 	return r.ensure(p.dev, f, w, h, p.cfg)
 }
 
@@ -513,15 +521,22 @@ func (p *Pipeline) completeOldest() {
 	p.pending = p.pending[:len(p.pending)-1]
 	s := &p.ring[req.slot]
 	r := &p.res
+	p.dev.act.frame.Store(true)
+	defer p.dev.act.frame.Store(false)
+	p.settle(req.frame)
+	p.dev.act.current.Store(nil)
 	t0 := time.Now()
 	for {
 		st := gl.ClientWaitSync(s.fence, gl.SYNC_FLUSH_COMMANDS_BIT, uint64(100*time.Millisecond))
 		if st == gl.ALREADY_SIGNALED || st == gl.CONDITION_SATISFIED {
 			break
 		}
-		// Keep waiting only on a plain timeout, and not for ever: a lost
-		// context answers WAIT_FAILED or nothing at all.
-		if st != gl.TIMEOUT_EXPIRED || time.Since(t0) > 10*time.Second {
+		// Keep waiting on a plain timeout: the passes are done (settle),
+		// so this is the packing and the copy, which end unless the
+		// context is lost; a lost context answers WAIT_FAILED, or
+		// nothing at all, and then the watchdog (Activity) sees a frame
+		// that never returns.
+		if st != gl.TIMEOUT_EXPIRED {
 			p.dev.deleteFence(&s.fence)
 			err := glError("waiting for readback fence")
 			if err == nil {

@@ -22,10 +22,14 @@ type Stats struct {
 	LatencyMillis  float64           `json:"latencyMs"`  // Process call to output ready
 	// InputGPUMillis and OutputGPUMillis are the GPU times of the YUV to
 	// RGB conversion and of the I420 packing.
-	InputGPUMillis  float64        `json:"inputGpuMs"`
-	OutputGPUMillis float64        `json:"outputGpuMs"`
-	Passes          []PassStats    `json:"passes"`
-	Objects         map[string]int `json:"glObjects"`
+	InputGPUMillis  float64 `json:"inputGpuMs"`
+	OutputGPUMillis float64 `json:"outputGpuMs"`
+	// PassFailures counts passes held out after failing on a frame;
+	// Overruns counts frames that ran past the frame deadline.
+	PassFailures uint64         `json:"passFailures"`
+	Overruns     uint64         `json:"overruns"`
+	Passes       []PassStats    `json:"passes"`
+	Objects      map[string]int `json:"glObjects"`
 }
 
 // PassStats are one pass's figures.
@@ -39,6 +43,8 @@ type PassStats struct {
 	// FusedInput: the pass converted the YUV input itself, so its GPU
 	// time includes the conversion.
 	FusedInput bool `json:"fusedInput"`
+	// Error is PassInfo.Error: why the pass is held out of the chain.
+	Error string `json:"error,omitempty"`
 }
 
 const (
@@ -51,6 +57,8 @@ var dropNames = [numDrops]string{"invalid", "canceled"}
 
 type statsRecorder struct {
 	in, out, errs atomic.Uint64
+	passFailures  atomic.Uint64
+	overruns      atomic.Uint64
 	drops         [numDrops]atomic.Uint64
 	upload        ewma
 	readback      ewma
@@ -69,6 +77,8 @@ func (s *statsRecorder) snapshot() Stats {
 		FramesIn:       s.in.Load(),
 		FramesOut:      s.out.Load(),
 		Errors:         s.errs.Load(),
+		PassFailures:   s.passFailures.Load(),
+		Overruns:       s.overruns.Load(),
 		Drops:          map[string]uint64{},
 		UploadMillis:   s.upload.millis(),
 		ReadbackMillis: s.readback.millis(),
@@ -116,7 +126,7 @@ type passTimer struct {
 	inFlight [4]bool
 	next     int
 	active   bool
-	measured bool
+	measured atomic.Bool // read by Stats from any goroutine
 	avg      ewma
 	avail    int32  // scratch: its address goes to GL
 	ns       uint64 // scratch
@@ -180,7 +190,7 @@ func (t *passTimer) poll() {
 			continue
 		}
 		t.avg.addMillis(float64(t.ns) / 1e6)
-		t.measured = true
+		t.measured.Store(true)
 	}
 }
 

@@ -119,6 +119,11 @@ type Shader struct {
 	// use line numbers from PreludeLine up.
 	Fragment, Vertex string
 
+	// Source and VertexSource are the files' bytes as read, before any
+	// parsing: what a trial render in another process parses again, so
+	// that it tries exactly this version whatever the files hold by then.
+	Source, VertexSource []byte
+
 	// dir and root locate the shader for image inputs set by file name;
 	// root is nil for Parse. images bounds their decoding.
 	root   fs.FS
@@ -237,6 +242,27 @@ func LoadWith(root fs.FS, file string, opts LoadOptions) (*Shader, error) {
 			return nil, &Error{File: vsFile, Msg: err.Error(), Err: err}
 		}
 	}
+	return parseIn(root, file, vsFile, frag, vert, opts)
+}
+
+// ParseIn parses a shader whose bytes were read earlier (file and its .vs
+// beside it, vert nil when it has none) as if loaded from root by
+// LoadWith: its IMPORTED images, and image inputs set by file name, are
+// read from root. A trial render in another process uses it to parse
+// exactly the version the service read.
+func ParseIn(root fs.FS, file string, frag, vert []byte, opts LoadOptions) (*Shader, error) {
+	file = path.Clean(filepath.ToSlash(file))
+	if err := confined(file); err != nil {
+		return nil, &Error{File: file, Msg: err.Error()}
+	}
+	vsFile := ""
+	if vert != nil {
+		vsFile = strings.TrimSuffix(file, path.Ext(file)) + ".vs"
+	}
+	return parseIn(root, file, vsFile, frag, vert, opts)
+}
+
+func parseIn(root fs.FS, file, vsFile string, frag, vert []byte, opts LoadOptions) (*Shader, error) {
 	sh, err := parse(file, vsFile, frag, vert)
 	if err != nil {
 		return nil, err
@@ -443,7 +469,8 @@ func parse(file, vsFile string, frag, vert []byte) (*Shader, error) {
 	if len(frag) > MaxShaderBytes || len(vert) > MaxShaderBytes {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("shader of %d bytes (vertex shader %d): at most %d each", len(frag), len(vert), MaxShaderBytes)}
 	}
-	sh := &Shader{Name: strings.TrimSuffix(path.Base(file), path.Ext(file)), File: file, VertexFile: vsFile}
+	sh := &Shader{Name: strings.TrimSuffix(path.Base(file), path.Ext(file)), File: file, VertexFile: vsFile,
+		Source: frag, VertexSource: vert}
 	js, off, has, err := header(frag)
 	if err != nil {
 		return nil, &Error{File: file, Line: 1, Msg: err.Error()}

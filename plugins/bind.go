@@ -89,6 +89,12 @@ func (b *Binding) sync(name string) error {
 	if err != nil {
 		return err // a plugin that never loaded: already reported
 	}
+	// Tried off the pipeline first: a shader that never finishes a
+	// frame must not reach the GL thread the pipeline renders on.
+	if err := b.r.try(name, values); err != nil {
+		b.r.setError(name, err)
+		return err
+	}
 	if present {
 		err = b.pl.ReplacePass(pass)
 	} else if err = b.pl.AddPass(pass); err == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/shadercast/shadercast/internal/regularfile"
 	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/isf"
+	"github.com/shadercast/shadercast/trial"
 )
 
 // shader is one loaded plugin file.
@@ -30,6 +31,8 @@ type shader struct {
 	// newPass makes a fresh pass; values are input values to start with
 	// (those that no longer fit the declaration are dropped).
 	newPass func(values map[string]any) (compositor.Pass, error)
+	// source is the file as read, for Options.Trial; nil for built-ins.
+	source *trial.Shader
 }
 
 // Input is one declared input of a pass, ISF-style.
@@ -75,12 +78,19 @@ func loadShader(dir, base string, maxImagePixels int64) (*shader, error) {
 		deps = append(deps, filepath.Join(dir, filepath.FromSlash(path.Join(path.Dir(base), im.Path))))
 	}
 	out := fromISF(sh)
+	out.source = trialShader(sh, dir, base, maxImagePixels)
 	for _, d := range deps {
 		if abs, err := filepath.Abs(d); err == nil {
 			out.deps = append(out.deps, abs)
 		}
 	}
 	return out, nil
+}
+
+// trialShader is what was read of the plugin file, as a trial's input.
+func trialShader(sh *isf.Shader, dir, base string, maxImagePixels int64) *trial.Shader {
+	return &trial.Shader{File: sh.File, Dir: dir, Base: path.Clean(filepath.ToSlash(base)), Source: sh.Source, Vertex: sh.VertexSource,
+		MaxImagePixels: maxImagePixels}
 }
 
 // loadEmbedded reads a built-in filter from fsys; prefix is the folder

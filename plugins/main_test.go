@@ -11,12 +11,15 @@ import (
 
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/trial"
 )
 
 // testDevice is the real GL context every test renders with.
 var testDevice *compositor.Device
 
 func TestMain(m *testing.M) {
+	// TestTrialBeforeJoining's trials run in children of this binary.
+	trial.RunChildIfRequested()
 	dev, err := compositor.OpenDevice(compositor.DeviceOptions{})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "plugins tests need OpenGL 3.3 (EGL, Mesa llvmpipe will do; see README): %v\n", err)

@@ -41,6 +41,7 @@ import (
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/shaders"
+	"github.com/shadercast/shadercast/trial"
 )
 
 // Options configures a Registry.
@@ -61,6 +62,14 @@ type Options struct {
 	// inputs by file name) whose header declares more pixels; 0 means 64
 	// Mpx (imagefile.DefaultMaxPixels).
 	MaxImagePixels int64
+	// Trial, when set, tries each plugin file's shader before it joins a
+	// pipeline (Attach, and every reload of a pass in one), with the
+	// input values it would start with; an error refuses it like a
+	// compile error: reported, and the previous version keeps running.
+	// Typically trial.Run in a child process with a deadline, so that a
+	// shader that never finishes a frame cannot freeze the pipeline.
+	// Built-in passes are not tried. It may block; reloads wait for it.
+	Trial func(trial.Shader) error
 }
 
 // Info describes one known pass.
@@ -479,8 +488,25 @@ func (r *Registry) setError(name string, err error) {
 		file = e.file
 	}
 	r.mu.Unlock()
-	r.log.Error("shader does not compile; the previous version keeps running", "name", name, "err", err)
+	r.log.Error("shader refused; the previous version keeps running", "name", name, "err", err)
 	r.emit(Event{Kind: Error, Name: name, File: file, Err: err})
+}
+
+// try runs Options.Trial on name's current shader with the values its
+// pass will start with; nil when there is nothing to try.
+func (r *Registry) try(name string, values map[string]any) error {
+	if r.opts.Trial == nil {
+		return nil
+	}
+	r.mu.Lock()
+	e := r.entries[name]
+	r.mu.Unlock()
+	if e == nil || e.builtin || e.sh == nil || e.sh.source == nil {
+		return nil
+	}
+	src := *e.sh.source
+	src.Name, src.Inputs = name, values
+	return r.opts.Trial(src)
 }
 
 // Events returns the registry's event stream. It is buffered (64); when

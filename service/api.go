@@ -80,6 +80,9 @@ func (s *Service) healthz(w http.ResponseWriter, r *http.Request) {
 	if time.Since(s.lastOut()) > 5*time.Second {
 		code, status = http.StatusServiceUnavailable, "no frames composited for 5s"
 	}
+	if reason := s.guard.overrunReason(); reason != "" {
+		code, status = http.StatusServiceUnavailable, reason
+	}
 	writeJSON(w, code, map[string]any{"status": status, "input": state, "uptimeSeconds": time.Since(s.start).Seconds()})
 }
 
@@ -101,7 +104,9 @@ type PipelineView struct {
 }
 
 // PassView is a pass of the chain; Error is set while its plugin file
-// does not load or compile (the previous version keeps running).
+// does not load, compile or pass its trial (the previous version keeps
+// running), and while the pass is held out of the chain (it failed on a
+// frame, or a frame overran the deadline in it).
 type PassView struct {
 	compositor.PassInfo
 	Error string `json:"error,omitempty"`
@@ -156,7 +161,13 @@ func (s *Service) pipelineView() PipelineView {
 	v := PipelineView{Available: s.available()}
 	errs := s.passErrors()
 	for _, p := range s.pl.Passes() {
-		v.Passes = append(v.Passes, PassView{PassInfo: p, Error: errs[p.Name]})
+		e := errs[p.Name]
+		if p.Error != "" && e != "" {
+			e += "; " + p.Error
+		} else if p.Error != "" {
+			e = p.Error
+		}
+		v.Passes = append(v.Passes, PassView{PassInfo: p, Error: e})
 	}
 	s.inputs.mu.Lock()
 	v.Input = InputView{Configured: s.cfg.Input, Active: s.inputs.active, State: s.inputs.state, LastError: s.inputs.lastError}
@@ -192,7 +203,12 @@ func (s *Service) apiPipeline(w http.ResponseWriter, r *http.Request) {
 	if err := s.applyPatch(p); err != nil {
 		s.log.Warn("pipeline change refused", "err", err)
 		s.metrics.apiErrors.Inc()
-		jsonError(w, http.StatusUnprocessableEntity, err.Error())
+		code := http.StatusUnprocessableEntity
+		if errors.Is(err, compositor.ErrBusy) {
+			code = http.StatusServiceUnavailable // not the request's fault: try again
+			w.Header().Set("Retry-After", "5")
+		}
+		jsonError(w, code, err.Error())
 		return
 	}
 	s.publishPipeline()

@@ -12,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/trial"
 )
 
 // Config is everything the service can be told. The command line fills it
@@ -113,6 +116,23 @@ type Config struct {
 	// input whose header declares more pixels, before it is decoded; 0
 	// means 64 Mpx (imagefile.DefaultMaxPixels).
 	MaxImagePixels int64 `json:"maxImagePixels"`
+	// ShaderDeadline bounds the trial render of each new or changed
+	// plugin shader (a few frames at the output size, in a child
+	// process): one that does not finish is refused and the previous
+	// version keeps running. 2 s when zero.
+	ShaderDeadline Duration `json:"shaderDeadline"`
+	// FrameDeadline is the live watchdog: a frame rendering longer makes
+	// /healthz answer 503 naming the pass, and that pass is disabled once
+	// the frame returns. 5 s when zero.
+	FrameDeadline Duration `json:"frameDeadline"`
+	// StuckExit is how long a frame may render before the service gives
+	// up on the GL thread and calls OnStuck (the command exits non-zero
+	// so that a supervisor restarts it). 60 s when zero.
+	StuckExit Duration `json:"stuckExit"`
+	// OnStuck is called once when a frame has been rendering for
+	// StuckExit: the GPU never returned, and nothing in the process can
+	// make it. Nil only logs.
+	OnStuck func(pass string, d time.Duration) `json:"-"`
 }
 
 // Duration is a time.Duration that reads "2s" from JSON.
@@ -160,6 +180,9 @@ func DefaultConfig() Config {
 		IdleTimeout:     Duration(defaultIdleTimeout),
 		SaveDir:         ".",
 		ShutdownTimeout: Duration(5 * time.Second),
+		ShaderDeadline:  Duration(trial.DefaultDeadline),
+		FrameDeadline:   Duration(compositor.DefaultFrameDeadline),
+		StuckExit:       Duration(defaultStuckExit),
 	}
 }
 
@@ -234,6 +257,12 @@ func (c Config) Validate() error {
 	}
 	if c.FPS <= 0 || c.FPS > 240 {
 		return fmt.Errorf("--fps %g out of range (0, 240]", c.FPS)
+	}
+	if c.ShaderDeadline < 0 || c.FrameDeadline < 0 || c.StuckExit < 0 {
+		return errors.New("--shader-deadline, --frame-deadline and --stuck-exit cannot be negative")
+	}
+	if c.StuckExit > 0 && c.FrameDeadline > 0 && c.StuckExit <= c.FrameDeadline {
+		return fmt.Errorf("--stuck-exit %v must be longer than --frame-deadline %v", time.Duration(c.StuckExit), time.Duration(c.FrameDeadline))
 	}
 	if c.Loop && c.Input == "-" {
 		return errors.New("--loop cannot rewind stdin")

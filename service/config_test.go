@@ -23,6 +23,8 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.Width = 8 }, "size"},
 		{func(c *Config) { c.Input, c.Loop = "-", true }, "stdin"},
 		{func(c *Config) { c.Record = []string{"out.mp4"} }, "--record"},
+		{func(c *Config) { c.StuckExit = c.FrameDeadline }, "--stuck-exit"},
+		{func(c *Config) { c.ShaderDeadline = -1 }, "negative"},
 	} {
 		c := DefaultConfig()
 		tc.mod(&c)

@@ -448,10 +448,15 @@ func (s *Service) composite(ctx context.Context, f media.VideoFrame, created tim
 	if err := s.pl.Process(ctx, f, out); err != nil {
 		if ctx.Err() == nil {
 			s.stats.processErrors.Add(1)
-			s.log.Warn("frame not composited", "err", err)
+			// Once per cause, not once per frame (the counter counts).
+			if msg := err.Error(); msg != s.lastProcessErr {
+				s.lastProcessErr = msg
+				s.log.Warn("frame not composited", "err", err)
+			}
 		}
 		return
 	}
+	s.lastProcessErr = ""
 	res := out.Frame
 	out.Frame = media.VideoFrame{}
 	s.lat.put(res.Timestamp(), created)

@@ -31,7 +31,7 @@ type ShaderError struct {
 // setupPasses opens the registry and adds the configured passes after the
 // barcode pass.
 func (s *Service) setupPasses() error {
-	reg, err := plugins.Open(plugins.Options{Dirs: s.cfg.ShaderDirs, Builtins: true, Logger: s.log, MaxImagePixels: s.cfg.MaxImagePixels})
+	reg, err := plugins.Open(plugins.Options{Dirs: s.cfg.ShaderDirs, Builtins: true, Logger: s.log, MaxImagePixels: s.cfg.MaxImagePixels, Trial: s.tryShader})
 	if err != nil {
 		return fmt.Errorf("--shaders: %w", err)
 	}

@@ -71,8 +71,12 @@ type Service struct {
 
 	inputs inputState
 	stats  counters
+	guard  shaderGuard // trials, pass errors, the frame watchdog (watchdog.go)
 	// hadDetections: the last frame had barcodes (compositor goroutine).
 	hadDetections bool
+	// lastProcessErr is the last compositing error logged (compositor
+	// goroutine), so that a failure repeated every frame is logged once.
+	lastProcessErr string
 
 	// ended is closed when the input ended for good (a file without
 	// --loop): Run then stops like on a signal.
@@ -110,7 +114,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(),
+	s := &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(), guard: newShaderGuard(),
 		frames: make(chan inputFrame, 2), whipPubs: make(chan *whip.Publication, 4), audioQ: make(chan inputAudio, 32), ended: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -148,7 +152,8 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		s.barcode = compositor.NewBarcodePass(bp)
 		passes = append(passes, s.barcode)
 	}
-	if s.pl, err = compositor.NewPipeline(s.dev, compositor.Config{}, passes...); err != nil {
+	plcfg := compositor.Config{FrameDeadline: s.frameDeadline(), OnPassError: s.onPassError}
+	if s.pl, err = compositor.NewPipeline(s.dev, plcfg, passes...); err != nil {
 		return nil, err
 	}
 	if err = s.setupPasses(); err != nil {
@@ -239,6 +244,8 @@ func (s *Service) Run(ctx context.Context) error {
 	s.goFn(func() { s.runAudio(runCtx) })
 	s.goFn(func() { s.runInputs(runCtx) })
 	s.goFn(func() { s.runPluginEvents(runCtx) })
+	s.goFn(func() { s.runPassErrors(runCtx) })
+	s.goFn(func() { s.runWatchdog(runCtx) })
 	if s.push != nil {
 		s.goFn(func() {
 			if err := s.push.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
@@ -335,10 +342,16 @@ func (s *Service) close() {
 	s.snap = media.VideoFrame{}
 	s.snapMu.Unlock()
 	s.passes.close()
+	glLost := false
 	if s.pl != nil {
-		s.pl.Close()
+		if err := s.pl.Close(); errors.Is(err, compositor.ErrBusy) {
+			// A frame that never returned holds the GL thread: closing
+			// the device would wait for it for ever.
+			s.log.Warn("GL thread busy at exit; its objects are left to the process's end", "err", err)
+			glLost = true
+		}
 	}
-	if s.dev != nil {
+	if s.dev != nil && !glLost {
 		s.dev.Close()
 	}
 	if s.win != nil {

@@ -15,9 +15,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+
+	"github.com/shadercast/shadercast/trial"
 )
 
 func main() {
+	// A trial render of a shader (see package trial) runs in a child of
+	// this program; it must not parse flags or start anything else.
+	trial.RunChildIfRequested()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

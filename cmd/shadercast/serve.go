@@ -52,6 +52,9 @@ func (d durationFlag) Set(v string) error {
 	return nil
 }
 
+// exitStuck is the exit status when a frame never returned (--stuck-exit).
+const exitStuck = 3
+
 // listFlag is a repeatable flag; the first use on the command line
 // replaces what the config file said rather than appending to it.
 type listFlag struct {
@@ -162,6 +165,9 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs.Var(&listFlag{dst: &cfg.NAT1To1IPs}, "nat-ip", "announce this public `IP` instead of local addresses (repeatable)")
 	fs.Var(&listFlag{dst: &cfg.ICEServers}, "ice-server", "STUN `URL` for ICE (repeatable), e.g. stun:stun.l.google.com:19302")
 	fs.BoolVar(&cfg.Timecode, "timecode", cfg.Timecode, "stamp each frame's creation time as a bit strip at the bottom left (latency measurement)")
+	fs.DurationVar((*time.Duration)(&cfg.ShaderDeadline), "shader-deadline", time.Duration(cfg.ShaderDeadline), "refuse a new or changed plugin shader that does not render 3 frames at the output size within `D` (tried in a child process first)")
+	fs.DurationVar((*time.Duration)(&cfg.FrameDeadline), "frame-deadline", time.Duration(cfg.FrameDeadline), "watchdog: a live frame rendering longer than `D` makes /healthz fail and disables the pass it overran in")
+	fs.DurationVar((*time.Duration)(&cfg.StuckExit), "stuck-exit", time.Duration(cfg.StuckExit), "exit with status 3 when a frame has been rendering for `D` (the GPU never returned; a supervisor restarts the service)")
 	level := fs.String("log-level", "info", "log `level`: debug, info, warn, error")
 
 	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", cfg.MaxImagePixels, "refuse still inputs and shader images whose header declares more than `N` pixels, before decoding (0: 64 Mpx)")
@@ -192,6 +198,12 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	}
 	cfg.ViewerToken = os.Getenv(envViewerToken)
 	cfg.PublishToken = os.Getenv(envPublishToken)
+	cfg.OnStuck = func(pass string, d time.Duration) {
+		// Nothing in the process can interrupt the GPU: only a restart
+		// gets the service back (systemd: Restart=on-failure).
+		log.Error("exiting: a frame never returned from the GPU", "pass", pass, "after", d.Round(time.Second), "status", exitStuck)
+		os.Exit(exitStuck)
+	}
 	cfg.ControlToken = os.Getenv(envControlToken)
 	cfg.WHIPPushToken = os.Getenv(envPushToken)
 	if *pushToken != "" {

@@ -6,20 +6,20 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"image"
 	"io"
+	iofs "io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/shadercast/shadercast/compositor"
-	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/plugins"
-	"github.com/shadercast/shadercast/source/testsrc"
+	"github.com/shadercast/shadercast/trial"
 )
 
 const shaderUsage = `Usage:
-  shadercast shader check FILE...                   parse, translate, compile and render one frame of each plugin
+  shadercast shader check [--deadline 2s] FILE...   parse, translate, compile and render 3 frames of each plugin (in a child process killed at the deadline)
   shadercast shader list [--shaders DIR]... [--json] every known pass with its inputs
 `
 
@@ -48,7 +48,10 @@ const checkWidth, checkHeight = 320, 180
 func shaderCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("shader check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, shaderUsage) }
+	fs.Usage = func() { fmt.Fprint(stderr, shaderUsage); fs.PrintDefaults() }
+	deadline := fs.Duration("deadline", trial.DefaultDeadline, "refuse a shader that does not render its frames within `D` (the service's --shader-deadline)")
+	width := fs.Int("width", checkWidth, "frame width to render at")
+	height := fs.Int("height", checkHeight, "frame height to render at")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -60,35 +63,28 @@ func shaderCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shadercast shader check: no FILE given\n%s", shaderUsage)
 		return 2
 	}
-	dev, err := compositor.OpenDevice(compositor.DeviceOptions{})
-	if err != nil {
-		if errors.Is(err, compositor.ErrNoGL) {
-			fmt.Fprintf(stderr, "shadercast shader check: no OpenGL 3.3 context, so shaders cannot be compiled here (install Mesa's EGL and llvmpipe: libegl-mesa0 libgl1-mesa-dri): %v\n", err)
-		} else {
-			fmt.Fprintf(stderr, "shadercast shader check: %v\n", err)
-		}
-		return 1
+	if *width < 16 || *height < 16 || *width > 7680 || *height > 4320 {
+		fmt.Fprintf(stderr, "shadercast shader check: size %dx%d out of range (16x16 to 7680x4320)\n", *width, *height)
+		return 2
 	}
-	defer dev.Close()
-	frame, err := checkFrame()
-	if err != nil {
-		fmt.Fprintf(stderr, "shadercast shader check: %v\n", err)
-		return 1
-	}
-	defer frame.Close()
+	opts := trial.Options{Deadline: *deadline, Width: *width, Height: *height}
 	failed := 0
 	for _, f := range files {
-		info, w, h, err := checkOne(dev, f, frame)
+		res, err := checkOne(f, opts)
+		if errors.Is(err, compositor.ErrNoGL) {
+			fmt.Fprintf(stderr, "shadercast shader check: no OpenGL 3.3 context, so shaders cannot be compiled here (install Mesa's EGL and llvmpipe: libegl-mesa0 libgl1-mesa-dri): %v\n", err)
+			return 1
+		}
 		if err != nil {
 			failed++
 			printDiagnostics(stderr, f, err)
 			continue
 		}
 		plural := "es"
-		if info.Passes == 1 {
+		if res.Passes == 1 {
 			plural = ""
 		}
-		fmt.Fprintf(stdout, "%s: ok (%d pass%s, %dx%d)\n", f, info.Passes, plural, w, h)
+		fmt.Fprintf(stdout, "%s: ok (%d pass%s, %dx%d)\n", f, res.Passes, plural, res.Width, res.Height)
 	}
 	if failed > 0 {
 		return 1
@@ -96,36 +92,29 @@ func shaderCheck(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// checkFrame is one frame of the built-in test pattern, so that a filter
-// has real content to work on.
-func checkFrame() (media.VideoFrame, error) {
-	pat, err := testsrc.New(checkWidth, checkHeight, 30)
+// checkOne reads f (and the .vs beside an ISF file) and has a child
+// process parse, compile and render it through a pipeline like the
+// service's: a shader that loops for ever costs the child, not us.
+func checkOne(f string, opts trial.Options) (trial.Result, error) {
+	src, err := os.ReadFile(f)
 	if err != nil {
-		return media.VideoFrame{}, err
+		return trial.Result{}, err
 	}
-	img := image.NewRGBA(image.Rect(0, 0, checkWidth, checkHeight))
-	pat.Render(0, img)
-	return media.NewVideoFrame(img.Pix, media.VideoFrameInit{Format: media.RGBA, CodedWidth: checkWidth, CodedHeight: checkHeight})
-}
-
-// checkOne loads, compiles and renders f once through a pipeline like the
-// service's (I420 out).
-func checkOne(dev *compositor.Device, f string, frame media.VideoFrame) (plugins.Info, int, int, error) {
-	info, pass, err := plugins.LoadFile(f)
-	if err != nil {
-		return info, 0, 0, err
+	dir, base := filepath.Split(f)
+	if dir == "" {
+		dir = "."
 	}
-	pl, err := compositor.NewPipeline(dev, compositor.Config{}, pass)
-	if err != nil {
-		return info, 0, 0, err
+	sh := trial.Shader{File: f, Dir: dir, Base: base, Source: src}
+	if ext := filepath.Ext(f); ext == ".fs" || ext == ".frag" {
+		vs, err := os.ReadFile(strings.TrimSuffix(f, ext) + ".vs")
+		switch {
+		case err == nil:
+			sh.Vertex = vs
+		case !errors.Is(err, iofs.ErrNotExist):
+			return trial.Result{}, err
+		}
 	}
-	defer pl.Close()
-	var out compositor.Output
-	if err := pl.Process(context.Background(), frame, &out); err != nil {
-		return info, 0, 0, err
-	}
-	defer out.Frame.Close()
-	return info, out.Frame.CodedWidth(), out.Frame.CodedHeight(), nil
+	return trial.Run(context.Background(), sh, opts)
 }
 
 // printDiagnostics writes err like a compiler: one "file:line: message"

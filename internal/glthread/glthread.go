@@ -9,7 +9,9 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // ErrStopped is returned for work handed to a stopped thread.
@@ -41,6 +43,12 @@ type Thread struct {
 	mu       sync.RWMutex
 	stopped  bool
 	stopOnce sync.Once
+
+	// busySince is when the running task (or idle hook) started, in
+	// Unix nanoseconds; 0 while the thread waits for work. Watchdogs read
+	// it from other goroutines: GL calls cannot be interrupted, so how
+	// long the thread has been inside one is all anyone can know.
+	busySince atomic.Int64
 }
 
 // Start locks a new goroutine to its OS thread and runs init there; when
@@ -70,10 +78,12 @@ func Start(init func() error, idle func()) (*Thread, error) {
 				t.shutdown(s)
 				return
 			}
+			t.busySince.Store(time.Now().UnixNano())
 			task.Run()
 			if t.idle != nil && len(t.tasks) == 0 {
 				t.idle()
 			}
+			t.busySince.Store(0)
 		}
 	}()
 	if err := <-errc; err != nil {
@@ -109,6 +119,16 @@ func (t *Thread) Post(ctx context.Context, task Task) error {
 	}
 }
 
+// BusySince returns when the task the thread is running started, and false
+// while it waits for work.
+func (t *Thread) BusySince() (time.Time, bool) {
+	ns := t.busySince.Load()
+	if ns == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, ns), true
+}
+
 // Pending reports how many tasks are queued.
 func (t *Thread) Pending() int { return len(t.tasks) }
 
@@ -124,6 +144,30 @@ func (t *Thread) Call(f func() error) error {
 		return err
 	}
 	return <-c.done
+}
+
+// CallContext is Call with a deadline: when ctx ends before the thread
+// took f up, f never runs and ctx's error is returned. Once f has started
+// it runs to the end and CallContext returns its result, since work on the
+// thread cannot be interrupted halfway (the caller must know whether it
+// happened).
+func (t *Thread) CallContext(ctx context.Context, f func() error) error {
+	if t.OnThread() {
+		return f()
+	}
+	c := &call{f: f, done: make(chan error, 1)}
+	if err := t.Post(ctx, c); err != nil {
+		return err
+	}
+	select {
+	case err := <-c.done:
+		return err
+	case <-ctx.Done():
+		if c.state.CompareAndSwap(callQueued, callCanceled) {
+			return ctx.Err()
+		}
+		return <-c.done
+	}
 }
 
 // Stop runs fini on the thread after the tasks queued before it, then ends
@@ -180,10 +224,23 @@ type stop struct{ fini func() }
 func (s *stop) Run()   {}
 func (s *stop) Abort() {}
 
+const (
+	callQueued int32 = iota
+	callRunning
+	callCanceled
+)
+
 type call struct {
-	f    func() error
-	done chan error
+	f     func() error
+	done  chan error
+	state atomic.Int32 // callQueued, then callRunning or callCanceled
 }
 
-func (c *call) Run()   { c.done <- c.f() }
+func (c *call) Run() {
+	if !c.state.CompareAndSwap(callQueued, callRunning) {
+		return // its caller gave up waiting
+	}
+	c.done <- c.f()
+}
+
 func (c *call) Abort() { c.done <- ErrStopped }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestOneThread: every task runs on the same OS thread, whichever
@@ -132,5 +133,42 @@ func TestReentrantCall(t *testing.T) {
 	})
 	if !errors.Is(err, ErrReentrant) {
 		t.Errorf("Post from the thread: %v, want ErrReentrant", err)
+	}
+}
+
+// TestCallContext: a call the busy thread does not take up before the
+// deadline never runs; BusySince says since when the thread is busy.
+func TestCallContext(t *testing.T) {
+	th, err := Start(func() error { return nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer th.Stop(nil)
+	if _, busy := th.BusySince(); busy {
+		t.Error("idle thread reported busy")
+	}
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go th.Call(func() error { close(started); <-release; return nil })
+	<-started
+	since, busy := th.BusySince()
+	if !busy || time.Since(since) > time.Second {
+		t.Errorf("busy thread: %v %v", since, busy)
+	}
+	ran := false
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := th.CallContext(ctx, func() error { ran = true; return nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("CallContext on a busy thread: %v", err)
+	}
+	close(release)
+	if err := th.Call(func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Error("a call given up on ran later")
+	}
+	if err := th.CallContext(context.Background(), func() error { return errors.New("x") }); err == nil || err.Error() != "x" {
+		t.Errorf("CallContext result: %v", err)
 	}
 }

@@ -21,7 +21,9 @@ type PanicError struct {
 	Stack []byte
 }
 
-func (e *PanicError) Error() string { return fmt.Sprintf("internal error (recovered panic): %v", e.Value) }
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("internal error (recovered panic): %v", e.Value)
+}
 
 // Unwrap returns the panic value when it is an error (runtime errors such
 // as an index out of range are), so errors.As finds it.
