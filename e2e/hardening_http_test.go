@@ -237,10 +237,15 @@ func TestHTTPDoors(t *testing.T) {
 	t.Run("refusals counted", func(t *testing.T) {
 		_, _, body := httpDo(t, "GET", s.URL+"metrics", bearerHdr(ctlTok), "")
 		for _, want := range []string{`shadercast_http_refused_total{reason="host"}`, `shadercast_http_refused_total{reason="origin"}`,
-			`shadercast_http_refused_total{reason="query_token"}`, "shadercast_event_clients_refused_total 1"} {
+			`shadercast_http_refused_total{reason="query_token"}`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("/metrics lacks %s", want)
 			}
+		}
+		// At least the one refusal above; the wait for a slot to come
+		// back may have been refused again on a slow machine.
+		if n := metricValue(body, "shadercast_event_clients_refused_total"); n < 1 {
+			t.Errorf("shadercast_event_clients_refused_total = %v, want >= 1", n)
 		}
 	})
 }

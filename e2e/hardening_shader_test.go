@@ -381,19 +381,6 @@ func TestStuckFrameExits(t *testing.T) {
 	t.Logf("exit %v", s.err)
 }
 
-// metricValue is the value of the metric line starting with name, or -1.
-func metricValue(text, name string) float64 {
-	for _, l := range strings.Split(text, "\n") {
-		if rest, ok := strings.CutPrefix(l, name+" "); ok {
-			var v float64
-			if _, err := fmt.Sscan(rest, &v); err == nil {
-				return v
-			}
-		}
-	}
-	return -1
-}
-
 // redbufFS paints red through a target whose width is the frame's times
 // scale: a scale that makes the target too large fails the pass.
 const redbufFS = `/*{
