@@ -576,15 +576,12 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 		defer p.wg.Done()
 		// One track of each kind feeds the queues; a second one (an
 		// offer with two video sections) would interleave two pictures.
-		// The decoders run on the publisher's data: a panic there ends
-		// this publication (safe.Do), never the process.
-		var err error
 		switch {
 		case tr.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeVP8) &&
 			p.videoTaken.CompareAndSwap(false, true):
-			err = safe.Do(func() error { return p.receiveVideo(tr) })
+			h.run(p, func() error { return p.receiveVideo(tr) })
 		case tr.Kind() == webrtc.RTPCodecTypeAudio && p.audio != nil && p.audioTaken.CompareAndSwap(false, true):
-			err = safe.Do(func() error { return p.receiveAudio(tr) })
+			h.run(p, func() error { return p.receiveAudio(tr) })
 		default:
 			// Read and discard, so the interceptors keep working.
 			for {
@@ -592,9 +589,6 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 					return
 				}
 			}
-		}
-		if err != nil {
-			h.fail(p, err)
 		}
 	})
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
@@ -650,6 +644,15 @@ func (h *Handler) watch(p *Publication) {
 			h.end(p, fmt.Errorf("%w: %s within %v", ErrNotConnected, reason, h.cfg.ConnectTimeout))
 			return
 		}
+	}
+}
+
+// run runs one of p's receive loops. They decode the publisher's data: a
+// panic there (a decoder bug that data reaches) ends this publication
+// through fail, never the process, and so does the error a loop returns.
+func (h *Handler) run(p *Publication, loop func() error) {
+	if err := safe.Do(loop); err != nil {
+		h.fail(p, err)
 	}
 }
 
