@@ -10,6 +10,8 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/shadercast/shadercast/internal/rtcendpoint"
 )
 
 // squat POSTs a real offer and never applies the answer (its
@@ -191,4 +193,29 @@ func TestKeyframeFloodRateLimited(t *testing.T) {
 	// The first viewer kept getting pictures through the flood.
 	drain(v)
 	waitFrame(t, v, 10*time.Second).Close()
+}
+
+// FuzzCheckOffer feeds SDP to the WHEP offer check: it must not panic, and
+// what it accepts has an audio or video section and at most
+// rtcendpoint.MaxMediaSections sections. The seed corpus
+// (testdata/fuzz/FuzzCheckOffer) holds real pion viewer offers (video and
+// audio with a data channel, video only, audio only, H264 only), saved as
+// files so that each fuzz worker does not start PeerConnections.
+func FuzzCheckOffer(f *testing.F) {
+	f.Add("v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n")
+	f.Fuzz(func(t *testing.T, sdp string) {
+		if err := checkOffer(sdp); err != nil {
+			return
+		}
+		n, av := 0, false
+		for _, l := range strings.Split(sdp, "\n") {
+			if strings.HasPrefix(l, "m=") {
+				n++
+				av = av || strings.HasPrefix(l, "m=audio") || strings.HasPrefix(l, "m=video")
+			}
+		}
+		if n > rtcendpoint.MaxMediaSections || !av {
+			t.Fatalf("accepted %d sections (audio or video: %v):\n%q", n, av, sdp)
+		}
+	})
 }
