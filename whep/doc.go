@@ -55,8 +55,8 @@
 //
 // Sessions that never connect: a POST reserves a viewer slot at once, so
 // a session that has not connected (ICE and DTLS) within
-// Config.ConnectTimeout (default 10 s) is ended and its slot given back,
-// and one remote address (an IPv4 address, an IPv6 /64) may have at most
+// Config.ConnectTimeout (default 10 s) of its answer is ended and its slot
+// given back, and one remote address (an IPv4 address, an IPv6 /64) may have at most
 // Config.MaxUnconnectedPerAddr (default 4) sessions still connecting;
 // past that a POST gets 429 with a Retry-After. Offers are checked before
 // pion sees them (SDP, at most 16 media sections, some audio or video).

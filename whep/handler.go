@@ -39,7 +39,7 @@ type Config struct {
 	// GatherTimeout bounds the wait for ICE gathering before answering;
 	// 0 means 10 s.
 	GatherTimeout time.Duration
-	// ConnectTimeout is how long a session may take, from its POST, to
+	// ConnectTimeout is how long a session may take, from its answer, to
 	// connect (ICE and DTLS done); one that has not by then is ended and
 	// its viewer slot given back, so offers that never connect cannot
 	// hold the slots. 0 means 10 s.
@@ -141,9 +141,12 @@ type session struct {
 	// (then or when the session ends, whichever is first).
 	connected chan struct{}
 	release   func()
-	once      sync.Once
-	ended     bool // under Handler.mu: end has started, never register it
-	done      chan struct{}
+	// answered is closed when the answer is complete: the connect
+	// deadline runs from then.
+	answered chan struct{}
+	once     sync.Once
+	ended    bool // under Handler.mu: end has started, never register it
+	done     chan struct{}
 	// detach unregisters the session's bandwidth estimator from the video
 	// publishers. Written by negotiate before any goroutine that may call
 	// end exists, read by end.
@@ -432,7 +435,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 		return nil, "", http.StatusInternalServerError, err
 	}
 	s := &session{id: rtcendpoint.NewID(), pc: pc, failed: make(chan struct{}, 1), done: make(chan struct{}),
-		connected: make(chan struct{}, 1), release: release}
+		connected: make(chan struct{}, 1), release: release, answered: make(chan struct{})}
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		if st == webrtc.PeerConnectionStateConnected {
 			select {
@@ -517,15 +520,16 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	case <-ctx.Done():
 		return s, "", http.StatusServiceUnavailable, ctx.Err()
 	}
+	close(s.answered)
 	return s, pc.LocalDescription().SDP, 0, nil
 }
 
 // watch ends s when its connection fails, or when it has not connected
-// within ConnectTimeout (counted from here, just before the answer is
-// gathered); it returns when s ends.
+// within ConnectTimeout of its answer (gathering, bounded by
+// GatherTimeout, is not the viewer's time); it returns when s ends.
 func (h *Handler) watch(s *session) {
-	deadline := time.NewTimer(h.cfg.ConnectTimeout)
-	defer deadline.Stop()
+	var deadline <-chan time.Time
+	answered := s.answered
 	for {
 		select {
 		case <-s.failed:
@@ -533,10 +537,15 @@ func (h *Handler) watch(s *session) {
 			return
 		case <-s.done:
 			return
+		case <-answered:
+			answered = nil
+			tm := time.NewTimer(h.cfg.ConnectTimeout)
+			defer tm.Stop()
+			deadline = tm.C
 		case <-s.connected:
 			s.release()
-			deadline.Stop()
-		case <-deadline.C:
+			answered, deadline = nil, nil
+		case <-deadline:
 			h.connectTimeouts.Add(1)
 			h.end(s)
 			return

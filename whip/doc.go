@@ -23,10 +23,10 @@
 // monotonic, each stream anchored at the arrival time of its first packet
 // on the publication's clock so that audio and video share one clock.
 //
-// Untrusted publishers: an answered publication that has not delivered a
-// decoded keyframe within Config.ConnectTimeout (default 10 s) ends with
-// ErrNotConnected, giving its slot back; one remote address (IPv4, or an
-// IPv6 /64) may have at most Config.MaxUnconnectedPerAddr (default 4)
+// Untrusted publishers: a publication that has not delivered a decoded
+// keyframe within Config.ConnectTimeout (default 10 s) of its answer ends
+// with ErrNotConnected, giving its slot back; one remote address (IPv4, or
+// an IPv6 /64) may have at most Config.MaxUnconnectedPerAddr (default 4)
 // publications before their first picture (429 past it). FirstFrame tells
 // when the first keyframe was decoded, which is when a consumer should put
 // the publication on air: before that it may be a squatter that never

@@ -38,8 +38,8 @@ type Config struct {
 	// GatherTimeout bounds the wait for ICE gathering before answering;
 	// 0 means 10 s.
 	GatherTimeout time.Duration
-	// ConnectTimeout is how long a publication may take, from its POST,
-	// to deliver its first decoded keyframe (FirstFrame); one that has not
+	// ConnectTimeout is how long a publication may take, from its
+	// answer, to deliver its first decoded keyframe (FirstFrame); one that has not
 	// by then (it never connected, or sends nothing decodable) is ended
 	// with ErrNotConnected and its publisher slot given back. 0 means
 	// 10 s.
@@ -171,12 +171,15 @@ type Publication struct {
 	firstFrame     chan struct{}
 	firstFrameOnce sync.Once
 	release        func()
-	once           sync.Once
-	ended          bool // under h.mu
-	done           chan struct{}
-	err            error // set before done closes
-	wg             sync.WaitGroup
-	tracks         bool // under h.mu: receive loops may still register
+	// answered is closed when the answer is complete: the connect
+	// deadline runs from then.
+	answered chan struct{}
+	once     sync.Once
+	ended    bool // under h.mu
+	done     chan struct{}
+	err      error // set before done closes
+	wg       sync.WaitGroup
+	tracks   bool // under h.mu: receive loops may still register
 	// videoTaken and audioTaken: the first track of each kind is decoded,
 	// any further one is read and discarded.
 	videoTaken, audioTaken atomic.Bool
@@ -545,7 +548,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	}
 	p := &Publication{
 		ID: rtcendpoint.NewID(), h: h, pc: pc, start: time.Now(), failed: make(chan struct{}, 1), done: make(chan struct{}),
-		firstFrame: make(chan struct{}), release: release,
+		firstFrame: make(chan struct{}), release: release, answered: make(chan struct{}),
 		video: processor.NewVideo(processor.Options{MaxBufferSize: h.cfg.VideoBuffer}), tracks: true,
 	}
 	p.Video = p.video
@@ -614,16 +617,16 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	case <-ctx.Done():
 		return p, "", http.StatusServiceUnavailable, ctx.Err()
 	}
+	close(p.answered)
 	return p, pc.LocalDescription().SDP, 0, nil
 }
 
 // watch ends p when its connection fails, or when it has delivered no
-// picture within ConnectTimeout (counted from here, just before the
-// answer is gathered); it returns when p ends.
+// picture within ConnectTimeout of its answer (gathering, bounded by
+// GatherTimeout, is not the publisher's time); it returns when p ends.
 func (h *Handler) watch(p *Publication) {
-	deadline := time.NewTimer(h.cfg.ConnectTimeout)
-	defer deadline.Stop()
-	first := p.firstFrame
+	var deadline <-chan time.Time
+	answered, first := p.answered, p.firstFrame
 	for {
 		select {
 		case <-p.failed:
@@ -631,11 +634,15 @@ func (h *Handler) watch(p *Publication) {
 			return
 		case <-p.done:
 			return
+		case <-answered:
+			answered = nil
+			tm := time.NewTimer(h.cfg.ConnectTimeout)
+			defer tm.Stop()
+			deadline = tm.C
 		case <-first:
-			first = nil
 			p.release()
-			deadline.Stop()
-		case <-deadline.C:
+			answered, first, deadline = nil, nil, nil
+		case <-deadline:
 			h.connectTimeouts.Add(1)
 			reason := "did not connect"
 			if p.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
