@@ -197,7 +197,7 @@ type sentFrame struct {
 	plisBefore   int64
 }
 
-func newPub(t testing.TB, audio bool, codec string) *pub {
+func newPub(t *testing.T, audio bool, codec string) *pub {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if codec == "" {
@@ -278,7 +278,7 @@ func newPub(t testing.TB, audio bool, codec string) *pub {
 	return p
 }
 
-func (p *pub) offer(t testing.TB) string {
+func (p *pub) offer(t *testing.T) string {
 	t.Helper()
 	o, err := p.pc.CreateOffer(nil)
 	if err != nil {
