@@ -47,7 +47,8 @@ type Config struct {
 	// MaxUnconnectedPerAddr limits the sessions one remote address (an
 	// IPv4 address, an IPv6 /64) may have still connecting; past it a
 	// POST gets 429 Too Many Requests with a Retry-After. 0 means 4,
-	// negative means no limit.
+	// negative means no limit. The address is the TCP peer's: behind a
+	// reverse proxy every viewer shares the proxy's, so raise it there.
 	MaxUnconnectedPerAddr int
 	// SettingEngine, when set, is used for every PeerConnection (ICE
 	// ports, interfaces, loopback candidates for tests, timeouts).

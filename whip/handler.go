@@ -47,7 +47,8 @@ type Config struct {
 	// MaxUnconnectedPerAddr limits the publications one remote address
 	// (an IPv4 address, an IPv6 /64) may have before their first frame;
 	// past it a POST gets 429 with a Retry-After. 0 means 4, negative
-	// means no limit.
+	// means no limit. The address is the TCP peer's (a reverse proxy's,
+	// behind one).
 	MaxUnconnectedPerAddr int
 	// MaxWidth and MaxHeight bound the publisher's picture: a keyframe
 	// larger than MaxWidth x MaxHeight is refused before the decoder
