@@ -4,14 +4,25 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Pool design: sync.Pool is not used because it drops items at random under
 // the race detector and empties on every GC, which would make the zero
 // allocation guarantee untestable and frame-rate dependent. Instead handles
 // and buffers live on small mutex-protected LIFO free lists whose backing
-// slices stop growing after warm-up. Idle memory is bounded (see putBuffer)
+// slices stop growing after warm-up. Idle memory is bounded (see release)
 // and can be dropped with TrimPool.
+//
+// Idle buffers are also trimmed as they age: a buffer that has waited in
+// the pool for idleTTL is dropped. A running pipeline reuses its buffers
+// every frame, so only leftovers age: the frames of a resolution that is no
+// longer used (a WHIP publisher at 1080p left, the input changed size) or
+// the extra buffers of a burst (a queue that filled once). The free lists
+// are LIFO, so within a class the bottom entries are the least recently
+// used and the ones that age. The sweep needs no goroutine: release runs it
+// at most once per sweepEvery, and a service keeps releasing frames while
+// it runs (the compositor repeats the last frame even without input).
 
 const (
 	// Buffers are pooled by capacity class: four classes per power of two
@@ -24,6 +35,12 @@ const (
 	maxIdlePerClass = 32
 	maxIdleBytes    = 1 << 30 // idle memory kept for reuse, all classes together
 	maxIdleHandles  = 4096
+
+	// idleTTL: far longer than any frame interval (a buffer in use comes
+	// back within one), short enough that a 1080p publisher's ~100 MB of
+	// pooled frames do not outlive it by much.
+	idleTTL    = 10 * time.Second
+	sweepEvery = time.Second
 )
 
 // buffer is a pooled slab shared by a frame and all of its clones.
@@ -31,6 +48,9 @@ type buffer struct {
 	refs  atomic.Int32
 	class int    // index into classes, or -1 when too large to pool
 	data  []byte // never reassigned once created, so reading it needs no sync
+	// idleSince is when the buffer was put on its free list (under the
+	// class lock).
+	idleSince time.Time
 }
 
 type bufClass struct {
@@ -45,6 +65,10 @@ var stats struct {
 	liveBuffers            atomic.Int64
 	idleBuffers, idleBytes atomic.Int64
 	allocs, reuses         atomic.Uint64
+	// sweptAt is the wall time (UnixNano) of the last idle sweep; it only
+	// paces sweeps, so a clock step costs at most one early or late one.
+	sweptAt atomic.Int64
+	trimmed atomic.Uint64
 }
 
 // classOf returns the size class holding n bytes, or -1 if n is too large.
@@ -132,17 +156,50 @@ func (b *buffer) release() {
 	if stats.idleBytes.Load()+size > maxIdleBytes {
 		return // let the GC have it; approximate bound is good enough
 	}
+	now := time.Now()
 	bc := &classes[b.class]
 	bc.mu.Lock()
 	if len(bc.free) >= maxIdlePerClass {
 		bc.mu.Unlock()
 		return
 	}
+	b.idleSince = now
 	bc.free = append(bc.free, b)
 	bc.mu.Unlock()
 	stats.idleBuffers.Add(1)
 	stats.idleBytes.Add(size)
+	if last := stats.sweptAt.Load(); now.UnixNano()-last >= int64(sweepEvery) && stats.sweptAt.CompareAndSwap(last, now.UnixNano()) {
+		trimIdle(now, idleTTL)
+	}
 }
+
+// trimIdle drops the pooled buffers that have been idle for ttl or longer
+// at now. Each free list is ordered by idleSince (pushed and popped at the
+// end), so the aged ones are a prefix.
+func trimIdle(now time.Time, ttl time.Duration) {
+	for i := range classes {
+		bc := &classes[i]
+		bc.mu.Lock()
+		k := 0
+		for k < len(bc.free) && now.Sub(bc.free[k].idleSince) >= ttl {
+			stats.idleBuffers.Add(-1)
+			stats.idleBytes.Add(-int64(len(bc.free[k].data)))
+			k++
+		}
+		if k > 0 {
+			n := copy(bc.free, bc.free[k:])
+			clear(bc.free[n:])
+			bc.free = bc.free[:n]
+			stats.trimmed.Add(uint64(k))
+		}
+		bc.mu.Unlock()
+	}
+}
+
+// TrimIdle drops the pooled buffers that nobody has taken for olderThan
+// or longer. The pool does this by itself for buffers idle 10 s; call it to
+// give memory back sooner (after a resolution change, say).
+func TrimIdle(olderThan time.Duration) { trimIdle(time.Now(), olderThan) }
 
 // freeList recycles frame handles. Handles are never freed to the GC while
 // a stale frame value might point at them, which is fine: the generation
@@ -206,6 +263,9 @@ type Stats struct {
 	IdleBytes       int64
 	BufferAllocs    uint64 // buffers allocated because the pool had none
 	BufferReuses    uint64 // buffers taken from the pool
+	// BuffersTrimmed are idle buffers dropped for having aged in the pool
+	// (not those of TrimPool).
+	BuffersTrimmed uint64
 }
 
 // PoolStats returns the current pool counters. Live counts returning to
@@ -220,6 +280,7 @@ func PoolStats() Stats {
 		IdleBytes:       stats.idleBytes.Load(),
 		BufferAllocs:    stats.allocs.Load(),
 		BufferReuses:    stats.reuses.Load(),
+		BuffersTrimmed:  stats.trimmed.Load(),
 	}
 }
 

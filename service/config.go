@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shadercast/shadercast/codec/vp8"
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/rtcendpoint"
 	"github.com/shadercast/shadercast/trial"
 )
 
@@ -133,6 +135,31 @@ type Config struct {
 	// StuckExit: the GPU never returned, and nothing in the process can
 	// make it. Nil only logs.
 	OnStuck func(pass string, d time.Duration) `json:"-"`
+	// Limits of the WebRTC doors (see whep.Config and whip.Config).
+	// ConnectTimeout: a WHEP viewer that has not connected, or a WHIP
+	// publisher that has not sent its first picture, within it is
+	// dropped and its slot given back. MaxConnectingPerIP: sessions one
+	// address (IPv4, IPv6 /64) may have still connecting (429 past it;
+	// negative: no limit). MinBitrate: the floor below which no viewer's
+	// bandwidth estimate lowers the shared encode; 0 means a quarter of
+	// Bitrate. MaxVideoWidth/Height: WHIP pictures larger than this are
+	// refused before decoding.
+	ConnectTimeout     Duration `json:"connectTimeout"`
+	MaxConnectingPerIP int      `json:"maxConnectingPerIP"`
+	MinBitrate         int      `json:"minBitrate"`
+	MaxVideoWidth      int      `json:"maxVideoWidth"`
+	MaxVideoHeight     int      `json:"maxVideoHeight"`
+}
+
+// minBitrate is the encode floor MinBitrate asks for: a quarter of the
+// target by default, i.e. one viewer on a congested link can cost the
+// others a 4x drop in bits at most (see whep's package comment); never
+// under the encoder's minimum nor over the target.
+func (c Config) minBitrate() int {
+	if c.MinBitrate > 0 {
+		return c.MinBitrate
+	}
+	return min(c.Bitrate, max(c.Bitrate/4, vp8.MinBitrate))
 }
 
 // Duration is a time.Duration that reads "2s" from JSON.
@@ -183,6 +210,11 @@ func DefaultConfig() Config {
 		ShaderDeadline:  Duration(trial.DefaultDeadline),
 		FrameDeadline:   Duration(compositor.DefaultFrameDeadline),
 		StuckExit:       Duration(defaultStuckExit),
+
+		ConnectTimeout:     Duration(rtcendpoint.DefaultConnectTimeout),
+		MaxConnectingPerIP: rtcendpoint.DefaultMaxUnconnectedPerAddr,
+		MaxVideoWidth:      1920,
+		MaxVideoHeight:     1080,
 	}
 }
 

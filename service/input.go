@@ -303,7 +303,20 @@ func (s *Service) runWHIP(ctx context.Context) {
 	}
 }
 
+// onAir puts p on air once its first keyframe is decoded; until then the
+// programme keeps its current input, so an offer that never connects (the
+// handler drops it after its connect timeout) takes nothing over.
 func (s *Service) onAir(ctx context.Context, p *whip.Publication) {
+	select {
+	case <-p.FirstFrame():
+	case <-p.Done():
+		s.whipEnded(ctx, p)
+		s.log.Info("WHIP publisher left before its first picture", "id", p.ID, "err", p.Err())
+		return
+	case <-ctx.Done():
+		return
+	}
+	defer s.whipEnded(ctx, p)
 	sess := &session{name: "whip:" + p.ID}
 	s.inputs.mu.Lock()
 	prev := s.inputs.active
@@ -331,6 +344,21 @@ func (s *Service) onAir(ctx context.Context, p *whip.Publication) {
 		s.panicked("reading WHIP publisher "+p.ID, err)
 	}
 	s.log.Info("WHIP publisher left", "id", p.ID, "err", err)
+}
+
+// whipEnded counts a WHIP publication that ended with a recovered panic
+// (its receive loop failed; the handler logged it) in the service's panic
+// metric. It waits for p's end (its video queue closes just before).
+func (s *Service) whipEnded(ctx context.Context, p *whip.Publication) {
+	select {
+	case <-p.Done():
+	case <-ctx.Done():
+		return
+	}
+	var pe *safe.PanicError
+	if errors.As(p.Err(), &pe) {
+		s.stats.panics.Add(1)
+	}
 }
 
 type withAudio struct {

@@ -51,6 +51,7 @@ func newMetrics(s *Service) *metrics {
 	})
 	m.reg.MustRegister(&passCollector{s: s})
 	registerShaderMetrics(m, s)
+	m.reg.MustRegister(&rtcCollector{s: s})
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "shadercast", Name: "frame_latency_seconds",
 		Help:    "Frame creation to its first RTP packet.",
 		Buckets: prometheus.ExponentialBuckets(0.002, 1.5, 16)})

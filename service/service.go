@@ -173,6 +173,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	s.audio.SetLabel("shadercast audio")
 	s.stream = generator.NewMediaStream(s.video, s.audio)
 	vcfg := whep.VideoConfig{Bitrate: cfg.Bitrate, FrameRate: cfg.FPS, OnSample: s.onSample}
+	vcfg.MinBitrate = cfg.minBitrate()
 	if s.pubs, err = whep.NewStreamPublishers(s.stream, vcfg, whep.AudioConfig{}); err != nil {
 		return nil, err
 	}
@@ -184,6 +185,8 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		Publishers: s.pubs, Token: cfg.ViewerToken, MaxViewers: cfg.MaxViewers, ICEServers: ice,
 		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
 		OnSession: s.onViewer,
+
+		ConnectTimeout: time.Duration(cfg.ConnectTimeout), MaxUnconnectedPerAddr: cfg.MaxConnectingPerIP,
 	})
 	if err != nil {
 		return nil, err
@@ -191,6 +194,10 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	s.whipH, err = whip.NewHandler(whip.Config{
 		Token: cfg.PublishToken, ICEServers: ice, Logger: log,
 		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
+
+		ConnectTimeout: time.Duration(cfg.ConnectTimeout), MaxUnconnectedPerAddr: cfg.MaxConnectingPerIP,
+		MaxWidth: cfg.MaxVideoWidth, MaxHeight: cfg.MaxVideoHeight,
+
 		OnPublish: func(p *whip.Publication) {
 			select {
 			case s.whipPubs <- p:

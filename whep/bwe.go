@@ -19,6 +19,11 @@ const (
 	// everybody down further.
 	DefaultMinBitrate = 150_000
 
+	// DefaultMinKeyframeInterval is VideoConfig.MinKeyframeInterval when
+	// it is 0 (see the package comment): at most two forced keyframes a
+	// second, whoever asks.
+	DefaultMinKeyframeInterval = 500 * time.Millisecond
+
 	// adaptInterval is how often a video publisher recomputes its target:
 	// GCC itself updates per feedback report (~every 100 ms), which would
 	// make the encoder chase noise; ~2 updates a second still react to a

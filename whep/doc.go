@@ -5,7 +5,15 @@
 // A Publisher encodes one generator track once (VP8 for video, Opus for
 // audio) into a pion TrackLocalStaticSample that every viewer's
 // PeerConnection is bound to, so the encode cost does not grow with the
-// audience. Viewers' PLI/FIR become forced keyframes on the shared encoder.
+// audience. Viewers' PLI/FIR become forced keyframes on the shared encoder,
+// coalesced and rate limited: at most one forced keyframe per
+// VideoConfig.MinKeyframeInterval (default 500 ms, so at most two a
+// second). A request inside the interval is not dropped but served by the
+// first frame after it, so a new viewer waits at most 500 ms for its first
+// picture, while a viewer flooding PLIs (or many viewers joining at once)
+// costs the shared encode one keyframe per interval: at 30 fps a keyframe
+// is roughly 5-10 delta frames' worth of bits, so two a second keep the
+// CBR encoder's picture quality while one a frame would ruin everybody's.
 //
 // Handler is the WHEP endpoint: POST an SDP offer, get 201 with the answer
 // and a Location to DELETE when done. It is non-trickle: the answer is sent
@@ -35,6 +43,23 @@
 // increases are limited to +25% per step. VideoConfig.MinBitrate and
 // MaxBitrate (defaults 150 kbit/s and Bitrate) bound the target;
 // PublisherStats shows it and every viewer's estimate.
+//
+// The floor is also the protection of the shared encode against any one
+// viewer: a viewer on a bad link, or one that lies in its TWCC feedback,
+// can lower the picture for everybody down to MinBitrate and no further.
+// Below it that viewer simply receives more than its link carries (losses,
+// NACKs, stalls for it alone). The service sets the floor with
+// --min-bitrate, by default a quarter of --bitrate: a 4x drop is what a
+// viewer on a congested link can impose on all, the rest keep a usable
+// picture.
+//
+// Sessions that never connect: a POST reserves a viewer slot at once, so
+// a session that has not connected (ICE and DTLS) within
+// Config.ConnectTimeout (default 10 s) of its answer is ended and its slot
+// given back, and one remote address (an IPv4 address, an IPv6 /64) may have at most
+// Config.MaxUnconnectedPerAddr (default 4) sessions still connecting;
+// past that a POST gets 429 with a Retry-After. Offers are checked before
+// pion sees them (SDP, at most 16 media sections, some audio or video).
 //
 // ICE: Config restricts the server's UDP ports (UDPPortMin/UDPPortMax),
 // advertises a 1:1 NAT's public address instead of local ones (NAT1To1IPs),

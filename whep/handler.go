@@ -4,17 +4,21 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"github.com/shadercast/shadercast/internal/rtcendpoint"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/shadercast/shadercast/internal/rtcendpoint"
 )
 
 // Config configures a Handler.
@@ -35,6 +39,17 @@ type Config struct {
 	// GatherTimeout bounds the wait for ICE gathering before answering;
 	// 0 means 10 s.
 	GatherTimeout time.Duration
+	// ConnectTimeout is how long a session may take, from its answer, to
+	// connect (ICE and DTLS done); one that has not by then is ended and
+	// its viewer slot given back, so offers that never connect cannot
+	// hold the slots. 0 means 10 s.
+	ConnectTimeout time.Duration
+	// MaxUnconnectedPerAddr limits the sessions one remote address (an
+	// IPv4 address, an IPv6 /64) may have still connecting; past it a
+	// POST gets 429 Too Many Requests with a Retry-After. 0 means 4,
+	// negative means no limit. The address is the TCP peer's: behind a
+	// reverse proxy every viewer shares the proxy's, so raise it there.
+	MaxUnconnectedPerAddr int
 	// SettingEngine, when set, is used for every PeerConnection (ICE
 	// ports, interfaces, loopback candidates for tests, timeouts).
 	SettingEngine *webrtc.SettingEngine
@@ -90,6 +105,12 @@ type Handler struct {
 	// TURN credentials (see Config.ICEServers).
 	links, publicLinks []string
 
+	// unconnected counts each remote address's sessions that have not
+	// connected yet (Config.MaxUnconnectedPerAddr).
+	unconnected *rtcendpoint.Unconnected
+	// connectTimeouts and addrRefusals count what HandlerStats reports.
+	connectTimeouts, addrRefusals atomic.Uint64
+
 	mu       sync.Mutex
 	sessions map[string]*session
 	pending  int // slots reserved by POSTs still negotiating
@@ -97,13 +118,36 @@ type Handler struct {
 	wg       sync.WaitGroup // every session goroutine
 }
 
+// HandlerStats counts what the handler refused or ended; cumulative.
+type HandlerStats struct {
+	// ConnectTimeouts are sessions ended because they had not connected
+	// within Config.ConnectTimeout.
+	ConnectTimeouts uint64
+	// AddrRefusals are POSTs answered 429 because their address had
+	// Config.MaxUnconnectedPerAddr sessions still connecting.
+	AddrRefusals uint64
+}
+
+// Stats returns the handler's counters.
+func (h *Handler) Stats() HandlerStats {
+	return HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.addrRefusals.Load()}
+}
+
 type session struct {
 	id     string
 	pc     *webrtc.PeerConnection
 	failed chan struct{} // signalled by pion's state callback
-	once   sync.Once
-	ended  bool // under Handler.mu: end has started, never register it
-	done   chan struct{}
+	// connected is signalled by pion's state callback on the first
+	// "connected"; release gives back the address's unconnected count
+	// (then or when the session ends, whichever is first).
+	connected chan struct{}
+	release   func()
+	// answered is closed when the answer is complete: the connect
+	// deadline runs from then.
+	answered chan struct{}
+	once     sync.Once
+	ended    bool // under Handler.mu: end has started, never register it
+	done     chan struct{}
 	// detach unregisters the session's bandwidth estimator from the video
 	// publishers. Written by negotiate before any goroutine that may call
 	// end exists, read by end.
@@ -128,6 +172,12 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.GatherTimeout <= 0 {
 		cfg.GatherTimeout = 10 * time.Second
 	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = rtcendpoint.DefaultConnectTimeout
+	}
+	if cfg.MaxUnconnectedPerAddr == 0 {
+		cfg.MaxUnconnectedPerAddr = rtcendpoint.DefaultMaxUnconnectedPerAddr
+	}
 	se, seLoop, err := rtcendpoint.SettingEngines("whep", cfg.SettingEngine, cfg.UDPPortMin, cfg.UDPPortMax, cfg.NAT1To1IPs, cfg.IncludeLoopback)
 	if err != nil {
 		return nil, err
@@ -138,7 +188,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}
 	return &Handler{
 		cfg: cfg, se: se, seLoop: seLoop, sessions: map[string]*session{},
-		links: rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false),
+		unconnected: rtcendpoint.NewUnconnected(cfg.MaxUnconnectedPerAddr),
+		links:       rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false),
 	}, nil
 }
 
@@ -316,7 +367,21 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading offer: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	if err := checkOffer(string(body)); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	release, ok := h.unconnected.Take(r)
+	if !ok {
+		h.addrRefusals.Add(1)
+		// The count drops when one of them connects or times out.
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.ConnectTimeout.Round(time.Second)/time.Second)))
+		http.Error(w, fmt.Sprintf("too many sessions still connecting from this address (at most %d)", h.cfg.MaxUnconnectedPerAddr),
+			http.StatusTooManyRequests)
+		return
+	}
 	if code, err := h.reserve(); err != nil {
+		release()
 		w.Header().Set("Retry-After", "10")
 		http.Error(w, err.Error(), code)
 		return
@@ -325,7 +390,10 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	if rtcendpoint.FromLoopback(r) {
 		se = h.seLoop
 	}
-	s, answer, code, err := h.negotiate(r.Context(), se, string(body))
+	s, answer, code, err := h.negotiate(r.Context(), se, string(body), release)
+	if s == nil {
+		release()
+	}
 	h.mu.Lock()
 	h.pending--
 	if err == nil && h.closed {
@@ -355,7 +423,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 
 // negotiate creates the PeerConnection for offer and returns the session
 // (also on error, when it has one to clean up) and the complete answer.
-func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer string) (*session, string, int, error) {
+func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer string, release func()) (*session, string, int, error) {
 	// The estimator is created synchronously inside NewPeerConnection
 	// (interceptor Build), by this PeerConnection's own factory.
 	var est *estimator
@@ -367,8 +435,15 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	if err != nil {
 		return nil, "", http.StatusInternalServerError, err
 	}
-	s := &session{id: rtcendpoint.NewID(), pc: pc, failed: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &session{id: rtcendpoint.NewID(), pc: pc, failed: make(chan struct{}, 1), done: make(chan struct{}),
+		connected: make(chan struct{}, 1), release: release, answered: make(chan struct{})}
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateConnected {
+			select {
+			case s.connected <- struct{}{}:
+			default:
+			}
+		}
 		if st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
 			// The viewer vanished (ICE failed) or the connection was
 			// closed. Only signal: ending the session from pion's
@@ -434,13 +509,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 			return s, "", http.StatusServiceUnavailable, errClosed
 		}
 	}
-	if !h.spawn(func() {
-		select {
-		case <-s.failed:
-			h.end(s)
-		case <-s.done:
-		}
-	}) {
+	if !h.spawn(func() { h.watch(s) }) {
 		return s, "", http.StatusServiceUnavailable, errClosed
 	}
 	tm := time.NewTimer(h.cfg.GatherTimeout)
@@ -452,7 +521,53 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	case <-ctx.Done():
 		return s, "", http.StatusServiceUnavailable, ctx.Err()
 	}
+	close(s.answered)
 	return s, pc.LocalDescription().SDP, 0, nil
+}
+
+// watch ends s when its connection fails, or when it has not connected
+// within ConnectTimeout of its answer (gathering, bounded by
+// GatherTimeout, is not the viewer's time); it returns when s ends.
+func (h *Handler) watch(s *session) {
+	var deadline <-chan time.Time
+	answered := s.answered
+	for {
+		select {
+		case <-s.failed:
+			h.end(s)
+			return
+		case <-s.done:
+			return
+		case <-answered:
+			answered = nil
+			tm := time.NewTimer(h.cfg.ConnectTimeout)
+			defer tm.Stop()
+			deadline = tm.C
+		case <-s.connected:
+			s.release()
+			answered, deadline = nil, nil
+		case <-deadline:
+			h.connectTimeouts.Add(1)
+			h.end(s)
+			return
+		}
+	}
+}
+
+// checkOffer refuses, before pion sees it, an offer that is not SDP, has
+// too many media sections (rtcendpoint.ParseOffer) or has no audio or
+// video section at all.
+func checkOffer(offer string) error {
+	sd, err := rtcendpoint.ParseOffer(offer)
+	if err != nil {
+		return err
+	}
+	for _, md := range sd.MediaDescriptions {
+		if m := md.MediaName.Media; m == "audio" || m == "video" {
+			return nil
+		}
+	}
+	return errors.New("offer has no audio or video section to receive into")
 }
 
 // bweLimits are the GCC bounds for a new PeerConnection (see bweLimits),
@@ -556,6 +671,9 @@ func (h *Handler) end(s *session) {
 		h.mu.Unlock()
 		for _, f := range s.detach {
 			f()
+		}
+		if s.release != nil {
+			s.release()
 		}
 		s.pc.Close()
 		close(s.done)

@@ -36,6 +36,12 @@ type VideoConfig struct {
 	// FrameRate is the nominal rate, used only for frames that carry no
 	// duration and for rate control; 0 means 30.
 	FrameRate float64
+	// MinKeyframeInterval is the least time between two keyframes forced
+	// by requests (viewers' PLI/FIR, RequestKeyframe); 0 means
+	// DefaultMinKeyframeInterval. A request within it is kept and served
+	// when it has passed, so every viewer still gets its keyframe, at
+	// most that late; any number of requests meanwhile make one keyframe.
+	MinKeyframeInterval time.Duration
 	// CPUUsed and Threads are passed to vp8.EncoderConfig (0 = its default).
 	CPUUsed, Threads int
 	// StreamID and Stream choose the MediaStream id (the first half of
@@ -85,9 +91,12 @@ type SampleInfo struct {
 
 // PublisherStats counts what a Publisher did; all counters are cumulative.
 type PublisherStats struct {
-	Frames           uint64 // frames (video) or blocks (audio) read from the track
-	Samples          uint64 // encoded samples written to the pion track
-	Keyframes        uint64 // video keyframes among Samples
+	Frames    uint64 // frames (video) or blocks (audio) read from the track
+	Samples   uint64 // encoded samples written to the pion track
+	Keyframes uint64 // video keyframes among Samples
+	// ForcedKeyframes are the keyframes made because of requests, after
+	// coalescing and rate limiting (see VideoConfig.MinKeyframeInterval).
+	ForcedKeyframes  uint64
 	Skipped          uint64 // input frames not encoded (unsupported format, out-of-order timestamp, encode error)
 	KeyframeRequests uint64 // PLI/FIR received from all viewers (before coalescing)
 	// LastLatency is, for the last video sample, the time from taking the
@@ -107,8 +116,10 @@ type PublisherStats struct {
 // Publisher turns one generator track into one pion TrackLocal. It runs a
 // single encoder for all viewers: every viewer's RTPSender is bound to the
 // same TrackLocalStaticSample, so N viewers cost one encode, and any viewer's
-// PLI/FIR forces a keyframe that all of them receive (the encoder coalesces
-// concurrent requests into one keyframe).
+// PLI/FIR forces a keyframe that all of them receive: requests are
+// coalesced into one keyframe and rate limited (VideoConfig.
+// MinKeyframeInterval), so no viewer can make the shared encode all
+// keyframes.
 //
 // The encoder runs from NewVideoPublisher/NewAudioPublisher until Close or
 // until the source track ends, whether or not anybody is watching: a
@@ -118,13 +129,12 @@ type Publisher struct {
 	track *webrtc.TrackLocalStaticSample
 	sink  *generator.Sink
 
-	keyframe atomic.Bool // set by RTCP readers, consumed by the encode loop
-	// video encoder, protected by being touched only by the encode loop
-	// except for RequestKeyframe, which the encoder allows from any goroutine.
-	venc atomic.Pointer[vp8.Encoder]
+	// keyframe is set by RequestKeyframe and consumed by the encode
+	// loop, which alone decides when a forced keyframe may be made.
+	keyframe atomic.Bool
 
-	frames, samples, keyframes, skipped, requests atomic.Uint64
-	lastLatency, lastFanout                       atomic.Int64 // ns
+	frames, samples, keyframes, forced, skipped, requests atomic.Uint64
+	lastLatency, lastFanout                               atomic.Int64 // ns
 
 	// bwe is the video publisher's rate adaptation; for audio only
 	// bwe.target is used (the Opus bitrate, reserved in every viewer's
@@ -149,6 +159,9 @@ func NewVideoPublisher(src *generator.Track, cfg VideoConfig) (*Publisher, error
 	}
 	if cfg.FrameRate <= 0 {
 		cfg.FrameRate = 30
+	}
+	if cfg.MinKeyframeInterval <= 0 {
+		cfg.MinKeyframeInterval = DefaultMinKeyframeInterval
 	}
 	if cfg.MaxBitrate == 0 {
 		cfg.MaxBitrate = cfg.Bitrate
@@ -254,20 +267,19 @@ func (p *Publisher) Track() webrtc.TrackLocal { return p.track }
 // Kind is the track's RTP codec type.
 func (p *Publisher) Kind() webrtc.RTPCodecType { return p.track.Kind() }
 
-// RequestKeyframe makes the next encoded video frame a keyframe; for audio
-// it does nothing. Safe from any goroutine.
+// RequestKeyframe asks for a keyframe: the next encoded video frame is
+// one unless the last forced keyframe is less than MinKeyframeInterval
+// old, in which case the first frame after that is. For audio it does
+// nothing. Safe from any goroutine.
 func (p *Publisher) RequestKeyframe() {
 	p.requests.Add(1)
 	p.keyframe.Store(true)
-	if e := p.venc.Load(); e != nil {
-		e.RequestKeyframe()
-	}
 }
 
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() PublisherStats {
 	st := PublisherStats{
-		Frames: p.frames.Load(), Samples: p.samples.Load(), Keyframes: p.keyframes.Load(),
+		Frames: p.frames.Load(), Samples: p.samples.Load(), Keyframes: p.keyframes.Load(), ForcedKeyframes: p.forced.Load(),
 		Skipped: p.skipped.Load(), KeyframeRequests: p.requests.Load(),
 		LastLatency: time.Duration(p.lastLatency.Load()), LastFanout: time.Duration(p.lastFanout.Load()),
 		TargetBitrate: int(p.bwe.target.Load()),
@@ -415,9 +427,11 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 		// target needs no goroutine of its own and changes between
 		// frames only.
 		lastAdapt time.Time
+		// lastForced is when the last forced keyframe was encoded (see
+		// VideoConfig.MinKeyframeInterval).
+		lastForced time.Time
 	)
 	defer func() {
-		p.venc.Store(nil)
 		if enc != nil {
 			enc.Close()
 		}
@@ -449,7 +463,6 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 			// A new size needs a new encoder; its first frame is a
 			// keyframe, which is what every viewer needs anyway.
 			if enc != nil {
-				p.venc.Store(nil)
 				enc.Close()
 			}
 			enc, err = vp8.NewEncoder(vp8.EncoderConfig{
@@ -465,15 +478,23 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 				p.skipped.Add(1)
 				continue
 			}
-			p.venc.Store(enc)
 		}
-		force := p.keyframe.Swap(false)
+		// A pending request waits, still set, until the interval has
+		// passed; Swap then takes every request made meanwhile at once.
+		force := received.Sub(lastForced) >= cfg.MinKeyframeInterval && p.keyframe.Swap(false)
 		pkt, err := enc.Encode(vf, force, buf[:0])
 		ts, hint := vf.Timestamp(), vf.Duration()
 		f.Close()
 		if err != nil {
+			if force {
+				p.keyframe.Store(true) // not made: do not lose the request
+			}
 			p.skipped.Add(1)
 			continue
+		}
+		if force {
+			lastForced = received
+			p.forced.Add(1)
 		}
 		buf = pkt.Data
 		lastT, have = ts, true

@@ -23,6 +23,21 @@
 // monotonic, each stream anchored at the arrival time of its first packet
 // on the publication's clock so that audio and video share one clock.
 //
+// Untrusted publishers: a publication that has not delivered a decoded
+// keyframe within Config.ConnectTimeout (default 10 s) of its answer ends
+// with ErrNotConnected, giving its slot back; one remote address (IPv4, or
+// an IPv6 /64) may have at most Config.MaxUnconnectedPerAddr (default 4)
+// publications before their first picture (429 past it). FirstFrame tells
+// when the first keyframe was decoded, which is when a consumer should put
+// the publication on air: before that it may be a squatter that never
+// connects. The VP8 frame header is read before libvpx sees a keyframe: a
+// picture over Config.MaxWidth x MaxHeight (default 1920x1080), or a
+// reassembled frame over MaxFrameBytes (1 MiB), ends the publication with
+// ErrTooLarge before anything is allocated for it. A panic in a receive
+// loop (a decoder bug reached by the publisher's data) is recovered: the
+// publication ends with the *safe.PanicError, the handler logs it once and
+// counts it (HandlerStats), and every other publication goes on.
+//
 // A publication ends on DELETE (readers get io.EOF), when the
 // PeerConnection fails or closes (the publisher vanished: readers get
 // ErrPublisherLost), on Publication.Close, or on Handler.Close.

@@ -5,12 +5,12 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"github.com/shadercast/shadercast/internal/rtcendpoint"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +19,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/shadercast/shadercast/internal/rtcendpoint"
+	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/processor"
 	"github.com/shadercast/shadercast/source"
 )
@@ -36,6 +38,27 @@ type Config struct {
 	// GatherTimeout bounds the wait for ICE gathering before answering;
 	// 0 means 10 s.
 	GatherTimeout time.Duration
+	// ConnectTimeout is how long a publication may take, from its
+	// answer, to deliver its first decoded keyframe (FirstFrame); one that has not
+	// by then (it never connected, or sends nothing decodable) is ended
+	// with ErrNotConnected and its publisher slot given back. 0 means
+	// 10 s.
+	ConnectTimeout time.Duration
+	// MaxUnconnectedPerAddr limits the publications one remote address
+	// (an IPv4 address, an IPv6 /64) may have before their first frame;
+	// past it a POST gets 429 with a Retry-After. 0 means 4, negative
+	// means no limit. The address is the TCP peer's (a reverse proxy's,
+	// behind one).
+	MaxUnconnectedPerAddr int
+	// MaxWidth and MaxHeight bound the publisher's picture: a keyframe
+	// larger than MaxWidth x MaxHeight is refused before the decoder
+	// allocates for it, and the publication ends with an error wrapping
+	// ErrTooLarge. 0 means 1920x1080.
+	MaxWidth, MaxHeight int
+	// MaxFrameBytes bounds one reassembled VP8 frame; a larger one ends
+	// the publication the same way. 0 means 1 MiB (a 1080p keyframe is
+	// typically 50-300 kB).
+	MaxFrameBytes int
 	// SettingEngine, when set, is used for every PeerConnection (ICE
 	// ports, interfaces, timeouts: its ICE disconnected/failed timeouts
 	// decide how fast a vanished publisher is noticed).
@@ -70,8 +93,9 @@ type Config struct {
 	// keyframe; 0 means 250 ms.
 	PLIInterval time.Duration
 	// OnPublish, when set, is called with each new publication once its
-	// 201 answer is about to be sent. It runs on the POST's goroutine and
-	// should hand the publication off quickly.
+	// 201 answer is about to be sent, i.e. before it has connected: wait
+	// for FirstFrame before putting it on air. It runs on the POST's
+	// goroutine and should hand the publication off quickly.
 	OnPublish func(*Publication)
 	// Logger receives session events; nil means slog.Default().
 	Logger *slog.Logger
@@ -84,6 +108,28 @@ var ErrPublisherLost = errors.New("whip: publisher connection lost")
 // ErrHandlerClosed ends the publications of a closed Handler.
 var ErrHandlerClosed = errors.New("whip: handler closed")
 
+// ErrNotConnected ends a publication that delivered no decoded keyframe
+// within Config.ConnectTimeout.
+var ErrNotConnected = errors.New("whip: publisher sent no picture in time")
+
+// ErrTooLarge ends a publication whose video is larger than Config.MaxWidth
+// x MaxHeight or whose frames exceed Config.MaxFrameBytes.
+var ErrTooLarge = errors.New("whip: publisher's video is too large")
+
+// HandlerStats counts what the handler refused or ended; cumulative.
+type HandlerStats struct {
+	// ConnectTimeouts are publications ended with ErrNotConnected.
+	ConnectTimeouts uint64
+	// AddrRefusals are POSTs answered 429 (Config.MaxUnconnectedPerAddr).
+	AddrRefusals uint64
+	// TooLarge are publications ended with ErrTooLarge.
+	TooLarge uint64
+	// Panics are publications ended by a panic recovered in their
+	// receive loop (a bug reached by the publisher's data: logged with
+	// its stack; the service goes on).
+	Panics uint64
+}
+
 // Handler is a WHIP endpoint (an http.Handler). POST to the path it is
 // mounted at creates a publication at <path>/<id>; DELETE of that URL ends
 // it. Safe for concurrent use.
@@ -94,6 +140,10 @@ type Handler struct {
 	// links are the Link header values for ICEServers, with and without
 	// TURN credentials.
 	links, publicLinks []string
+	// unconnected counts each address's publications before their first
+	// frame (Config.MaxUnconnectedPerAddr).
+	unconnected                                     *rtcendpoint.Unconnected
+	connectTimeouts, addrRefusals, tooLarge, panics atomic.Uint64
 
 	mu      sync.Mutex
 	pubs    map[string]*Publication
@@ -116,12 +166,21 @@ type Publication struct {
 	audio  *processor.Audio // nil without audio
 	start  time.Time        // zero of the publication's clock
 	failed chan struct{}
-	once   sync.Once
-	ended  bool // under h.mu
-	done   chan struct{}
-	err    error // set before done closes
-	wg     sync.WaitGroup
-	tracks bool // under h.mu: receive loops may still register
+	// firstFrame is closed when the first decoded keyframe was queued;
+	// release then gives back the address's unconnected count (or end
+	// does, whichever is first).
+	firstFrame     chan struct{}
+	firstFrameOnce sync.Once
+	release        func()
+	// answered is closed when the answer is complete: the connect
+	// deadline runs from then.
+	answered chan struct{}
+	once     sync.Once
+	ended    bool // under h.mu
+	done     chan struct{}
+	err      error // set before done closes
+	wg       sync.WaitGroup
+	tracks   bool // under h.mu: receive loops may still register
 	// videoTaken and audioTaken: the first track of each kind is decoded,
 	// any further one is read and discarded.
 	videoTaken, audioTaken atomic.Bool
@@ -130,6 +189,18 @@ type Publication struct {
 
 // Done is closed when the publication has ended.
 func (p *Publication) Done() <-chan struct{} { return p.done }
+
+// FirstFrame is closed once the first keyframe was decoded and queued on
+// Video: the publisher is connected and sends pictures. A publication
+// that never gets there ends (ErrNotConnected) after
+// Config.ConnectTimeout, so wait for this or Done.
+func (p *Publication) FirstFrame() <-chan struct{} { return p.firstFrame }
+
+// Stats returns the handler's counters.
+func (h *Handler) Stats() HandlerStats {
+	return HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.addrRefusals.Load(),
+		TooLarge: h.tooLarge.Load(), Panics: h.panics.Load()}
+}
 
 // Err says why the publication ended: io.EOF for DELETE or Close,
 // ErrPublisherLost, ErrHandlerClosed; nil while it is live.
@@ -172,6 +243,18 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.PLIInterval <= 0 {
 		cfg.PLIInterval = 250 * time.Millisecond
 	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = rtcendpoint.DefaultConnectTimeout
+	}
+	if cfg.MaxUnconnectedPerAddr == 0 {
+		cfg.MaxUnconnectedPerAddr = rtcendpoint.DefaultMaxUnconnectedPerAddr
+	}
+	if cfg.MaxWidth <= 0 || cfg.MaxHeight <= 0 {
+		cfg.MaxWidth, cfg.MaxHeight = 1920, 1080
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = 1 << 20
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -184,7 +267,8 @@ func NewHandler(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	return &Handler{cfg: cfg, log: log, se: se, seLoop: seLoop, pubs: map[string]*Publication{},
-		links: rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false)}, nil
+		unconnected: rtcendpoint.NewUnconnected(cfg.MaxUnconnectedPerAddr),
+		links:       rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false)}, nil
 }
 
 // newIngestAPI builds the receiving pion API: VP8 and Opus only, NACK (so
@@ -351,7 +435,16 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	release, ok := h.unconnected.Take(r)
+	if !ok {
+		h.addrRefusals.Add(1)
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.ConnectTimeout.Round(time.Second)/time.Second)))
+		http.Error(w, fmt.Sprintf("too many publications still connecting from this address (at most %d)", h.cfg.MaxUnconnectedPerAddr),
+			http.StatusTooManyRequests)
+		return
+	}
 	if code, err := h.reserve(); err != nil {
+		release()
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, err.Error(), code)
 		return
@@ -360,7 +453,10 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	if rtcendpoint.FromLoopback(r) {
 		se = h.seLoop
 	}
-	p, answer, code, err := h.negotiate(r.Context(), se, string(body), hasAudio)
+	p, answer, code, err := h.negotiate(r.Context(), se, string(body), hasAudio, release)
+	if p == nil {
+		release()
+	}
 	h.mu.Lock()
 	h.pending--
 	if err == nil && h.closed {
@@ -395,9 +491,9 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 // reports whether one also sends Opus audio. The reasons are the 400's
 // body, so they say what to change.
 func checkOffer(offer string) (hasAudio bool, err error) {
-	sd, err := (&webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}).Unmarshal()
+	sd, err := rtcendpoint.ParseOffer(offer)
 	if err != nil {
-		return false, errors.New("bad offer: " + err.Error())
+		return false, err
 	}
 	var vp8, videoSent bool
 	for _, md := range sd.MediaDescriptions {
@@ -442,7 +538,7 @@ func checkOffer(offer string) (hasAudio bool, err error) {
 	return hasAudio, nil
 }
 
-func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer string, hasAudio bool) (*Publication, string, int, error) {
+func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer string, hasAudio bool, release func()) (*Publication, string, int, error) {
 	api, err := newIngestAPI(se)
 	if err != nil {
 		return nil, "", http.StatusInternalServerError, err
@@ -453,6 +549,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	}
 	p := &Publication{
 		ID: rtcendpoint.NewID(), h: h, pc: pc, start: time.Now(), failed: make(chan struct{}, 1), done: make(chan struct{}),
+		firstFrame: make(chan struct{}), release: release, answered: make(chan struct{}),
 		video: processor.NewVideo(processor.Options{MaxBufferSize: h.cfg.VideoBuffer}), tracks: true,
 	}
 	p.Video = p.video
@@ -486,9 +583,9 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 		switch {
 		case tr.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeVP8) &&
 			p.videoTaken.CompareAndSwap(false, true):
-			p.receiveVideo(tr)
+			h.run(p, func() error { return p.receiveVideo(tr) })
 		case tr.Kind() == webrtc.RTPCodecTypeAudio && p.audio != nil && p.audioTaken.CompareAndSwap(false, true):
-			p.receiveAudio(tr)
+			h.run(p, func() error { return p.receiveAudio(tr) })
 		default:
 			// Read and discard, so the interceptors keep working.
 			for {
@@ -509,13 +606,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	if err := pc.SetLocalDescription(ans); err != nil {
 		return p, "", http.StatusBadRequest, errors.New("cannot answer offer: " + err.Error())
 	}
-	if !h.spawn(func() {
-		select {
-		case <-p.failed:
-			h.end(p, ErrPublisherLost)
-		case <-p.done:
-		}
-	}) {
+	if !h.spawn(func() { h.watch(p) }) {
 		return p, "", http.StatusServiceUnavailable, ErrHandlerClosed
 	}
 	tm := time.NewTimer(h.cfg.GatherTimeout)
@@ -527,7 +618,68 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	case <-ctx.Done():
 		return p, "", http.StatusServiceUnavailable, ctx.Err()
 	}
+	close(p.answered)
 	return p, pc.LocalDescription().SDP, 0, nil
+}
+
+// watch ends p when its connection fails, or when it has delivered no
+// picture within ConnectTimeout of its answer (gathering, bounded by
+// GatherTimeout, is not the publisher's time); it returns when p ends.
+func (h *Handler) watch(p *Publication) {
+	var deadline <-chan time.Time
+	answered, first := p.answered, p.firstFrame
+	for {
+		select {
+		case <-p.failed:
+			h.end(p, ErrPublisherLost)
+			return
+		case <-p.done:
+			return
+		case <-answered:
+			answered = nil
+			tm := time.NewTimer(h.cfg.ConnectTimeout)
+			defer tm.Stop()
+			deadline = tm.C
+		case <-first:
+			p.release()
+			answered, first, deadline = nil, nil, nil
+		case <-deadline:
+			h.connectTimeouts.Add(1)
+			reason := "did not connect"
+			if p.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+				reason = "connected but sent no decodable keyframe"
+			}
+			h.end(p, fmt.Errorf("%w: %s within %v", ErrNotConnected, reason, h.cfg.ConnectTimeout))
+			return
+		}
+	}
+}
+
+// run runs one of p's receive loops. They decode the publisher's data: a
+// panic there (a decoder bug that data reaches) ends this publication
+// through fail, never the process, and so does the error a loop returns.
+func (h *Handler) run(p *Publication, loop func() error) {
+	if err := safe.Do(loop); err != nil {
+		h.fail(p, err)
+	}
+}
+
+// fail ends p because its receive loop returned err (an oversized
+// picture, a recovered panic): logged once here, counted, and ended from
+// another goroutine because end waits for the receive loops.
+func (h *Handler) fail(p *Publication, err error) {
+	var pe *safe.PanicError
+	switch {
+	case errors.As(err, &pe):
+		h.panics.Add(1)
+		h.log.Error("whip: publication failed: recovered panic in its receive loop", "id", p.ID, "err", err, "stack", string(pe.Stack))
+	case errors.Is(err, ErrTooLarge):
+		h.tooLarge.Add(1)
+		h.log.Warn("whip: publisher refused", "id", p.ID, "err", err)
+	default:
+		h.log.Warn("whip: publication failed", "id", p.ID, "err", err)
+	}
+	h.spawn(func() { h.end(p, err) })
 }
 
 func (h *Handler) spawn(f func()) bool {
@@ -552,6 +704,9 @@ func (h *Handler) end(p *Publication, reason error) {
 		h.mu.Lock()
 		p.ended = true
 		p.tracks = false
+		if p.release != nil {
+			p.release()
+		}
 		if h.pubs[p.ID] == p {
 			delete(h.pubs, p.ID)
 		}

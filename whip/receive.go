@@ -3,6 +3,7 @@ package whip
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"sync/atomic"
 	"time"
@@ -89,17 +90,24 @@ func (c *rtpClock) micros(ts uint32, now int64) int64 {
 }
 
 // receiveVideo depacketizes, checks continuity, decodes and queues VP8
-// until the track ends.
-func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) {
+// until the track ends (nil) or the publisher sends video over the
+// configured bounds (an error wrapping ErrTooLarge: the publication is
+// refused).
+func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) error {
+	cfg := &p.h.cfg
 	dec, err := vp8.NewDecoder(1)
 	if err != nil {
-		p.h.log.Error("whip: VP8 decoder", "err", err)
-		return
+		return fmt.Errorf("whip: VP8 decoder: %w", err)
 	}
 	defer dec.Close()
-	// 256 packets or JitterBuffer of reordering/NACK repair, whichever
-	// comes first.
-	sb := samplebuilder.New(256, &codecs.VP8Packet{}, 90000,
+	// Keyframes over the bound are refused before libvpx allocates.
+	dec.SetMaxSize(cfg.MaxWidth, cfg.MaxHeight)
+	// The samplebuilder holds a frame's packets until it is complete: its
+	// window must fit a frame of MaxFrameBytes (packets carry ~1000-1200
+	// bytes), at least 256 packets. A frame is held at most JitterBuffer
+	// for reordering/NACK repair.
+	window := uint16(min(max(cfg.MaxFrameBytes/1000, 256), 4096))
+	sb := samplebuilder.New(window, &codecs.VP8Packet{}, 90000,
 		samplebuilder.WithRTPHeaders(true), samplebuilder.WithMaxTimeDelay(p.h.cfg.JitterBuffer))
 	ssrc := uint32(tr.SSRC())
 	var lastPLI time.Time
@@ -124,13 +132,16 @@ func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) {
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
-			return
+			return nil
 		}
 		p.st.videoPackets.Add(1)
 		sb.Push(pkt)
 		for s := sb.Pop(); s != nil; s = sb.Pop() {
 			if len(s.RTPHeaders) == 0 || len(s.Data) == 0 {
 				continue
+			}
+			if len(s.Data) > cfg.MaxFrameBytes {
+				return fmt.Errorf("%w: a frame of %d bytes, at most %d", ErrTooLarge, len(s.Data), cfg.MaxFrameBytes)
 			}
 			first := s.RTPHeaders[0].SequenceNumber
 			// The samplebuilder only emits runs of consecutive packets,
@@ -162,6 +173,9 @@ func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) {
 				if errors.Is(err, vp8.ErrNoFrame) {
 					continue
 				}
+				if errors.Is(err, vp8.ErrTooLarge) {
+					return fmt.Errorf("%w (%w)", ErrTooLarge, err)
+				}
 				p.st.decodeErrors.Add(1)
 				waitingKey = true
 				pli(true)
@@ -173,6 +187,7 @@ func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) {
 				p.st.keyframes.Add(1)
 			}
 			p.video.P.Push(f)
+			p.firstFrameOnce.Do(func() { close(p.firstFrame) })
 		}
 	}
 }
@@ -180,7 +195,7 @@ func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) {
 // receiveAudio decodes Opus to interleaved f32 AudioData at 48 kHz until
 // the track ends. The channel count is the first packet's (the TOC stereo
 // flag); a short run of lost packets is concealed by the decoder.
-func (p *Publication) receiveAudio(tr *webrtc.TrackRemote) {
+func (p *Publication) receiveAudio(tr *webrtc.TrackRemote) error {
 	var (
 		dec     *opus.Decoder
 		ch      int
@@ -218,7 +233,7 @@ func (p *Publication) receiveAudio(tr *webrtc.TrackRemote) {
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
-			return
+			return nil
 		}
 		p.st.audioPackets.Add(1)
 		if len(pkt.Payload) == 0 {
@@ -250,8 +265,9 @@ func (p *Publication) receiveAudio(tr *webrtc.TrackRemote) {
 				ch = 2
 			}
 			if dec, err = opus.NewDecoder(ch); err != nil {
+				// Video goes on without sound, as it would without audio.
 				p.h.log.Error("whip: Opus decoder", "err", err)
-				return
+				return nil
 			}
 		}
 		pcm, err := dec.Decode(pkt.Payload)

@@ -172,6 +172,15 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 
 	fs.Int64Var(&cfg.MaxImagePixels, "max-image-pixels", cfg.MaxImagePixels, "refuse still inputs and shader images whose header declares more than `N` pixels, before decoding (0: 64 Mpx)")
 
+	// Limits of the WebRTC doors (service.Config.ConnectTimeout and on).
+	fs.DurationVar((*time.Duration)(&cfg.ConnectTimeout), "connect-timeout", time.Duration(cfg.ConnectTimeout),
+		"drop a WHEP viewer that has not connected, or a WHIP publisher that has sent no picture, after this `duration` (frees its slot)")
+	fs.IntVar(&cfg.MaxConnectingPerIP, "max-connecting-per-ip", cfg.MaxConnectingPerIP,
+		"WHEP/WHIP sessions one IP address (IPv6: /64) may have still connecting; more get 429 (negative: no limit)")
+	fs.IntVar(&cfg.MinBitrate, "min-bitrate", cfg.MinBitrate,
+		"floor in `bits/s` for the shared VP8 encode: no viewer's bandwidth estimate lowers it further, a viewer with less just loses packets (0: a quarter of --bitrate)")
+	fs.IntVar(&cfg.MaxVideoWidth, "max-video-width", cfg.MaxVideoWidth, "refuse WHIP publishers whose video is wider than this many `pixels`, before decoding")
+	fs.IntVar(&cfg.MaxVideoHeight, "max-video-height", cfg.MaxVideoHeight, "refuse WHIP publishers whose video is taller than this many `pixels`, before decoding")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -19,7 +19,15 @@ var ErrNoFrame = errors.New("vp8: packet produced no frame")
 // concurrent use.
 type Decoder struct {
 	c *C.scv8_dec
+	// maxW and maxH bound keyframe sizes (SetMaxSize); 0 means no bound.
+	maxW, maxH int
 }
+
+// SetMaxSize makes Decode refuse, before libvpx allocates for it, any
+// keyframe wider than w or taller than h pixels (an error wrapping
+// ErrTooLarge). Interframes need no check: they have the size of the last
+// keyframe. w or h 0 lifts the bound.
+func (d *Decoder) SetMaxSize(w, h int) { d.maxW, d.maxH = w, h }
 
 // NewDecoder creates a decoder using threads threads (0 means 1).
 func NewDecoder(threads int) (*Decoder, error) {
@@ -55,6 +63,15 @@ func (d *Decoder) Decode(data []byte, timestamp int64) (media.VideoFrame, error)
 	}
 	if uint64(len(data)) > 1<<31 {
 		return media.VideoFrame{}, errors.New("vp8: decode: packet too large")
+	}
+	if d.maxW > 0 && d.maxH > 0 {
+		hd, err := ParseFrameHeader(data)
+		if err != nil {
+			return media.VideoFrame{}, fmt.Errorf("vp8: decode: %w", err)
+		}
+		if hd.Keyframe && (hd.Width > d.maxW || hd.Height > d.maxH) {
+			return media.VideoFrame{}, fmt.Errorf("%w: %dx%d, at most %dx%d", ErrTooLarge, hd.Width, hd.Height, d.maxW, d.maxH)
+		}
 	}
 	code := C.scv8_dec_decode(d.c, (*C.uint8_t)(unsafe.Pointer(unsafe.SliceData(data))), C.uint(len(data)))
 	if code != C.VPX_CODEC_OK {

@@ -7,11 +7,16 @@ package rtcendpoint
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -105,4 +110,98 @@ func NewID() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// Defaults shared by the WHEP and WHIP handlers for sessions that have not
+// connected yet (see their Config.ConnectTimeout and
+// Config.MaxUnconnectedPerAddr).
+const (
+	// DefaultConnectTimeout is how long an answered session may take to
+	// connect before its slot is given back. ICE and DTLS between two
+	// reachable peers take well under a second, a TURN relay a few;
+	// 10 s leaves room for a slow relay and still frees a squatted slot
+	// quickly.
+	DefaultConnectTimeout = 10 * time.Second
+	// DefaultMaxUnconnectedPerAddr bounds the sessions one remote address
+	// may have still connecting: a browser opens one or two at a time (a
+	// reload while the last one is still timing out), a player wall
+	// behind one NAT a few more, while a squatter would open dozens.
+	DefaultMaxUnconnectedPerAddr = 4
+)
+
+// Unconnected counts, per remote address, the sessions that were offered
+// but have not connected yet, so that one address cannot hold every slot
+// with offers that never connect. IPv4 addresses count one by one, IPv6
+// ones by /64 (one host or site usually has a whole /64). Safe for
+// concurrent use; the zero value is not usable, use NewUnconnected.
+type Unconnected struct {
+	max int // <= 0: unlimited
+	mu  sync.Mutex
+	n   map[netip.Prefix]int
+}
+
+// NewUnconnected returns a counter allowing max sessions per address;
+// max <= 0 means no limit.
+func NewUnconnected(max int) *Unconnected {
+	return &Unconnected{max: max, n: map[netip.Prefix]int{}}
+}
+
+// Take counts one more connecting session for r's remote address. It
+// returns false, counting nothing, when the address is at its limit;
+// otherwise release (idempotent, safe from any goroutine) uncounts it,
+// once the session connected or ended.
+func (u *Unconnected) Take(r *http.Request) (release func(), ok bool) {
+	key := addrKey(r.RemoteAddr)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.max > 0 && u.n[key] >= u.max {
+		return nil, false
+	}
+	u.n[key]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			u.mu.Lock()
+			if u.n[key]--; u.n[key] <= 0 {
+				delete(u.n, key) // the map holds only addresses with sessions
+			}
+			u.mu.Unlock()
+		})
+	}, true
+}
+
+// addrKey is the counting key of a remote address ("ip:port"): the IPv4
+// address, or the IPv6 /64. Anything unparsable counts as one address.
+func addrKey(remote string) netip.Prefix {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Prefix{}
+	}
+	a := ap.Addr().Unmap()
+	bits := 32
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.WithZone("").Prefix(bits)
+	return p
+}
+
+// MaxMediaSections bounds the m= sections of an offer. pion builds a
+// transceiver (with its own buffers and goroutines on connect) for each, so
+// an offer of thousands of sections costs far more than its 64 KiB body; a
+// real client offers one video and one audio section, plus a data channel.
+const MaxMediaSections = 16
+
+// ParseOffer parses an SDP offer as pion will, and refuses one with more
+// than MaxMediaSections media sections. Its errors are 400 bodies: they
+// say what is wrong.
+func ParseOffer(offer string) (*sdp.SessionDescription, error) {
+	sd, err := (&webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}).Unmarshal()
+	if err != nil {
+		return nil, errors.New("bad offer: " + err.Error())
+	}
+	if n := len(sd.MediaDescriptions); n > MaxMediaSections {
+		return nil, fmt.Errorf("bad offer: %d media sections, at most %d are accepted", n, MaxMediaSections)
+	}
+	return sd, nil
 }
