@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,8 +106,8 @@ type Handler struct {
 	// unconnected counts each remote address's sessions that have not
 	// connected yet (Config.MaxUnconnectedPerAddr).
 	unconnected *rtcendpoint.Unconnected
-	// connectTimeouts and addrRefusals count what HandlerStats reports.
-	connectTimeouts, addrRefusals atomic.Uint64
+	// connectTimeouts counts what HandlerStats reports.
+	connectTimeouts atomic.Uint64
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -130,7 +128,7 @@ type HandlerStats struct {
 
 // Stats returns the handler's counters.
 func (h *Handler) Stats() HandlerStats {
-	return HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.addrRefusals.Load()}
+	return HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.unconnected.Refused()}
 }
 
 type session struct {
@@ -371,13 +369,8 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	release, ok := h.unconnected.Take(r)
+	release, ok := h.unconnected.Admit(w, r, "sessions", h.cfg.ConnectTimeout)
 	if !ok {
-		h.addrRefusals.Add(1)
-		// The count drops when one of them connects or times out.
-		w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.ConnectTimeout.Round(time.Second)/time.Second)))
-		http.Error(w, fmt.Sprintf("too many sessions still connecting from this address (at most %d)", h.cfg.MaxUnconnectedPerAddr),
-			http.StatusTooManyRequests)
 		return
 	}
 	if code, err := h.reserve(); err != nil {

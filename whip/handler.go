@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -143,7 +142,7 @@ type Handler struct {
 	// unconnected counts each address's publications before their first
 	// frame (Config.MaxUnconnectedPerAddr).
 	unconnected                                     *rtcendpoint.Unconnected
-	connectTimeouts, addrRefusals, tooLarge, panics atomic.Uint64
+	connectTimeouts, tooLarge, panics atomic.Uint64
 
 	mu      sync.Mutex
 	pubs    map[string]*Publication
@@ -198,7 +197,7 @@ func (p *Publication) FirstFrame() <-chan struct{} { return p.firstFrame }
 
 // Stats returns the handler's counters.
 func (h *Handler) Stats() HandlerStats {
-	return HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.addrRefusals.Load(),
+	return HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.unconnected.Refused(),
 		TooLarge: h.tooLarge.Load(), Panics: h.panics.Load()}
 }
 
@@ -435,12 +434,8 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	release, ok := h.unconnected.Take(r)
+	release, ok := h.unconnected.Admit(w, r, "publications", h.cfg.ConnectTimeout)
 	if !ok {
-		h.addrRefusals.Add(1)
-		w.Header().Set("Retry-After", strconv.Itoa(int(h.cfg.ConnectTimeout.Round(time.Second)/time.Second)))
-		http.Error(w, fmt.Sprintf("too many publications still connecting from this address (at most %d)", h.cfg.MaxUnconnectedPerAddr),
-			http.StatusTooManyRequests)
 		return
 	}
 	if code, err := h.reserve(); err != nil {

@@ -12,8 +12,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/sdp/v3"
@@ -135,9 +137,10 @@ const (
 // ones by /64 (one host or site usually has a whole /64). Safe for
 // concurrent use; the zero value is not usable, use NewUnconnected.
 type Unconnected struct {
-	max int // <= 0: unlimited
-	mu  sync.Mutex
-	n   map[netip.Prefix]int
+	max     int // <= 0: unlimited
+	mu      sync.Mutex
+	n       map[netip.Prefix]int
+	refused atomic.Uint64
 }
 
 // NewUnconnected returns a counter allowing max sessions per address;
@@ -169,6 +172,25 @@ func (u *Unconnected) Take(r *http.Request) (release func(), ok bool) {
 		})
 	}, true
 }
+
+// Admit is Take for an HTTP handler: past the limit it answers 429 Too
+// Many Requests itself, with Retry-After set to retry (when the oldest
+// connecting session will have connected or timed out) and a body naming
+// the limit and what (e.g. "sessions"), counts the refusal, and returns
+// false.
+func (u *Unconnected) Admit(w http.ResponseWriter, r *http.Request, what string, retry time.Duration) (release func(), ok bool) {
+	release, ok = u.Take(r)
+	if ok {
+		return release, true
+	}
+	u.refused.Add(1)
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(retry.Round(time.Second)/time.Second))))
+	http.Error(w, fmt.Sprintf("too many %s still connecting from this address (at most %d)", what, u.max), http.StatusTooManyRequests)
+	return nil, false
+}
+
+// Refused is how many offers Admit refused.
+func (u *Unconnected) Refused() uint64 { return u.refused.Load() }
 
 // addrKey is the counting key of a remote address ("ip:port"): the IPv4
 // address, or the IPv6 /64. Anything unparsable counts as one address.
