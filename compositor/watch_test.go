@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadercast/shadercast/internal/shadertest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -183,22 +184,7 @@ func failingPassBypassed(t *testing.T) {
 // objects cannot be made); the invert after it still applies, and
 // bringing the input back brings the pass back.
 func TestFailingISFPassBypassed(t *testing.T) {
-	red := isfPass(t, "plugins/redbuf.fs", `/*{
-  "ISFVSN": "2",
-  "INPUTS": [
-    {"NAME": "inputImage", "TYPE": "image"},
-    {"NAME": "scale", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.0, "MAX": 100000.0}
-  ],
-  "PASSES": [{"TARGET": "buf", "WIDTH": "$WIDTH * $scale", "HEIGHT": "$HEIGHT"}, {}]
-}*/
-void main() {
-	if (PASSINDEX == 0) {
-		gl_FragColor = vec4(1.0, 0.0, 0.0, 1.0);
-	} else {
-		gl_FragColor = IMG_NORM_PIXEL(buf, isf_FragNormCoord);
-	}
-}
-`, "")
+	red := isfPass(t, "plugins/redbuf.fs", shadertest.RedBuf, "")
 	var errs passErrors
 	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, OnPassError: errs.add}, red, invertPass(t))
 	if err != nil {

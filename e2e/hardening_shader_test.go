@@ -15,46 +15,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shadercast/shadercast/internal/shadertest"
 )
-
-// endlessFS loops 2^31 x 2^31 times per pixel: for ever on a GPU; on
-// llvmpipe (which ends a shader invocation after 65535 loop iterations in
-// all) still seconds to minutes per frame.
-const endlessFS = `/*{
-	"DESCRIPTION": "never finishes a frame",
-	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]
-}*/
-void main() {
-	vec4 c = IMG_THIS_PIXEL(inputImage);
-	float a = 0.0;
-	for (int i = 0; i < 2147483647; i++) {
-		for (int j = 0; j < 2147483647; j++) {
-			a += sin(a + float(j)) * cos(a - float(i)) + sin(a * 1.0001) * cos(a * 0.9999);
-		}
-	}
-	gl_FragColor = c + vec4(a * 1e-30);
-}
-`
-
-// heavyFS does count iterations of real work per pixel: trivial at its
-// default, as slow as wanted when the input is raised.
-const heavyFS = `/*{
-	"DESCRIPTION": "as slow as its count",
-	"INPUTS": [
-		{"NAME": "inputImage", "TYPE": "image"},
-		{"NAME": "count", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.0, "MAX": 2000000000.0}
-	]
-}*/
-void main() {
-	vec4 c = IMG_THIS_PIXEL(inputImage);
-	float a = 0.0;
-	int n = int(count);
-	for (int i = 0; i < n; i++) {
-		a += sin(a + float(i)) * cos(a - float(i));
-	}
-	gl_FragColor = vec4(c.rgb + vec3(a * 1e-30), c.a);
-}
-`
 
 // quick is an HTTP client for "answers promptly": a request the service
 // holds fails instead of hanging the test.
@@ -132,7 +95,7 @@ func (p *prober) finish(t *testing.T, limit time.Duration) {
 // finishes a frame fails within seconds instead of running for ever.
 func TestShaderCheckRefusesEndlessLoop(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "loop.fs")
-	if err := os.WriteFile(file, []byte(endlessFS), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(shadertest.Endless), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -179,7 +142,7 @@ func TestEndlessShaderRefusedLive(t *testing.T) {
 	p := probe(s)
 
 	file := filepath.Join(dir, "loop.fs")
-	if err := os.WriteFile(file, []byte(endlessFS), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(shadertest.Endless), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "loop listed as available", func() bool {
@@ -235,7 +198,7 @@ func TestEndlessShaderRefusedLive(t *testing.T) {
 // frames flow again.
 func TestWatchdogDisablesOverrunningPass(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "heavy.fs"), []byte(heavyFS), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "heavy.fs"), []byte(shadertest.Heavy), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s := start(t, nil, nil, "--width", "320", "--height", "180", "--shaders", dir, "--pass", "heavy",
@@ -344,7 +307,7 @@ func TestWatchdogDisablesOverrunningPass(t *testing.T) {
 // a log line naming the pass.
 func TestStuckFrameExits(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "heavy.fs"), []byte(heavyFS), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "heavy.fs"), []byte(shadertest.Heavy), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s := start(t, nil, nil, "--width", "320", "--height", "180", "--shaders", dir, "--pass", "heavy",
@@ -381,31 +344,13 @@ func TestStuckFrameExits(t *testing.T) {
 	t.Logf("exit %v", s.err)
 }
 
-// redbufFS paints red through a target whose width is the frame's times
-// scale: a scale that makes the target too large fails the pass.
-const redbufFS = `/*{
-	"INPUTS": [
-		{"NAME": "inputImage", "TYPE": "image"},
-		{"NAME": "scale", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.0, "MAX": 100000.0}
-	],
-	"PASSES": [{"TARGET": "buf", "WIDTH": "$WIDTH * $scale", "HEIGHT": "$HEIGHT"}, {}]
-}*/
-void main() {
-	if (PASSINDEX == 0) {
-		gl_FragColor = vec4(1.0, 0.0, 0.0, 1.0);
-	} else {
-		gl_FragColor = IMG_NORM_PIXEL(buf, isf_FragNormCoord);
-	}
-}
-`
-
 // TestFailingPassBypassedLive: a pass that fails on every frame is
 // skipped, and the rest of the chain still applies; it is reported once
 // (API, event, metric, one log line) and used again when its input
 // changes.
 func TestFailingPassBypassedLive(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "redbuf.fs"), []byte(redbufFS), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "redbuf.fs"), []byte(shadertest.RedBuf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	still := filepath.Join(t.TempDir(), "blue.png")

@@ -9,24 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadercast/shadercast/internal/shadertest"
 	"github.com/shadercast/shadercast/trial"
 )
-
-// endlessShader loops 2^31 x 2^31 times per pixel (llvmpipe stops after
-// 65535 iterations in all, still seconds per frame at this work).
-const endlessShader = `/*{
-	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}, {"NAME": "gain", "TYPE": "float", "DEFAULT": 1.0}]
-}*/
-void main() {
-	float a = 0.0;
-	for (int i = 0; i < 2147483647; i++) {
-		for (int j = 0; j < 2147483647; j++) {
-			a += sin(a + float(j)) * cos(a - float(i)) + sin(a * 1.0001) * cos(a * 0.9999);
-		}
-	}
-	gl_FragColor = vec4(vec3(0.75) * gain + a * 1e-30, 1.0);
-}
-`
 
 // TestTrialBeforeJoining: with Options.Trial set, a plugin is tried in a
 // child process before it joins a pipeline: one that never finishes a
@@ -38,7 +23,7 @@ func TestTrialBeforeJoining(t *testing.T) {
 	tint := filepath.Join(dir, "tint.fs")
 	loop := filepath.Join(dir, "loop.fs")
 	writeFile(t, tint, constShader("0.25", ""))
-	writeFile(t, loop, endlessShader)
+	writeFile(t, loop, shadertest.Endless)
 	var tried atomic.Int32
 	var lastGain atomic.Value
 	r, err := Open(Options{Dirs: []string{dir}, Builtins: true, Trial: func(s trial.Shader) error {
@@ -86,7 +71,7 @@ func TestTrialBeforeJoining(t *testing.T) {
 	level := frameLoopSeen(t, pl, &seen)
 	waitFor(t, "first output", 5*time.Second, func() bool { return level.Load() == 128 })
 	// A reload that brings an endless loop is refused; the old one runs.
-	writeFile(t, tint, endlessShader)
+	writeFile(t, tint, shadertest.Endless)
 	waitFor(t, "trial refusal event", 10*time.Second, func() bool { return events.find(Error, "tint", tint+": did not finish a frame") }, events)
 	if g := lastGain.Load(); g == nil || fmt.Sprint(g) != "2" {
 		t.Errorf("the reload was tried with gain %v, want the 2 set", g)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/shadertest"
 )
 
 func TestMain(m *testing.M) {
@@ -17,41 +18,11 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-const goodFS = `/*{
-	"DESCRIPTION": "grey",
-	"INPUTS": [
-		{"NAME": "inputImage", "TYPE": "image"},
-		{"NAME": "level", "TYPE": "float", "DEFAULT": 0.5, "MIN": 0.0, "MAX": 1.0}
-	]
-}*/
-void main() {
-	gl_FragColor = vec4(vec3(level), 1.0) * IMG_THIS_PIXEL(inputImage);
-}
-`
-
-// loopFS runs 2^31 x 2^31 iterations of real work per pixel: for ever on
-// a GPU, and on llvmpipe (which stops any shader after 65535 loop
-// iterations in all) still minutes per frame at 1280x720.
-const loopFS = `/*{
-	"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]
-}*/
-void main() {
-	vec4 c = IMG_THIS_PIXEL(inputImage);
-	float a = 0.0;
-	for (int i = 0; i < 2147483647; i++) {
-		for (int j = 0; j < 2147483647; j++) {
-			a += sin(a + float(j)) * cos(a - float(i)) + sin(a * 1.0001) * cos(a * 0.9999);
-		}
-	}
-	gl_FragColor = c + vec4(a * 1e-30);
-}
-`
-
 // TestTrialPassesNormalFilter: a plain filter passes, and the trial's
 // cost is logged (it is paid for each new or changed shader).
 func TestTrialPassesNormalFilter(t *testing.T) {
 	for _, size := range [][2]int{{1280, 720}, {320, 180}} {
-		res, err := Run(context.Background(), Shader{File: "/plugins/grey.fs", Source: []byte(goodFS)}, Options{Width: size[0], Height: size[1]})
+		res, err := Run(context.Background(), Shader{File: "/plugins/grey.fs", Source: []byte(shadertest.Grey)}, Options{Width: size[0], Height: size[1]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,7 +38,7 @@ func TestTrialPassesNormalFilter(t *testing.T) {
 // the shader refused with an error at its file.
 func TestTrialRefusesEndlessLoop(t *testing.T) {
 	t0 := time.Now()
-	res, err := Run(context.Background(), Shader{File: "/plugins/loop.fs", Source: []byte(loopFS)}, Options{Deadline: time.Second})
+	res, err := Run(context.Background(), Shader{File: "/plugins/loop.fs", Source: []byte(shadertest.Endless)}, Options{Deadline: time.Second})
 	took := time.Since(t0)
 	if !errors.Is(err, ErrDeadline) || !strings.HasPrefix(err.Error(), "/plugins/loop.fs: did not finish a frame in 1s") {
 		t.Fatalf("endless loop: %v (%+v)", err, res)
@@ -81,7 +52,7 @@ func TestTrialRefusesEndlessLoop(t *testing.T) {
 // TestTrialErrorsAtTheFile: compile errors keep their lines; a pass that
 // fails on a frame at the output size is refused too.
 func TestTrialErrorsAtTheFile(t *testing.T) {
-	bad := strings.Replace(goodFS, "IMG_THIS_PIXEL(inputImage);", "IMG_THIS_PIXEL(inputImage) +;", 1)
+	bad := strings.Replace(shadertest.Grey, "IMG_THIS_PIXEL(inputImage);", "IMG_THIS_PIXEL(inputImage) +;", 1)
 	_, err := Run(context.Background(), Shader{File: "/plugins/bad.fs", Source: []byte(bad)}, Options{Width: 64, Height: 64})
 	var ce *compositor.CompileError
 	if !errors.As(err, &ce) || len(ce.Messages) == 0 || ce.Messages[0].File != "/plugins/bad.fs" || ce.Messages[0].Line != 9 {
@@ -111,10 +82,10 @@ void main() { gl_FragColor = IMG_THIS_PIXEL(inputImage); }
 func TestTrialTriesTheSourceItWasGiven(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "grey.fs")
-	if err := os.WriteFile(file, []byte(loopFS), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(shadertest.Endless), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), Shader{File: file, Dir: dir, Base: "grey.fs", Source: []byte(goodFS)}, Options{Width: 64, Height: 64})
+	res, err := Run(context.Background(), Shader{File: file, Dir: dir, Base: "grey.fs", Source: []byte(shadertest.Grey)}, Options{Width: 64, Height: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +107,7 @@ void main() { gl_FragColor = IMG_THIS_PIXEL(inputImage) + IMG_THIS_PIXEL(logo); 
 func TestTrialCanceled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := Run(ctx, Shader{File: "/plugins/loop.fs", Source: []byte(loopFS)}, Options{Deadline: time.Minute})
+	_, err := Run(ctx, Shader{File: "/plugins/loop.fs", Source: []byte(shadertest.Endless)}, Options{Deadline: time.Minute})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("canceled trial: %v", err)
 	}

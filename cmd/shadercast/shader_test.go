@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/shadercast/shadercast/internal/shadertest"
 )
 
 // brokenShader has a GLSL error on line 9 of the file.
@@ -25,18 +27,6 @@ void main() {
 }
 `
 
-const goodShader = `/*{
-	"DESCRIPTION": "grey",
-	"INPUTS": [
-		{"NAME": "inputImage", "TYPE": "image"},
-		{"NAME": "level", "TYPE": "float", "DEFAULT": 0.5, "MIN": 0.0, "MAX": 1.0}
-	]
-}*/
-void main() {
-	gl_FragColor = vec4(vec3(level), 1.0) * IMG_THIS_PIXEL(inputImage);
-}
-`
-
 func shaderRun(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	rc := shaderCmd(args, &out, &errb)
@@ -48,9 +38,9 @@ func TestShaderCheck(t *testing.T) {
 	good := filepath.Join(dir, "good.fs")
 	bad := filepath.Join(dir, "bad.fs")
 	header := filepath.Join(dir, "header.fs")
-	os.WriteFile(good, []byte(goodShader), 0o644)
+	os.WriteFile(good, []byte(shadertest.Grey), 0o644)
 	os.WriteFile(bad, []byte(brokenShader), 0o644)
-	os.WriteFile(header, []byte(strings.Replace(goodShader, `"TYPE": "float",`, `"TYPE": "float",,`, 1)), 0o644)
+	os.WriteFile(header, []byte(strings.Replace(shadertest.Grey, `"TYPE": "float",`, `"TYPE": "float",,`, 1)), 0o644)
 
 	filters, _ := filepath.Glob("../../shaders/filters/*.fs")
 	toys, _ := filepath.Glob("../../shaders/filters/*.glsl")
@@ -107,7 +97,7 @@ func TestShaderCheck(t *testing.T) {
 
 func TestShaderList(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "grey.fs"), []byte(goodShader), 0o644)
+	os.WriteFile(filepath.Join(dir, "grey.fs"), []byte(shadertest.Grey), 0o644)
 	os.WriteFile(filepath.Join(dir, "broken.fs"), []byte("no header"), 0o644)
 	rc, out, errs := shaderRun("list", "--shaders", dir)
 	if rc != 0 {
