@@ -188,6 +188,12 @@ func TestY4MOverflowingRate(t *testing.T) {
 			if !strings.Contains(s.stderr.String(), tc.want) {
 				t.Errorf("the log does not give the error:\n%s", s.stderr)
 			}
+			// The file is reopened with backoff (1 s, 2 s, ...), failing
+			// the same way each time: counted every time, logged once.
+			eventually(t, 15*time.Second, "a second attempt", func() bool { return s.stats(t, "").Drops["inputErrors"] >= 2 })
+			if n := strings.Count(s.stderr.String(), "input failed;"); n != 1 {
+				t.Errorf("the same input failure logged %d times, want once:\n%s", n, s.stderr)
+			}
 		})
 	}
 }

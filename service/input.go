@@ -66,10 +66,15 @@ func (st *inputState) set(active, state string) {
 	st.mu.Unlock()
 }
 
-func (st *inputState) fail(err error) {
+// fail records err as the last error; repeat says it is the same as the
+// one before (a file that fails the same way at every retry).
+func (st *inputState) fail(err error) (repeat bool) {
 	st.mu.Lock()
-	st.lastError, st.lastErrAt = err.Error(), time.Now()
-	st.mu.Unlock()
+	defer st.mu.Unlock()
+	msg := err.Error()
+	repeat = msg == st.lastError
+	st.lastError, st.lastErrAt = msg, time.Now()
+	return repeat
 }
 
 func (st *inputState) whipSession() *session {
@@ -188,11 +193,17 @@ func (s *Service) panicked(what string, err error) {
 
 func (s *Service) inputFailed(err error) {
 	s.stats.inputErrors.Add(1)
-	s.inputs.fail(err)
+	repeat := s.inputs.fail(err)
 	kind, _ := s.cfg.InputKind()
 	s.inputs.set(kind, "failed")
 	if isPanic(err) {
 		s.panicked("reading", err)
+		return
+	}
+	if repeat {
+		// The same failure at every retry is logged once; the API's
+		// input state and input_errors_total still count each one.
+		s.log.Debug("input failed again", "input", s.cfg.Input, "err", err)
 		return
 	}
 	s.log.Error("input failed; staying on air with the last frame", "input", s.cfg.Input, "err", err)
