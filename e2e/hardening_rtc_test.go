@@ -359,8 +359,8 @@ func TestWHIPOversizedRefusedBeforeDecoding(t *testing.T) {
 	if got := s.metric(t, "shadercast_whip_refused_too_large_total"); got != 1 {
 		t.Errorf("too-large metric %v, want 1", got)
 	}
-	if st := s.stats(t, ""); st.Input.Active != "testsrc" {
-		t.Errorf("input %q after the refusal, want testsrc", st.Input.Active)
+	if st := s.stats(t, ""); st.Input.Active != "testsrc" || !strings.Contains(st.Input.LastError, "640x360") {
+		t.Errorf("input %q, last error %q after the refusal: want testsrc, and the refusal naming 640x360", st.Input.Active, st.Input.LastError)
 	}
 	f := v.latestSized(t, 1280, 720, 5*time.Second)
 	f.f.Close()

@@ -322,6 +322,13 @@ func (s *Service) onAir(ctx context.Context, p *whip.Publication) {
 	case <-p.FirstFrame():
 	case <-p.Done():
 		s.whipEnded(ctx, p)
+		if err := p.Err(); err != nil {
+			// Refused (too large, no picture in time) or lost: the
+			// programme never changed, but the operator should see why
+			// the camera did not come on.
+			s.stats.inputErrors.Add(1)
+			s.inputs.fail(fmt.Errorf("WHIP publisher %s, before its first picture: %w", p.ID, err))
+		}
 		s.log.Info("WHIP publisher left before its first picture", "id", p.ID, "err", p.Err())
 		return
 	case <-ctx.Done():

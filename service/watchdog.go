@@ -33,6 +33,12 @@ type shaderGuard struct {
 	// block) to runPassErrors.
 	errs chan compositor.PassError
 
+	// trialMu runs one trial at a time: a child renders on the same
+	// cores as the live pipeline, and several at once (a folder of
+	// changed plugins, concurrent API calls) would each get a fraction
+	// of them and fail their deadline for a load they did not make.
+	trialMu sync.Mutex
+
 	mu      sync.Mutex
 	overrun string            // why /healthz fails while a frame overruns; "" otherwise
 	byPass  map[[2]string]int // (pass, "failed"|"overrun") -> times held out
@@ -83,6 +89,8 @@ func (s *Service) outputSize() (int, int) {
 // at the output size in a child process, within the shader deadline.
 func (s *Service) tryShader(sh trial.Shader) error {
 	w, h := s.outputSize()
+	s.guard.trialMu.Lock()
+	defer s.guard.trialMu.Unlock()
 	res, err := trial.Run(context.Background(), sh, trial.Options{Deadline: s.shaderDeadline(), Width: w, Height: h})
 	if err != nil {
 		s.guard.trialsRefused.Add(1)
