@@ -21,7 +21,7 @@ FUZZTIME_BRIEF ?= 20000x
 # them twice would only cost CI time. The rest (end-to-end tests of the built
 # binary, single-goroutine parsers, cgo codec wrappers) run plainly.
 MODULE := github.com/shadercast/shadercast
-RACE_PKGS := compositor generator internal/glthread internal/safe media plugins processor service whep whip
+RACE_PKGS := compositor generator internal/glthread internal/rtcendpoint internal/safe media plugins processor service trial whep whip
 
 .PHONY: all deps bench-deps run test test-race test-plain fuzz fuzz-brief vet fmt-check build bench bench-compare
 
