@@ -141,7 +141,7 @@ type Handler struct {
 	links, publicLinks []string
 	// unconnected counts each address's publications before their first
 	// frame (Config.MaxUnconnectedPerAddr).
-	unconnected                                     *rtcendpoint.Unconnected
+	unconnected                       *rtcendpoint.Unconnected
 	connectTimeouts, tooLarge, panics atomic.Uint64
 
 	mu      sync.Mutex
