@@ -23,6 +23,7 @@
   const errorEl = document.getElementById('panel-error');
 
   hooks.decoded = [];          // [{format, rawValue}] seen in the last 2 s
+  hooks.scanLog = [];          // [{trackId, format, rawValue, inView}], newest first
   hooks.detections = null;     // last detections event
   hooks.detectionsVia = '';    // 'datachannel' or 'sse'
   hooks.pipeline = null;       // last GET /api/pipeline
@@ -33,42 +34,106 @@
     return h;
   }
 
-  // ---- decoded barcodes ----------------------------------------------------
+  // ---- scan log -----------------------------------------------------------
+  //
+  // Every code once, newest first: a read code by its format and value (the
+  // same product scanned again moves to the top), an unread one by its
+  // track. Fed by GET ./api/barcodes at start, "barcode-appeared" and
+  // "barcode-gone" events, and each frame's detections (which carry every
+  // code's trackId: an appearance lost on the unreliable data channel is
+  // made up for by the next frame). A frame whose read failed changes
+  // nothing: the server carries a track's value over such frames, and a
+  // code leaves the "in view" state only when its track is gone.
 
-  const seen = new Map(); // format + value -> {format, rawValue, last}
+  const log = new Map();     // key -> {key, trackId, format, rawValue, inView, order}
+  const byTrack = new Map(); // trackId -> key
+  let order = 0;
+  const recent = new Map();  // format + value -> last seen (performance.now())
+  function keyOf(b) {
+    return b.rawValue ? 'v\u0000' + b.format + '\u0000' + b.rawValue : 't\u0000' + b.trackId;
+  }
+  function note(b, inView) {
+    if (!b.trackId && !b.rawValue) return;
+    let key = keyOf(b);
+    const prevKey = b.trackId ? byTrack.get(b.trackId) : undefined;
+    if (prevKey && prevKey !== key && b.rawValue) log.delete(prevKey); // read at last
+    if (!b.rawValue && prevKey) key = prevKey; // known track, value carried
+    let e = log.get(key);
+    if (!e) {
+      e = { key, trackId: b.trackId, format: b.format, rawValue: b.rawValue || '', order: ++order };
+      log.set(key, e);
+      while (log.size > 100) log.delete([...log.values()].reduce((a, c) => (c.order < a.order ? c : a)).key);
+    } else if (b.trackId && e.trackId !== b.trackId) {
+      e.order = ++order; // the same code again, later: to the top
+    }
+    if (b.trackId) {
+      e.trackId = b.trackId;
+      byTrack.set(b.trackId, key);
+    }
+    e.inView = inView;
+  }
+  function gone(b) {
+    const key = byTrack.get(b.trackId);
+    byTrack.delete(b.trackId);
+    const e = key && log.get(key);
+    if (e && e.trackId === b.trackId) e.inView = false;
+  }
   function onDetections(ev, via) {
     hooks.detections = ev;
     if (!hooks.detectionsVia || via === 'datachannel') hooks.detectionsVia = via;
     const now = performance.now();
     for (const b of ev.barcodes || []) {
-      if (!b.rawValue) continue;
-      seen.set(b.format + '\u0000' + b.rawValue, { format: b.format, rawValue: b.rawValue, last: now });
+      note(b, true);
+      if (b.rawValue) recent.set(b.format + '\u0000' + b.rawValue, { format: b.format, rawValue: b.rawValue, last: now });
     }
     renderCodes();
   }
+  function onTrack(ev) {
+    if (ev.type === 'barcode-gone') gone(ev);
+    else note(ev, true);
+    renderCodes();
+  }
+  let rendered = '';
   function renderCodes() {
     const now = performance.now();
-    for (const [k, v] of seen) if (now - v.last > 2000) seen.delete(k);
-    hooks.decoded = [...seen.values()].map(({ format, rawValue }) => ({ format, rawValue }));
-    codesEl.replaceChildren(...hooks.decoded.map((d) => {
+    for (const [k, v] of recent) if (now - v.last > 2000) recent.delete(k);
+    hooks.decoded = [...recent.values()].map(({ format, rawValue }) => ({ format, rawValue }));
+    const rows = [...log.values()].sort((a, b) => b.order - a.order);
+    hooks.scanLog = rows.map(({ trackId, format, rawValue, inView }) => ({ trackId, format, rawValue, inView }));
+    // Rebuild the list only when it changed: no flicker, no work per frame.
+    const sig = JSON.stringify(hooks.scanLog);
+    if (sig === rendered) return;
+    rendered = sig;
+    codesEl.replaceChildren(...rows.map((d) => {
       const li = document.createElement('li');
+      li.className = d.inView ? 'in-view' : 'left';
       const f = document.createElement('span');
       f.className = 'fmt';
-      f.textContent = d.format;
+      f.textContent = d.rawValue ? d.format : 'located';
       const v = document.createElement('span');
-      v.textContent = d.rawValue;
+      v.textContent = d.rawValue || '(not read yet)';
       li.append(f, ' ', v);
       return li;
     }));
-    if (!hooks.decoded.length) {
+    if (!rows.length) {
       const li = document.createElement('li');
       li.className = 'none';
-      li.textContent = 'no barcode decoded';
+      li.textContent = 'no barcode seen yet';
       codesEl.append(li);
     }
   }
   setInterval(renderCodes, 500);
   addEventListener('shadercast:detections', (e) => onDetections(e.detail, 'datachannel'));
+  addEventListener('shadercast:barcode-appeared', (e) => onTrack(e.detail));
+  addEventListener('shadercast:barcode-gone', (e) => onTrack(e.detail));
+  fetch(api('barcodes'), { headers: headers({}) })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((j) => {
+      if (!j) return;
+      for (const b of (j.barcodes || []).slice().reverse()) note(b, b.inView);
+      renderCodes();
+    })
+    .catch(() => {});
 
   // ---- events stream ---------------------------------------------------------
 
@@ -79,6 +144,12 @@
       if (hooks.detectionsVia === 'datachannel') return; // the channel is faster
       onDetections(JSON.parse(e.data), 'sse');
     });
+    for (const name of ['barcode-appeared', 'barcode-gone']) {
+      es.addEventListener(name, (e) => {
+        if (hooks.detectionsVia === 'datachannel') return; // they come on the channel too
+        onTrack(JSON.parse(e.data));
+      });
+    }
     es.addEventListener('pipeline', (e) => {
       const p = JSON.parse(e.data);
       if (!dragging) renderPipeline(p);

@@ -163,9 +163,11 @@
       if (e.channel.label !== 'detections') return;
       e.channel.onmessage = (m) => {
         if (gen !== generation) return;
-        try {
-          dispatchEvent(new CustomEvent('shadercast:detections', { detail: JSON.parse(m.data) }));
-        } catch (_) { /* not JSON: ignore */ }
+        let msg;
+        try { msg = JSON.parse(m.data); } catch (_) { return; /* not JSON: ignore */ }
+        // Per-frame lists, and the tracks' comings and goings.
+        const name = msg.type === 'detections' ? 'shadercast:detections' : 'shadercast:' + msg.type;
+        dispatchEvent(new CustomEvent(name, { detail: msg }));
       };
     };
 

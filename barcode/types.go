@@ -44,6 +44,9 @@ type DetectedBarcode struct {
 	CornerPoints []Point `json:"cornerPoints"` // 4, clockwise (y down) from the corner nearest the image's top-left
 	Format       string  `json:"format"`       // web name, "unknown" when located but not decoded
 	RawValue     string  `json:"rawValue"`
+	// TrackID is not in the Shape Detection API: it names the code across
+	// video frames (see Tracker), 0 when nothing tracks it (stills).
+	TrackID uint64 `json:"trackId,omitempty"`
 }
 
 // Gray is an 8-bit luma image (row 0 = top) used for decoding.

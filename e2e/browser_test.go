@@ -47,15 +47,20 @@ func TestBrowserCameraToViewer(t *testing.T) {
 		Publisher string
 		Frames    int
 		Decoded   []decoded
-		Corners   []struct{ X, Y float64 }
-		W, H      int
+		ScanLog   []struct {
+			TrackID          uint64
+			Format, RawValue string
+			InView           bool
+		}
+		Corners []struct{ X, Y float64 }
+		W, H    int
 	}
 	const probe = `(() => {
 		const p = window.shadercastPublisher, v = window.shadercast;
 		const d = v && v.detections && v.detections.barcodes || [];
 		const b = d.find((x) => x.rawValue);
 		return {Publisher: p ? p.state : '', Frames: v ? v.framesRendered : 0,
-			Decoded: v && v.decoded || [], Corners: b ? b.cornerPoints : [], W: v ? v.width : 0, H: v ? v.height : 0};
+			Decoded: v && v.decoded || [], ScanLog: (v && v.scanLog || []).map((e) => ({TrackID: e.trackId || 0, Format: e.format, RawValue: e.rawValue, InView: !!e.inView})), Corners: b ? b.cornerPoints : [], W: v ? v.width : 0, H: v ? v.height : 0};
 	})()`
 	deadline := time.Now().Add(60 * time.Second)
 	found := false
@@ -79,6 +84,19 @@ func TestBrowserCameraToViewer(t *testing.T) {
 		var st stats
 		s.getJSON(t, "api/stats", "", &st)
 		t.Fatalf("viewer did not show %q: %+v\nservice stats: %+v\n%s\nservice log:\n%s", want, state, st, br.Diagnostics(), s.stderr)
+	}
+	// The page's scan log lists the code once, in view, with its track.
+	logged := 0
+	for _, e := range state.ScanLog {
+		if e.RawValue == want {
+			logged++
+			if !e.InView || e.TrackID == 0 || e.Format != "ean_13" {
+				t.Errorf("scan log entry %+v: want ean_13 in view with a track id", e)
+			}
+		}
+	}
+	if logged != 1 {
+		t.Errorf("the scan log lists %q %d times, want once: %+v", want, logged, state.ScanLog)
 	}
 	if state.Publisher != "connected" {
 		t.Errorf("publisher page state %q", state.Publisher)

@@ -41,6 +41,7 @@ func (s *Service) routes() http.Handler {
 	// that takes ?token=.
 	mux.Handle("/api/events", s.doors.api(s.apiEvents, true, http.MethodGet))
 	mux.Handle("/api/snapshot.png", s.control(s.apiSnapshot, http.MethodGet))
+	mux.Handle("/api/barcodes", s.control(s.apiBarcodes, http.MethodGet))
 	mux.Handle("/api/", s.control(func(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	}))
@@ -269,6 +270,8 @@ func (s *Service) publishPipeline() {
 }
 
 func (s *Service) publishDetections(f media.VideoFrame, d []barcode.DetectedBarcode) {
+	// Tracking first: ids and carried values go into the event.
+	s.trackDetections(f.Timestamp(), d)
 	// An event per frame with barcodes, and one empty event when they
 	// disappear, so a list can clear; nothing while there are none.
 	if len(d) == 0 && !s.hadDetections {

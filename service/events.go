@@ -188,6 +188,15 @@ func writeSSE(w http.ResponseWriter, e event) {
 	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.name, e.data)
 }
 
+// dataChannelEvent says which events also go on the WHEP sessions'
+// "detections" data channel: the per-frame lists and the tracks' comings
+// and goings (the channel is unreliable, so each detections message also
+// carries every code's trackId: a page that missed an appearance learns of
+// the track from the next frame's list, and GET /api/barcodes has them all).
+func dataChannelEvent(name string) bool {
+	return name == "detections" || name == "barcode-appeared" || name == "barcode-gone"
+}
+
 // attachDataChannel gives a WHEP session a "detections" data channel fed
 // from the hub; it returns the cleanup for the session's end.
 func (h *hub) attachDataChannel(pc *webrtc.PeerConnection) (func(), error) {
@@ -215,7 +224,7 @@ func (h *hub) attachDataChannel(pc *webrtc.PeerConnection) (func(), error) {
 				case <-ctx.Done():
 					return
 				case e := <-s.ch:
-					if e.name != "detections" {
+					if !dataChannelEvent(e.name) {
 						continue
 					}
 					if err := dc.SendText(string(e.data)); err != nil {

@@ -52,6 +52,7 @@ type Service struct {
 	push         *whip.Client
 
 	hub     *hub
+	scans   *scanLog
 	doors   *doors
 	ln      net.Listener
 	srv     *http.Server
@@ -114,7 +115,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(), guard: newShaderGuard(),
+	s := &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(), scans: newScanLog(), guard: newShaderGuard(),
 		frames: make(chan inputFrame, 2), whipPubs: make(chan *whip.Publication, 4), audioQ: make(chan inputAudio, 32), ended: make(chan struct{})}
 	defer func() {
 		if err != nil {
