@@ -123,3 +123,57 @@ func TestClipY4MRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreVideo: the scorer's figures on detections made up from the
+// truth, shifted, late, stale and spurious, where every figure is known.
+func TestScoreVideo(t *testing.T) {
+	clip, _ := clipOf(t, 10)
+	dets := map[int][]Seen{}
+	ref := map[int][]Seen{}
+	for i, s := range clip.Segments {
+		for n := s.Start; n < s.End; n++ {
+			if s.Case.FalsePositive {
+				if n == s.Start+5 {
+					dets[n] = []Seen{{Format: "unknown"}}
+				}
+				continue
+			}
+			for _, iv := range clip.Truth(n) {
+				var d Seen
+				d.Format, d.RawValue = iv.Format, iv.Text
+				// Rotated order, 3 px off to the right: error 3.
+				for k := range 4 {
+					d.Corners[k] = [2]float64{iv.Corners[(k+1)%4][0] + 3, iv.Corners[(k+1)%4][1]}
+				}
+				// Segment 1 is read from its 4th frame on; segment 2 never.
+				if i == 0 || i == 1 && n >= s.Start+3 {
+					dets[n] = append(dets[n], d)
+				}
+				if n == s.Start {
+					ref[n] = append(ref[n], d)
+				}
+			}
+			if i == 1 && n < s.Start+2 { // the first photo's code, stale
+				dets[n] = append(dets[n], Seen{Format: clip.Segments[0].Case.Truth[0].Format, RawValue: clip.Segments[0].Case.Truth[0].Text})
+			}
+		}
+	}
+	r := ScoreVideo(clip, dets, ref)
+	t.Log(r.String())
+	if clip.Segments[2].Case.FalsePositive || !clip.Segments[3].Case.FalsePositive {
+		t.Fatalf("clip order: %v %v", clip.Segments[2].Case.Name, clip.Segments[3].Case.Name)
+	}
+	n0, n1, n2 := len(clip.Segments[0].Case.Truth), len(clip.Segments[1].Case.Truth), len(clip.Segments[2].Case.Truth)
+	if r.Codes != n0+n1+n2 || r.Read != n0+n1 || r.RefRead != r.Codes || r.ReadOfRef != n0+n1 {
+		t.Errorf("codes %d read %d ref %d of ref %d; want %d %d %d %d", r.Codes, r.Read, r.RefRead, r.ReadOfRef, n0+n1+n2, n0+n1, n0+n1+n2, n0+n1)
+	}
+	if got := Percentile(r.FramesToRead, 1); got != 3 || Percentile(r.FramesToRead, 0) != 0 {
+		t.Errorf("frames to read %v", r.FramesToRead)
+	}
+	if m, hi := Percentile(r.CornerErr, 0.5), Percentile(r.CornerErr, 1); math.Abs(m-3) > 1e-9 || math.Abs(hi-3) > 1e-9 {
+		t.Errorf("corner error median %v max %v, want 3", m, hi)
+	}
+	if r.Matched != 10*n0+7*n1 || r.FalsePosPhotos != 1 || r.FalsePosFrames != 1 || r.NotInView != 2 || r.StaleDetections != 2 || r.NotInViewFrames != 2 {
+		t.Errorf("matched %d fp %d/%d not in view %d stale %d frames %d", r.Matched, r.FalsePosPhotos, r.FalsePosFrames, r.NotInView, r.StaleDetections, r.NotInViewFrames)
+	}
+}
