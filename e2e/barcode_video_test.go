@@ -52,20 +52,29 @@ const (
 type videoRun struct {
 	hold          int
 	every, everyF int // subset: every n-th photo with codes, every n-th without
-	// Floors (today's level minus a margin); the issue's targets in comments.
-	minRead          float64 // target: ≥ 0.95 of what detect reads at hold 10, ≥ 0.99 at hold 30
-	maxFirstMedian   float64 // target: ≤ 3 frames
-	maxFirstP95      float64 // target: ≤ 10 frames
-	maxCornerMedian  float64 // target: ≤ 3 px
-	maxCornerP95     float64 // target: ≤ 8 px
-	maxFalsePhotos   int     // target: 0
-	maxNotInViewFrac float64 // detections with a value not on view, per matched detection; target: 0
+	// Floors: today's level (docs/PERFORMANCE.md, "Barcodes in video")
+	// with a margin for run-to-run spread on a shared 2-core machine.
+	minReadOfRef     float64 // share of the codes detect reads that the service reads
+	minBoxed         float64 // share of code-frames with a box on the code
+	maxFirstMedian   float64 // frames from a code's first frame to its first read
+	maxFirstP95      float64
+	maxCornerMedian  float64 // px, worst corner per detection per frame
+	maxCornerP95     float64
+	maxFalsePhotos   int     // photos without codes with a detection
+	maxNotInViewFrac float64 // detections with a value not in view, per matched detection
 }
 
 func TestBarcodeVideo(t *testing.T) {
+	// The issue's targets, for both holds: corner error ≤ 3 px median and
+	// ≤ 8 px p95; first read ≤ 3 frames median and ≤ 10 p95; no detection on
+	// photos without codes and no value that is not in view; a box on every
+	// code in every frame; of the codes detect reads, ≥ 95% read when in
+	// view for 10 frames and ≥ 99% for 30.
 	runs := []videoRun{
-		{hold: 10, every: 7, everyF: 9, minRead: 0, maxFirstMedian: 99, maxFirstP95: 99, maxCornerMedian: 999, maxCornerP95: 999, maxFalsePhotos: 99, maxNotInViewFrac: 1},
-		{hold: 30, every: 20, everyF: 12, minRead: 0, maxFirstMedian: 99, maxFirstP95: 99, maxCornerMedian: 999, maxCornerP95: 999, maxFalsePhotos: 99, maxNotInViewFrac: 1},
+		{hold: 10, every: 7, everyF: 9, minReadOfRef: 0.50, minBoxed: 0.15, maxFirstMedian: 3, maxFirstP95: 12,
+			maxCornerMedian: 35, maxCornerP95: 130, maxFalsePhotos: 1, maxNotInViewFrac: 1.2},
+		{hold: 30, every: 20, everyF: 12, minReadOfRef: 0.85, minBoxed: 0.25, maxFirstMedian: 3, maxFirstP95: 30,
+			maxCornerMedian: 35, maxCornerP95: 140, maxFalsePhotos: 1, maxNotInViewFrac: 0.6},
 	}
 	full := os.Getenv("SHADERCAST_BARCODE_VIDEO") == "full"
 	cases := barcodetest.Load(t)
@@ -121,8 +130,11 @@ func checkVideoFloors(t *testing.T, run videoRun, r barcodetest.VideoReport) {
 	if r.RefRead == 0 || r.Matched == 0 {
 		t.Fatalf("nothing to score: detect read %d codes, %d detections matched", r.RefRead, r.Matched)
 	}
-	if got := r.ReadOfRefRate(); got < run.minRead {
-		t.Errorf("read %.1f%% of the codes detect reads, floor %.1f%%", 100*got, 100*run.minRead)
+	if got := r.ReadOfRefRate(); got < run.minReadOfRef {
+		t.Errorf("read %.1f%% of the codes detect reads, floor %.1f%%", 100*got, 100*run.minReadOfRef)
+	}
+	if got := float64(r.CodeFramesBoxed) / float64(r.CodeFrames); got < run.minBoxed {
+		t.Errorf("a box on the code in %.1f%% of code-frames, floor %.1f%%", 100*got, 100*run.minBoxed)
 	}
 	if got := barcodetest.Percentile(r.FramesToRead, 0.5); got > run.maxFirstMedian {
 		t.Errorf("frames to first read: median %.0f, ceiling %.0f", got, run.maxFirstMedian)
@@ -199,7 +211,7 @@ func playClip(t *testing.T, clip *barcodetest.Clip, from, to int) map[int][]barc
 			}
 			last = st
 			if time.Now().After(nextSnap) && st.Frames.In > 0 && int(st.Frames.In+st.Drops["queue"]) < total-15 {
-				nextSnap = time.Now().Add(3 * time.Second)
+				nextSnap = time.Now().Add(1500 * time.Millisecond)
 				img, ts, err := snapshotTS(s)
 				if err != nil {
 					continue
@@ -227,8 +239,8 @@ func playClip(t *testing.T, clip *barcodetest.Clip, from, to int) map[int][]barc
 	if s.err != nil {
 		t.Fatalf("shadercast exited with %v\n%s", s.err, s.stderr)
 	}
-	t.Logf("service: %d input frames of %d, %d out, %d repeated, drops %v", last.Frames.In, total, last.Frames.Out, last.Frames.Repeated, last.Drops)
-	off := anchor(t, offsets)
+	t.Logf("load average %s; service: %d input frames of %d, %d out, %d repeated, drops %v", loadAverage(), last.Frames.In, total, last.Frames.Out, last.Frames.Repeated, last.Drops)
+	tm := newTimeMap(t, offsets, float64(clip.FPS), clip.Timestamp)
 	// Cross-check the marker with the picture: the clip frame that looks
 	// most like each snapshot (highlights drawn on it aside) should be the
 	// one the marker named. At the still points of a motion neighbours
@@ -251,16 +263,22 @@ func playClip(t *testing.T, clip *barcodetest.Clip, from, to int) map[int][]barc
 			agreed++
 		}
 	}
-	t.Logf("anchor: snapshot offsets %v µs, using %d; the picture agrees with the marker in %d of %d", offsets, off, agreed, len(snaps))
 	dets := map[int][]barcodetest.Seen{}
+	unmapped := 0
 	for _, e := range ev.all() {
-		k := int(math.Round(float64(e.Timestamp-off) * float64(clip.FPS) / 1e6))
+		k, ok := tm.frame(e.Timestamp)
+		if !ok {
+			unmapped++
+			continue
+		}
 		n := from - videoLead + k
 		if n < from || n >= to {
 			continue
 		}
 		dets[n] = seenOf(e)
 	}
+	t.Logf("anchor: snapshot offsets %v µs; the picture agrees with the marker in %d of %d snapshots; %d events fit no offset (repeated frames)",
+		offsets, agreed, len(snaps), unmapped)
 	return dets
 }
 
@@ -277,41 +295,63 @@ func seenOf(e detections) []barcodetest.Seen {
 	return out
 }
 
-// anchor is the time offset most snapshots agree on; it fails the test
-// when no majority agrees (the input stalled and was re-anchored, or the
-// frame shown was misidentified): the events could not be mapped to frames.
-func anchor(t *testing.T, offsets []int64) int64 {
+// timeMap maps output timestamps back to input frames. The service adds
+// one offset to an input's timestamps, chosen at its first frame and moved
+// forward when the input stalls and repeated frames got ahead of it. Each
+// snapshot tells the offset in force at its time; an event's frame is then
+// the one whose source time plus one of these offsets is exactly the
+// event's timestamp (offsets differ in their microseconds, so one fits).
+// Events that fit none are repeated frames (or come after a shift no
+// snapshot saw): they are left out and counted.
+type timeMap struct {
+	offsets []int64           // distinct, as the snapshots found them
+	frameTS func(k int) int64 // source time of input frame k
+	fps     float64
+}
+
+func newTimeMap(t *testing.T, offsets []int64, fps float64, frameTS func(int) int64) *timeMap {
 	t.Helper()
 	if len(offsets) == 0 {
 		t.Fatal("no snapshot anchored the input's timestamps")
 	}
-	off := mode(offsets)
-	agree := 0
+	m := &timeMap{frameTS: frameTS, fps: fps}
+	count := map[int64]int{}
 	for _, o := range offsets {
-		if o == off {
-			agree++
+		if count[o] == 0 {
+			m.offsets = append(m.offsets, o)
 		}
+		count[o]++
 	}
-	if agree*2 <= len(offsets) {
-		t.Fatalf("snapshots disagree on the input's time offset: %v µs", offsets)
-	}
-	return off
+	// A snapshot whose frame was misidentified by one gives an offset one
+	// frame off, which fits the same events one frame off: the offsets
+	// more snapshots agree on are tried first.
+	sort.SliceStable(m.offsets, func(i, j int) bool { return count[m.offsets[i]] > count[m.offsets[j]] })
+	return m
 }
 
-func mode(xs []int64) int64 {
-	best, bestN := xs[0], 0
-	for _, x := range xs {
-		n := 0
-		for _, y := range xs {
-			if y == x {
-				n++
-			}
-		}
-		if n > bestN {
-			best, bestN = x, n
+// loadAverage is /proc/loadavg's first three fields ("" elsewhere): the
+// figures depend on what else the machine is doing.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// frame returns the input frame an output timestamp shows.
+func (m *timeMap) frame(ts int64) (int, bool) {
+	for _, o := range m.offsets {
+		k := int(math.Round(float64(ts-o) * m.fps / 1e6))
+		if k >= 0 && m.frameTS(k)+o == ts {
+			return k, true
 		}
 	}
-	return best
+	return 0, false
 }
 
 // detectFrames runs `shadercast detect` on the middle frame of each
@@ -480,6 +520,7 @@ func TestBarcodeTestScene(t *testing.T) {
 	s := start(t, nil, nil)
 	ev := collectDetections(t, s)
 	var offsets []int64
+	var last stats
 	ref := image.NewRGBA(image.Rect(0, 0, 1280, 720))
 	for i := 0; i < 3; i++ {
 		time.Sleep(1200 * time.Millisecond)
@@ -491,6 +532,7 @@ func TestBarcodeTestScene(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		last = st
 		// Composited or dropped from the queue: the frames read so far;
 		// the one shown is among the next few.
 		read := int(st.Frames.In + st.Drops["queue"])
@@ -504,14 +546,15 @@ func TestBarcodeTestScene(t *testing.T) {
 		offsets = append(offsets, ts-src.FrameTimestamp(best))
 	}
 	s.stop(t)
-	off := anchor(t, offsets)
+	tm := newTimeMap(t, offsets, 30, src.FrameTimestamp)
 	per := map[string][]float64{}
 	var all []float64
 	frames, readFrames := 0, map[string]int{}
-	other := 0
+	other, unmapped := 0, 0
 	for _, e := range ev.all() {
-		i := int(math.Round(float64(e.Timestamp-off) * 30 / 1e6))
-		if i < 0 {
+		i, ok := tm.frame(e.Timestamp)
+		if !ok {
+			unmapped++
 			continue
 		}
 		frames++
@@ -536,7 +579,8 @@ func TestBarcodeTestScene(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("test scene: %d frames with events (offsets %v), %d detections not matching a drawn code", frames, offsets, other)
+	t.Logf("load average %s; test scene: %d frames with events, %d events fitting no offset (by the last snapshot %d frames in, %d out, drops %v; offsets %v µs), %d detections not matching a drawn code",
+		loadAverage(), frames, unmapped, last.Frames.In, last.Frames.Out, last.Drops, offsets, other)
 	names := make([]string, 0, len(per))
 	for n := range per {
 		names = append(names, n)
@@ -554,13 +598,14 @@ func TestBarcodeTestScene(t *testing.T) {
 	if len(names) != 3 {
 		t.Errorf("codes read: %v, want the scene's three", names)
 	}
-	// Floors: today's level minus a margin; the issue's target is ≤ 3 px
-	// median and ≤ 8 px p95 in every frame.
-	if got := barcodetest.Percentile(all, 0.5); got > 999 {
-		t.Errorf("test scene corner error median %.1f px, ceiling %.1f", got, 999.0)
+	// Floors: today's level with a margin (docs/PERFORMANCE.md); the
+	// issue's target is ≤ 3 px median and ≤ 8 px p95 in every frame.
+	const maxMedian, maxP95 = 9.0, 30.0
+	if got := barcodetest.Percentile(all, 0.5); got > maxMedian {
+		t.Errorf("test scene corner error median %.1f px, ceiling %.1f", got, maxMedian)
 	}
-	if got := barcodetest.Percentile(all, 0.95); got > 999 {
-		t.Errorf("test scene corner error p95 %.1f px, ceiling %.1f", got, 999.0)
+	if got := barcodetest.Percentile(all, 0.95); got > maxP95 {
+		t.Errorf("test scene corner error p95 %.1f px, ceiling %.1f", got, maxP95)
 	}
 	if other > 0 {
 		t.Errorf("%d detections matched none of the scene's codes", other)
