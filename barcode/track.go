@@ -181,6 +181,7 @@ func (t *Tracker) Update(ts int64, dets []DetectedBarcode) []TrackEvent {
 func (t *Tracker) Live() int { return len(t.live) }
 
 func (t *Tracker) continueTrack(tr *track, ts int64, d *DetectedBarcode) {
+	carries := carryValue(tr, ts, d)
 	d.TrackID = tr.ID
 	tr.LastSeen, tr.BoundingBox = ts, d.BoundingBox
 	tr.cx, tr.cy = center(d.BoundingBox)
@@ -190,11 +191,32 @@ func (t *Tracker) continueTrack(tr *track, ts int64, d *DetectedBarcode) {
 		// Read at last.
 		tr.Format, tr.RawValue = d.Format, d.RawValue
 		t.events = append(t.events, TrackEvent{Kind: TrackRead, Track: tr.Track})
-	case !read(d) && tr.RawValue != "":
+	case !read(d) && tr.RawValue != "" && carries:
 		// This frame's read failed; the code is the one read before.
 		d.Format, d.RawValue = tr.Format, tr.RawValue
 	}
 }
+
+// carryValue says whether an unread detection d may take the value of the
+// track it continues: only when it is plainly the same picture of the
+// same code a moment later (seen within carryGap, nearly the same box). A
+// cut to another picture with a code in about the same place continues
+// the track by position but does not inherit its value: a wrong value
+// shown is worse than a code shown unread for a few frames.
+func carryValue(tr *track, ts int64, d *DetectedBarcode) bool {
+	if ts-tr.LastSeen > carryGap {
+		return false
+	}
+	a, b := tr.BoundingBox.Width*tr.BoundingBox.Height, d.BoundingBox.Width*d.BoundingBox.Height
+	if a <= 0 || b <= 0 || b/a > 1.25 || a/b > 1.25 {
+		return false
+	}
+	return iou(tr.BoundingBox, d.BoundingBox) >= 0.5
+}
+
+// carryGap is the longest gap (media time, µs) over which a value is
+// carried: a few frames at 30 fps.
+const carryGap = 120_000
 
 // dropStalest ends the live track seen longest ago, to make room.
 func (t *Tracker) dropStalest() {

@@ -75,6 +75,27 @@ func TestTrackerFollowsAMovingCode(t *testing.T) {
 	}
 }
 
+// A cut to another picture with an unread code in about the same place
+// keeps the track (by position) but not the value: the old value is not
+// shown on a code nobody has read.
+func TestTrackerCutDoesNotCarryValue(t *testing.T) {
+	tr := NewTracker(TrackerConfig{})
+	ds := []DetectedBarcode{det(500, 300, 200, 200, "qr_code", "first picture")}
+	tr.Update(0, ds)
+	ds = []DetectedBarcode{det(540, 330, 150, 120, "unknown", "")} // another code, another size
+	tr.Update(frame, ds)
+	if ds[0].RawValue != "" {
+		t.Fatalf("a different box after a cut took the value %q", ds[0].RawValue)
+	}
+	ds = []DetectedBarcode{det(500, 300, 200, 200, "qr_code", "first picture")}
+	tr.Update(2*frame, ds)
+	ds = []DetectedBarcode{det(500, 300, 200, 200, "unknown", "")}
+	tr.Update(7*frame, ds) // 5 frames unseen
+	if ds[0].RawValue != "" {
+		t.Fatalf("the value was carried over a %d µs gap", 5*frame)
+	}
+}
+
 // Two codes side by side, one the same value as the other, swapped order
 // in the list each frame: each keeps its id. A different value where a
 // track was is a new code, not the old one misread.
