@@ -1,5 +1,7 @@
 package barcode
 
+import "math"
+
 // cache remembers recent calls' regions and what they decoded to, so that
 // video frames do not decode again what stays put.
 //
@@ -167,8 +169,14 @@ func (c *cache) run(d *Detector, regions []region) {
 			}
 			c.serve(d, r, pe, &e)
 			k := verifyTarget(d.hits[first:], e.checked)
+			if t := turnedTarget(d.hits[first:]); t >= 0 {
+				k = t
+			}
 			switch {
 			case k < 0 || d.reread(&d.hits[first+k]):
+				if k >= 0 {
+					d.hits[first+k].fresh = true
+				}
 				e.checked++
 				if verifyTarget(d.hits[first:], e.checked) < 0 {
 					// All re-read: verified.
@@ -181,6 +189,9 @@ func (c *cache) run(d *Detector, regions []region) {
 			default:
 				e.stale = true
 			}
+		}
+		for k := range d.hits[first:] {
+			place(&d.hits[first+k], regions)
 		}
 		e.first = len(c.curHits)
 		c.curHits = append(c.curHits, d.hits[first:]...)
@@ -220,6 +231,9 @@ func (c *cache) limit(p *Params, pe *cacheEntry, box Rect) int {
 	case pe.stale:
 		return 0
 	case pe.decoded:
+		if p.FollowEvery > 0 && c.turned(pe) >= 0 {
+			return min(pe.wait, p.FollowEvery)
+		}
 		return pe.wait
 	case iou(box, pe.tried) < stableIoU:
 		// Moved or changed since it was tried: no back-off.
@@ -238,6 +252,23 @@ func (c *cache) needsDecode(pe *cacheEntry, box Rect) bool {
 	return verifyTarget(c.prevHits[pe.first:pe.first+pe.n], 0) < 0
 }
 
+// turned returns the index among pe's hits of one that turned or grew
+// since it was read, or -1.
+func (c *cache) turned(pe *cacheEntry) int {
+	return turnedTarget(c.prevHits[pe.first : pe.first+pe.n])
+}
+
+// turnedTarget returns the index in hs of a decoded hit that turned or
+// grew since it was read (see place), or -1.
+func turnedTarget(hs []hit) int {
+	for i := range hs {
+		if !hs[i].unknown && hs[i].turned {
+			return i
+		}
+	}
+	return -1
+}
+
 // verifyTarget returns the index in hs of the k-th decoded hit (dups
 // included: their regions are verified through them too), or -1.
 func verifyTarget(hs []hit, k int) int {
@@ -253,7 +284,8 @@ func verifyTarget(hs []hit, k int) int {
 }
 
 // serve appends pe's hits, moved with the region, and carries its state
-// over into e, one call older.
+// over into e, one call older. The move is only a first guess, for symbols
+// without a region of their own: place carries the others with theirs.
 func (c *cache) serve(d *Detector, r *region, pe *cacheEntry, e *cacheEntry) {
 	dx, dy := r.cx-pe.cx, r.cy-pe.cy
 	if !sameShape(e.box, pe.box) {
@@ -332,4 +364,113 @@ func iou(a, b Rect) float64 {
 	}
 	in := w * h
 	return in / (a.Width*a.Height + b.Width*b.Height - in)
+}
+
+// pose is where a region lies and how it is turned: its centre, its size
+// (geometric mean of its half extents) and its angle, unwrapped across
+// calls (a region's own angle is folded into (-π/4, π/4]: its axes have no
+// order), in full-res pixels and radians.
+type pose struct{ cx, cy, size, turn float64 }
+
+// carry maps quad q, measured at pose a, to where the motion from a to b
+// takes it: rotated by the turn and scaled by the growth about the moving
+// centre.
+func (a pose) carry(q *[4]Point, b pose) [4]Point {
+	k := 1.0
+	if a.size > 0 && b.size > 0 {
+		k = b.size / a.size
+	}
+	s, c := math.Sincos(b.turn - a.turn)
+	s, c = k*s, k*c
+	var out [4]Point
+	for i, p := range q {
+		dx, dy := p.X-a.cx, p.Y-a.cy
+		out[i] = Point{b.cx + c*dx - s*dy, b.cy + s*dx + c*dy}
+	}
+	return orderCorners(out)
+}
+
+// foldQuarter folds an angle difference into (-π/4, π/4]: a region's axes
+// repeat every quarter turn, so that is all a change between two calls
+// can say (codes turn far less than 45° a frame).
+func foldQuarter(a float64) float64 {
+	a = math.Mod(a+math.Pi/4, math.Pi/2)
+	if a <= 0 {
+		a += math.Pi / 2
+	}
+	return a - math.Pi/4
+}
+
+// place puts decoded hit h where it is in this call. A region is not a
+// symbol: one region may hold several symbols, or a symbol may be read
+// through a region that takes in its surroundings (a label, a textured
+// background), whose motion is not the symbol's. So each symbol follows a
+// region of its own: the one this call located on it (its centre inside
+// the symbol's last quad, its size within a factor ownSize of the
+// symbol's; the nearest such), from the pose that region had when the
+// symbol was last read (h.base, h.at) to its pose now. The quad then
+// describes this frame, not the frame it was read in, and carrying it
+// from the read rather than frame to frame keeps the region's noise from
+// adding up. A symbol that finds no region of its own in a call keeps the
+// move its region's cache entry gave it (serve).
+func place(h *hit, regions []region) {
+	if h.unknown {
+		return
+	}
+	var cx, cy float64
+	for _, p := range h.quad {
+		cx, cy = cx+p.X/4, cy+p.Y/4
+	}
+	size := math.Sqrt(quadArea(&h.quad)) / 2
+	own, best := -1, math.Inf(1)
+	for i := range regions {
+		r := &regions[i]
+		rs := math.Sqrt(r.hu * r.hv)
+		if rs > ownSize*size || rs*ownSize < size || !inQuad(&h.quad, r.cx, r.cy) {
+			continue
+		}
+		if d := math.Hypot(r.cx-cx, r.cy-cy); d < best {
+			own, best = i, d
+		}
+	}
+	if own < 0 {
+		h.fresh = false
+		return
+	}
+	r := &regions[own]
+	now := pose{cx: r.mx, cy: r.my, size: math.Sqrt(float64(r.area)), turn: r.angle}
+	if h.tracked && !h.fresh {
+		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)
+		h.quad = h.at.carry(&h.base, now)
+		h.turned = math.Abs(now.turn-h.at.turn) > followTurn || math.Abs(math.Log(now.size/h.at.size)) > followGrowth
+	} else {
+		h.turned = false
+		h.base, h.at = h.quad, now
+	}
+	h.now, h.regAngle, h.tracked, h.fresh = now, r.angle, true, false
+}
+
+// A symbol carried by a turn or growth of its region beyond these
+// (radians; log of the scale) since it was read is re-read at the
+// Params.FollowEvery pace: the located region's angle, measured at analysis
+// resolution, is biased by a few degrees depending on the angle itself, so
+// a carried turn drifts by pixels at the corners where a shift does not.
+const (
+	followTurn   = 2 * math.Pi / 180
+	followGrowth = 0.03
+)
+
+// ownSize bounds how much larger or smaller than a symbol the region it
+// follows may be (located regions include the quiet zone and what pooling
+// spreads; a region several times larger is the symbol's surroundings).
+const ownSize = 2
+
+// quadArea is the area of a simple quad.
+func quadArea(q *[4]Point) float64 {
+	a := 0.0
+	for i := range 4 {
+		j := (i + 1) % 4
+		a += q[i].X*q[j].Y - q[j].X*q[i].Y
+	}
+	return math.Abs(a) / 2
 }

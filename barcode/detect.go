@@ -73,6 +73,15 @@ type hit struct {
 	angle    float64
 	zoom     float64
 	inverted bool
+	// Tracking (see place): fresh, the quad was just measured (read or
+	// re-read); tracked, the symbol follows a region of its own, which
+	// had pose at when the quad was base, and has pose now (turn
+	// unwrapped) and folded angle regAngle in the last call.
+	// turned: carried by a turn or growth since it was read (see place).
+	fresh, tracked, turned bool
+	base                   [4]Point
+	at, now                pose
+	regAngle               float64
 }
 
 // NewDetector returns a Detector using p.
@@ -418,7 +427,7 @@ func (d *Detector) read(v *view, r *region) bool {
 			break
 		}
 		found = true
-		h := hit{format: name, text: text, bit: bit,
+		h := hit{format: name, text: text, bit: bit, fresh: true,
 			angle: math.Atan2(v.exy, v.exx), zoom: 1 / math.Hypot(v.exx, v.exy), inverted: v.inverted}
 		// The same symbol read through another region or crop? A 1D read
 		// grows into its band below, and near() only grows with a box:
