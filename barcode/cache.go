@@ -190,8 +190,17 @@ func (c *cache) run(d *Detector, regions []region) {
 				e.stale = true
 			}
 		}
-		for k := range d.hits[first:] {
-			place(&d.hits[first+k], regions)
+		if !c.place(d, regions, first) {
+			// A symbol it held is gone (see place): decode the region
+			// now if the budget allows, else at the next call.
+			switch {
+			case a.act != actDecode && take():
+				d.hits = d.hits[:first]
+				c.decode(d, r, pe, &e)
+				c.place(d, regions, first)
+			default:
+				e.stale = true
+			}
 		}
 		e.first = len(c.curHits)
 		c.curHits = append(c.curHits, d.hits[first:]...)
@@ -295,6 +304,7 @@ func (c *cache) serve(d *Detector, r *region, pe *cacheEntry, e *cacheEntry) {
 		dx, dy = 0, 0
 	}
 	q := r.corners()
+	moved := !sameShape(e.box, pe.box) || math.Hypot(dx, dy) > 0.5
 	for _, h := range c.prevHits[pe.first : pe.first+pe.n] {
 		if h.unknown {
 			h.quad = q
@@ -303,6 +313,11 @@ func (c *cache) serve(d *Detector, r *region, pe *cacheEntry, e *cacheEntry) {
 				h.quad[k].X += dx
 				h.quad[k].Y += dy
 			}
+			// Moved by its region's shift alone, which may be
+			// another symbol's or its surroundings': re-read it
+			// at the FollowEvery pace (place may find it a region
+			// of its own first).
+			h.turned = h.turned || moved && !h.tracked
 		}
 		d.hits = append(d.hits, h)
 	}
@@ -401,21 +416,27 @@ func foldQuarter(a float64) float64 {
 	return a - math.Pi/4
 }
 
-// place puts decoded hit h where it is in this call. A region is not a
-// symbol: one region may hold several symbols, or a symbol may be read
-// through a region that takes in its surroundings (a label, a textured
-// background), whose motion is not the symbol's. So each symbol follows a
-// region of its own: the one this call located on it (its centre inside
-// the symbol's last quad, its size within a factor ownSize of the
-// symbol's; the nearest such), from the pose that region had when the
-// symbol was last read (h.base, h.at) to its pose now. The quad then
-// describes this frame, not the frame it was read in, and carrying it
-// from the read rather than frame to frame keeps the region's noise from
-// adding up. A symbol that finds no region of its own in a call keeps the
-// move its region's cache entry gave it (serve).
-func place(h *hit, regions []region) {
+// place puts decoded hit h where it is in this call, and reports whether
+// it is still there. A region is not a symbol: one region may hold several
+// symbols, or a symbol may be read through a region that takes in its
+// surroundings (a label, a textured background), whose motion is not the
+// symbol's. So each symbol follows a region of its own: the one this call
+// located on it (its centre inside the symbol's last quad, its size within
+// a factor ownSize of the symbol's; the nearest such), from the pose that
+// region had when the symbol was last read (h.base, h.at) to its pose now.
+// The quad then describes this frame, not the frame it was read in, and
+// carrying it from the read rather than frame to frame keeps the region's
+// noise from adding up.
+//
+// A followed symbol whose region is gone, or has jumped (another kind,
+// grown or shrunk or moved by more than a video frame does: the picture
+// changed), is not there any more: reporting it would put old corners, or
+// another picture's value, on this frame. A symbol never followed (read
+// through a region, with none of its own) keeps the move its region's
+// cache entry gave it (serve).
+func place(h *hit, regions []region) bool {
 	if h.unknown {
-		return
+		return true
 	}
 	var cx, cy float64
 	for _, p := range h.quad {
@@ -433,22 +454,54 @@ func place(h *hit, regions []region) {
 			own, best = i, d
 		}
 	}
+	follow := h.tracked && !h.fresh
 	if own < 0 {
 		h.fresh = false
-		return
+		return !follow
 	}
 	r := &regions[own]
 	now := pose{cx: r.mx, cy: r.my, size: math.Sqrt(float64(r.area)), turn: r.angle}
-	if h.tracked && !h.fresh {
+	if follow && (r.kind != h.regKind || math.Hypot(now.cx-h.now.cx, now.cy-h.now.cy) > maxJumpShift*size) {
+		return false
+	}
+	switch {
+	case follow && math.Abs(math.Log(now.size/h.now.size)) > maxRecut:
+		// Grown or shrunk by more than a frame's motion with its
+		// centre in place: the labeling cut the region differently
+		// (a neighbour joined it or left), which says nothing of the
+		// symbol's size. Move it by the shift alone and start again
+		// from this cut; re-read it soon.
+		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)
+		for k := range h.quad {
+			h.quad[k].X += now.cx - h.now.cx
+			h.quad[k].Y += now.cy - h.now.cy
+		}
+		h.base, h.at, h.turned = h.quad, now, true
+	case follow:
 		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)
 		h.quad = h.at.carry(&h.base, now)
 		h.turned = math.Abs(now.turn-h.at.turn) > followTurn || math.Abs(math.Log(now.size/h.at.size)) > followGrowth
-	} else {
-		h.turned = false
+	default:
+		// A symbol just read starts from its quad; one found a region
+		// of its own only now starts from where its entry moved it,
+		// and stays due for a re-read if it was.
+		h.turned = h.turned && !h.fresh
 		h.base, h.at = h.quad, now
 	}
-	h.now, h.regAngle, h.tracked, h.fresh = now, r.angle, true, false
+	h.now, h.regAngle, h.regKind, h.tracked, h.fresh = now, r.angle, r.kind, true, false
+	return true
 }
+
+// How far a symbol's region may move between two calls and still be
+// taken for the same symbol moved: its centre by maxJumpShift of the
+// symbol's half size. Codes in video move a few pixels a frame; a cut to
+// another picture moves its regions by more, or changes their kind. A
+// region grown or shrunk by more than a factor e^maxRecut in one call is
+// taken for another cut of the same scene (see place).
+const (
+	maxJumpShift = 0.3
+	maxRecut     = 0.1
+)
 
 // A symbol carried by a turn or growth of its region beyond these
 // (radians; log of the scale) since it was read is re-read at the
@@ -459,6 +512,21 @@ const (
 	followTurn   = 2 * math.Pi / 180
 	followGrowth = 0.03
 )
+
+// place places the hits of a region from first on (see place), drops
+// those that are gone, and reports whether none was.
+func (c *cache) place(d *Detector, regions []region, first int) bool {
+	k := first
+	for _, h := range d.hits[first:] {
+		if place(&h, regions) {
+			d.hits[k] = h
+			k++
+		}
+	}
+	all := k == len(d.hits)
+	d.hits = d.hits[:k]
+	return all
+}
 
 // ownSize bounds how much larger or smaller than a symbol the region it
 // follows may be (located regions include the quiet zone and what pooling

@@ -76,12 +76,13 @@ type hit struct {
 	// Tracking (see place): fresh, the quad was just measured (read or
 	// re-read); tracked, the symbol follows a region of its own, which
 	// had pose at when the quad was base, and has pose now (turn
-	// unwrapped) and folded angle regAngle in the last call.
+	// unwrapped), folded angle regAngle and kind regKind in the last call.
 	// turned: carried by a turn or growth since it was read (see place).
 	fresh, tracked, turned bool
 	base                   [4]Point
 	at, now                pose
 	regAngle               float64
+	regKind                int
 }
 
 // NewDetector returns a Detector using p.

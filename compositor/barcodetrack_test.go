@@ -3,11 +3,12 @@ package compositor
 import (
 	"context"
 	"image"
-	"math"
 	"slices"
 	"testing"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/internal/barcodetest"
+	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source/testsrc"
 )
 
@@ -49,7 +50,7 @@ func TestBarcodeCornersFollowMotion(t *testing.T) {
 			got := -1.0
 			for _, d := range out.Detections {
 				if d.Format == want.Format && d.RawValue == want.Value && len(d.CornerPoints) == 4 {
-					got = cornerError(want.Corners, [4]barcode.Point(d.CornerPoints))
+					got = barcodetest.CornerError(quadOf(d.CornerPoints), quadOf(want.Corners[:]))
 				}
 			}
 			if got < 0 {
@@ -62,7 +63,7 @@ func TestBarcodeCornersFollowMotion(t *testing.T) {
 	if len(errs) == 0 {
 		t.Fatal("the QR code was never read")
 	}
-	med, p95 := percentile(errs, 0.5), percentile(errs, 0.95)
+	med, p95 := barcodetest.Percentile(errs, 0.5), barcodetest.Percentile(errs, 0.95)
 	t.Logf("QR corner error over %d frames (worst corner): median %.1f px, p95 %.1f px, max %.1f px; not reported in %d frames",
 		len(errs), med, p95, slices.Max(errs), missed)
 	if med > 3 || p95 > 8 {
@@ -73,25 +74,100 @@ func TestBarcodeCornersFollowMotion(t *testing.T) {
 	}
 }
 
-// cornerError is the distance of the worst corner of got from want, for
-// the cyclic correspondence that makes it smallest: both are quads, but
-// which corner a detector starts from depends on the rotation.
-func cornerError(want, got [4]barcode.Point) float64 {
-	best := math.Inf(1)
-	for s := range 4 {
-		worst := 0.0
-		for k := range 4 {
-			g := got[(k+s)%4]
-			worst = max(worst, math.Hypot(g.X-want[k].X, g.Y-want[k].Y))
+// TestBarcodeVideoCorners plays photos of 2D codes (QR, DataMatrix: the
+// corners zxing reports are the symbol's own; for 1D codes they span the
+// lines that read) as moving 720p30 video (barcodetest.Clip: rocking,
+// panning, zooming, each held 30 frames, then cut to the next) through the
+// barcode pass at the service's software defaults, and scores every
+// frame's detections against that frame's true corners. Every third such
+// photo and two without codes keep the run short.
+func TestBarcodeVideoCorners(t *testing.T) {
+	var cs []barcodetest.Case
+	n2D, fp := 0, 0
+	for _, c := range barcodetest.Load(t) {
+		switch {
+		case c.FalsePositive:
+			if fp++; fp > 2 {
+				continue
+			}
+		case !only2D(c):
+			continue
+		default:
+			if n2D++; n2D%3 != 1 {
+				continue
+			}
 		}
-		best = min(best, worst)
+		cs = append(cs, c)
 	}
-	return best
+	r := playClip(t, cs, 30)
+	med, p95 := barcodetest.Percentile(r.CornerErr, 0.5), barcodetest.Percentile(r.CornerErr, 0.95)
+	t.Logf("%d photos, %d frames:\n%s", len(cs), r.Matched, r)
+	if med > 3 || p95 > 8 {
+		t.Errorf("corner error median %.1f px (want ≤ 3), p95 %.1f px (want ≤ 8)", med, p95)
+	}
+	if r.StaleDetections > 0 || r.NotInView > 0 {
+		t.Errorf("%d detections of values not in view (%d of the previous photo)", r.NotInView, r.StaleDetections)
+	}
 }
 
-// percentile is the q-quantile of xs (nearest rank).
-func percentile(xs []float64, q float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[min(int(q*float64(len(s))), len(s)-1)]
+// playClip renders a clip of cases, each held for hold frames, plays it
+// through a barcode pass at the service's software defaults (analysis at
+// 427 px) and scores what each frame reported.
+func playClip(t *testing.T, cs []barcodetest.Case, hold int) barcodetest.VideoReport {
+	clip, err := barcodetest.NewClip(cs, barcodetest.ClipOptions{Hold: hold})
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := barcode.DefaultParams()
+	params.MaxAnalysisSide = 427
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA}, NewBarcodePass(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	src := clip.NewFrame()
+	fr, err := media.AllocVideoFrame(media.VideoFrameInit{Format: media.I420, CodedWidth: clip.Width, CodedHeight: clip.Height})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	dets := map[int][]barcodetest.Seen{}
+	var out Output
+	for n := range clip.Frames {
+		clip.Render(n, src)
+		py, pu, pv := src.Planes()
+		for i, pl := range [3][]byte{py, pu, pv} {
+			dst, _ := fr.Plane(i)
+			w := clip.Width >> min(i, 1)
+			for y := range len(pl) / w {
+				copy(dst.Data[y*dst.Stride:][:w], pl[y*w:][:w])
+			}
+		}
+		if err := p.Process(context.Background(), fr, &out); err != nil {
+			t.Fatal(err)
+		}
+		out.Frame.Close()
+		for _, d := range out.Detections {
+			dets[n] = append(dets[n], barcodetest.Seen{Format: d.Format, RawValue: d.RawValue, Corners: quadOf(d.CornerPoints)})
+		}
+	}
+	return barcodetest.ScoreVideo(clip, dets, nil)
+}
+
+func quadOf(pts []barcode.Point) [4][2]float64 {
+	var q [4][2]float64
+	for i, p := range pts[:4] {
+		q[i] = [2]float64{p.X, p.Y}
+	}
+	return q
+}
+
+// only2D says whether all of c's codes are QR or DataMatrix.
+func only2D(c barcodetest.Case) bool {
+	for _, tr := range c.Truth {
+		if tr.Format != "qr_code" && tr.Format != "data_matrix" {
+			return false
+		}
+	}
+	return len(c.Truth) > 0
 }
