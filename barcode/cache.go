@@ -27,6 +27,12 @@ type cache struct {
 	// and found, or a still image read twice) is the same string.
 	recent     [16]string
 	nextRecent int
+	// Track ids: the last one given, and the symbols that stopped being
+	// reported lately (see place), so that one found again within a few
+	// calls keeps its id.
+	lastTrack int64
+	ended     [16]hit
+	nextEnded int
 }
 
 type cacheEntry struct {
@@ -202,6 +208,7 @@ func (c *cache) run(d *Detector, regions []region) {
 				e.stale = true
 			}
 		}
+		c.track(d, first, pe)
 		e.first = len(c.curHits)
 		c.curHits = append(c.curHits, d.hits[first:]...)
 		e.n = len(c.curHits) - e.first
@@ -521,6 +528,9 @@ func (c *cache) place(d *Detector, regions []region, first int) bool {
 		if place(&h, regions) {
 			d.hits[k] = h
 			k++
+		} else {
+			c.ended[c.nextEnded] = h
+			c.nextEnded = (c.nextEnded + 1) % len(c.ended)
 		}
 	}
 	all := k == len(d.hits)
@@ -541,4 +551,66 @@ func quadArea(q *[4]Point) float64 {
 		a += q[i].X*q[j].Y - q[j].X*q[i].Y
 	}
 	return math.Abs(a) / 2
+}
+
+// track gives the hits of a region, from first on, their track ids: the
+// cache is where a code is associated from call to call, so it is where
+// its identity lives. A hit served from an earlier call keeps its id. A
+// symbol read anew takes the id of the same symbol (format, value, near
+// it) read earlier: in this call through another region, in the last
+// call, or lately before it stopped being reported; else that of an
+// undecoded code its region held (located first, read later: one code);
+// else a new one. An undecoded region keeps its entry's id.
+func (c *cache) track(d *Detector, first int, pe *cacheEntry) {
+	var before []hit
+	if pe != nil {
+		before = c.prevHits[pe.first : pe.first+pe.n]
+	}
+	for i := first; i < len(d.hits); i++ {
+		h := &d.hits[i]
+		if h.track != 0 {
+			continue
+		}
+		if h.unknown {
+			for _, o := range before {
+				if o.unknown {
+					h.track = o.track
+				}
+			}
+		} else {
+			h.track = sameTrack(h, d.hits[:i], c.prevHits, c.ended[:])
+			for k := 0; h.track == 0 && k < len(before); k++ {
+				if o := &before[k]; o.unknown && !claimed(o.track, d.hits[first:i]) {
+					h.track = o.track
+				}
+			}
+		}
+		if h.track == 0 {
+			c.lastTrack++
+			h.track = c.lastTrack
+		}
+	}
+}
+
+// sameTrack returns the track of the first hit in sets that reads the
+// same symbol as h, or 0.
+func sameTrack(h *hit, sets ...[]hit) int64 {
+	for _, hs := range sets {
+		for i := range hs {
+			if o := &hs[i]; o.track != 0 && !o.unknown && o.sameSymbol(h) {
+				return o.track
+			}
+		}
+	}
+	return 0
+}
+
+// claimed says whether a hit in hs has track t.
+func claimed(t int64, hs []hit) bool {
+	for i := range hs {
+		if hs[i].track == t {
+			return true
+		}
+	}
+	return false
 }

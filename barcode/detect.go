@@ -83,6 +83,8 @@ type hit struct {
 	at, now                pose
 	regAngle               float64
 	regKind                int
+	// track identifies the code from call to call (see cache.track).
+	track int64
 }
 
 // NewDetector returns a Detector using p.
@@ -190,6 +192,7 @@ func (d *Detector) emit() []DetectedBarcode {
 			CornerPoints: d.corners[i][:],
 			Format:       f,
 			RawValue:     h.text,
+			TrackID:      h.track,
 		})
 	}
 	if len(d.out) == 0 {

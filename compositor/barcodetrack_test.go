@@ -35,6 +35,7 @@ func TestBarcodeCornersFollowMotion(t *testing.T) {
 	var out Output
 	var errs []float64
 	missed := 0
+	tracks := map[string]int64{} // value -> its track id
 	for i := range frames {
 		pat.Render(i, img)
 		fr := rgbaFrame(t, img, int64(i))
@@ -59,6 +60,19 @@ func TestBarcodeCornersFollowMotion(t *testing.T) {
 			}
 			errs = append(errs, got)
 		}
+		// Each code keeps one track id, its own, in every frame.
+		for _, d := range out.Detections {
+			if d.TrackID <= 0 {
+				t.Errorf("frame %d: %s without a track id", i, d.RawValue)
+			}
+			if id, ok := tracks[d.RawValue]; ok && id != d.TrackID {
+				t.Errorf("frame %d: %s changed track id %d -> %d", i, d.RawValue, id, d.TrackID)
+			}
+			tracks[d.RawValue] = d.TrackID
+		}
+	}
+	if len(tracks) != 3 || tracks[testsrc.QRValue] == tracks[testsrc.EAN13Value] || tracks[testsrc.QRValue] == tracks[testsrc.Code128Value] || tracks[testsrc.EAN13Value] == tracks[testsrc.Code128Value] {
+		t.Errorf("track ids %v: want three distinct ones", tracks)
 	}
 	if len(errs) == 0 {
 		t.Fatal("the QR code was never read")
@@ -132,6 +146,7 @@ func playClip(t *testing.T, cs []barcodetest.Case, hold int) barcodetest.VideoRe
 	}
 	defer fr.Close()
 	dets := map[int][]barcodetest.Seen{}
+	values := map[int64]string{} // track id -> the value read under it
 	var out Output
 	for n := range clip.Frames {
 		clip.Render(n, src)
@@ -149,6 +164,13 @@ func playClip(t *testing.T, cs []barcodetest.Case, hold int) barcodetest.VideoRe
 		out.Frame.Close()
 		for _, d := range out.Detections {
 			dets[n] = append(dets[n], barcodetest.Seen{Format: d.Format, RawValue: d.RawValue, Corners: quadOf(d.CornerPoints)})
+			// A track is one code: it never changes value.
+			if v, ok := values[d.TrackID]; ok && d.RawValue != "" && v != "" && v != d.RawValue {
+				t.Errorf("frame %d: track %d read %q, earlier %q", n, d.TrackID, d.RawValue, v)
+			}
+			if d.RawValue != "" {
+				values[d.TrackID] = d.RawValue
+			}
 		}
 	}
 	return barcodetest.ScoreVideo(clip, dets, nil)
