@@ -6,16 +6,21 @@ import "math"
 // video frames do not decode again what stays put.
 //
 // A region that overlaps one of them (IoU ≥ CacheIoU; the previous call's,
-// or one unseen for up to keepMissing calls) inherits its outcome, moved
-// with it. It is refreshed when due: a decoded
-// region every VerifyEvery calls, by re-reading its symbols in place, one
-// per call (one zxing call on a crop of just the symbol, where decoding the
-// region again tries several crops and reads on until a read fails: tens of
-// milliseconds on a large region); an undecoded one every RetryEvery calls,
-// backing off while it stays put. At most MaxRefreshesPerCall cached
-// regions are refreshed per call, most overdue first, and at most
-// MaxDecodesPerCall regions decoded: on a steady scene the zxing work is
-// spread thin and even over the frames.
+// or one unseen for up to keepMissing calls) inherits its outcome. Its
+// symbols are not reported where they were read but where they are in
+// this call: each follows the region located on it in every call (see
+// place), and one whose region is gone or jumped is dropped. Each code
+// keeps a track id from call to call (see track). A region is refreshed
+// when due: a decoded region every VerifyEvery calls, by re-reading its
+// symbols in place, one per call (one zxing call on a crop of just the
+// symbol, where decoding the region again tries several crops and reads on
+// until a read fails: tens of milliseconds on a large region), or every
+// FollowEvery calls while a symbol turns or grows, or moves without a
+// region of its own (its carried corners drift: see place); an undecoded
+// one every RetryEvery calls, backing off while it stays put. At most
+// MaxRefreshesPerCall cached regions are refreshed per call, most overdue
+// first, and at most MaxDecodesPerCall regions decoded: on a steady scene
+// the zxing work is spread thin and even over the frames.
 //
 // Two generations of entries and hits are swapped each call: no allocation
 // in steady state.
