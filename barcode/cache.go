@@ -454,12 +454,17 @@ func place(h *hit, regions []region) bool {
 	for _, p := range h.quad {
 		cx, cy = cx+p.X/4, cy+p.Y/4
 	}
-	size := math.Sqrt(quadArea(&h.quad)) / 2
+	// Sizes by the long side: a 1D symbol's quad spans only the lines
+	// that read, which may be a thin band across its bars.
+	size := longSide(&h.quad) / 2
 	own, best := -1, math.Inf(1)
 	for i := range regions {
 		r := &regions[i]
-		rs := math.Sqrt(r.hu * r.hv)
-		if rs > ownSize*size || rs*ownSize < size || !inQuad(&h.quad, r.cx, r.cy) {
+		rs := max(r.hu, r.hv)
+		if rs > ownSize*size || rs*ownSize < size {
+			continue
+		}
+		if q := r.corners(); !inQuad(&h.quad, r.cx, r.cy) && !inQuad(&q, cx, cy) {
 			continue
 		}
 		if d := math.Hypot(r.cx-cx, r.cy-cy); d < best {
@@ -521,8 +526,8 @@ const (
 // resolution, is biased by a few degrees depending on the angle itself, so
 // a carried turn drifts by pixels at the corners where a shift does not.
 const (
-	followTurn   = 2 * math.Pi / 180
-	followGrowth = 0.03
+	followTurn   = 4 * math.Pi / 180
+	followGrowth = 0.05
 )
 
 // place places the hits of a region from first on (see place), drops
@@ -548,14 +553,14 @@ func (c *cache) place(d *Detector, regions []region, first int) bool {
 // spreads; a region several times larger is the symbol's surroundings).
 const ownSize = 2
 
-// quadArea is the area of a simple quad.
-func quadArea(q *[4]Point) float64 {
-	a := 0.0
+// longSide is the length of the longest side of q.
+func longSide(q *[4]Point) float64 {
+	l := 0.0
 	for i := range 4 {
 		j := (i + 1) % 4
-		a += q[i].X*q[j].Y - q[j].X*q[i].Y
+		l = max(l, math.Hypot(q[j].X-q[i].X, q[j].Y-q[i].Y))
 	}
-	return math.Abs(a) / 2
+	return l
 }
 
 // track gives the hits of a region, from first on, their track ids: the
