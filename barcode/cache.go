@@ -526,8 +526,8 @@ const (
 // resolution, is biased by a few degrees depending on the angle itself, so
 // a carried turn drifts by pixels at the corners where a shift does not.
 const (
-	followTurn   = 4 * math.Pi / 180
-	followGrowth = 0.05
+	followTurn   = 2 * math.Pi / 180
+	followGrowth = 0.03
 )
 
 // place places the hits of a region from first on (see place), drops
