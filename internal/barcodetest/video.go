@@ -346,14 +346,9 @@ func (f *Frame) RGBA() *image.RGBA {
 // (x+0.5, y+0.5); chroma is the mean of each 2x2 block's (centred siting,
 // as C420jpeg declares).
 func (c *Clip) Render(n int, f *Frame) {
-	py, pu, pv := f.Planes()
+	c.RenderBlank(n, f)
 	mu, mv := FrameMarker(n)
-	for i := range py {
-		py[i] = backgroundY
-	}
-	for i := range pu {
-		pu[i], pv[i] = mu, mv
-	}
+	py, pu, pv := f.Planes()
 	i := c.Segment(n)
 	if i < 0 {
 		return
@@ -404,6 +399,23 @@ func (c *Clip) Render(n int, f *Frame) {
 			}
 		}
 	}
+}
+
+// RenderBlank draws frame n's background alone, with its marker.
+func (c *Clip) RenderBlank(n int, f *Frame) {
+	py, pu, pv := f.Planes()
+	mu, mv := FrameMarker(n)
+	for i := range py {
+		py[i] = backgroundY
+	}
+	for i := range pu {
+		pu[i], pv[i] = mu, mv
+	}
+}
+
+// SegmentRange returns the frames [from, to) of segments [i, j).
+func (c *Clip) SegmentRange(i, j int) (from, to int) {
+	return c.Segments[i].Start, c.Segments[j-1].End
 }
 
 // bilinear samples img at (x, y) in pixel-centre coordinates (pixel (i, j)
@@ -464,14 +476,26 @@ func shrink(img *image.RGBA, f int) *image.RGBA {
 // WriteY4M writes frames [from, to) of the clip as a YUV4MPEG2 stream
 // (C420jpeg, F<fps>:1, limited range) through the recorder's writer, the
 // one the service records with.
-func (c *Clip) WriteY4M(w io.Writer, from, to int) error {
+func (c *Clip) WriteY4M(w io.Writer, from, to int) error { return c.WriteY4MPadded(w, from, to, 0, 0) }
+
+// WriteY4MPadded is WriteY4M with lead frames of bare background before
+// frame from and tail frames after frame to-1, so that a player settles
+// before the first photo and its last frames' results get out before the
+// stream ends. Padding frames carry the marker of the clip frame they stand
+// in for (from-lead .. from-1, to .. to+tail-1): stream frame k is clip
+// frame from-lead+k throughout.
+func (c *Clip) WriteY4MPadded(w io.Writer, from, to, lead, tail int) error {
 	y, err := record.NewY4M(w, record.Y4MOptions{FrameRateNum: c.FPS, FrameRateDen: 1})
 	if err != nil {
 		return err
 	}
 	f := c.NewFrame()
-	for n := from; n < to; n++ {
-		c.Render(n, f)
+	for n := from - lead; n < to+tail; n++ {
+		if n < from || n >= to {
+			c.RenderBlank(n, f)
+		} else {
+			c.Render(n, f)
+		}
 		vf, err := media.NewVideoFrame(f.Pix, media.VideoFrameInit{Format: media.I420, CodedWidth: c.Width, CodedHeight: c.Height,
 			Timestamp: c.Timestamp(n), Duration: c.Timestamp(n+1) - c.Timestamp(n), ColorSpace: media.ColorSpaceBT709Limited})
 		if err != nil {

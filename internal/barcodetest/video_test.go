@@ -88,8 +88,12 @@ func TestClipWarpMatchesTransform(t *testing.T) {
 // timestamps, and every frame's marker reads back through RGB.
 func TestClipY4MRoundTrip(t *testing.T) {
 	clip, _ := clipOf(t, 3)
+	// From the second photo on, padded: stream frame k is clip frame
+	// from-lead+k, blank outside [from, Frames).
+	const lead, tail = 2, 3
+	from := clip.Segments[1].Start
 	var buf bytes.Buffer
-	if err := clip.WriteY4M(&buf, 0, clip.Frames); err != nil {
+	if err := clip.WriteY4MPadded(&buf, from, clip.Frames, lead, tail); err != nil {
 		t.Fatal(err)
 	}
 	r, err := y4m.NewReader(&buf)
@@ -100,20 +104,28 @@ func TestClipY4MRoundTrip(t *testing.T) {
 		t.Fatalf("header %+v", h)
 	}
 	want := clip.NewFrame()
-	for n := 0; n < clip.Frames; n++ {
+	for k := 0; k < lead+clip.Frames-from+tail; k++ {
+		n := from - lead + k
 		vf, err := r.ReadFrame()
 		if err != nil {
 			t.Fatalf("frame %d: %v", n, err)
 		}
-		clip.Render(n, want)
+		if n < from || n >= clip.Frames {
+			clip.RenderBlank(n, want)
+		} else {
+			clip.Render(n, want)
+		}
 		got := make([]byte, len(want.Pix))
 		if _, err := vf.CopyTo(got, nil); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, want.Pix) || vf.Timestamp() != clip.Timestamp(n) {
-			t.Fatalf("frame %d differs (ts %d, want %d)", n, vf.Timestamp(), clip.Timestamp(n))
+		if !bytes.Equal(got, want.Pix) || vf.Timestamp() != clip.Timestamp(k) {
+			t.Fatalf("frame %d differs (ts %d, want %d)", n, vf.Timestamp(), clip.Timestamp(k))
 		}
 		vf.Close()
+	}
+	if _, err := r.ReadFrame(); err == nil {
+		t.Error("more frames than written")
 	}
 	for n := 0; n < 256; n++ {
 		u, v := FrameMarker(n)
@@ -172,6 +184,9 @@ func TestScoreVideo(t *testing.T) {
 	}
 	if m, hi := Percentile(r.CornerErr, 0.5), Percentile(r.CornerErr, 1); math.Abs(m-3) > 1e-9 || math.Abs(hi-3) > 1e-9 {
 		t.Errorf("corner error median %v max %v, want 3", m, hi)
+	}
+	if r.CodeFrames != 10*(n0+n1+n2) || r.CodeFramesBoxed != 10*n0+7*n1 {
+		t.Errorf("code-frames %d boxed %d", r.CodeFrames, r.CodeFramesBoxed)
 	}
 	if r.Matched != 10*n0+7*n1 || r.FalsePosPhotos != 1 || r.FalsePosFrames != 1 || r.NotInView != 2 || r.StaleDetections != 2 || r.NotInViewFrames != 2 {
 		t.Errorf("matched %d fp %d/%d not in view %d stale %d frames %d", r.Matched, r.FalsePosPhotos, r.FalsePosFrames, r.NotInView, r.StaleDetections, r.NotInViewFrames)

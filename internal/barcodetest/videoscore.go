@@ -32,6 +32,10 @@ type VideoReport struct {
 	// the distance of the worst corner from the code's true corner in that
 	// frame (px), corners paired in the rotation that fits best.
 	CornerErr []float64
+	// CodeFrames counts (code, frame) pairs with the code in view;
+	// CodeFramesBoxed those where some detection matched the code (a box
+	// on it in that frame's event, however far off).
+	CodeFrames, CodeFramesBoxed int
 	// Matched is len(CornerErr); MatchedDecoded those matched by value.
 	Matched, MatchedDecoded int
 
@@ -39,7 +43,7 @@ type VideoReport struct {
 	FalsePosFrames   int // their frames with a detection
 	NotInView        int // decoded detections whose value is on no code in view
 	NotInViewFrames  int // frames with at least one such detection
-	StaleDetections  int // of NotInView: the previous photo's value, after the cut
+	StaleDetections  int // of NotInView: an earlier photo's value, after the cut
 	Unmatched        int // undecoded detections with no code in view under their centre
 	FramesWithEvents int
 
@@ -78,9 +82,18 @@ func ScoreVideo(c *Clip, dets map[int][]Seen, ref map[int][]Seen) VideoReport {
 		}
 	}
 	fpPhoto := map[int]bool{}
+	shownBefore := map[string]bool{} // values of the photos before the current one
 	for n := 0; n < c.Frames; n++ {
 		i := c.Segment(n)
 		seg := &c.Segments[i]
+		if n == seg.Start && i > 0 {
+			for _, tr := range c.Segments[i-1].Case.Truth {
+				shownBefore[tr.Text] = true
+			}
+		}
+		if !seg.Case.FalsePositive {
+			r.CodeFrames += len(seg.Case.Truth)
+		}
 		if rs, ok := ref[n]; ok {
 			r.RefFrames++
 			for _, d := range rs {
@@ -107,6 +120,7 @@ func ScoreVideo(c *Clip, dets map[int][]Seen, ref map[int][]Seen) VideoReport {
 		}
 		view := c.Truth(n)
 		notInView := false
+		boxed := make([]bool, len(view))
 		for _, d := range ds {
 			j := -1
 			if d.decoded() {
@@ -119,13 +133,8 @@ func ScoreVideo(c *Clip, dets map[int][]Seen, ref map[int][]Seen) VideoReport {
 				if j < 0 {
 					r.NotInView++
 					notInView = true
-					if i > 0 {
-						for _, tr := range c.Segments[i-1].Case.Truth {
-							if tr.Text == d.RawValue {
-								r.StaleDetections++
-								break
-							}
-						}
+					if shownBefore[d.RawValue] {
+						r.StaleDetections++
 					}
 					continue
 				}
@@ -151,6 +160,10 @@ func ScoreVideo(c *Clip, dets map[int][]Seen, ref map[int][]Seen) VideoReport {
 				}
 			}
 			r.CornerErr = append(r.CornerErr, CornerError(d.Corners, view[j].Corners))
+			if !boxed[j] {
+				boxed[j] = true
+				r.CodeFramesBoxed++
+			}
 		}
 		if notInView {
 			r.NotInViewFrames++
@@ -278,7 +291,8 @@ func (r VideoReport) String() string {
 		Percentile(r.FramesToRead, 0.5), Percentile(r.FramesToRead, 0.95), len(r.FramesToRead))
 	fmt.Fprintf(&b, "corner error (worst corner, px): median %.1f, mean %.1f, p95 %.1f, max %.1f (%d detections in frames, %d matched by value)\n",
 		Percentile(r.CornerErr, 0.5), Mean(r.CornerErr), Percentile(r.CornerErr, 0.95), Percentile(r.CornerErr, 1), r.Matched, r.MatchedDecoded)
-	fmt.Fprintf(&b, "false positives: %d photos without codes had detections (%d frames); %d decoded detections not in view in %d frames (%d the previous photo's); %d undecoded detections on no code\n",
+	fmt.Fprintf(&b, "codes in view with a box on them: %d of %d code-frames (%.1f%%)\n", r.CodeFramesBoxed, r.CodeFrames, 100*frac(r.CodeFramesBoxed, r.CodeFrames))
+	fmt.Fprintf(&b, "false positives: %d photos without codes had detections (%d frames); %d decoded detections not in view in %d frames (%d an earlier photo's); %d undecoded detections on no code\n",
 		r.FalsePosPhotos, r.FalsePosFrames, r.NotInView, r.NotInViewFrames, r.StaleDetections, r.Unmatched)
 	names := make([]string, 0, len(r.PerFormat))
 	for n := range r.PerFormat {
