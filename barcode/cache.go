@@ -1,19 +1,26 @@
 package barcode
 
+import "math"
+
 // cache remembers recent calls' regions and what they decoded to, so that
 // video frames do not decode again what stays put.
 //
 // A region that overlaps one of them (IoU ≥ CacheIoU; the previous call's,
-// or one unseen for up to keepMissing calls) inherits its outcome, moved
-// with it. It is refreshed when due: a decoded
-// region every VerifyEvery calls, by re-reading its symbols in place, one
-// per call (one zxing call on a crop of just the symbol, where decoding the
-// region again tries several crops and reads on until a read fails: tens of
-// milliseconds on a large region); an undecoded one every RetryEvery calls,
-// backing off while it stays put. At most MaxRefreshesPerCall cached
-// regions are refreshed per call, most overdue first, and at most
-// MaxDecodesPerCall regions decoded: on a steady scene the zxing work is
-// spread thin and even over the frames.
+// or one unseen for up to keepMissing calls) inherits its outcome. Its
+// symbols are not reported where they were read but where they are in
+// this call: each follows the region located on it in every call (see
+// place), and one whose region is gone or jumped is dropped. Each code
+// keeps a track id from call to call (see track). A region is refreshed
+// when due: a decoded region every VerifyEvery calls, by re-reading its
+// symbols in place, one per call (one zxing call on a crop of just the
+// symbol, where decoding the region again tries several crops and reads on
+// until a read fails: tens of milliseconds on a large region), or every
+// FollowEvery calls while a symbol turns or grows, or moves without a
+// region of its own (its carried corners drift: see place); an undecoded
+// one every RetryEvery calls, backing off while it stays put. At most
+// MaxRefreshesPerCall cached regions are refreshed per call, most overdue
+// first, and at most MaxDecodesPerCall regions decoded: on a steady scene
+// the zxing work is spread thin and even over the frames.
 //
 // Two generations of entries and hits are swapped each call: no allocation
 // in steady state.
@@ -25,6 +32,12 @@ type cache struct {
 	// and found, or a still image read twice) is the same string.
 	recent     [16]string
 	nextRecent int
+	// Track ids: the last one given, and the symbols that stopped being
+	// reported lately (see place), so that one found again within a few
+	// calls keeps its id.
+	lastTrack int64
+	ended     [16]hit
+	nextEnded int
 }
 
 type cacheEntry struct {
@@ -167,8 +180,14 @@ func (c *cache) run(d *Detector, regions []region) {
 			}
 			c.serve(d, r, pe, &e)
 			k := verifyTarget(d.hits[first:], e.checked)
+			if t := turnedTarget(d.hits[first:]); t >= 0 {
+				k = t
+			}
 			switch {
 			case k < 0 || d.reread(&d.hits[first+k]):
+				if k >= 0 {
+					d.hits[first+k].fresh = true
+				}
 				e.checked++
 				if verifyTarget(d.hits[first:], e.checked) < 0 {
 					// All re-read: verified.
@@ -182,6 +201,19 @@ func (c *cache) run(d *Detector, regions []region) {
 				e.stale = true
 			}
 		}
+		if !c.place(d, regions, first) {
+			// A symbol it held is gone (see place): decode the region
+			// now if the budget allows, else at the next call.
+			switch {
+			case a.act != actDecode && take():
+				d.hits = d.hits[:first]
+				c.decode(d, r, pe, &e)
+				c.place(d, regions, first)
+			default:
+				e.stale = true
+			}
+		}
+		c.track(d, first, pe)
 		e.first = len(c.curHits)
 		c.curHits = append(c.curHits, d.hits[first:]...)
 		e.n = len(c.curHits) - e.first
@@ -220,6 +252,9 @@ func (c *cache) limit(p *Params, pe *cacheEntry, box Rect) int {
 	case pe.stale:
 		return 0
 	case pe.decoded:
+		if p.FollowEvery > 0 && c.turned(pe) >= 0 {
+			return min(pe.wait, p.FollowEvery)
+		}
 		return pe.wait
 	case iou(box, pe.tried) < stableIoU:
 		// Moved or changed since it was tried: no back-off.
@@ -238,6 +273,23 @@ func (c *cache) needsDecode(pe *cacheEntry, box Rect) bool {
 	return verifyTarget(c.prevHits[pe.first:pe.first+pe.n], 0) < 0
 }
 
+// turned returns the index among pe's hits of one that turned or grew
+// since it was read, or -1.
+func (c *cache) turned(pe *cacheEntry) int {
+	return turnedTarget(c.prevHits[pe.first : pe.first+pe.n])
+}
+
+// turnedTarget returns the index in hs of a decoded hit that turned or
+// grew since it was read (see place), or -1.
+func turnedTarget(hs []hit) int {
+	for i := range hs {
+		if !hs[i].unknown && hs[i].turned {
+			return i
+		}
+	}
+	return -1
+}
+
 // verifyTarget returns the index in hs of the k-th decoded hit (dups
 // included: their regions are verified through them too), or -1.
 func verifyTarget(hs []hit, k int) int {
@@ -253,7 +305,8 @@ func verifyTarget(hs []hit, k int) int {
 }
 
 // serve appends pe's hits, moved with the region, and carries its state
-// over into e, one call older.
+// over into e, one call older. The move is only a first guess, for symbols
+// without a region of their own: place carries the others with theirs.
 func (c *cache) serve(d *Detector, r *region, pe *cacheEntry, e *cacheEntry) {
 	dx, dy := r.cx-pe.cx, r.cy-pe.cy
 	if !sameShape(e.box, pe.box) {
@@ -263,6 +316,7 @@ func (c *cache) serve(d *Detector, r *region, pe *cacheEntry, e *cacheEntry) {
 		dx, dy = 0, 0
 	}
 	q := r.corners()
+	moved := !sameShape(e.box, pe.box) || math.Hypot(dx, dy) > 0.5
 	for _, h := range c.prevHits[pe.first : pe.first+pe.n] {
 		if h.unknown {
 			h.quad = q
@@ -271,6 +325,11 @@ func (c *cache) serve(d *Detector, r *region, pe *cacheEntry, e *cacheEntry) {
 				h.quad[k].X += dx
 				h.quad[k].Y += dy
 			}
+			// Moved by its region's shift alone, which may be
+			// another symbol's or its surroundings': re-read it
+			// at the FollowEvery pace (place may find it a region
+			// of its own first).
+			h.turned = h.turned || moved && !h.tracked
 		}
 		d.hits = append(d.hits, h)
 	}
@@ -332,4 +391,236 @@ func iou(a, b Rect) float64 {
 	}
 	in := w * h
 	return in / (a.Width*a.Height + b.Width*b.Height - in)
+}
+
+// pose is where a region lies and how it is turned: its centre, its size
+// (geometric mean of its half extents) and its angle, unwrapped across
+// calls (a region's own angle is folded into (-π/4, π/4]: its axes have no
+// order), in full-res pixels and radians.
+type pose struct{ cx, cy, size, turn float64 }
+
+// carry maps quad q, measured at pose a, to where the motion from a to b
+// takes it: rotated by the turn and scaled by the growth about the moving
+// centre.
+func (a pose) carry(q *[4]Point, b pose) [4]Point {
+	k := 1.0
+	if a.size > 0 && b.size > 0 {
+		k = b.size / a.size
+	}
+	s, c := math.Sincos(b.turn - a.turn)
+	s, c = k*s, k*c
+	var out [4]Point
+	for i, p := range q {
+		dx, dy := p.X-a.cx, p.Y-a.cy
+		out[i] = Point{b.cx + c*dx - s*dy, b.cy + s*dx + c*dy}
+	}
+	return orderCorners(out)
+}
+
+// foldQuarter folds an angle difference into (-π/4, π/4]: a region's axes
+// repeat every quarter turn, so that is all a change between two calls
+// can say (codes turn far less than 45° a frame).
+func foldQuarter(a float64) float64 {
+	a = math.Mod(a+math.Pi/4, math.Pi/2)
+	if a <= 0 {
+		a += math.Pi / 2
+	}
+	return a - math.Pi/4
+}
+
+// place puts decoded hit h where it is in this call, and reports whether
+// it is still there. A region is not a symbol: one region may hold several
+// symbols, or a symbol may be read through a region that takes in its
+// surroundings (a label, a textured background), whose motion is not the
+// symbol's. So each symbol follows a region of its own: the one this call
+// located on it (its centre inside the symbol's last quad, its size within
+// a factor ownSize of the symbol's; the nearest such), from the pose that
+// region had when the symbol was last read (h.base, h.at) to its pose now.
+// The quad then describes this frame, not the frame it was read in, and
+// carrying it from the read rather than frame to frame keeps the region's
+// noise from adding up.
+//
+// A followed symbol whose region is gone, or has jumped (another kind,
+// grown or shrunk or moved by more than a video frame does: the picture
+// changed), is not there any more: reporting it would put old corners, or
+// another picture's value, on this frame. A symbol never followed (read
+// through a region, with none of its own) keeps the move its region's
+// cache entry gave it (serve).
+func place(h *hit, regions []region) bool {
+	if h.unknown {
+		return true
+	}
+	var cx, cy float64
+	for _, p := range h.quad {
+		cx, cy = cx+p.X/4, cy+p.Y/4
+	}
+	// Sizes by the long side: a 1D symbol's quad spans only the lines
+	// that read, which may be a thin band across its bars.
+	size := longSide(&h.quad) / 2
+	own, best := -1, math.Inf(1)
+	for i := range regions {
+		r := &regions[i]
+		rs := max(r.hu, r.hv)
+		if rs > ownSize*size || rs*ownSize < size {
+			continue
+		}
+		if q := r.corners(); !inQuad(&h.quad, r.cx, r.cy) && !inQuad(&q, cx, cy) {
+			continue
+		}
+		if d := math.Hypot(r.cx-cx, r.cy-cy); d < best {
+			own, best = i, d
+		}
+	}
+	follow := h.tracked && !h.fresh
+	if own < 0 {
+		h.fresh = false
+		return !follow
+	}
+	r := &regions[own]
+	now := pose{cx: r.mx, cy: r.my, size: math.Sqrt(float64(r.area)), turn: r.angle}
+	if follow && (r.kind != h.regKind || math.Hypot(now.cx-h.now.cx, now.cy-h.now.cy) > maxJumpShift*size) {
+		return false
+	}
+	switch {
+	case follow && math.Abs(math.Log(now.size/h.now.size)) > maxRecut:
+		// Grown or shrunk by more than a frame's motion with its
+		// centre in place: the labeling cut the region differently
+		// (a neighbour joined it or left), which says nothing of the
+		// symbol's size. Move it by the shift alone and start again
+		// from this cut; re-read it soon.
+		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)
+		for k := range h.quad {
+			h.quad[k].X += now.cx - h.now.cx
+			h.quad[k].Y += now.cy - h.now.cy
+		}
+		h.base, h.at, h.turned = h.quad, now, true
+	case follow:
+		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)
+		h.quad = h.at.carry(&h.base, now)
+		h.turned = math.Abs(now.turn-h.at.turn) > followTurn || math.Abs(math.Log(now.size/h.at.size)) > followGrowth
+	default:
+		// A symbol just read starts from its quad; one found a region
+		// of its own only now starts from where its entry moved it,
+		// and stays due for a re-read if it was.
+		h.turned = h.turned && !h.fresh
+		h.base, h.at = h.quad, now
+	}
+	h.now, h.regAngle, h.regKind, h.tracked, h.fresh = now, r.angle, r.kind, true, false
+	return true
+}
+
+// How far a symbol's region may move between two calls and still be
+// taken for the same symbol moved: its centre by maxJumpShift of the
+// symbol's half size. Codes in video move a few pixels a frame; a cut to
+// another picture moves its regions by more, or changes their kind. A
+// region grown or shrunk by more than a factor e^maxRecut in one call is
+// taken for another cut of the same scene (see place).
+const (
+	maxJumpShift = 0.3
+	maxRecut     = 0.1
+)
+
+// A symbol carried by a turn or growth of its region beyond these
+// (radians; log of the scale) since it was read is re-read at the
+// Params.FollowEvery pace: the located region's angle, measured at analysis
+// resolution, is biased by a few degrees depending on the angle itself, so
+// a carried turn drifts by pixels at the corners where a shift does not.
+const (
+	followTurn   = 2 * math.Pi / 180
+	followGrowth = 0.03
+)
+
+// place places the hits of a region from first on (see place), drops
+// those that are gone, and reports whether none was.
+func (c *cache) place(d *Detector, regions []region, first int) bool {
+	k := first
+	for _, h := range d.hits[first:] {
+		if place(&h, regions) {
+			d.hits[k] = h
+			k++
+		} else {
+			c.ended[c.nextEnded] = h
+			c.nextEnded = (c.nextEnded + 1) % len(c.ended)
+		}
+	}
+	all := k == len(d.hits)
+	d.hits = d.hits[:k]
+	return all
+}
+
+// ownSize bounds how much larger or smaller than a symbol the region it
+// follows may be (located regions include the quiet zone and what pooling
+// spreads; a region several times larger is the symbol's surroundings).
+const ownSize = 2
+
+// longSide is the length of the longest side of q.
+func longSide(q *[4]Point) float64 {
+	l := 0.0
+	for i := range 4 {
+		j := (i + 1) % 4
+		l = max(l, math.Hypot(q[j].X-q[i].X, q[j].Y-q[i].Y))
+	}
+	return l
+}
+
+// track gives the hits of a region, from first on, their track ids: the
+// cache is where a code is associated from call to call, so it is where
+// its identity lives. A hit served from an earlier call keeps its id. A
+// symbol read anew takes the id of the same symbol (format, value, near
+// it) read earlier: in this call through another region, in the last
+// call, or lately before it stopped being reported; else that of an
+// undecoded code its region held (located first, read later: one code);
+// else a new one. An undecoded region keeps its entry's id.
+func (c *cache) track(d *Detector, first int, pe *cacheEntry) {
+	var before []hit
+	if pe != nil {
+		before = c.prevHits[pe.first : pe.first+pe.n]
+	}
+	for i := first; i < len(d.hits); i++ {
+		h := &d.hits[i]
+		if h.track != 0 {
+			continue
+		}
+		if h.unknown {
+			for _, o := range before {
+				if o.unknown {
+					h.track = o.track
+				}
+			}
+		} else {
+			h.track = sameTrack(h, d.hits[:i], c.prevHits, c.ended[:])
+			for k := 0; h.track == 0 && k < len(before); k++ {
+				if o := &before[k]; o.unknown && !claimed(o.track, d.hits[first:i]) {
+					h.track = o.track
+				}
+			}
+		}
+		if h.track == 0 {
+			c.lastTrack++
+			h.track = c.lastTrack
+		}
+	}
+}
+
+// sameTrack returns the track of the first hit in sets that reads the
+// same symbol as h, or 0.
+func sameTrack(h *hit, sets ...[]hit) int64 {
+	for _, hs := range sets {
+		for i := range hs {
+			if o := &hs[i]; o.track != 0 && !o.unknown && o.sameSymbol(h) {
+				return o.track
+			}
+		}
+	}
+	return 0
+}
+
+// claimed says whether a hit in hs has track t.
+func claimed(t int64, hs []hit) bool {
+	for i := range hs {
+		if hs[i].track == t {
+			return true
+		}
+	}
+	return false
 }

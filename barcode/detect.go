@@ -43,9 +43,31 @@ type LumaSource interface {
 	Luma() Gray
 }
 
+// LumaRegionSource is a LumaSource that can also provide part of a frame:
+// a decode or a re-read needs the luma around one region, and reading back
+// only that costs a fraction of the whole frame's readback.
+type LumaRegionSource interface {
+	LumaSource
+	// LumaIn returns the frame's luma (the whole frame's geometry) with
+	// at least the pixels of [x0, x1) x [y0, y1), clamped to the frame,
+	// valid: it may be called several times in one call of the detector,
+	// and the pixels of the earlier calls stay valid.
+	LumaIn(x0, y0, x1, y1 int) Gray
+}
+
 type fixedLuma struct{ g Gray }
 
 func (f *fixedLuma) Luma() Gray { return f.g }
+
+// lumaAround returns the current call's luma valid at least within rad of
+// (cx, cy): only that part where the source can provide parts.
+func (d *Detector) lumaAround(cx, cy, rad float64) Gray {
+	if rs, ok := d.src.(LumaRegionSource); ok {
+		rad += 2 // bilinear taps, rounding
+		return rs.LumaIn(int(math.Floor(cx-rad)), int(math.Floor(cy-rad)), int(math.Ceil(cx+rad)), int(math.Ceil(cy+rad)))
+	}
+	return d.frameLuma()
+}
 
 // frameLuma returns the current call's luma, fetching it once.
 func (d *Detector) frameLuma() Gray {
@@ -73,6 +95,18 @@ type hit struct {
 	angle    float64
 	zoom     float64
 	inverted bool
+	// Tracking (see place): fresh, the quad was just measured (read or
+	// re-read); tracked, the symbol follows a region of its own, which
+	// had pose at when the quad was base, and has pose now (turn
+	// unwrapped), folded angle regAngle and kind regKind in the last call.
+	// turned: carried by a turn or growth since it was read (see place).
+	fresh, tracked, turned bool
+	base                   [4]Point
+	at, now                pose
+	regAngle               float64
+	regKind                int
+	// track identifies the code from call to call (see cache.track).
+	track int64
 }
 
 // NewDetector returns a Detector using p.
@@ -180,6 +214,7 @@ func (d *Detector) emit() []DetectedBarcode {
 			CornerPoints: d.corners[i][:],
 			Format:       f,
 			RawValue:     h.text,
+			TrackID:      h.track,
 		})
 	}
 	if len(d.out) == 0 {
@@ -200,7 +235,13 @@ func (o *hit) sameSymbol(h *hit) bool {
 // as dups).
 func (d *Detector) decodeRegion(r *region) bool {
 	d.decodes++
-	luma := d.frameLuma()
+	// Every crop tryDecode and codeLike take lies within the rectangle
+	// grown by the margin and then by GrowRetry (see tryDecode), which
+	// lies within the circle of its half diagonal.
+	p := &d.p
+	m := p.CropMargin*2*min(r.hu, r.hv) + float64(p.CropMarginPx)
+	g := max(p.GrowRetry, 0) * max(r.hu+m, r.hv+m)
+	luma := d.lumaAround(r.cx, r.cy, math.Hypot(r.hu+m+g, r.hv+m+g))
 	before := len(d.hits)
 	found := d.tryDecode(r, luma)
 	fresh := false
@@ -418,7 +459,7 @@ func (d *Detector) read(v *view, r *region) bool {
 			break
 		}
 		found = true
-		h := hit{format: name, text: text, bit: bit,
+		h := hit{format: name, text: text, bit: bit, fresh: true,
 			angle: math.Atan2(v.exy, v.exx), zoom: 1 / math.Hypot(v.exx, v.exy), inverted: v.inverted}
 		// The same symbol read through another region or crop? A 1D read
 		// grows into its band below, and near() only grows with a box:
@@ -543,8 +584,7 @@ func isLinear(f int) bool {
 func (d *Detector) reread(h *hit) bool {
 	d.verifies++
 	p := &d.p
-	luma := d.frameLuma()
-	if luma.Width <= 0 || luma.Height <= 0 || h.zoom <= 0 {
+	if h.zoom <= 0 {
 		return false
 	}
 	// The quad's extents along the view's axes.
@@ -570,6 +610,10 @@ func (d *Detector) reread(h *hit) bool {
 		r.hv = max(r.hv, bandStrip/2/h.zoom)
 	}
 	margin := p.CropMargin*2*min(r.hu, r.hv) + float64(p.CropMarginPx)
+	luma := d.lumaAround(r.cx, r.cy, math.Hypot(r.hu+margin, r.hv+margin))
+	if luma.Width <= 0 || luma.Height <= 0 {
+		return false
+	}
 	var v view
 	if h.zoom == 1 && h.angle == 0 {
 		v = d.directView(&r, r.hu+margin, r.hv+margin, luma)

@@ -18,6 +18,10 @@ type region struct {
 	// (radians, (-π/4, π/4]) and half extents along the rotated x (hu) and
 	// y (hv) axes.
 	cx, cy, angle, hu, hv float64
+	// Centroid of the component's pixels, full-res: steadier from frame to
+	// frame than the rectangle's centre, which rests on extreme pixels
+	// (tracking follows it, see place).
+	mx, my float64
 }
 
 // corners returns the rectangle corners in full-res pixels, clockwise from
@@ -580,6 +584,7 @@ func (cs *compStats) rect(p *Params, s float64) region {
 	r.cy = (cs.cy + mu*sn + mv*c + 0.5) * s
 	r.angle = cs.ang
 	r.hu, r.hv = hu*s, hv*s
+	r.mx, r.my = (cs.cx+0.5)*s, (cs.cy+0.5)*s
 	return r
 }
 
@@ -658,6 +663,8 @@ func mergeRegions(a, b *region) region {
 	r.cy = a.cy + mu*s + mv*c
 	r.hu, r.hv = (u1-u0)/2, (v1-v0)/2
 	r.area = a.area + b.area
+	wa, wb := float64(a.area)/float64(r.area), float64(b.area)/float64(r.area)
+	r.mx, r.my = wa*a.mx+wb*b.mx, wa*a.my+wb*b.my
 	r.score = (a.score*float64(a.area) + b.score*float64(b.area)) / float64(r.area)
 	r.fill = (a.fill*a.hu*a.hv + b.fill*b.hu*b.hv) / (r.hu * r.hv)
 	return r

@@ -127,6 +127,12 @@ type Params struct {
 	// instead of bunching when several regions fall due together.
 	MaxDecodesPerCall   int
 	MaxRefreshesPerCall int
+	// FollowEvery: a decoded symbol that turned or grew since it was read
+	// is re-read in place every FollowEvery calls (within
+	// MaxRefreshesPerCall) rather than every VerifyEvery: between reads
+	// its corners are carried with its located region, whose angle is
+	// coarse (see place). 0: at the VerifyEvery pace.
+	FollowEvery int
 }
 
 // DefaultParams returns the tuned defaults.
@@ -176,6 +182,7 @@ func DefaultParams() Params {
 
 		MaxDecodesPerCall:   3,
 		MaxRefreshesPerCall: 1,
+		FollowEvery:         2,
 	}
 }
 

@@ -1,42 +1,29 @@
 package barcode
 
-import (
-	"cmp"
-	"math"
-	"slices"
-)
+import "slices"
 
-// Tracker follows the codes of one video across its frames: it gives each
-// code in view a stable id (DetectedBarcode.TrackID), carries a value read
-// in an earlier frame to the frames where the read failed, and reports when
-// a code appears, is read, and goes. It is the one place where a code's
-// identity over time is decided; the Detector's cache only decides what to
-// decode again.
+// Tracker turns a video's per-frame detections into the lives of its
+// codes: when each code (DetectedBarcode.TrackID, given by the Detector's
+// cache, where codes are associated from frame to frame) appears, is read,
+// and goes. It keeps what is known of each live code across frames: the
+// value once read (carried to a frame whose read failed, for the same box a
+// moment later), first and last seen, frames seen.
 //
-// A detection continues a live track when they overlap or are close (by
-// position, relative to the track's size) and do not disagree on the value;
-// a read value also finds its track when the code jumped (a cut, a fast
-// move). Association is greedy on a score that puts position first, so two
-// identical codes side by side keep two tracks. A track is gone once it has
-// not been seen for TrackerConfig.GoneAfter of media time.
-//
-// Not safe for concurrent use: one Tracker per video, fed its frames in
-// order. Update allocates nothing in steady state.
+// Detections without a TrackID (a Detector without its cache) are not
+// tracked. Not safe for concurrent use: one Tracker per video, fed its
+// frames in order. Update allocates nothing in steady state.
 type Tracker struct {
 	cfg    TrackerConfig
 	live   []track
-	nextID uint64
 	events []TrackEvent
-	pairs  []trackPair
-	usedT  []bool
-	usedD  []bool
+	seen   []bool
 }
 
 // TrackerConfig configures a Tracker; the zero value uses the defaults.
 type TrackerConfig struct {
 	// GoneAfter is how long (media time, µs) a track survives unseen:
 	// short gaps (a frame whose detection failed, a hand passing over the
-	// code) keep the id. 0 means DefaultGoneAfter.
+	// code) keep it alive. 0 means DefaultGoneAfter.
 	GoneAfter int64
 	// MaxTracks bounds the live tracks; past it the longest unseen goes.
 	// 0 means DefaultMaxTracks.
@@ -51,7 +38,7 @@ const (
 
 // Track is what is known of one code followed across frames.
 type Track struct {
-	ID uint64 `json:"trackId"`
+	ID int64 `json:"trackId"`
 	// Format and RawValue are the code's read ("unknown" and "" until
 	// one frame read it).
 	Format   string `json:"format"`
@@ -96,15 +83,7 @@ type TrackEvent struct {
 	Track Track
 }
 
-type track struct {
-	Track
-	cx, cy float64 // centre of the last box
-}
-
-type trackPair struct {
-	t, d  int
-	score float64
-}
+type track = Track
 
 // NewTracker returns a Tracker.
 func NewTracker(cfg TrackerConfig) *Tracker {
@@ -118,40 +97,40 @@ func NewTracker(cfg TrackerConfig) *Tracker {
 }
 
 // Update takes one frame's detections at media timestamp ts (µs, not
-// decreasing from one call to the next): it sets each detection's TrackID,
-// fills in the value of an unread detection whose track was read before,
-// and returns what changed. The returned slice is reused by the next call.
+// decreasing from one call to the next), fills in the value of an unread
+// detection of a code read before (the same box a moment later), and
+// returns what changed. The returned slice is reused by the next call.
 func (t *Tracker) Update(ts int64, dets []DetectedBarcode) []TrackEvent {
 	t.events = t.events[:0]
-	t.usedT = slices.Grow(t.usedT[:0], len(t.live))[:len(t.live)]
-	clear(t.usedT)
-	t.usedD = slices.Grow(t.usedD[:0], len(dets))[:len(dets)]
-	clear(t.usedD)
-
-	// Candidate pairs, best first.
-	t.pairs = t.pairs[:0]
-	for ti := range t.live {
-		for di := range dets {
-			if s, ok := matchScore(&t.live[ti], &dets[di]); ok {
-				t.pairs = append(t.pairs, trackPair{t: ti, d: di, score: s})
-			}
-		}
-	}
-	slices.SortFunc(t.pairs, func(a, b trackPair) int { return cmp.Compare(b.score, a.score) })
-	for _, p := range t.pairs {
-		if t.usedT[p.t] || t.usedD[p.d] {
+	t.seen = slices.Grow(t.seen[:0], len(t.live))[:len(t.live)]
+	clear(t.seen)
+	for i := range dets {
+		d := &dets[i]
+		if d.TrackID == 0 {
 			continue
 		}
-		t.usedT[p.t], t.usedD[p.d] = true, true
-		t.continueTrack(&t.live[p.t], ts, &dets[p.d])
+		if k := t.find(d.TrackID); k >= 0 {
+			t.seen[k] = true
+			t.continueTrack(&t.live[k], ts, d)
+			continue
+		}
+		if len(t.live) >= t.cfg.MaxTracks {
+			t.dropStalest()
+		}
+		nt := Track{ID: d.TrackID, Format: d.Format, RawValue: d.RawValue, FirstSeen: ts, LastSeen: ts, Frames: 1, BoundingBox: d.BoundingBox}
+		if !read(d) {
+			nt.Format, nt.RawValue = "unknown", ""
+		}
+		t.live = append(t.live, nt)
+		t.seen = append(t.seen, true)
+		t.events = append(t.events, TrackEvent{Kind: TrackAppeared, Track: nt})
 	}
-
-	// Unseen tracks age out; new detections start tracks.
+	// Unseen tracks age out.
 	n := 0
 	for i := range t.live {
 		tr := &t.live[i]
-		if !t.usedT[i] && ts-tr.LastSeen > t.cfg.GoneAfter {
-			t.events = append(t.events, TrackEvent{Kind: TrackGone, Track: tr.Track})
+		if !t.seen[i] && ts-tr.LastSeen > t.cfg.GoneAfter {
+			t.events = append(t.events, TrackEvent{Kind: TrackGone, Track: *tr})
 			continue
 		}
 		t.live[n] = *tr
@@ -159,50 +138,40 @@ func (t *Tracker) Update(ts int64, dets []DetectedBarcode) []TrackEvent {
 	}
 	clear(t.live[n:])
 	t.live = t.live[:n]
-	for di := range dets {
-		if t.usedD[di] {
-			continue
-		}
-		if len(t.live) >= t.cfg.MaxTracks {
-			t.dropStalest()
-		}
-		t.nextID++
-		d := &dets[di]
-		nt := track{Track: Track{ID: t.nextID, Format: d.Format, RawValue: d.RawValue, FirstSeen: ts, LastSeen: ts, Frames: 1, BoundingBox: d.BoundingBox}}
-		nt.cx, nt.cy = center(d.BoundingBox)
-		d.TrackID = nt.ID
-		t.live = append(t.live, nt)
-		t.events = append(t.events, TrackEvent{Kind: TrackAppeared, Track: nt.Track})
-	}
 	return t.events
 }
 
 // Live is the number of tracks in view (seen within GoneAfter).
 func (t *Tracker) Live() int { return len(t.live) }
 
+func (t *Tracker) find(id int64) int {
+	for i := range t.live {
+		if t.live[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
 func (t *Tracker) continueTrack(tr *track, ts int64, d *DetectedBarcode) {
 	carries := carryValue(tr, ts, d)
-	d.TrackID = tr.ID
 	tr.LastSeen, tr.BoundingBox = ts, d.BoundingBox
-	tr.cx, tr.cy = center(d.BoundingBox)
 	tr.Frames++
 	switch {
 	case read(d) && tr.RawValue == "":
 		// Read at last.
 		tr.Format, tr.RawValue = d.Format, d.RawValue
-		t.events = append(t.events, TrackEvent{Kind: TrackRead, Track: tr.Track})
+		t.events = append(t.events, TrackEvent{Kind: TrackRead, Track: *tr})
 	case !read(d) && tr.RawValue != "" && carries:
 		// This frame's read failed; the code is the one read before.
 		d.Format, d.RawValue = tr.Format, tr.RawValue
 	}
 }
 
-// carryValue says whether an unread detection d may take the value of the
-// track it continues: only when it is plainly the same picture of the
-// same code a moment later (seen within carryGap, nearly the same box). A
-// cut to another picture with a code in about the same place continues
-// the track by position but does not inherit its value: a wrong value
-// shown is worse than a code shown unread for a few frames.
+// carryValue says whether an unread detection d may take the value of its
+// track: only when it is plainly the same picture of the same code a
+// moment later (seen within carryGap, nearly the same box). A wrong value
+// shown is worse than a code shown unread for a frame.
 func carryValue(tr *track, ts int64, d *DetectedBarcode) bool {
 	if ts-tr.LastSeen > carryGap {
 		return false
@@ -226,40 +195,11 @@ func (t *Tracker) dropStalest() {
 			k = i
 		}
 	}
-	t.events = append(t.events, TrackEvent{Kind: TrackGone, Track: t.live[k].Track})
+	t.events = append(t.events, TrackEvent{Kind: TrackGone, Track: t.live[k]})
 	t.live = slices.Delete(t.live, k, k+1)
-}
-
-// matchScore says whether detection d may continue track tr, and how well:
-// position first (overlap, then closeness relative to the track's size),
-// a read value agreeing adds to it; values that disagree never match.
-func matchScore(tr *track, d *DetectedBarcode) (float64, bool) {
-	dRead, tRead := read(d), tr.RawValue != ""
-	same := dRead && tRead && d.Format == tr.Format && d.RawValue == tr.RawValue
-	if dRead && tRead && !same {
-		return 0, false
-	}
-	cx, cy := center(d.BoundingBox)
-	size := math.Max(math.Hypot(tr.BoundingBox.Width, tr.BoundingBox.Height), 1)
-	dist := math.Hypot(cx-tr.cx, cy-tr.cy) / size
-	ov := iou(tr.BoundingBox, d.BoundingBox)
-	near := ov > 0.1 || dist < 0.75
-	switch {
-	case near && same:
-		return 3 + ov - dist, true
-	case near:
-		return 2 + ov - dist, true
-	case same:
-		// The same value elsewhere: the code jumped (a cut, a fast
-		// move). Position matches go first, so a second identical code
-		// in view keeps its own track.
-		return 1 - math.Min(dist, 100)/100, true
-	}
-	return 0, false
+	t.seen = slices.Delete(t.seen, k, k+1)
 }
 
 func read(d *DetectedBarcode) bool {
 	return d.RawValue != "" && d.Format != "unknown" && d.Format != ""
 }
-
-func center(r Rect) (float64, float64) { return r.X + r.Width/2, r.Y + r.Height/2 }

@@ -38,15 +38,21 @@ type Rect struct {
 	Height float64 `json:"height"`
 }
 
-// DetectedBarcode mirrors the Shape Detection API's DetectedBarcode.
+// DetectedBarcode mirrors the Shape Detection API's DetectedBarcode, with
+// one extension: TrackID.
 type DetectedBarcode struct {
 	BoundingBox  Rect    `json:"boundingBox"`
 	CornerPoints []Point `json:"cornerPoints"` // 4, clockwise (y down) from the corner nearest the image's top-left
 	Format       string  `json:"format"`       // web name, "unknown" when located but not decoded
 	RawValue     string  `json:"rawValue"`
-	// TrackID is not in the Shape Detection API: it names the code across
-	// video frames (see Tracker), 0 when nothing tracks it (stills).
-	TrackID uint64 `json:"trackId,omitempty"`
+	// TrackID (not in the Shape Detection API, which knows single images)
+	// names the code across the frames of a video: the same code, followed
+	// from frame to frame by position and value, keeps its id, from when it
+	// is located (possibly "unknown" at first) through its reads; a code
+	// not reported for a while, or another code, gets a new one. Ids are
+	// positive and increase; 0 when the detector runs without its cache
+	// (still images).
+	TrackID int64 `json:"trackId,omitempty"`
 }
 
 // Gray is an 8-bit luma image (row 0 = top) used for decoding.

@@ -2,6 +2,7 @@ package compositor
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"sync"
 	"unsafe"
@@ -37,9 +38,11 @@ type BarcodePass struct {
 	fw, fh  int
 	maskBuf barcode.Mask
 	luma    barcode.Gray
-	// src and lumaRead serve Luma during one render.
-	src      *target
-	lumaRead bool
+	// src, lumaRead (the whole frame read back) and lumaValid (the part
+	// read back, in lumaT texels) serve Luma and LumaIn during one render.
+	src       *target
+	lumaRead  bool
+	lumaValid image.Rectangle
 
 	hlProg *program
 	vbo    uint32
@@ -161,7 +164,7 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.mask.fbo)
 	gl.ReadPixels(0, 0, int32(b.aw), int32(b.ah), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.maskBuf.Pix))
 
-	b.src, b.lumaRead = src, false
+	b.src, b.lumaRead, b.lumaValid = src, false, image.Rectangle{}
 	f.detections = copyDetections(f.detections, b.det.DetectFrom(&b.maskBuf, b))
 	b.src = nil
 
@@ -194,15 +197,43 @@ func (b *BarcodePass) useStage(i, w, h int) *program {
 func (b *BarcodePass) Luma() barcode.Gray {
 	if !b.lumaRead {
 		b.lumaRead = true
-		lp := b.lumaP
-		gl.UseProgram(lp.id)
-		gl.Uniform1i(lp.loc("uInput"), 0)
-		gl.Uniform2i(lp.loc("uInputSize"), int32(b.fw), int32(b.fh))
-		drawFullscreen(b.src.tex.id, &b.lumaT)
-		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.lumaT.fbo)
-		gl.ReadPixels(0, 0, int32(b.lumaT.tex.w), int32(b.fh), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.luma.Pix))
+		b.readLuma(image.Rect(0, 0, b.lumaT.tex.w, b.fh))
 	}
 	return b.luma
+}
+
+// LumaIn renders and reads back only the part of the frame's luma that a
+// decode or re-read needs (and what earlier calls in the frame read),
+// a fraction of the frame's readback when codes are followed and re-read
+// in place. It implements barcode.LumaRegionSource.
+func (b *BarcodePass) LumaIn(x0, y0, x1, y1 int) barcode.Gray {
+	// In lumaT texels: four pixels each.
+	r := image.Rect(max(x0, 0)/4, max(y0, 0), min((x1+3)/4, b.lumaT.tex.w), min(y1, b.fh))
+	if b.lumaRead || r.Empty() || r.In(b.lumaValid) {
+		return b.luma
+	}
+	r = r.Union(b.lumaValid)
+	b.readLuma(r)
+	b.lumaValid = r
+	return b.luma
+}
+
+// readLuma renders the luma of texels r (rows are frame rows, top first,
+// as the frame's texture) and reads them back into place in b.luma.
+func (b *BarcodePass) readLuma(r image.Rectangle) {
+	lp := b.lumaP
+	gl.UseProgram(lp.id)
+	gl.Uniform1i(lp.loc("uInput"), 0)
+	gl.Uniform2i(lp.loc("uInputSize"), int32(b.fw), int32(b.fh))
+	gl.Enable(gl.SCISSOR_TEST)
+	gl.Scissor(int32(r.Min.X), int32(r.Min.Y), int32(r.Dx()), int32(r.Dy()))
+	drawFullscreen(b.src.tex.id, &b.lumaT)
+	gl.Disable(gl.SCISSOR_TEST)
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.lumaT.fbo)
+	gl.PixelStorei(gl.PACK_ROW_LENGTH, int32(b.lumaT.tex.w))
+	gl.ReadPixels(int32(r.Min.X), int32(r.Min.Y), int32(r.Dx()), int32(r.Dy()), gl.RGBA, gl.UNSIGNED_BYTE,
+		bytesPtr(b.luma.Pix[r.Min.Y*b.luma.Stride+4*r.Min.X:]))
+	gl.PixelStorei(gl.PACK_ROW_LENGTH, 0)
 }
 
 // copyDetections copies src into dst, reusing dst's storage, corner

@@ -12,10 +12,6 @@ import (
 // benchFrame is an I420 frame: the built-in test pattern (three barcodes
 // over a textured background) when withBarcodes, else a plain gradient.
 func benchFrame(b testing.TB, w, h int, withBarcodes bool) media.VideoFrame {
-	f, err := media.AllocVideoFrame(media.VideoFrameInit{Format: media.I420, CodedWidth: w, CodedHeight: h})
-	if err != nil {
-		b.Fatal(err)
-	}
 	var img *image.RGBA
 	if withBarcodes {
 		pat, err := testsrc.New(w, h, 30)
@@ -24,6 +20,30 @@ func benchFrame(b testing.TB, w, h int, withBarcodes bool) media.VideoFrame {
 		}
 		img = image.NewRGBA(image.Rect(0, 0, w, h))
 		pat.Render(0, img)
+	}
+	return i420Frame(b, w, h, img)
+}
+
+// benchFrames is n consecutive frames of the test pattern at fps.
+func benchFrames(b testing.TB, w, h int, fps float64, n int) []media.VideoFrame {
+	pat, err := testsrc.New(w, h, fps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	fs := make([]media.VideoFrame, n)
+	for i := range fs {
+		pat.Render(i, img)
+		fs[i] = i420Frame(b, w, h, img)
+	}
+	return fs
+}
+
+// i420Frame converts img to an I420 frame; nil: a plain gradient.
+func i420Frame(b testing.TB, w, h int, img *image.RGBA) media.VideoFrame {
+	f, err := media.AllocVideoFrame(media.VideoFrameInit{Format: media.I420, CodedWidth: w, CodedHeight: h})
+	if err != nil {
+		b.Fatal(err)
 	}
 	var pl [3]media.Plane
 	for i := range pl {

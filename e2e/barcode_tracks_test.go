@@ -18,7 +18,7 @@ import (
 type trackEvent struct {
 	Type      string `json:"type"`
 	Timestamp int64  `json:"timestamp"`
-	TrackID   uint64 `json:"trackId"`
+	TrackID   int64  `json:"trackId"`
 	Format    string `json:"format"`
 	RawValue  string `json:"rawValue"`
 	Frames    int    `json:"frames"`
@@ -48,7 +48,7 @@ func trackEvents(t *testing.T, c *sseClient, name string) []trackEvent {
 
 type scanLogView struct {
 	Barcodes []struct {
-		TrackID  uint64 `json:"trackId"`
+		TrackID  int64  `json:"trackId"`
 		Format   string `json:"format"`
 		RawValue string `json:"rawValue"`
 		Frames   int    `json:"frames"`
@@ -80,7 +80,7 @@ func TestBarcodeTracksOfTestScene(t *testing.T) {
 	if gone := ev.all("barcode-gone"); len(gone) != 0 {
 		t.Errorf("codes that never left the view went: %v", gone)
 	}
-	tracks := map[uint64]string{} // id -> value
+	tracks := map[int64]string{} // id -> value
 	for _, e := range trackEvents(t, ev, "barcode-appeared") {
 		if prev, ok := tracks[e.TrackID]; ok && prev != "" {
 			t.Errorf("track %d appeared again after it was read (%q then %q)", e.TrackID, prev, e.RawValue)
@@ -90,7 +90,7 @@ func TestBarcodeTracksOfTestScene(t *testing.T) {
 			t.Errorf("track %d source %q, want testsrc", e.TrackID, e.Source)
 		}
 	}
-	byValue := map[string]uint64{}
+	byValue := map[string]int64{}
 	for id, v := range tracks {
 		if v == "" {
 			continue
@@ -173,7 +173,7 @@ func TestBarcodeGone(t *testing.T) {
 	ev := subscribe(t, s, "")
 	eventually(t, 15*time.Second, "the code gone", func() bool { return ev.count("barcode-gone") > 0 })
 	app, gone := trackEvents(t, ev, "barcode-appeared"), trackEvents(t, ev, "barcode-gone")
-	var id uint64
+	var id int64
 	for _, e := range app {
 		if e.RawValue == value {
 			id = e.TrackID

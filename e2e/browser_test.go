@@ -48,7 +48,7 @@ func TestBrowserCameraToViewer(t *testing.T) {
 		Frames    int
 		Decoded   []decoded
 		ScanLog   []struct {
-			TrackID          uint64
+			TrackID          int64
 			Format, RawValue string
 			InView           bool
 		}

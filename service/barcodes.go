@@ -121,7 +121,7 @@ func (s *Service) trackDetections(ts int64, d []barcode.DetectedBarcode) {
 }
 
 // find is the entry of track id, or nil (dropped from the log); under mu.
-func (l *scanLog) find(id uint64) *ScanEntry {
+func (l *scanLog) find(id int64) *ScanEntry {
 	for i := len(l.entries) - 1; i >= 0; i-- {
 		if l.entries[i].ID == id {
 			return &l.entries[i]
