@@ -71,10 +71,14 @@ func TestBarcodeVideo(t *testing.T) {
 	// code in every frame; of the codes detect reads, ≥ 95% read when in
 	// view for 10 frames and ≥ 99% for 30.
 	runs := []videoRun{
-		{hold: 10, every: 7, everyF: 9, minReadOfRef: 0.50, minBoxed: 0.15, maxFirstMedian: 3, maxFirstP95: 12,
-			maxCornerMedian: 35, maxCornerP95: 130, maxFalsePhotos: 1, maxNotInViewFrac: 1.2},
-		{hold: 30, every: 20, everyF: 12, minReadOfRef: 0.85, minBoxed: 0.25, maxFirstMedian: 3, maxFirstP95: 30,
-			maxCornerMedian: 35, maxCornerP95: 140, maxFalsePhotos: 1, maxNotInViewFrac: 0.6},
+		// Raised after codes began following their own region (median
+		// 5.0 / 7.8 px, p95 33 / 41 px, every code detect reads, 4% / 0.3%
+		// values not in view, on a loaded machine); 1D codes' corners are
+		// zxing's scan-line span, which keeps the p95 up.
+		{hold: 10, every: 7, everyF: 9, minReadOfRef: 0.80, minBoxed: 0.15, maxFirstMedian: 3, maxFirstP95: 12,
+			maxCornerMedian: 12, maxCornerP95: 70, maxFalsePhotos: 1, maxNotInViewFrac: 0.2},
+		{hold: 30, every: 20, everyF: 12, minReadOfRef: 0.90, minBoxed: 0.25, maxFirstMedian: 3, maxFirstP95: 30,
+			maxCornerMedian: 15, maxCornerP95: 80, maxFalsePhotos: 1, maxNotInViewFrac: 0.1},
 	}
 	full := os.Getenv("SHADERCAST_BARCODE_VIDEO") == "full"
 	cases := barcodetest.Load(t)
@@ -613,7 +617,7 @@ func TestBarcodeTestScene(t *testing.T) {
 	// p95 ceiling is loose because some runs have frames where the linear
 	// codes' boxes come out turned by about 5° (70 px at the far corner of
 	// the Code 128), which the median does not see.
-	const maxMedian, maxP95 = 9.0, 80.0
+	const maxMedian, maxP95 = 5.0, 40.0
 	if got := barcodetest.Percentile(all, 0.5); got > maxMedian {
 		t.Errorf("test scene corner error median %.1f px, ceiling %.1f", got, maxMedian)
 	}
