@@ -72,10 +72,7 @@ func watchRaw(b testing.TB, s *service) *rawViewer {
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 	}
-	o, _ := pc.CreateOffer(nil)
-	g := webrtc.GatheringCompletePromise(pc)
-	pc.SetLocalDescription(o)
-	<-g
+	gatheredOffer(b, pc)
 	code, body, _ := postSDP(b, s.URL+"whep", "", pc.LocalDescription().SDP)
 	if code != http.StatusCreated {
 		b.Fatalf("WHEP POST: %d %s", code, body)

@@ -34,15 +34,7 @@ func viewerOffer(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	<-g
+	gatheredOffer(t, pc)
 	return pc.LocalDescription().SDP
 }
 
@@ -260,15 +252,7 @@ func watchKeyframes(t *testing.T, s *service) *floodViewer {
 	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)
 	}
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	<-g
+	gatheredOffer(t, pc)
 	code, body, _ := postSDP(t, s.URL+"whep", "", pc.LocalDescription().SDP)
 	if code != http.StatusCreated {
 		t.Fatalf("WHEP POST: %d %s", code, body)

@@ -317,15 +317,7 @@ func watch(t testing.TB, s *service, token string) *viewer {
 	if _, err := pc.CreateDataChannel("viewer", nil); err != nil {
 		t.Fatal(err)
 	}
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	<-g
+	gatheredOffer(t, pc)
 	code, body, loc := postSDP(t, s.URL+"whep", token, pc.LocalDescription().SDP)
 	if code != http.StatusCreated {
 		t.Fatalf("WHEP POST: %d %s", code, body)

@@ -265,15 +265,7 @@ func newPublisher(t testing.TB, codec string, video, audio bool) *publisher {
 
 func (p *publisher) offer(t testing.TB) string {
 	t.Helper()
-	o, err := p.pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := webrtc.GatheringCompletePromise(p.pc)
-	if err := p.pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	<-g
+	gatheredOffer(t, p.pc)
 	return p.pc.LocalDescription().SDP
 }
 
@@ -389,4 +381,20 @@ func metricValue(text, name string) float64 {
 		}
 	}
 	return -1
+}
+
+// gatheredOffer sets pc's offer as its local description and waits for ICE
+// gathering to complete: the SDP (pc.LocalDescription().SDP) that a
+// non-trickle WHEP or WHIP POST sends.
+func gatheredOffer(t testing.TB, pc *webrtc.PeerConnection) {
+	t.Helper()
+	o, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(o); err != nil {
+		t.Fatal(err)
+	}
+	<-g
 }

@@ -267,15 +267,7 @@ func TestBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		o, err := mute.CreateOffer(nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := webrtc.GatheringCompletePromise(mute)
-		if err := mute.SetLocalDescription(o); err != nil {
-			t.Fatal(err)
-		}
-		<-g
+		gatheredOffer(t, mute)
 		if code, body, _ := postSDP(t, s.URL+"whep", "", mute.LocalDescription().SDP); code != http.StatusCreated {
 			t.Fatalf("WHEP POST of the silent viewer: %d %s", code, body)
 		}
