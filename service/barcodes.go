@@ -60,7 +60,7 @@ type scanLog struct {
 func newScanLog() *scanLog { return &scanLog{tracker: barcode.NewTracker(barcode.TrackerConfig{})} }
 
 // trackDetections runs on the compositor goroutine for every output frame:
-// ids and carried values into d, the scan log, the events.
+// carried values into d, the scan log, the events.
 func (s *Service) trackDetections(ts int64, d []barcode.DetectedBarcode) {
 	l := s.scans
 	evs := l.tracker.Update(ts, d)
@@ -73,7 +73,10 @@ func (s *Service) trackDetections(ts int64, d []barcode.DetectedBarcode) {
 		if e := l.find(d[i].TrackID); e != nil {
 			e.LastSeen, e.Frames, e.BoundingBox = ts, e.Frames+1, d[i].BoundingBox
 			e.LastSeenAt = "" // formatted when listed: no per-frame string
-			e.Format, e.RawValue = d[i].Format, d[i].RawValue
+			if d[i].RawValue != "" && d[i].Format != "unknown" {
+				// A frame whose read failed keeps what was read.
+				e.Format, e.RawValue = d[i].Format, d[i].RawValue
+			}
 		}
 	}
 	active := ""

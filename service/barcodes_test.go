@@ -1,0 +1,42 @@
+package service
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/shadercast/shadercast/barcode"
+)
+
+// The scan log keeps a code's value through frames whose read failed, marks
+// it out of view once it is gone, and the events carry the track.
+func TestScanLog(t *testing.T) {
+	s := &Service{scans: newScanLog(), hub: newHub()}
+	s.inputs.active = "testsrc"
+	sub := s.hub.subscribe()
+	box := barcode.Rect{X: 100, Y: 100, Width: 80, Height: 80}
+	s.trackDetections(0, []barcode.DetectedBarcode{{TrackID: 5, BoundingBox: box, Format: "qr_code", RawValue: "v"}})
+	// A failed read in another box (the value is not carried to it).
+	s.trackDetections(33_333, []barcode.DetectedBarcode{{TrackID: 5, BoundingBox: barcode.Rect{X: 300, Y: 100, Width: 40, Height: 40}, Format: "unknown"}})
+	v := s.scans.view(time.Now())
+	if len(v.Barcodes) != 1 || v.Barcodes[0].RawValue != "v" || v.Barcodes[0].Frames != 2 || !v.Barcodes[0].InView || v.InView != 1 {
+		t.Fatalf("scan log %+v", v)
+	}
+	s.trackDetections(33_333+barcode.DefaultGoneAfter+1, nil)
+	v = s.scans.view(time.Now())
+	if len(v.Barcodes) != 1 || v.Barcodes[0].InView || v.InView != 0 || v.Barcodes[0].RawValue != "v" {
+		t.Fatalf("scan log after the code went %+v", v)
+	}
+	var names []string
+	for len(sub.ch) > 0 {
+		e := <-sub.ch
+		var te TrackEvent
+		if err := json.Unmarshal(e.data, &te); err != nil || te.ID != 5 || te.Source != "testsrc" || te.RawValue != "v" {
+			t.Fatalf("%s event %s", e.name, e.data)
+		}
+		names = append(names, e.name)
+	}
+	if len(names) != 2 || names[0] != "barcode-appeared" || names[1] != "barcode-gone" {
+		t.Fatalf("events %v, want appeared then gone", names)
+	}
+}
