@@ -168,6 +168,13 @@ func TestPublisherVanishes(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("vanished publisher not detected")
 	}
+	// The queue ends just before the publication does: Err is set once
+	// Done is closed.
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the publication did not end after its queue did")
+	}
 	if !errors.Is(p.Err(), ErrPublisherLost) || len(h.Publications()) != 0 {
 		t.Errorf("Err %v, %d publications", p.Err(), len(h.Publications()))
 	}
