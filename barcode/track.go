@@ -14,7 +14,7 @@ import "slices"
 // frames in order. Update allocates nothing in steady state.
 type Tracker struct {
 	cfg    TrackerConfig
-	live   []track
+	live   []Track
 	events []TrackEvent
 	seen   []bool
 }
@@ -82,8 +82,6 @@ type TrackEvent struct {
 	Kind  TrackEventKind
 	Track Track
 }
-
-type track = Track
 
 // NewTracker returns a Tracker.
 func NewTracker(cfg TrackerConfig) *Tracker {
@@ -153,7 +151,7 @@ func (t *Tracker) find(id int64) int {
 	return -1
 }
 
-func (t *Tracker) continueTrack(tr *track, ts int64, d *DetectedBarcode) {
+func (t *Tracker) continueTrack(tr *Track, ts int64, d *DetectedBarcode) {
 	carries := carryValue(tr, ts, d)
 	tr.LastSeen, tr.BoundingBox = ts, d.BoundingBox
 	tr.Frames++
@@ -172,7 +170,7 @@ func (t *Tracker) continueTrack(tr *track, ts int64, d *DetectedBarcode) {
 // track: only when it is plainly the same picture of the same code a
 // moment later (seen within carryGap, nearly the same box). A wrong value
 // shown is worse than a code shown unread for a frame.
-func carryValue(tr *track, ts int64, d *DetectedBarcode) bool {
+func carryValue(tr *Track, ts int64, d *DetectedBarcode) bool {
 	if ts-tr.LastSeen > carryGap {
 		return false
 	}

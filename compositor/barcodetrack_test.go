@@ -24,12 +24,7 @@ func TestBarcodeCornersFollowMotion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	params := barcode.DefaultParams()
-	params.MaxAnalysisSide = 427
-	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA}, NewBarcodePass(params))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := softwareBarcodePipeline(t)
 	defer p.Close()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	var out Output
@@ -132,12 +127,7 @@ func playClip(t *testing.T, cs []barcodetest.Case, hold int) barcodetest.VideoRe
 	if err != nil {
 		t.Fatal(err)
 	}
-	params := barcode.DefaultParams()
-	params.MaxAnalysisSide = 427
-	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA}, NewBarcodePass(params))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := softwareBarcodePipeline(t)
 	defer p.Close()
 	src := clip.NewFrame()
 	fr, err := media.AllocVideoFrame(media.VideoFrameInit{Format: media.I420, CodedWidth: clip.Width, CodedHeight: clip.Height})
@@ -192,4 +182,18 @@ func only2D(c barcodetest.Case) bool {
 		}
 	}
 	return len(c.Truth) > 0
+}
+
+// softwareBarcodePipeline is an RGBA pipeline with only the barcode pass,
+// analysing at the service's software-renderer default (427 px, see
+// service.New), where the video figures are set.
+func softwareBarcodePipeline(t testing.TB) *Pipeline {
+	t.Helper()
+	params := barcode.DefaultParams()
+	params.MaxAnalysisSide = 427
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA}, NewBarcodePass(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
