@@ -28,6 +28,9 @@ type cache struct {
 	prev, cur         []cacheEntry
 	prevHits, curHits []hit
 	plan              []planned
+	// recutBy[j]: the region of this call that is a recut taking in entry
+	// j of prev, or -1 (see recut).
+	recutBy []int
 	// Recently read values, so that a value read again (its region lost
 	// and found, or a still image read twice) is the same string.
 	recent     [16]string
@@ -81,6 +84,8 @@ const (
 	actDefer                 // new, over the decode budget: next call
 	actDue                   // due for a refresh (planning only)
 	actRefresh               // refresh this call
+	actNew                   // no entry yet (planning only)
+	actRecut                 // a recut of known regions (see recut)
 )
 
 type planned struct {
@@ -122,12 +127,7 @@ func (c *cache) run(d *Detector, regions []region) {
 		}
 		switch {
 		case a.prev < 0 || c.prev[a.prev].pending:
-			// New regions come first: a code entering the view
-			// should show at once.
-			a.act = actDefer
-			if take() {
-				a.act = actDecode
-			}
+			a.act = actNew
 		default:
 			pe := &c.prev[a.prev]
 			a.act = actServe
@@ -136,6 +136,24 @@ func (c *cache) run(d *Detector, regions []region) {
 			}
 		}
 		plan = append(plan, a)
+	}
+	c.recutBy = c.recutBy[:0]
+	for range c.prev {
+		c.recutBy = append(c.recutBy, -1)
+	}
+	for i := range plan {
+		a := &plan[i]
+		switch {
+		case a.act != actNew:
+		case a.prev < 0 && c.recut(&regions[i], plan, i):
+			a.act = actRecut
+		case take():
+			// New regions come first: a code entering the view
+			// should show at once.
+			a.act = actDecode
+		default:
+			a.act = actDefer
+		}
 	}
 	// The most overdue refreshes that fit; the others stay due.
 	for n := 0; p.MaxRefreshesPerCall <= 0 || n < p.MaxRefreshesPerCall; n++ {
@@ -171,6 +189,19 @@ func (c *cache) run(d *Detector, regions []region) {
 			c.serve(d, r, pe, &e)
 		case actDefer:
 			e.pending = true
+		case actRecut:
+			// The symbols of the regions it took in; their
+			// undecoded regions are not where they were.
+			for j := range c.prev {
+				if c.recutBy[j] != i {
+					continue
+				}
+				for _, h := range c.prevHits[c.prev[j].first : c.prev[j].first+c.prev[j].n] {
+					if !h.unknown {
+						d.hits = append(d.hits, h)
+					}
+				}
+			}
 		case actDecode:
 			c.decode(d, r, pe, &e)
 		case actRefresh:
@@ -201,7 +232,9 @@ func (c *cache) run(d *Detector, regions []region) {
 				e.stale = true
 			}
 		}
-		if !c.place(d, regions, first) {
+		if a.act == actRecut {
+			c.placeRecut(d, regions, first)
+		} else if !c.place(d, regions, first) {
 			// A symbol it held is gone (see place): decode the region
 			// now if the budget allows, else at the next call.
 			switch {
@@ -214,6 +247,10 @@ func (c *cache) run(d *Detector, regions []region) {
 			}
 		}
 		c.track(d, first, pe)
+		if a.act == actRecut {
+			// No entry: the regions it took in live on (see recut).
+			continue
+		}
 		e.first = len(c.curHits)
 		c.curHits = append(c.curHits, d.hits[first:]...)
 		e.n = len(c.curHits) - e.first
@@ -236,15 +273,57 @@ func (c *cache) run(d *Detector, regions []region) {
 	c.prevHits, c.curHits = c.curHits, c.prevHits
 }
 
-// matched says whether a region of this call matched entry j of c.prev.
-func (c *cache) matched(j int) bool {
-	for i := range c.plan {
-		if c.plan[i].prev == j {
+// recut says whether region i, new to the cache, is a recut of regions
+// it knows: it takes in the centres of two or more regions seen in the
+// last two calls that no region of this call matched (nor an earlier
+// recut). If so, it claims them (c.recutBy). The labeling joins neighbours
+// through whatever bridges them (a caption between two codes, the corner
+// of a turning card) in one frame and not the next; decoding each such
+// union as a new region costs tens of zxing calls on a large crop, for
+// symbols already followed one by one (see place). A recut shows their
+// symbols, each placed by its own region, and gets no entry of its own:
+// the regions it took in live on unseen (keepMissing) and are found again
+// when the cut reverts. A union that holds for more than two calls is no
+// longer a recut, and is decoded as new.
+func (c *cache) recut(r *region, plan []planned, i int) bool {
+	q := r.corners()
+	n := 0
+	for j := range c.prev {
+		if c.takes(&q, plan, j) {
+			n++
+		}
+	}
+	if n < 2 {
+		return false
+	}
+	for j := range c.prev {
+		if c.takes(&q, plan, j) {
+			c.recutBy[j] = i
+		}
+	}
+	return true
+}
+
+// takes says whether a new region with corners q takes in entry j of
+// c.prev as a recut would (see recut).
+func (c *cache) takes(q *[4]Point, plan []planned, j int) bool {
+	pe := &c.prev[j]
+	return c.recutBy[j] < 0 && pe.missing <= 1 && !pe.pending && pe.n > 0 &&
+		inQuad(q, pe.box.X+pe.box.Width/2, pe.box.Y+pe.box.Height/2) && !matchedIn(plan, j)
+}
+
+// matchedIn says whether a region planned in plan matched entry j.
+func matchedIn(plan []planned, j int) bool {
+	for k := range plan {
+		if plan[k].prev == j {
 			return true
 		}
 	}
 	return false
 }
+
+// matched says whether a region of this call matched entry j of c.prev.
+func (c *cache) matched(j int) bool { return matchedIn(c.plan, j) }
 
 // limit is the age at which a cached region falls due.
 func (c *cache) limit(p *Params, pe *cacheEntry, box Rect) int {
@@ -546,6 +625,31 @@ func (c *cache) place(d *Detector, regions []region, first int) bool {
 	all := k == len(d.hits)
 	d.hits = d.hits[:k]
 	return all
+}
+
+// placeRecut places the hits of a recut from first on (see recut). A
+// symbol whose own region the recut swallowed is re-read in place, one
+// zxing call on a crop of just the symbol, for its corners in this frame;
+// if that fails it is not shown in this frame. Its tracking reference (the
+// pose its region had when it was read) is kept for when its region is
+// found again.
+func (c *cache) placeRecut(d *Detector, regions []region, first int) {
+	k := first
+	for _, h := range d.hits[first:] {
+		placed := h
+		switch {
+		case place(&placed, regions):
+			d.hits[k] = placed
+			k++
+		case d.reread(&h):
+			d.hits[k] = h
+			k++
+		default:
+			c.ended[c.nextEnded] = h
+			c.nextEnded = (c.nextEnded + 1) % len(c.ended)
+		}
+	}
+	d.hits = d.hits[:k]
 }
 
 // ownSize bounds how much larger or smaller than a symbol the region it

@@ -11,3 +11,6 @@ func (d *Detector) Locate(m *Mask) int { return len(d.loc.locate(m, &d.p)) }
 
 // Verifies returns how many cached symbols d has re-read in place.
 func (d *Detector) Verifies() int { return d.verifies }
+
+// ZXingCalls returns how many times d has called zxing-cpp.
+func (d *Detector) ZXingCalls() int { return d.dec.calls }

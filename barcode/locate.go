@@ -605,7 +605,11 @@ func (l *locator) mergeFragments(p *Params) {
 				if rs[i].kind != rs[j].kind || !continues(&rs[i], &rs[j], p) {
 					continue
 				}
-				rs[i] = mergeRegions(&rs[i], &rs[j])
+				m := mergeRegions(&rs[i], &rs[j])
+				if !compact(&m, &rs[i], &rs[j]) {
+					continue
+				}
+				rs[i] = m
 				rs[j] = rs[len(rs)-1]
 				rs = rs[:len(rs)-1]
 				j = i // rescan: rs[i] grew
@@ -615,6 +619,20 @@ func (l *locator) mergeFragments(p *Params) {
 	}
 	l.regions = rs
 }
+
+// compact says whether m, the union of a and b, fills its rectangle
+// nearly as well as they fill theirs (at least mergeFill of their mean
+// fill, by area). The slabs of one code, split at its wide spaces, leave
+// only those spaces empty; two things side by side (two labels on a box,
+// a code and the caption above it) leave the space between them, and
+// their union would be decoded as one large crop whose symbols have no
+// region of their own to follow.
+func compact(m, a, b *region) bool {
+	mean := (a.fill*float64(a.area) + b.fill*float64(b.area)) / float64(a.area+b.area)
+	return m.fill >= mergeFill*mean
+}
+
+const mergeFill = 0.8
 
 // extentIn returns the range of b's corners along the unit axes (c, s) and
 // (-s, c) centred on (ox, oy).
