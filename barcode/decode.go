@@ -25,9 +25,9 @@ const maxDecodeResults = 8
 // decoder owns the buffers handed to zxing-cpp so that repeated reads only
 // allocate for the result strings.
 type decoder struct {
-	res  [maxDecodeResults]C.zx_result
-	text []byte
-	err  [256]C.char
+	res   [maxDecodeResults]C.zx_result
+	text  []byte
+	err   [256]C.char
 	calls int // zxing calls made, for tests
 	// corners of the result being handed to fn: a field rather than a
 	// local, which would escape through the call of fn (a func value) and
