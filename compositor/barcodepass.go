@@ -27,7 +27,7 @@ type BarcodePass struct {
 	highlight bool
 	last      int // detections in the last frame
 
-	stages  []*program
+	stages  [3]*program // stages[0] is compiled for the scale, in ensure
 	tensor  planes // w x h RGBA32F + RG32F
 	pooled  planes // same
 	mask    target // w x h RGBA8
@@ -57,21 +57,25 @@ func NewBarcodePass(p barcode.Params) *BarcodePass {
 // Name implements Pass.
 func (b *BarcodePass) Name() string { return "barcode" }
 
-var barcodeStages = []string{"barcode_tensor.frag", "barcode_boxh.frag", "barcode_classify.frag"}
+// The analysis stages. Their loop bounds are compile-time constants
+// (#define SCALE and RADIUS), so that the loops unroll: on llvmpipe a loop
+// over a uniform runs with per-pixel masks and, in the first stage, fetched
+// most luma rows twice. The first stage depends on the analysis scale and
+// so on the frame size: it is compiled in ensure.
+var barcodeStages = [3]string{"barcode_tensor.frag", "barcode_boxh.frag", "barcode_classify.frag"}
 
 func (b *BarcodePass) setup(d *Device) error {
 	if b.det != nil {
 		return fmt.Errorf("compositor: the barcode pass is already in a pipeline; make a new one")
 	}
-	for _, f := range barcodeStages {
-		p, err := d.newProgram(fullscreenVert(), builtin(f))
-		if err != nil {
+	radius := fmt.Sprintf("RADIUS %d", min(max(b.params.WindowRadius, 0), barcode.MaxWindowRadius))
+	var err error
+	for i := 1; i < len(barcodeStages); i++ {
+		if b.stages[i], err = d.newProgram(fullscreenVert(), withPrelude(builtin(barcodeStages[i]), "", "", radius)); err != nil {
 			b.release(d)
 			return err
 		}
-		b.stages = append(b.stages, p)
 	}
-	var err error
 	if b.lumaP, err = d.newProgram(fullscreenVert(), builtin("luma_pack.frag")); err != nil {
 		b.release(d)
 		return err
@@ -99,7 +103,6 @@ func (b *BarcodePass) release(d *Device) {
 	for i := range b.stages {
 		d.deleteProgram(&b.stages[i])
 	}
-	b.stages = nil
 	d.deleteProgram(&b.lumaP)
 	d.deleteProgram(&b.hlProg)
 	d.deleteBuffer(&b.vbo)
@@ -116,6 +119,12 @@ func (b *BarcodePass) ensure(d *Device, w, h int) error {
 	b.releaseSized(d)
 	aw, ah, s := barcode.MaskSize(w, h, b.params)
 	var err error
+	if b.stages[0] == nil || s != b.scale {
+		d.deleteProgram(&b.stages[0])
+		if b.stages[0], err = d.newProgram(fullscreenVert(), withPrelude(builtin(barcodeStages[0]), "", "", fmt.Sprintf("SCALE %d", s))); err != nil {
+			return err
+		}
+	}
 	formats := [2]int32{gl.RGBA32F, gl.RG32F}
 	layouts := [2]uint32{gl.RGBA, gl.RG}
 	if b.tensor, err = d.newPlanes(aw, ah, formats, layouts); err != nil {
@@ -143,16 +152,13 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 	}
 	p := &b.params
 	// Stage 1: full-res frame -> block gradient moments at analysis size.
-	st := b.useStage(0, w, h)
-	gl.Uniform1i(st.loc("uScale"), int32(b.scale))
+	b.useStage(0, w, h)
 	b.tensor.draw(src.tex.id, 0)
 	// Stage 2: horizontal box.
-	st = b.useStage(1, b.aw, b.ah)
-	gl.Uniform1i(st.loc("uRadius"), int32(p.WindowRadius))
+	b.useStage(1, b.aw, b.ah)
 	b.pooled.draw(b.tensor.tex[0].id, b.tensor.tex[1].id)
 	// Stage 3: vertical box and classification.
-	st = b.useStage(2, b.aw, b.ah)
-	gl.Uniform1i(st.loc("uRadius"), int32(p.WindowRadius))
+	st := b.useStage(2, b.aw, b.ah)
 	gl.Uniform1f(st.loc("uEnergyGain"), p.EnergyGain)
 	gl.ActiveTexture(gl.TEXTURE1)
 	gl.BindTexture(gl.TEXTURE_2D, b.pooled.tex[1].id)

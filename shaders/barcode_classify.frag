@@ -11,14 +11,16 @@
 //   A = min(sqrt(mean |g|^2) * uEnergyGain, 1)
 // where the means are over the (2r+1) x (2r+1) window (vertical part here,
 // horizontal part in stage 2), rows clamped to the edge.
+// Defines:
+//   RADIUS  pooling radius r = Params.WindowRadius (0..12), a compile-time
+//           constant so that the loop unrolls.
 // Uniforms:
-//   uRadius (int)       pooling radius r = Params.WindowRadius (0..12)
 //   uEnergyGain (float) Params.EnergyGain
 
 uniform sampler2D uInput;
 uniform sampler2D uInput1;
 uniform ivec2 uInputSize;
-uniform int uRadius;
+const int kRadius = RADIUS;
 uniform float uEnergyGain;
 
 out vec4 fragColor;
@@ -29,12 +31,12 @@ void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
     vec4 a = vec4(0.0);
     vec2 b = vec2(0.0);
-    for (int j = -uRadius; j <= uRadius; j++) {
+    for (int j = -kRadius; j <= kRadius; j++) {
         ivec2 q = ivec2(p.x, clamp(p.y + j, 0, uInputSize.y - 1));
         a += texelFetch(uInput, q, 0);
         b += texelFetch(uInput1, q, 0).rg;
     }
-    float inv = 1.0 / float(2 * uRadius + 1);
+    float inv = 1.0 / float(2 * kRadius + 1);
     float e = a.x * inv;
     vec2 z2 = a.yz * inv;
     vec2 z4 = b.xy * inv;

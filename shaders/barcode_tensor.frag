@@ -12,12 +12,16 @@
 //         targets) so the gradients are computed once, and each luma sample
 //         is fetched once per row pair: the right column of one pixel is the
 //         left column of the next.
-// Uniforms:
-//   uScale (int)  analysis downscale factor s >= 1 (barcode.AnalysisScale)
+// Defines:
+//   SCALE  analysis downscale factor s >= 1 (barcode.AnalysisScale): a
+//          compile-time constant, so that the loops unroll and each row of
+//          s+1 luma samples stays in registers (every sample is fetched
+//          once, where a loop over a uniform fetched most rows twice; on
+//          llvmpipe, constant loops also avoid per-pixel loop masks).
 
 uniform sampler2D uInput;
 uniform ivec2 uInputSize;
-uniform int uScale;
+const int kScale = SCALE;
 
 layout(location = 0) out vec4 plane0;
 layout(location = 1) out vec2 plane1;
@@ -31,17 +35,24 @@ float luma(int x, int y) {
 
 void main() {
     ivec2 p = ivec2(gl_FragCoord.xy);
-    int s = uScale;
+    int px = p.x * kScale;
+    int py = p.y * kScale;
+    float top[kScale + 1];
+    float bot[kScale + 1];
+    for (int i = 0; i <= kScale; i++) {
+        top[i] = luma(px + i, py);
+    }
     vec3 a = vec3(0.0);
     vec2 b = vec2(0.0);
-    for (int j = 0; j < s; j++) {
-        int py = p.y * s + j;
-        int px = p.x * s;
-        float l00 = luma(px, py);
-        float l01 = luma(px, py + 1);
-        for (int i = 0; i < s; i++) {
-            float l10 = luma(px + i + 1, py);
-            float l11 = luma(px + i + 1, py + 1);
+    for (int j = 0; j < kScale; j++) {
+        for (int i = 0; i <= kScale; i++) {
+            bot[i] = luma(px + i, py + j + 1);
+        }
+        for (int i = 0; i < kScale; i++) {
+            float l00 = top[i];
+            float l10 = top[i + 1];
+            float l01 = bot[i];
+            float l11 = bot[i + 1];
             float gx = 0.5 * ((l10 - l00) + (l11 - l01));
             float gy = 0.5 * ((l01 - l00) + (l11 - l10));
             float m2 = gx * gx + gy * gy;
@@ -51,11 +62,10 @@ void main() {
             if (m2 > 1e-12) {
                 b += vec2((z2x * z2x - z2y * z2y) / m2, 2.0 * z2x * z2y / m2);
             }
-            l00 = l10;
-            l01 = l11;
         }
+        top = bot;
     }
-    float inv = 1.0 / float(s * s);
+    float inv = 1.0 / float(kScale * kScale);
     plane0 = vec4(a * inv, 0.0);
     plane1 = b * inv;
 }
