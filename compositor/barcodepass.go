@@ -28,10 +28,10 @@ type BarcodePass struct {
 	last      int // detections in the last frame
 
 	stages  [3]*program // stages[0] is compiled for the scale, in ensure
-	tensor  planes // w x h RGBA32F + RG32F
-	pooled  planes // same
-	mask    target // w x h RGBA8
-	lumaT   target // ceil(W/4) x H RGBA8: four luma samples per texel
+	tensor  planes      // w x h RGBA32F + RG32F
+	pooled  planes      // same
+	mask    target      // w x h RGBA8
+	lumaT   target      // ceil(W/4) x H RGBA8: four luma samples per texel
 	lumaP   *program
 	aw, ah  int
 	scale   int
