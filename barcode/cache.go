@@ -562,16 +562,12 @@ func place(h *hit, regions []region) bool {
 	}
 	switch {
 	case follow && math.Abs(math.Log(now.size/h.now.size)) > maxRecut:
-		// Grown or shrunk by more than a frame's motion with its
-		// centre in place: the labeling cut the region differently
-		// (a neighbour joined it or left), which says nothing of the
-		// symbol's size. Move it by the shift alone and start again
-		// from this cut; re-read it soon.
+		// Grown or shrunk by more than a frame's motion: the labeling
+		// cut the region differently (a neighbour joined it or left),
+		// which says nothing of the symbol's size, nor of its motion:
+		// the centroid moves towards the neighbour. Leave it where it
+		// was and start again from this cut; re-read it soon.
 		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)
-		for k := range h.quad {
-			h.quad[k].X += now.cx - h.now.cx
-			h.quad[k].Y += now.cy - h.now.cy
-		}
 		h.base, h.at, h.turned = h.quad, now, true
 	case follow:
 		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)

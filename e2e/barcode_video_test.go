@@ -54,14 +54,18 @@ type videoRun struct {
 	every, everyF int // subset: every n-th photo with codes, every n-th without
 	// Floors: today's level (docs/PERFORMANCE.md, "Barcodes in video")
 	// with a margin for run-to-run spread on a shared 2-core machine.
-	minReadOfRef     float64 // share of the codes detect reads that the service reads
-	minBoxed         float64 // share of code-frames with a box on the code
-	maxFirstMedian   float64 // frames from a code's first frame to its first read
-	maxFirstP95      float64
-	maxCornerMedian  float64 // px, worst corner per detection per frame
-	maxCornerP95     float64
-	maxFalsePhotos   int     // photos without codes with a detection
-	maxNotInViewFrac float64 // detections with a value not in view, per matched detection
+	minReadOfRef    float64 // share of the codes detect reads that the service reads
+	minBoxed        float64 // share of code-frames with a box on the code
+	maxFirstMedian  float64 // frames from a code's first frame to its first read
+	maxFirstP95     float64
+	maxCornerMedian float64 // px, worst corner per detection per frame
+	maxCornerP95    float64
+	// The same for the 2D codes (QR, DataMatrix), whose true corners are
+	// the symbol's own (a 1D code's span only the lines zxing read).
+	max2DCornerMedian float64
+	max2DCornerP95    float64
+	maxFalsePhotos    int     // photos without codes with a detection
+	maxNotInViewFrac  float64 // detections with a value not in view, per matched detection
 }
 
 func TestBarcodeVideo(t *testing.T) {
@@ -75,10 +79,12 @@ func TestBarcodeVideo(t *testing.T) {
 		// 5.0 / 7.8 px, p95 33 / 41 px, every code detect reads, 4% / 0.3%
 		// values not in view, on a loaded machine); 1D codes' corners are
 		// zxing's scan-line span, which keeps the p95 up.
+		// The 2D codes' ceilings: at the median, and above the
+		// p95 reached here (10-11 px at both holds) with a margin.
 		{hold: 10, every: 7, everyF: 9, minReadOfRef: 0.80, minBoxed: 0.15, maxFirstMedian: 3, maxFirstP95: 12,
-			maxCornerMedian: 12, maxCornerP95: 70, maxFalsePhotos: 1, maxNotInViewFrac: 0.2},
+			maxCornerMedian: 12, maxCornerP95: 70, max2DCornerMedian: 3, max2DCornerP95: 15, maxFalsePhotos: 1, maxNotInViewFrac: 0.2},
 		{hold: 30, every: 20, everyF: 12, minReadOfRef: 0.90, minBoxed: 0.25, maxFirstMedian: 3, maxFirstP95: 30,
-			maxCornerMedian: 15, maxCornerP95: 80, maxFalsePhotos: 1, maxNotInViewFrac: 0.1},
+			maxCornerMedian: 15, maxCornerP95: 80, max2DCornerMedian: 3, max2DCornerP95: 15, maxFalsePhotos: 1, maxNotInViewFrac: 0.1},
 	}
 	full := os.Getenv("SHADERCAST_BARCODE_VIDEO") == "full"
 	cases := barcodetest.Load(t)
@@ -151,6 +157,13 @@ func checkVideoFloors(t *testing.T, run videoRun, r barcodetest.VideoReport) {
 	}
 	if got := barcodetest.Percentile(r.CornerErr, 0.95); got > run.maxCornerP95 {
 		t.Errorf("corner error p95 %.1f px, ceiling %.1f", got, run.maxCornerP95)
+	}
+	twoD := r.CornerErrIn("qr_code", "data_matrix")
+	if got := barcodetest.Percentile(twoD, 0.5); got > run.max2DCornerMedian {
+		t.Errorf("2D codes: corner error median %.1f px, ceiling %.1f", got, run.max2DCornerMedian)
+	}
+	if got := barcodetest.Percentile(twoD, 0.95); got > run.max2DCornerP95 {
+		t.Errorf("2D codes: corner error p95 %.1f px, ceiling %.1f", got, run.max2DCornerP95)
 	}
 	if r.FalsePosPhotos > run.maxFalsePhotos {
 		t.Errorf("%d photos without codes had detections, ceiling %d", r.FalsePosPhotos, run.maxFalsePhotos)

@@ -32,6 +32,10 @@ type VideoReport struct {
 	// the distance of the worst corner from the code's true corner in that
 	// frame (px), corners paired in the rotation that fits best.
 	CornerErr []float64
+	// CornerErrOf holds CornerErr by the format of the code matched: 1D
+	// codes' true corners span only the lines zxing read, 2D codes' are
+	// the symbol's own (see CornerErrIn).
+	CornerErrOf map[string][]float64
 	// CodeFrames counts (code, frame) pairs with the code in view;
 	// CodeFramesBoxed those where some detection matched the code (a box
 	// on it in that frame's event, however far off).
@@ -63,7 +67,7 @@ type VideoReport struct {
 // the clip's truth. ref holds the reference detector's detections on the
 // frames it was run on (nil: no comparison).
 func ScoreVideo(c *Clip, dets map[int][]Seen, ref map[int][]Seen) VideoReport {
-	r := VideoReport{PerFormat: map[string]*[3]int{}}
+	r := VideoReport{PerFormat: map[string]*[3]int{}, CornerErrOf: map[string][]float64{}}
 	type state struct {
 		first, refRead bool
 		firstAt        int
@@ -159,7 +163,9 @@ func ScoreVideo(c *Clip, dets map[int][]Seen, ref map[int][]Seen) VideoReport {
 					continue
 				}
 			}
-			r.CornerErr = append(r.CornerErr, CornerError(d.Corners, view[j].Corners))
+			e := CornerError(d.Corners, view[j].Corners)
+			r.CornerErr = append(r.CornerErr, e)
+			r.CornerErrOf[view[j].Format] = append(r.CornerErrOf[view[j].Format], e)
 			if !boxed[j] {
 				boxed[j] = true
 				r.CodeFramesBoxed++
@@ -268,6 +274,16 @@ func frac(a, b int) float64 {
 	return float64(a) / float64(b)
 }
 
+// CornerErrIn returns the corner errors of the detections matched to codes
+// of the given formats.
+func (r VideoReport) CornerErrIn(formats ...string) []float64 {
+	var out []float64
+	for _, f := range formats {
+		out = append(out, r.CornerErrOf[f]...)
+	}
+	return out
+}
+
 // ReadRate is Read/Codes.
 func (r VideoReport) ReadRate() float64 { return frac(r.Read, r.Codes) }
 
@@ -301,7 +317,9 @@ func (r VideoReport) String() string {
 	sort.Strings(names)
 	for _, n := range names {
 		pf := r.PerFormat[n]
-		fmt.Fprintf(&b, "  %-12s %4d codes, read %4d (%5.1f%%), reference %4d (%5.1f%%)\n", n, pf[0], pf[1], 100*frac(pf[1], pf[0]), pf[2], 100*frac(pf[2], pf[0]))
+		ce := r.CornerErrOf[n]
+		fmt.Fprintf(&b, "  %-12s %4d codes, read %4d (%5.1f%%), reference %4d (%5.1f%%); corner error median %.1f, p95 %.1f px (%d)\n",
+			n, pf[0], pf[1], 100*frac(pf[1], pf[0]), pf[2], 100*frac(pf[2], pf[0]), Percentile(ce, 0.5), Percentile(ce, 0.95), len(ce))
 	}
 	return b.String()
 }
