@@ -565,14 +565,21 @@ func place(h *hit, regions []region) bool {
 		// Grown or shrunk by more than a frame's motion: the labeling
 		// cut the region differently (a neighbour joined it or left),
 		// which says nothing of the symbol's size, nor of its motion:
-		// the centroid moves towards the neighbour. Leave it where it
-		// was and start again from this cut; re-read it soon.
+		// the centroid moves towards the neighbour. Or the picture
+		// changed, with another code in about the same place. Leave it
+		// where it was and start again from this cut; the caller
+		// re-reads it now (recut).
 		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)
-		h.base, h.at, h.turned = h.quad, now, true
+		h.base, h.at, h.turned, h.recut = h.quad, now, true, true
 	case follow:
-		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)
+		step := foldQuarter(r.angle - h.regAngle)
+		now.turn = h.now.turn + step
 		h.quad = h.at.carry(&h.base, now)
 		h.turned = math.Abs(now.turn-h.at.turn) > followTurn || math.Abs(math.Log(now.size/h.at.size)) > followGrowth
+		// Turned or moved further than a code does in a frame, but
+		// not enough to be sure: another code, in about the same
+		// place, after a cut? The caller re-reads it now.
+		h.recut = math.Abs(step) > maxTurnStep || math.Hypot(now.cx-h.now.cx, now.cy-h.now.cy) > maxStepShift*size
 	default:
 		// A symbol just read starts from its quad; one found a region
 		// of its own only now starts from where its entry moved it,
@@ -590,9 +597,16 @@ func place(h *hit, regions []region) bool {
 // another picture moves its regions by more, or changes their kind. A
 // region grown or shrunk by more than a factor e^maxRecut in one call is
 // taken for another cut of the same scene (see place).
+//
+// A region that turned by more than maxTurnStep (radians) or moved by more
+// than maxStepShift of the symbol's half size in one call, short of those
+// bounds, may hold another code than the one it held: its symbol is
+// re-read at once (see cache.place).
 const (
 	maxJumpShift = 0.3
 	maxRecut     = 0.1
+	maxTurnStep  = 8 * math.Pi / 180
+	maxStepShift = 0.15
 )
 
 // A symbol carried by a turn or growth of its region beyond these
@@ -610,7 +624,14 @@ const (
 func (c *cache) place(d *Detector, regions []region, first int) bool {
 	k := first
 	for _, h := range d.hits[first:] {
-		if place(&h, regions) {
+		ok := place(&h, regions)
+		if ok && h.recut {
+			// A cut to another picture would otherwise show this
+			// symbol's value on another code for a frame or more.
+			h.recut = false
+			ok = d.reread(&h)
+		}
+		if ok {
 			d.hits[k] = h
 			k++
 		} else {
@@ -635,6 +656,14 @@ func (c *cache) placeRecut(d *Detector, regions []region, first int) {
 		placed := h
 		switch {
 		case place(&placed, regions):
+			if placed.recut {
+				placed.recut = false
+				if !d.reread(&placed) {
+					c.ended[c.nextEnded] = placed
+					c.nextEnded = (c.nextEnded + 1) % len(c.ended)
+					continue
+				}
+			}
 			d.hits[k] = placed
 			k++
 		case d.reread(&h):

@@ -100,7 +100,9 @@ type hit struct {
 	// had pose at when the quad was base, and has pose now (turn
 	// unwrapped), folded angle regAngle and kind regKind in the last call.
 	// turned: carried by a turn or growth since it was read (see place).
-	fresh, tracked, turned bool
+	// recut: its region was cut anew in this call (see place), so only a
+	// re-read says whether the symbol is still there.
+	fresh, tracked, turned, recut bool
 	base                   [4]Point
 	at, now                pose
 	regAngle               float64
