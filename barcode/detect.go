@@ -103,10 +103,10 @@ type hit struct {
 	// recut: its region was cut anew in this call (see place), so only a
 	// re-read says whether the symbol is still there.
 	fresh, tracked, turned, recut bool
-	base                   [4]Point
-	at, now                pose
-	regAngle               float64
-	regKind                int
+	base                          [4]Point
+	at, now                       pose
+	regAngle                      float64
+	regKind                       int
 	// track identifies the code from call to call (see cache.track).
 	track int64
 }
