@@ -477,6 +477,7 @@ func (d *Detector) read(v *view, r *region) bool {
 			dup = d.readBefore(&h)
 		}
 		if dup {
+			d.takeOwnRead(&h, r)
 			h.dup = true
 			d.hits = append(d.hits, h)
 			break
@@ -508,6 +509,29 @@ func (d *Detector) readBefore(h *hit) bool {
 		}
 	}
 	return false
+}
+
+// takeOwnRead gives the earlier hit of h's symbol, if it was carried from
+// an earlier call rather than read in this one, the corners of h, read now
+// through r, when r is the symbol's own region (its centre inside the
+// symbol, its size within ownSize of the symbol's): a symbol first read
+// through a neighbour's crop (a caption's, resampled at the caption's
+// angle) can come back far off, and this read is the better one.
+func (d *Detector) takeOwnRead(h *hit, r *region) {
+	size := longSide(&h.quad) / 2
+	rs := max(r.hu, r.hv)
+	if !inQuad(&h.quad, r.cx, r.cy) || rs > ownSize*size || rs*ownSize < size {
+		return
+	}
+	for i := range d.hits {
+		o := &d.hits[i]
+		if o.unknown || o.dup || o.fresh || !o.sameSymbol(h) {
+			continue
+		}
+		o.quad, o.fresh = h.quad, true
+		o.angle, o.zoom, o.inverted = h.angle, h.zoom, h.inverted
+		return
+	}
 }
 
 // copyToWork copies g into the detector's private work buffer.
