@@ -67,35 +67,21 @@ func BenchmarkLocateTestPattern720p(b *testing.B) {
 }
 
 // TestTestPatternVideo plays the test pattern with the cache on, as the
-// compositor does: every code must be reported with its value, where it is,
-// in every frame from the second on, through the cache's serving, verifying and re-decoding
-// as the codes move (and the QR code turns).
+// compositor does: every code must be reported with its value, where it
+// is, in every frame from the second on, through the cache's serving,
+// verifying and re-decoding as the codes move (and the QR code turns).
 func TestTestPatternVideo(t *testing.T) {
 	p := barcode.DefaultParams()
-	pat, err := testsrc.New(1280, 720, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := barcode.NewDetector(p)
-	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
-	var m barcode.Mask
-	var luma barcode.Gray
 	frames := 3*p.VerifyEvery + 5
 	if testing.Short() {
 		frames = p.VerifyEvery + 5
 	}
-	missed := 0
-	for i := 0; i < frames; i++ {
-		pat.Render(i, img)
-		barcode.ReferenceMask(img, p, &m)
-		barcode.LumaFromRGBA(img, &luma)
-		got := d.Detect(&m, luma)
+	d := playPattern(t, p, 0, frames, func(i int, pat *testsrc.Pattern, got []barcode.DetectedBarcode, _ int) {
 		for _, want := range pat.Barcodes(i) {
 			// The first call decodes MaxDecodesPerCall of the new
 			// regions (largest first; the captions are regions
 			// too), the second the rest.
 			if i > 0 && !found(want, got) {
-				missed++
 				t.Errorf("frame %d: %s %q not reported where it is: %+v", i, want.Format, want.Value, got)
 			}
 		}
@@ -111,7 +97,7 @@ func TestTestPatternVideo(t *testing.T) {
 				t.Errorf("frame %d: spurious %s %q", i, g.Format, g.RawValue)
 			}
 		}
-	}
+	})
 	t.Logf("%d frames, %d region decodes", frames, d.Decodes())
 }
 
@@ -180,23 +166,9 @@ func TestTestPatternSteady(t *testing.T) {
 func TestTestPatternRecut(t *testing.T) {
 	p := barcode.DefaultParams()
 	p.MaxAnalysisSide = 427
-	pat, err := testsrc.New(1280, 720, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := barcode.NewDetector(p)
-	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
-	var m barcode.Mask
-	var luma barcode.Gray
-	for i := 30; i < 70; i++ {
-		pat.Render(i, img)
-		barcode.ReferenceMask(img, p, &m)
-		barcode.LumaFromRGBA(img, &luma)
-		calls := d.ZXingCalls()
-		got := d.Detect(&m, luma)
-		calls = d.ZXingCalls() - calls
+	playPattern(t, p, 30, 70, func(i int, pat *testsrc.Pattern, got []barcode.DetectedBarcode, calls int) {
 		if i < 40 {
-			continue // the first decodes, and the captions' first retries
+			return // the first decodes, and the captions' first retries
 		}
 		for _, want := range pat.Barcodes(i) {
 			if !found(want, got) {
@@ -208,5 +180,30 @@ func TestTestPatternRecut(t *testing.T) {
 		if calls > 8 {
 			t.Errorf("frame %d: %d zxing calls", i, calls)
 		}
+	})
+}
+
+// playPattern plays frames [from, to) of the 720p test pattern through one
+// Detector with params p (the reference stages for the mask, as the
+// compositor's would give), and calls each with what every frame reported
+// and the zxing calls it took. It returns the Detector.
+func playPattern(t *testing.T, p barcode.Params, from, to int, each func(i int, pat *testsrc.Pattern, got []barcode.DetectedBarcode, calls int)) *barcode.Detector {
+	t.Helper()
+	pat, err := testsrc.New(1280, 720, 30)
+	if err != nil {
+		t.Fatal(err)
 	}
+	d := barcode.NewDetector(p)
+	img := image.NewRGBA(image.Rect(0, 0, 1280, 720))
+	var m barcode.Mask
+	var luma barcode.Gray
+	for i := from; i < to; i++ {
+		pat.Render(i, img)
+		barcode.ReferenceMask(img, p, &m)
+		barcode.LumaFromRGBA(img, &luma)
+		calls := d.ZXingCalls()
+		got := d.Detect(&m, luma)
+		each(i, pat, got, d.ZXingCalls()-calls)
+	}
+	return d
 }
