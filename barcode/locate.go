@@ -593,6 +593,7 @@ func (cs *compStats) rect(p *Params, s float64) region {
 // MergeGap times their extent across it, and overlapping by at least half
 // along the other. A code with modules much wider than the pooling window
 // (big on screen) breaks into slabs at its wide spaces; joined, it decodes.
+// The union must stay compact (see compact).
 func (l *locator) mergeFragments(p *Params) {
 	if p.MergeGap <= 0 {
 		return
@@ -621,8 +622,8 @@ func (l *locator) mergeFragments(p *Params) {
 }
 
 // compact says whether m, the union of a and b, fills its rectangle
-// nearly as well as they fill theirs (at least mergeFill of their mean
-// fill, by area). The slabs of one code, split at its wide spaces, leave
+// nearly as well as they fill theirs: at least mergeFill of their mean
+// fill, weighted by area. The slabs of one code, split at its wide spaces, leave
 // only those spaces empty; two things side by side (two labels on a box,
 // a code and the caption above it) leave the space between them, and
 // their union would be decoded as one large crop whose symbols have no
