@@ -568,9 +568,9 @@ func place(h *hit, regions []region) bool {
 		// the centroid moves towards the neighbour. Or the picture
 		// changed, with another code in about the same place. Leave it
 		// where it was and start again from this cut; the caller
-		// re-reads it now (recut).
+		// re-reads it now (verify).
 		now.turn = h.now.turn + foldQuarter(r.angle-h.regAngle)
-		h.base, h.at, h.turned, h.recut = h.quad, now, true, true
+		h.base, h.at, h.turned, h.verify = h.quad, now, true, true
 	case follow:
 		step := foldQuarter(r.angle - h.regAngle)
 		now.turn = h.now.turn + step
@@ -579,7 +579,7 @@ func place(h *hit, regions []region) bool {
 		// Turned or moved further than a code does in a frame, but
 		// not enough to be sure: another code, in about the same
 		// place, after a cut? The caller re-reads it now.
-		h.recut = math.Abs(step) > maxTurnStep || math.Hypot(now.cx-h.now.cx, now.cy-h.now.cy) > maxStepShift*size
+		h.verify = math.Abs(step) > maxTurnStep || math.Hypot(now.cx-h.now.cx, now.cy-h.now.cy) > maxStepShift*size
 	default:
 		// A symbol just read starts from its quad; one found a region
 		// of its own only now starts from where its entry moved it,
@@ -601,7 +601,7 @@ func place(h *hit, regions []region) bool {
 // A region that turned by more than maxTurnStep (radians) or moved by more
 // than maxStepShift of the symbol's half size in one call, short of those
 // bounds, may hold another code than the one it held: its symbol is
-// re-read at once (see cache.place).
+// re-read at once (see Detector.verified).
 const (
 	maxJumpShift = 0.3
 	maxRecut     = 0.1
@@ -624,19 +624,11 @@ const (
 func (c *cache) place(d *Detector, regions []region, first int) bool {
 	k := first
 	for _, h := range d.hits[first:] {
-		ok := place(&h, regions)
-		if ok && h.recut {
-			// A cut to another picture would otherwise show this
-			// symbol's value on another code for a frame or more.
-			h.recut = false
-			ok = d.reread(&h)
-		}
-		if ok {
+		if place(&h, regions) && d.verified(&h) {
 			d.hits[k] = h
 			k++
 		} else {
-			c.ended[c.nextEnded] = h
-			c.nextEnded = (c.nextEnded + 1) % len(c.ended)
+			c.end(h)
 		}
 	}
 	all := k == len(d.hits)
@@ -656,25 +648,37 @@ func (c *cache) placeRecut(d *Detector, regions []region, first int) {
 		placed := h
 		switch {
 		case place(&placed, regions):
-			if placed.recut {
-				placed.recut = false
-				if !d.reread(&placed) {
-					c.ended[c.nextEnded] = placed
-					c.nextEnded = (c.nextEnded + 1) % len(c.ended)
-					continue
-				}
+			h = placed
+			if !d.verified(&h) {
+				c.end(h)
+				continue
 			}
-			d.hits[k] = placed
-			k++
-		case d.reread(&h):
-			d.hits[k] = h
-			k++
-		default:
-			c.ended[c.nextEnded] = h
-			c.nextEnded = (c.nextEnded + 1) % len(c.ended)
+		case !d.reread(&h):
+			c.end(h)
+			continue
 		}
+		d.hits[k] = h
+		k++
 	}
 	d.hits = d.hits[:k]
+}
+
+// verified re-reads h at once if place asked for it (h.verify), and
+// reports whether the symbol is still there: a cut to another picture
+// would otherwise show this symbol's value on another code for a frame or
+// more.
+func (d *Detector) verified(h *hit) bool {
+	if !h.verify {
+		return true
+	}
+	h.verify = false
+	return d.reread(h)
+}
+
+// end remembers h, no longer reported, for a few calls (see track).
+func (c *cache) end(h hit) {
+	c.ended[c.nextEnded] = h
+	c.nextEnded = (c.nextEnded + 1) % len(c.ended)
 }
 
 // ownSize bounds how much larger or smaller than a symbol the region it

@@ -100,13 +100,14 @@ type hit struct {
 	// had pose at when the quad was base, and has pose now (turn
 	// unwrapped), folded angle regAngle and kind regKind in the last call.
 	// turned: carried by a turn or growth since it was read (see place).
-	// recut: its region was cut anew in this call (see place), so only a
-	// re-read says whether the symbol is still there.
-	fresh, tracked, turned, recut bool
-	base                          [4]Point
-	at, now                       pose
-	regAngle                      float64
-	regKind                       int
+	// verify: its region jumped in this call (cut anew, or turned or moved
+	// more than a frame's motion: see place), so only a re-read says
+	// whether the symbol is still there (see Detector.verified).
+	fresh, tracked, turned, verify bool
+	base                           [4]Point
+	at, now                        pose
+	regAngle                       float64
+	regKind                        int
 	// track identifies the code from call to call (see cache.track).
 	track int64
 }
