@@ -112,18 +112,32 @@ func TestBrowserCameraToViewer(t *testing.T) {
 
 	// The highlight is in the picture the browser shows: the outline runs
 	// along the reported edges. Sample small patches at edge midpoints.
+	// The corners are the latest event's and the picture is the frame on
+	// screen, a moment apart; a 1D code's box spans the lines that read,
+	// whose extent changes from frame to frame of a camera (21 to 311 px
+	// tall here). So the corners are taken afresh for each of a few tries,
+	// and one try must find the outline on 3 of the 4 edges.
 	greenEdges := 0
-	for i := range state.Corners {
-		a, b := state.Corners[i], state.Corners[(i+1)%4]
-		x, y := int((a.X+b.X)/2)-2, int((a.Y+b.Y)/2)-2
-		var c struct{ R, G, B float64 }
-		if err := view.Eval(ctx, fmt.Sprintf(`window.shadercast.samplePatch(%d, %d, 5, 5)`, x, y), &c); err != nil {
-			t.Fatal(err)
+	for try := 0; try < 8 && greenEdges < 3; try++ {
+		if try > 0 {
+			time.Sleep(250 * time.Millisecond)
+			if err := view.Eval(ctx, probe, &state); err != nil || len(state.Corners) != 4 {
+				continue
+			}
 		}
-		if c.G > c.R+40 && c.G > c.B+30 {
-			greenEdges++
-		} else {
-			t.Logf("edge %d at (%d,%d): rgb %.0f %.0f %.0f", i, x, y, c.R, c.G, c.B)
+		greenEdges = 0
+		for i := range state.Corners {
+			a, b := state.Corners[i], state.Corners[(i+1)%4]
+			x, y := int((a.X+b.X)/2)-2, int((a.Y+b.Y)/2)-2
+			var c struct{ R, G, B float64 }
+			if err := view.Eval(ctx, fmt.Sprintf(`window.shadercast.samplePatch(%d, %d, 5, 5)`, x, y), &c); err != nil {
+				t.Fatal(err)
+			}
+			if c.G > c.R+40 && c.G > c.B+30 {
+				greenEdges++
+			} else {
+				t.Logf("try %d, edge %d at (%d,%d): rgb %.0f %.0f %.0f", try, i, x, y, c.R, c.G, c.B)
+			}
 		}
 	}
 	if greenEdges < 3 {
