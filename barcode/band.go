@@ -1,95 +1,133 @@
 package barcode
 
-// readableBand extends a 1D read over the scan lines that read it. Asked for
-// a single symbol, zxing-cpp returns as soon as two adjacent lines agree; its
-// multi-symbol mode, which would merge all the lines, is unsafe in 1.4 (see
-// decodeFlags). So strips of bandStrip lines (zero-copy views of g) beyond
-// each side of the band are read, and the band grows to the line where a
-// strip gives the same text, for as long as strips start within half the
-// code's length of the band (zxing's own criterion for merging lines). zxing's
-// lines are always rows or columns of g. Strips are that thick because
-// zxing's local-average binarizer falls back to a global histogram below 40
-// lines, which reads far fewer lines of a photo.
-func (d *Detector) readableBand(g Gray, c *[4]Point, format int, text string) [4]Point {
-	x0, y0, x1, y1 := c[0].X, c[0].Y, c[0].X, c[0].Y
-	for _, p := range c[1:] {
-		x0, y0 = min(x0, p.X), min(y0, p.Y)
-		x1, y1 = max(x1, p.X), max(y1, p.Y)
+import "math"
+
+// A 1D symbol is placed the way zxing-cpp itself reports one found in a
+// whole image: across its bars, the band from the first to the last scan
+// line (row, or column for a vertical code) where it reads, each end as long
+// as the symbol is on that line. Asked for a single symbol, zxing returns as
+// soon as two lines agree, and its multi-symbol mode cannot be used in 1.4
+// (comparing two merged 1D results trips an assertion that aborts the
+// process, see decodeFlags). So lines are read one at a time (readLine):
+// zxing's 1D readers binarize every line by its own histogram, so a line
+// read alone reads as it does within the image.
+
+// readLine reads line i of g (a row, or a column when !horizontal) from s0
+// to s1 alone, and reports whether it reads text in format, and where
+// along the line the symbol lies.
+func (d *Detector) readLine(g Gray, horizontal bool, i, s0, s1, format int, text string) (ok bool, e0, e1 float64) {
+	n := s1 - s0
+	if n < 3 {
+		return false, 0, 0
 	}
+	if cap(d.line) < 2*n {
+		d.line = make([]byte, 2*n)
+	}
+	buf := d.line[:2*n]
+	if horizontal {
+		copy(buf, g.Pix[i*g.Stride+s0:i*g.Stride+s1])
+	} else {
+		for k := range n {
+			buf[k] = g.Pix[(s0+k)*g.Stride+i]
+		}
+	}
+	// Twice, as a two-line image: zxing wants two lines to agree.
+	copy(buf[n:], buf[:n])
+	d.dec.read(Gray{Pix: buf, Stride: n, Width: n, Height: 2}, format, zxTryHarder, 1,
+		func(f int, t []byte, c *[4]Point) {
+			if ok || f != format || string(t) != text {
+				return
+			}
+			ok, e0, e1 = true, math.Inf(1), math.Inf(-1)
+			for _, p := range c {
+				e0, e1 = min(e0, p.X), max(e1, p.X)
+			}
+		})
+	return ok, float64(s0) + e0, float64(s0) + e1
+}
+
+// readableBand finds the lines of g that read a 1D symbol (text in format)
+// read at c (g's pixel indices, as zxing gives them): every line
+// across c's bounding box, then lines outwards for as long as they lie
+// within half the code's length of the last reading line (zxing's own
+// criterion for one symbol). Lines are read whole, as zxing reads an
+// image's. It returns the band (the first and last reading
+// lines' spans, in g's pixel indices) and how many lines read.
+func (d *Detector) readableBand(g Gray, c *[4]Point, format int, text string) (band [4]Point, reads int) {
+	x0, y0, x1, y1 := bounds(c)
 	horizontal := x1-x0 >= y1-y0
-	// a0..a1: the code along the lines; lo..hi: the band of lines;
+	// a0..a1: the code along the lines; lo..hi: across them;
 	// lines: how many lines g has, span: their length.
 	a0, a1, lo, hi, lines, span := x0, x1, y0, y1, g.Height, g.Width
 	if !horizontal {
 		a0, a1, lo, hi, lines, span = y0, y1, x0, x1, g.Width, g.Height
 	}
 	length := a1 - a0
-	if length < 16 {
-		return *c
+	if length < 16 || g.Width < 1 || g.Height < 1 {
+		return *c, 0
 	}
-	margin := 0.1*length + 8
-	s0 := max(int(a0-margin), 0)
-	s1 := min(int(a1+margin)+1, span)
-	thick := min(bandStrip, lines)
-	// read reads the strip of lines [first, first+thick) and returns the
-	// line where it found the same symbol.
-	read := func(first int) (float64, bool) {
-		var strip Gray
-		flags := zxTryHarder
-		if horizontal {
-			strip = Gray{Pix: g.Pix[first*g.Stride+s0:], Stride: g.Stride, Width: s1 - s0, Height: thick}
-		} else {
-			strip = Gray{Pix: g.Pix[s0*g.Stride+first:], Stride: g.Stride, Width: thick, Height: s1 - s0}
-			flags |= zxTryRotate
+	var top, bot [2]float64 // the first and last reading lines' spans
+	first, last := -1, -1
+	probe := func(i int) bool {
+		ok, e0, e1 := d.readLine(g, horizontal, i, 0, span, format, text)
+		if !ok {
+			return false
 		}
-		at, same := 0.0, false
-		d.dec.read(strip, format, flags, 1, func(f int, t []byte, q *[4]Point) {
-			if f != format || string(t) != text {
-				return
-			}
-			same = true
-			for _, p := range q {
-				if horizontal {
-					at += p.Y / 4
-				} else {
-					at += p.X / 4
-				}
-			}
-		})
-		return float64(first) + at, same
+		reads++
+		if first < 0 || i < first {
+			first, top = i, [2]float64{e0, e1}
+		}
+		if i > last {
+			last, bot = i, [2]float64{e0, e1}
+		}
+		return true
 	}
-	probes := 0
-	// Upwards (towards line 0): strips ending just before the band.
-	for next := int(lo); probes < maxBandProbes && lo-float64(next) <= length/2; probes++ {
-		first := next - thick
-		if first < 0 {
-			break
-		}
-		if at, ok := read(first); ok && at < lo {
-			lo, next = at, int(at)
-		} else {
-			next = first
+	from, to := max(int(math.Floor(lo)), 0), min(int(math.Ceil(hi)), lines-1)
+	step := max(1, (to-from+1)/maxBandProbes)
+	for i := from; i <= to; i += step {
+		probe(i)
+	}
+	// Outwards from the reading lines, or from c when none of these lines
+	// reads (c may come from lines of another length, binarized apart).
+	up, down := first, last
+	if reads == 0 {
+		up, down = from, to
+	}
+	reach := length / 2
+	for i, n := up-1, 0; i >= 0 && float64(up-i) < reach && n < maxBandProbes; i, n = i-1, n+1 {
+		if probe(i) && i < up {
+			up = i
 		}
 	}
-	for next := int(hi) + 1; probes < 2*maxBandProbes && float64(next)-hi <= length/2; probes++ {
-		if next+thick > lines {
-			break
-		}
-		if at, ok := read(next); ok && at > hi {
-			hi, next = at, int(at)+1
-		} else {
-			next += thick
+	for i, n := down+1, 0; i < lines && float64(i-down) < reach && n < maxBandProbes; i, n = i+1, n+1 {
+		if probe(i) && i > down {
+			down = i
 		}
 	}
+	if reads == 0 {
+		return *c, 0
+	}
+	t, b := float64(first), float64(last)
 	if horizontal {
-		return [4]Point{{a0, lo}, {a1, lo}, {a1, hi}, {a0, hi}}
+		return [4]Point{{top[0], t}, {top[1], t}, {bot[1], b}, {bot[0], b}}, reads
 	}
-	return [4]Point{{lo, a0}, {hi, a0}, {hi, a1}, {lo, a1}}
+	return [4]Point{{t, top[0]}, {t, top[1]}, {b, bot[1]}, {b, bot[0]}}, reads
 }
 
-// maxBandProbes bounds the probes on each side of a 1D read; bandStrip is
-// the thickness of a probe strip (see readableBand).
+// bounds is the bounding box of c.
+func bounds(c *[4]Point) (x0, y0, x1, y1 float64) {
+	x0, y0, x1, y1 = c[0].X, c[0].Y, c[0].X, c[0].Y
+	for _, p := range c[1:] {
+		x0, y0 = min(x0, p.X), min(y0, p.Y)
+		x1, y1 = max(x1, p.X), max(y1, p.Y)
+	}
+	return
+}
+
+// maxBandProbes bounds the lines probed across a 1D read and on each side
+// of it (see readableBand); bandStrip is how many lines a re-read of a 1D
+// symbol is given at least, so that zxing's binarizer has the rows it needs.
 const (
-	maxBandProbes = 32
+	maxBandProbes = 512
 	bandStrip     = 41
 )

@@ -16,6 +16,7 @@ type Detector struct {
 
 	crop, crop2 []byte    // resampled / inverted crops handed to zxing
 	work        []byte    // private copy of a crop being blanked
+	line        []byte    // one scan line, twice (see readableBand)
 	prof        []float64 // luma profile for the run checks
 
 	// per-call scratch
@@ -278,6 +279,12 @@ type view struct {
 	inverted           bool // g is the negated luma
 }
 
+// direct reports whether v's lines are the frame's own rows (a window
+// into luma, not resampled or negated).
+func (v *view) direct() bool {
+	return v.exx == 1 && v.eyy == 1 && v.exy == 0 && v.eyx == 0 && !v.inverted
+}
+
 func (v *view) toFull(x, y float64) Point {
 	return Point{v.ox + x*v.exx + y*v.eyx, v.oy + x*v.exy + y*v.eyy}
 }
@@ -287,6 +294,10 @@ func (v *view) toFull(x, y float64) Point {
 // results in a way that trips an assertion (and aborts the process; zxing-cpp
 // issue #740, fixed upstream after 1.4), so downscaling is done here.
 const decodeFlags = zxTryHarder | zxTryRotate
+
+// maxDirectTilt is the largest region angle at which a code resampled
+// upright and not read there is also read as it lies (see tryDecode).
+const maxDirectTilt = 12 * math.Pi / 180
 
 // tryDecode runs the decode attempts for r until one reads something, and
 // reports whether one did.
@@ -311,26 +322,35 @@ func (d *Detector) tryDecode(r *region, luma Gray) bool {
 	} else {
 		v = d.resample(r, hu, hv, k, luma, &d.crop)
 	}
-	if d.read(&v, r) {
+	if d.read(&v, r, luma) {
 		return true
+	}
+	if rotated && k == 1 && math.Abs(r.angle) < maxDirectTilt {
+		// The angle is the region's, which is off for a code cut by the
+		// frame's edge or blurred along its bars; rows read codes tilted a
+		// few degrees as they are.
+		u := d.directView(r, hu, hv, luma)
+		if d.read(&u, r, luma) {
+			return true
+		}
 	}
 	if 2*min(hu, hv)*k < float64(p.MinCropSide) {
 		// Small codes: modules of one or two pixels read better enlarged.
 		u := d.resample(r, hu, hv, 2*k, luma, &d.crop2)
-		if d.read(&u, r) {
+		if d.read(&u, r, luma) {
 			return true
 		}
 	} else if 2*max(hu, hv)*k > float64(p.DownscaleAbove) {
 		// Large, often blurred codes read better reduced (what zxing's
 		// tryDownscale would have done).
 		u := d.resample(r, hu, hv, k/2, luma, &d.crop2)
-		if d.read(&u, r) {
+		if d.read(&u, r, luma) {
 			return true
 		}
 	}
 	if p.TryInverted {
 		iv := d.inverted(&v)
-		if d.read(&iv, r) {
+		if d.read(&iv, r, luma) {
 			return true
 		}
 	}
@@ -343,7 +363,7 @@ func (d *Detector) tryDecode(r *region, luma Gray) bool {
 		if long := max(v.g.Width, v.g.Height); p.MaxCropSide > 0 && long > p.MaxCropSide {
 			v = d.resample(r, hu+g, hv+g, float64(p.MaxCropSide)/float64(long), luma, &d.crop)
 		}
-		return d.read(&v, r)
+		return d.read(&v, r, luma)
 	}
 	return false
 }
@@ -436,7 +456,7 @@ func (d *Detector) inverted(v *view) view {
 // (its own multi-symbol merging in 1.4 can trip the same assertion as
 // tryDownscale); after each new symbol the view is copied, the symbol blanked
 // out, and the view read again, up to MaxSymbolsPerRegion.
-func (d *Detector) read(v *view, r *region) bool {
+func (d *Detector) read(v *view, r *region, luma Gray) bool {
 	if v.g.Width < 8 || v.g.Height < 8 {
 		return false
 	}
@@ -473,8 +493,7 @@ func (d *Detector) read(v *view, r *region) bool {
 		if !dup && isLinear(bit) {
 			// Asked for one symbol, zxing stops after the first two rows
 			// that agree: find all the rows that read.
-			span = d.readableBand(g, &local, bit, text)
-			h.quad = v.quadToFull(&span)
+			span, h.quad = d.band(v, luma, &local, bit, text)
 			dup = d.readBefore(&h)
 		}
 		if dup {
@@ -490,6 +509,87 @@ func (d *Detector) read(v *view, r *region) bool {
 		blankQuad(g, &span)
 	}
 	return found
+}
+
+// band finds where a 1D symbol read in v at local (view pixel indices)
+// lies, as zxing reading the whole frame would place it: on the frame's own
+// lines if two or more of them read it, else on the view's (a code turned
+// further than its bars allow reads on no frame line). It returns the band
+// in view pixel indices and in full-res coordinates.
+func (d *Detector) band(v *view, luma Gray, local *[4]Point, format int, text string) (span, quad [4]Point) {
+	direct := v.direct()
+	var at [4]Point // the read, in frame pixel indices
+	if direct {
+		// The view's lines are the frame's.
+		for i, p := range local {
+			at[i] = Point{p.X + v.ox, p.Y + v.oy}
+		}
+	} else {
+		span, _ = d.readableBand(v.g, local, format, text)
+		quad = v.quadToFull(&span)
+		for i, p := range quad {
+			at[i] = Point{p.X - 0.5, p.Y - 0.5}
+		}
+	}
+	if b, ok := d.frameBand(luma, &at, format, text); ok {
+		quad = b
+		if direct {
+			for i, p := range b {
+				span[i] = Point{p.X - 0.5 - v.ox, p.Y - 0.5 - v.oy}
+			}
+		}
+		return span, quad
+	}
+	if direct {
+		span, _ = d.readableBand(v.g, local, format, text)
+		quad = v.quadToFull(&span)
+	}
+	return span, quad
+}
+
+// frameBand is readableBand on the frame's own lines for a 1D read at at
+// (frame pixel indices); it returns the band in full-res coordinates, and
+// whether two or more lines read.
+func (d *Detector) frameBand(luma Gray, at *[4]Point, format int, text string) ([4]Point, bool) {
+	win, ox, oy := d.frameLines(luma, at)
+	q := *at
+	for i := range q {
+		q[i].X -= float64(ox)
+		q[i].Y -= float64(oy)
+	}
+	b, n := d.readableBand(win, &q, format, text)
+	for i := range b {
+		b[i].X += float64(ox) + 0.5
+		b[i].Y += float64(oy) + 0.5
+	}
+	return b, n >= 2
+}
+
+// frameLines returns a window of the frame's luma made of whole lines
+// (rows, or columns for a vertical code) around the 1D read at q (frame
+// pixel indices): the lines the band can reach, half the code's length
+// from its last reading line, and as far again. The window's origin in the
+// frame is (ox, oy).
+func (d *Detector) frameLines(luma Gray, q *[4]Point) (win Gray, ox, oy int) {
+	x0, y0, x1, y1 := bounds(q)
+	if x1-x0 >= y1-y0 {
+		from, to := max(int(y0-(x1-x0)), 0), min(int(math.Ceil(y1+(x1-x0)))+1, luma.Height)
+		if rs, partial := d.src.(LumaRegionSource); partial {
+			luma = rs.LumaIn(0, from, luma.Width, to)
+		}
+		if to <= from {
+			return Gray{}, 0, 0
+		}
+		return Gray{Pix: luma.Pix[from*luma.Stride:], Stride: luma.Stride, Width: luma.Width, Height: to - from}, 0, from
+	}
+	from, to := max(int(x0-(y1-y0)), 0), min(int(math.Ceil(x1+(y1-y0)))+1, luma.Width)
+	if rs, partial := d.src.(LumaRegionSource); partial {
+		luma = rs.LumaIn(from, 0, to, luma.Height)
+	}
+	if to <= from {
+		return Gray{}, 0, 0
+	}
+	return Gray{Pix: luma.Pix[from:], Stride: luma.Stride, Width: to - from, Height: luma.Height}, from, 0
 }
 
 // quadToFull maps a quad of view pixel corners to full-res coordinates.
