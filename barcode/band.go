@@ -111,7 +111,7 @@ func (d *Detector) readableBand(g Gray, c *[4]Point, format int, text string) (b
 	if horizontal {
 		return [4]Point{{top[0], t}, {top[1], t}, {bot[1], b}, {bot[0], b}}, reads
 	}
-	return [4]Point{{t, top[0]}, {t, top[1]}, {b, bot[1]}, {b, bot[0]}}, reads
+	return [4]Point{{t, top[0]}, {b, bot[0]}, {b, bot[1]}, {t, top[1]}}, reads
 }
 
 // bounds is the bounding box of c.

@@ -81,15 +81,17 @@ func TestBarcodeVideo(t *testing.T) {
 		// zxing's scan-line span, which keeps the p95 up.
 		// The 2D codes' ceilings: at the median, and above the
 		// p95 reached here (10-11 px at both holds) with a margin.
-		// hold10's all-format p95 was raised from 70 when 1D codes began to
-		// be placed on every line of the frame that reads them (zxing's own
-		// convention, the stills' truth): a frame's resampled photo reads
-		// on other lines than the photo did, and the EAN/UPC median against
-		// the photo's lines went from 12 to 24 px (p95 84 px here).
+		// The all-format p95s were raised (from 70 and 80) when 1D codes
+		// began to be placed on every line of the frame that reads them
+		// (zxing's own convention, the stills' truth): a 1D code's truth
+		// here is the photo's reading lines turned and scaled with the
+		// photo, and a turned code reads on the frame's rows in a band
+		// sheared against it (tall ITF codes most). Full set: EAN/UPC
+		// median 23-29 px, p95 80-95; all formats p95 84-87 px.
 		{hold: 10, every: 7, everyF: 9, minReadOfRef: 0.80, minBoxed: 0.15, maxFirstMedian: 3, maxFirstP95: 12,
 			maxCornerMedian: 12, maxCornerP95: 100, max2DCornerMedian: 3, max2DCornerP95: 15, maxFalsePhotos: 1, maxNotInViewFrac: 0.05},
 		{hold: 30, every: 20, everyF: 12, minReadOfRef: 0.90, minBoxed: 0.25, maxFirstMedian: 3, maxFirstP95: 30,
-			maxCornerMedian: 15, maxCornerP95: 80, max2DCornerMedian: 3, max2DCornerP95: 15, maxFalsePhotos: 1, maxNotInViewFrac: 0.02},
+			maxCornerMedian: 15, maxCornerP95: 100, max2DCornerMedian: 3, max2DCornerP95: 15, maxFalsePhotos: 1, maxNotInViewFrac: 0.02},
 	}
 	full := os.Getenv("SHADERCAST_BARCODE_VIDEO") == "full"
 	cases := barcodetest.Load(t)
