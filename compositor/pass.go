@@ -429,8 +429,8 @@ func (s *ShaderPass) fusedProgram(f *frameState, nv12 bool) *program {
 // program from fusedProgram.
 func (s *ShaderPass) renderYUV(f *frameState, prog *program, dst *target) {
 	gl.UseProgram(prog.id)
-	f.res.bindYUV(prog)
-	s.draw(prog, f, f.res.planes[0], dst)
+	f.res.in.bindYUV(prog)
+	s.draw(prog, f, f.res.in.planes[0], dst)
 }
 
 func (s *ShaderPass) uniformInfo() []UniformInfo {

@@ -557,7 +557,7 @@ func (p *Pipeline) render(r *request) error {
 	f.cs = in.ColorSpace()
 	p.stats.in.Add(1)
 	t0 := time.Now()
-	cur, err := p.res.upload(p.dev, in)
+	cur, err := p.res.in.upload(in)
 	if err != nil {
 		p.stats.dropped(dropInvalid)
 		return err

@@ -33,11 +33,7 @@ type resources struct {
 	format media.PixelFormat
 	w, h   int
 
-	planes  [3]texture // YUV input planes
-	input   target     // RGB input: upload texture with its framebuffer
-	swizzle bool       // input's texture swizzles (BGRA, X formats)
-	pbo     [3]uint32  // unpack buffers, when uploads go through them
-	usePBO  bool
+	in      inputTextures // the input frame
 	ping    [2]target
 	packed  target // I420 packed four samples per texel
 	texels  [2]int // texels per row; texels per chroma plane row
@@ -74,13 +70,7 @@ func builtin(name string) shaderSource {
 }
 
 func (r *resources) releaseSized(d *Device) {
-	for i := range r.planes {
-		d.deleteTexture(&r.planes[i])
-	}
-	d.deleteTarget(&r.input)
-	for i := range r.pbo {
-		d.deleteBuffer(&r.pbo[i])
-	}
+	r.in.release(d)
 	d.deleteTarget(&r.ping[0])
 	d.deleteTarget(&r.ping[1])
 	d.deleteTarget(&r.packed)
@@ -158,41 +148,8 @@ func (r *resources) allocate(d *Device, f media.PixelFormat, w, h int, cfg Confi
 		return fmt.Errorf("%w: %dx%d exceeds this GPU's texture size limit %d", ErrFrame, w, h, maxTex)
 	}
 	r.releaseSized(d)
-	r.usePBO = cfg.Upload == UploadPBO || cfg.Upload == UploadAuto && !d.info.Software
-	n := f.NumPlanes()
-	if f.IsYUV() {
-		for i := 0; i < n; i++ {
-			pw, ph := w, h
-			if i > 0 {
-				pw, ph = (w+1)/2, (h+1)/2
-			}
-			in, pf, _ := planeFormat(f, i)
-			r.planes[i] = d.newTexture(pw, ph, in, pf, gl.UNSIGNED_BYTE)
-		}
-	} else {
-		t, err := d.newTarget(w, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
-		if err != nil {
-			return err
-		}
-		r.input = t
-		// Swizzles do the BGRA and X conversions for free at sampling.
-		r.swizzle = f != media.RGBA
-		gl.BindTexture(gl.TEXTURE_2D, t.tex.id)
-		red, blue, alpha := int32(gl.RED), int32(gl.BLUE), int32(gl.ALPHA)
-		if f == media.BGRA || f == media.BGRX {
-			red, blue = gl.BLUE, gl.RED
-		}
-		if f == media.RGBX || f == media.BGRX {
-			alpha = gl.ONE
-		}
-		gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_SWIZZLE_R, red)
-		gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_SWIZZLE_B, blue)
-		gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_SWIZZLE_A, alpha)
-	}
-	if r.usePBO {
-		for i := 0; i < n; i++ {
-			r.pbo[i] = d.newBuffer(gl.PIXEL_UNPACK_BUFFER, 0, gl.STREAM_DRAW)
-		}
+	if err := r.in.allocate(d, f, w, h, cfg.Upload); err != nil {
+		return err
 	}
 	for i := range r.ping {
 		t, err := d.newTarget(w, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
@@ -234,7 +191,7 @@ func (r *resources) other(cur *target) *target {
 // draw into in place: cur itself, or a copy when cur is a swizzled input
 // texture (drawing through its framebuffer would skip the swizzle).
 func (r *resources) writable(cur *target) *target {
-	if cur != &r.input || !r.swizzle {
+	if cur != &r.in.input || !r.in.swizzle {
 		return cur
 	}
 	dst := &r.ping[0]
@@ -242,29 +199,6 @@ func (r *resources) writable(cur *target) *target {
 	gl.Uniform1i(r.copyProg.loc("uInput"), 0)
 	drawFullscreen(cur.tex.id, dst)
 	return dst
-}
-
-// upload puts the frame's planes into textures. For RGB it returns the
-// target holding the frame; for YUV it returns nil, and convert (or a pass
-// fused with the conversion) makes the RGBA.
-func (r *resources) upload(d *Device, in media.VideoFrame) (*target, error) {
-	f := in.Format()
-	for i := 0; i < f.NumPlanes(); i++ {
-		pl, err := in.Plane(i)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrFrame, err)
-		}
-		tex := r.planes[i]
-		if !f.IsYUV() {
-			tex = r.input.tex
-		}
-		_, pf, bpp := planeFormat(f, i)
-		r.uploadPlane(i, tex, pf, bpp, pl)
-	}
-	if !f.IsYUV() {
-		return &r.input, nil
-	}
-	return nil, nil
 }
 
 // convert turns the uploaded YUV planes into RGBA in ping[0].
@@ -279,9 +213,9 @@ func (r *resources) convert(d *Device, nv12 bool) (*target, error) {
 	}
 	prog := r.yuvProg[v]
 	gl.UseProgram(prog.id)
-	r.bindYUV(prog)
+	r.in.bindYUV(prog)
 	dst := &r.ping[0]
-	drawFullscreen(r.planes[0].id, dst)
+	drawFullscreen(r.in.planes[0].id, dst)
 	return dst, nil
 }
 
@@ -326,46 +260,6 @@ func withYUV(src shaderSource, variant int, extra string) shaderSource {
 // yuvUnit is the first texture unit of the YUV planes; units below it stay
 // free for the pass a conversion is fused into.
 const yuvUnit = 5
-
-// bindYUV points the samplers of yuv.glsl on the current program at the
-// planes.
-func (r *resources) bindYUV(prog *program) {
-	for i, name := range [3]string{"sc_Y", "sc_U", "sc_V"} {
-		gl.Uniform1i(prog.loc(name), int32(yuvUnit+i))
-		gl.ActiveTexture(gl.TEXTURE0 + uint32(yuvUnit+i))
-		gl.BindTexture(gl.TEXTURE_2D, r.planes[i].id)
-	}
-	gl.ActiveTexture(gl.TEXTURE0)
-}
-
-func (r *resources) uploadPlane(i int, tex texture, pf uint32, bpp int, pl media.Plane) {
-	gl.BindTexture(gl.TEXTURE_2D, tex.id)
-	n := pl.Stride*(pl.Height-1) + pl.Width*bpp
-	data := pl.Data[:n]
-	var src unsafe.Pointer = bytesPtr(data)
-	if r.usePBO {
-		// Orphaning gives the driver a fresh buffer each frame, so the
-		// copy never waits for the GPU to finish reading the last one.
-		gl.BindBuffer(gl.PIXEL_UNPACK_BUFFER, r.pbo[i])
-		gl.BufferData(gl.PIXEL_UNPACK_BUFFER, n, nil, gl.STREAM_DRAW)
-		gl.BufferSubData(gl.PIXEL_UNPACK_BUFFER, 0, n, src)
-		src = nil
-	}
-	if pl.Stride%bpp == 0 {
-		gl.PixelStorei(gl.UNPACK_ROW_LENGTH, int32(pl.Stride/bpp))
-		gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, int32(pl.Width), int32(pl.Height), pf, gl.UNSIGNED_BYTE, src)
-	} else {
-		// A stride that is no whole number of texels: row by row.
-		gl.PixelStorei(gl.UNPACK_ROW_LENGTH, 0)
-		for y := 0; y < pl.Height; y++ {
-			gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, int32(y), int32(pl.Width), 1, pf, gl.UNSIGNED_BYTE, unsafe.Add(src, y*pl.Stride))
-		}
-	}
-	gl.PixelStorei(gl.UNPACK_ROW_LENGTH, 0)
-	if r.usePBO {
-		gl.BindBuffer(gl.PIXEL_UNPACK_BUFFER, 0)
-	}
-}
 
 // pack converts the result to packed I420 in r.packed: one draw per plane
 // region, each a branch-free program.
