@@ -13,16 +13,31 @@ import (
 // its placement (scene.Place: crop, fit, rotation), with its opacity,
 // blended over what was drawn before, so that the order of the draws is
 // the z-order. Sampling is bilinear; what a turned layer leaves uncovered
-// keeps what is below.
+// keeps what is below. A YUV source is drawn from its planes, converted
+// only where the layer covers the canvas: converting a whole frame first
+// would cost a full-size pass per source.
 type layerDrawer struct {
-	prog   *program
-	linear uint32 // sampler: bilinear, clamped to the edge
+	rgb    *program
+	yuv    [numYUVVariants]*program // made on first use
+	linear uint32                   // sampler: bilinear, clamped to the edge
+}
+
+// layerSource is what a layer shows: an RGBA texture, or the YUV planes of
+// in with the conversion of variant yuv (see yuvVariant).
+type layerSource struct {
+	tex  texture
+	in   *inputTextures // YUV when set
+	yuv  int
+	w, h int
+}
+
+func layerVert() shaderSource {
+	return shaderSource{file: "layer.vert", text: shaders.MustSource("layer.vert")}
 }
 
 func (l *layerDrawer) setup(d *Device) error {
 	var err error
-	vert := shaderSource{file: "layer.vert", text: shaders.MustSource("layer.vert")}
-	if l.prog, err = d.newProgram(vert, builtin("layer.frag")); err != nil {
+	if l.rgb, err = d.newProgram(layerVert(), builtin("layer.frag")); err != nil {
 		return err
 	}
 	l.linear = d.newSampler(gl.LINEAR)
@@ -30,22 +45,43 @@ func (l *layerDrawer) setup(d *Device) error {
 }
 
 func (l *layerDrawer) release(d *Device) {
-	d.deleteProgram(&l.prog)
+	d.deleteProgram(&l.rgb)
+	for i := range l.yuv {
+		d.deleteProgram(&l.yuv[i])
+	}
 	d.deleteSampler(&l.linear)
+}
+
+// program returns the program for src, compiling a YUV variant on first
+// use.
+func (l *layerDrawer) program(d *Device, src *layerSource) (*program, error) {
+	if src.in == nil {
+		return l.rgb, nil
+	}
+	if l.yuv[src.yuv] == nil {
+		prog, err := d.newProgram(layerVert(), withYUV(builtin("layer.frag"), src.yuv, "", "SC_LAYER_YUV"))
+		if err != nil {
+			return nil, err
+		}
+		l.yuv[src.yuv] = prog
+	}
+	return l.yuv[src.yuv], nil
 }
 
 // draw blends src over dst at p with opacity (0 to 1). Alpha is straight:
 // the canvas's colour becomes src*a + dst*(1-a) with a the source's alpha
 // times opacity, and its alpha a + dst.a*(1-a).
-func (l *layerDrawer) draw(dst *target, src texture, p scene.Placement, opacity float64) {
+func (l *layerDrawer) draw(d *Device, dst *target, src *layerSource, p scene.Placement, opacity float64) error {
 	if opacity <= 0 || src.w <= 0 || src.h <= 0 {
-		return
+		return nil
+	}
+	pr, err := l.program(d, src)
+	if err != nil {
+		return err
 	}
 	gl.BindFramebuffer(gl.FRAMEBUFFER, dst.fbo)
 	gl.Viewport(0, 0, int32(dst.tex.w), int32(dst.tex.h))
-	gl.UseProgram(l.prog.id)
-	pr := l.prog
-	gl.Uniform1i(pr.loc("uInput"), 0)
+	gl.UseProgram(pr.id)
 	gl.Uniform1f(pr.loc("uOpacity"), float32(min(opacity, 1)))
 	gl.Uniform4f(pr.loc("uDst"), float32(p.Dst[0]), float32(p.Dst[1]), float32(p.Dst[2]), float32(p.Dst[3]))
 	sw, sh := float64(src.w), float64(src.h)
@@ -53,12 +89,27 @@ func (l *layerDrawer) draw(dst *target, src texture, p scene.Placement, opacity 
 	gl.Uniform2f(pr.loc("uCenter"), float32(p.Center[0]), float32(p.Center[1]))
 	gl.Uniform2f(pr.loc("uRot"), float32(math.Cos(p.Rotation)), float32(math.Sin(p.Rotation)))
 	gl.Uniform2f(pr.loc("uTargetSize"), float32(dst.tex.w), float32(dst.tex.h))
-	gl.ActiveTexture(gl.TEXTURE0)
-	gl.BindTexture(gl.TEXTURE_2D, src.id)
-	gl.BindSampler(0, l.linear)
+	if src.in != nil {
+		src.in.bindYUV(pr)
+		for i := range 3 {
+			gl.BindSampler(uint32(yuvUnit+i), l.linear)
+		}
+	} else {
+		gl.Uniform1i(pr.loc("uInput"), 0)
+		gl.ActiveTexture(gl.TEXTURE0)
+		gl.BindTexture(gl.TEXTURE_2D, src.tex.id)
+		gl.BindSampler(0, l.linear)
+	}
 	gl.Enable(gl.BLEND)
 	gl.BlendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA)
 	gl.DrawArrays(gl.TRIANGLE_STRIP, 0, 4)
 	gl.Disable(gl.BLEND)
-	gl.BindSampler(0, 0)
+	if src.in != nil {
+		for i := range 3 {
+			gl.BindSampler(uint32(yuvUnit+i), 0)
+		}
+	} else {
+		gl.BindSampler(0, 0)
+	}
+	return nil
 }

@@ -67,7 +67,10 @@ func TestLayersMatchReference(t *testing.T) {
 			if !ok {
 				t.Fatalf("layer %+v placed nothing", ly.l)
 			}
-			ld.draw(&canvas, texs[ly.src], p, ly.l.Opacity)
+			src := layerSource{tex: texs[ly.src], w: s.Rect.Dx(), h: s.Rect.Dy()}
+			if err := ld.draw(testDevice, &canvas, &src, p, ly.l.Opacity); err != nil {
+				return err
+			}
 		}
 		got = make([]byte, 4*W*H)
 		gl.BindFramebuffer(gl.READ_FRAMEBUFFER, canvas.fbo)
@@ -78,14 +81,56 @@ func TestLayersMatchReference(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The reference, from the definitions alone.
-	want := make([][4]float64, W*H)
-	edge := make([]bool, W*H)
+	refs := make([]refLayer, len(layers))
+	for i, ly := range layers {
+		refs[i] = refLayer{srcs[ly.src], ly.l}
+	}
+	want, edge := composeReference(W, H, bg, refs)
+	checkComposed(t, W, H, got, want, edge, 4)
+}
+
+// checkComposed compares RGBA pixels (the first channels of each) with a
+// reference, off the layers' edges: at most 3 levels apart.
+func checkComposed(t *testing.T, W, H int, got []byte, want [][4]float64, edge []bool, channels int) {
+	t.Helper()
+	bad, worst := 0, 0.0
+	for i := range want {
+		if edge[i] {
+			continue
+		}
+		for k := 0; k < channels; k++ {
+			d := math.Abs(float64(got[4*i+k]) - want[i][k])
+			worst = math.Max(worst, d)
+			if d > 3 {
+				bad++
+				if bad <= 5 {
+					t.Errorf("pixel (%d, %d) channel %d: got %d, want %.0f", i%W, i/W, k, got[4*i+k], want[i][k])
+				}
+			}
+		}
+	}
+	t.Logf("worst difference %.0f levels off the edges; %d values more than 3 off", worst, bad)
+}
+
+// refLayer is a layer of the Go reference: its source image and spec.
+type refLayer struct {
+	src *image.RGBA
+	l   scene.Layer
+}
+
+// composeReference composes layers over bg in Go, from the definitions
+// alone: each canvas pixel's centre is mapped back through each layer's
+// turn and fit, the source sampled bilinearly with its edge clamped, and
+// blended over what is below, in list order. edge marks the pixels within
+// a pixel and a half of a layer's edge, whose coverage may differ.
+func composeReference(W, H int, bg [4]uint8, layers []refLayer) (want [][4]float64, edge []bool) {
+	want = make([][4]float64, W*H)
+	edge = make([]bool, W*H)
 	for i := range want {
 		want[i] = [4]float64{float64(bg[0]), float64(bg[1]), float64(bg[2]), float64(bg[3])}
 	}
 	for _, ly := range layers {
-		s := srcs[ly.src]
+		s := ly.src
 		sw, sh := float64(s.Rect.Dx()), float64(s.Rect.Dy())
 		l := ly.l
 		// Crop, then fit, written out again rather than through Place.
@@ -132,23 +177,7 @@ func TestLayersMatchReference(t *testing.T) {
 			}
 		}
 	}
-	bad, worst := 0, 0.0
-	for i := range want {
-		if edge[i] {
-			continue
-		}
-		for k := 0; k < 4; k++ {
-			d := math.Abs(float64(got[4*i+k]) - want[i][k])
-			worst = math.Max(worst, d)
-			if d > 3 {
-				bad++
-				if bad <= 5 {
-					t.Errorf("pixel (%d, %d) channel %d: got %d, want %.0f", i%W, i/W, k, got[4*i+k], want[i][k])
-				}
-			}
-		}
-	}
-	t.Logf("worst difference %.0f levels off the edges; %d values more than 3 off", worst, bad)
+	return want, edge
 }
 
 // gradient is a w x h image whose colour changes along both axes, with

@@ -128,6 +128,11 @@ type Pipeline struct {
 
 	presenter Presenter // GL thread; see SetPresenter
 
+	// Compose's, GL thread: one slot per source frame, and the layer
+	// program (made on the first composition).
+	sources []sourceSlot
+	layers  layerDrawer
+
 	// The watchdog's state, GL thread: the passes issued on a GPU and
 	// not yet known complete, when the frame being rendered started, the
 	// start of the last frame that overran (blamed once), and whether a
@@ -209,7 +214,10 @@ const (
 // Process allocates nothing in steady state.
 type request struct {
 	p     *Pipeline
-	in    media.VideoFrame
+	in    media.VideoFrame // Process's
+	comp  *Composition     // Compose's
+	ts    int64            // the output's timestamp and duration, µs
+	dur   int64
 	out   *Output
 	err   error
 	state atomic.Int32
@@ -238,18 +246,7 @@ func (r *request) Abort() {
 // overwritten. Errors caused by the frame wrap ErrFrame (or media.ErrClosed);
 // the pipeline keeps working after any error.
 func (p *Pipeline) Process(ctx context.Context, in media.VideoFrame, out *Output) error {
-	if out == nil {
-		return errors.New("compositor: Process needs an Output to fill")
-	}
-	// A failed call must not leave the previous (already closed) frame
-	// looking like this call's result.
-	out.Frame = media.VideoFrame{}
-	if p.closed.Load() {
-		return ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		// No work for a caller that has already given up.
-		p.stats.dropped(dropCanceled)
+	if err := p.admit(ctx, out); err != nil {
 		return err
 	}
 	if in.Closed() {
@@ -257,7 +254,32 @@ func (p *Pipeline) Process(ctx context.Context, in media.VideoFrame, out *Output
 		return fmt.Errorf("%w: %w", ErrFrame, media.ErrClosed)
 	}
 	r := requestPool.Get().(*request)
-	r.p, r.in, r.out, r.err = p, in, out, nil
+	r.p, r.in, r.comp, r.out, r.err = p, in, nil, out, nil
+	r.ts, r.dur = in.Timestamp(), in.Duration()
+	return p.run(ctx, r)
+}
+
+// admit is what Process and Compose check before a frame: out to fill
+// (cleared, so that a failed call does not leave the previous, closed
+// frame looking like its result), the pipeline open, the caller still
+// waiting (no work for one that has given up).
+func (p *Pipeline) admit(ctx context.Context, out *Output) error {
+	if out == nil {
+		return errors.New("compositor: Process and Compose need an Output to fill")
+	}
+	out.Frame = media.VideoFrame{}
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		p.stats.dropped(dropCanceled)
+		return err
+	}
+	return nil
+}
+
+// run hands r to the GL thread and waits for its result.
+func (p *Pipeline) run(ctx context.Context, r *request) error {
 	r.state.Store(reqQueued)
 	r.start = time.Now()
 	if err := p.dev.thread.Post(ctx, r); err != nil {
@@ -286,7 +308,7 @@ func (p *Pipeline) Process(ctx context.Context, in media.VideoFrame, out *Output
 }
 
 func (p *Pipeline) recycle(r *request) {
-	r.p, r.in, r.out, r.err = nil, media.VideoFrame{}, nil, nil
+	r.p, r.in, r.comp, r.out, r.err = nil, media.VideoFrame{}, nil, nil, nil
 	requestPool.Put(r)
 }
 
@@ -518,6 +540,8 @@ func (p *Pipeline) Close() error {
 		p.freeRing()
 		p.timers.deleteTimer(p.dev, p.inTimer)
 		p.timers.deleteTimer(p.dev, p.outTimer)
+		p.releaseSources(0)
+		p.layers.release(p.dev)
 		p.res.release(p.dev)
 		p.dev.removePipeline(p)
 		p.view.Store(&chainView{})
@@ -537,34 +561,62 @@ func sortUniforms(u []UniformInfo) {
 
 // render uploads, runs the chain and issues the output conversion; GL thread.
 func (p *Pipeline) render(r *request) error {
+	var cur *target
+	var err error
+	if r.comp != nil {
+		cur, err = p.compose(r)
+	} else {
+		cur, err = p.uploadInput(r)
+	}
+	if err != nil {
+		return err
+	}
+	return p.runChain(r, cur)
+}
+
+// uploadInput puts Process's frame on the GPU: the RGBA target for RGB
+// input, nil for YUV, whose planes wait for the conversion (or a pass
+// fused with it).
+func (p *Pipeline) uploadInput(r *request) (*target, error) {
 	in := r.in
 	w, h := in.CodedWidth(), in.CodedHeight()
 	if w == 0 {
 		p.stats.dropped(dropInvalid)
-		return fmt.Errorf("%w: %w", ErrFrame, media.ErrClosed)
+		return nil, fmt.Errorf("%w: %w", ErrFrame, media.ErrClosed)
 	}
 	if err := p.ensureSized(in.Format(), w, h); err != nil {
 		p.stats.dropped(dropInvalid)
-		return err
+		return nil, err
 	}
-	f := &p.res.frame
-	f.info = FrameInfo{Index: p.frames, Timestamp: in.Timestamp(), Width: w, Height: h}
-	f.detections = r.out.Detections[:0]
-	r.frame = p.frames
-	p.frames++
-	p.timers.collect(p)
-
-	f.cs = in.ColorSpace()
-	p.stats.in.Add(1)
+	p.beginFrame(r, w, h)
+	p.res.frame.cs = in.ColorSpace()
 	t0 := time.Now()
 	cur, err := p.res.in.upload(in)
 	if err != nil {
 		p.stats.dropped(dropInvalid)
-		return err
+		return nil, err
 	}
 	p.stats.upload.add(time.Since(t0))
+	return cur, nil
+}
 
-	nv12 := in.Format() == media.NV12
+// beginFrame starts the frame's state for the passes.
+func (p *Pipeline) beginFrame(r *request, w, h int) {
+	f := &p.res.frame
+	f.info = FrameInfo{Index: p.frames, Timestamp: r.ts, Width: w, Height: h}
+	f.detections = r.out.Detections[:0]
+	r.frame = p.frames
+	p.frames++
+	p.timers.collect(p)
+	p.stats.in.Add(1)
+}
+
+// runChain runs the pass chain on cur (nil: YUV planes not yet
+// converted), then converts for the output.
+func (p *Pipeline) runChain(r *request, cur *target) error {
+	f := &p.res.frame
+	var err error
+	nv12 := r.comp == nil && r.in.Format() == media.NV12
 	// convert makes the RGBA of YUV input for the first pass that cannot
 	// read the planes itself (or for the output, with no pass at all).
 	convert := func() error {

@@ -104,7 +104,7 @@ func (p *Pipeline) present(r *request) error {
 		Width:       res.tex.w,
 		Height:      res.tex.h,
 		Index:       p.res.frame.info.Index,
-		Timestamp:   r.in.Timestamp(),
+		Timestamp:   r.ts,
 	})
 	for gl.GetError() != gl.NO_ERROR {
 	}

@@ -203,20 +203,25 @@ func (r *resources) writable(cur *target) *target {
 
 // convert turns the uploaded YUV planes into RGBA in ping[0].
 func (r *resources) convert(d *Device, nv12 bool) (*target, error) {
-	v := yuvVariant(nv12, r.frame.cs)
+	dst := &r.ping[0]
+	return dst, r.convertInto(d, &r.in, yuvVariant(nv12, r.frame.cs), dst)
+}
+
+// convertInto turns in's YUV planes into RGBA in dst, with the program of
+// YUV variant v.
+func (r *resources) convertInto(d *Device, in *inputTextures, v int, dst *target) error {
 	if r.yuvProg[v] == nil {
 		prog, err := d.newProgram(fullscreenVert(), withYUV(builtin("yuv_to_rgb.frag"), v, ""))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r.yuvProg[v] = prog
 	}
 	prog := r.yuvProg[v]
 	gl.UseProgram(prog.id)
-	r.in.bindYUV(prog)
-	dst := &r.ping[0]
-	drawFullscreen(r.in.planes[0].id, dst)
-	return dst, nil
+	in.bindYUV(prog)
+	drawFullscreen(in.planes[0].id, dst)
+	return nil
 }
 
 // YUV programs come in variants: I420 or NV12, times BT.601 or BT.709,
@@ -238,8 +243,8 @@ func yuvVariant(nv12 bool, cs media.ColorSpace) int {
 }
 
 // withYUV adds yuv.glsl (sc_yuv) for a variant to a fragment shader, and
-// extra code after it.
-func withYUV(src shaderSource, variant int, extra string) shaderSource {
+// extra code after it, with more defines.
+func withYUV(src shaderSource, variant int, extra string, defines ...string) shaderSource {
 	cs := media.ColorSpace{Matrix: media.MatrixBT709, FullRange: variant&1 != 0}
 	if variant&2 != 0 {
 		cs.Matrix = media.MatrixBT601
@@ -254,6 +259,7 @@ func withYUV(src shaderSource, variant int, extra string) shaderSource {
 	if variant&4 != 0 {
 		defs = append(defs, "SC_NV12")
 	}
+	defs = append(defs, defines...)
 	return withPrelude(src, "yuv.glsl", shaders.MustSource("yuv.glsl")+extra, defs...)
 }
 
@@ -293,10 +299,10 @@ func (r *resources) pack(d *Device) {
 func (r *resources) packedSize() int { return 4 * r.packed.tex.w * r.packed.tex.h }
 
 // unpackI420 copies the packed image into a new I420 frame.
-func (r *resources) unpackI420(src []byte, in media.VideoFrame) (media.VideoFrame, error) {
+func (r *resources) unpackI420(src []byte, ts, dur int64) (media.VideoFrame, error) {
 	out, err := media.AllocVideoFrame(media.VideoFrameInit{
 		Format: media.I420, CodedWidth: r.w, CodedHeight: r.h,
-		Timestamp: in.Timestamp(), Duration: in.Duration(), ColorSpace: r.outCS,
+		Timestamp: ts, Duration: dur, ColorSpace: r.outCS,
 	})
 	if err != nil {
 		return media.VideoFrame{}, err
@@ -330,7 +336,7 @@ func (p *Pipeline) readSync(req *request) error {
 		src := r.writable(r.result)
 		out, err := media.AllocVideoFrame(media.VideoFrameInit{
 			Format: media.RGBA, CodedWidth: r.w, CodedHeight: r.h,
-			Timestamp: req.in.Timestamp(), Duration: req.in.Duration(),
+			Timestamp: req.ts, Duration: req.dur,
 		})
 		if err != nil {
 			return err
@@ -357,7 +363,7 @@ func (p *Pipeline) readSync(req *request) error {
 	if err := glError("reading back I420"); err != nil {
 		return err
 	}
-	out, err := r.unpackI420(buf, req.in)
+	out, err := r.unpackI420(buf, req.ts, req.dur)
 	if err != nil {
 		return err
 	}
@@ -449,7 +455,7 @@ func (p *Pipeline) completeOldest() {
 		req.finish(fmt.Errorf("compositor: mapping readback buffer failed: %w", glError("glMapBufferRange")))
 		return
 	}
-	out, err := r.unpackI420(unsafe.Slice((*byte)(ptr), n), req.in)
+	out, err := r.unpackI420(unsafe.Slice((*byte)(ptr), n), req.ts, req.dur)
 	gl.UnmapBuffer(gl.PIXEL_PACK_BUFFER)
 	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
 	p.stats.readback.add(time.Since(t0))

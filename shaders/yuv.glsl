@@ -25,3 +25,18 @@ vec4 sc_yuv(ivec2 p) {
 	vec3 rgb = sc_Matrix * (vec3(texelFetch(sc_Y, p, 0).r, uv) - sc_Offset);
 	return vec4(clamp(rgb, 0.0, 1.0), 1.0);
 }
+
+// sc_yuv_filtered samples the planes at texture coordinates uv (0-1 over
+// the frame), filtered by the sampler bound to their units: for drawing a
+// frame scaled, where each output pixel is not one input texel. Filtering
+// YUV before the conversion gives what filtering RGB after it would: the
+// conversion is affine.
+vec4 sc_yuv_filtered(vec2 uv) {
+#ifdef SC_NV12
+	vec2 c = texture(sc_U, uv).rg;
+#else
+	vec2 c = vec2(texture(sc_U, uv).r, texture(sc_V, uv).r);
+#endif
+	vec3 rgb = sc_Matrix * (vec3(texture(sc_Y, uv).r, c) - sc_Offset);
+	return vec4(clamp(rgb, 0.0, 1.0), 1.0);
+}

@@ -1,0 +1,182 @@
+package compositor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/scene"
+)
+
+// Composition is one programme frame: a canvas, the sources' current
+// frames, and the layers that show them. Compose reads the frames during
+// the call; they stay the caller's.
+type Composition struct {
+	Width, Height int
+	// Timestamp and Duration (µs) become the output frame's.
+	Timestamp, Duration int64
+	// Frames are the sources' current frames; layers name them by index.
+	// Each is uploaded once per composition, however many layers show it,
+	// and only when a visible layer does.
+	Frames []media.VideoFrame
+	// Layers are drawn in order, the first at the bottom, over black.
+	Layers []Layer
+}
+
+// Layer is one layer of a Composition.
+type Layer struct {
+	Frame int // index into Composition.Frames
+	// Spec places the frame: rectangle, fit, crop, opacity, rotation,
+	// visibility. Its pass chain is not run by Compose.
+	Spec scene.Layer
+}
+
+// Limits on one composition.
+const (
+	MaxCompositionFrames = 64
+	MaxCompositionLayers = 256
+)
+
+// sourceSlot holds one source frame of a composition on the GPU, and how
+// its layers draw it.
+type sourceSlot struct {
+	in  inputTextures
+	src layerSource
+}
+
+// Compose composites c onto its canvas, runs the chain on the result, and
+// stores the output in out as Process does: out.Frame is a new frame the
+// caller must Close, out.Detections is overwritten. Errors caused by c
+// wrap ErrFrame.
+func (p *Pipeline) Compose(ctx context.Context, c *Composition, out *Output) error {
+	if err := p.admit(ctx, out); err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		p.stats.dropped(dropInvalid)
+		return err
+	}
+	r := requestPool.Get().(*request)
+	r.p, r.in, r.comp, r.out, r.err = p, media.VideoFrame{}, c, out, nil
+	r.ts, r.dur = c.Timestamp, c.Duration
+	return p.run(ctx, r)
+}
+
+// check is what can be checked of c before the GL thread.
+func (c *Composition) check() error {
+	switch {
+	case c.Width < 2 || c.Height < 2 || c.Width%2 != 0 || c.Height%2 != 0:
+		return fmt.Errorf("%w: canvas %dx%d: want even sizes", ErrFrame, c.Width, c.Height)
+	case len(c.Frames) > MaxCompositionFrames:
+		return fmt.Errorf("%w: %d frames in a composition, at most %d", ErrFrame, len(c.Frames), MaxCompositionFrames)
+	case len(c.Layers) > MaxCompositionLayers:
+		return fmt.Errorf("%w: %d layers in a composition, at most %d", ErrFrame, len(c.Layers), MaxCompositionLayers)
+	}
+	for i := range c.Layers {
+		if f := c.Layers[i].Frame; f < 0 || f >= len(c.Frames) {
+			return fmt.Errorf("%w: layer %d shows frame %d of %d", ErrFrame, i, f, len(c.Frames))
+		}
+	}
+	return nil
+}
+
+// shown reports whether layer l draws anything.
+func shown(l *Layer) bool { return l.Spec.Visible && l.Spec.Opacity > 0 }
+
+// compose draws r's composition on the canvas (the RGBA input texture of
+// the canvas's size) and returns it for the chain; GL thread.
+func (p *Pipeline) compose(r *request) (*target, error) {
+	c := r.comp
+	if err := p.ensureSized(media.RGBA, c.Width, c.Height); err != nil {
+		p.stats.dropped(dropInvalid)
+		return nil, err
+	}
+	if !p.layersReady() {
+		if err := p.layers.setup(p.dev); err != nil {
+			return nil, err
+		}
+	}
+	p.beginFrame(r, c.Width, c.Height)
+	p.releaseSources(len(c.Frames))
+	for len(p.sources) < len(c.Frames) {
+		p.sources = append(p.sources, sourceSlot{})
+	}
+	// Upload each frame a visible layer shows, once.
+	t0 := time.Now()
+	for i := range c.Frames {
+		used := false
+		for k := range c.Layers {
+			used = used || c.Layers[k].Frame == i && shown(&c.Layers[k])
+		}
+		if !used {
+			continue
+		}
+		if err := p.uploadSource(&p.sources[i], c.Frames[i]); err != nil {
+			p.stats.dropped(dropInvalid)
+			return nil, fmt.Errorf("frame %d: %w", i, err)
+		}
+	}
+	p.stats.upload.add(time.Since(t0))
+	canvas := &p.res.in.input
+	gl.BindFramebuffer(gl.FRAMEBUFFER, canvas.fbo)
+	gl.ClearColor(0, 0, 0, 1)
+	gl.Clear(gl.COLOR_BUFFER_BIT)
+	for k := range c.Layers {
+		l := &c.Layers[k]
+		if !shown(l) {
+			continue
+		}
+		s := &p.sources[l.Frame]
+		if pl, ok := scene.Place(&l.Spec, s.in.w, s.in.h); ok {
+			if err := p.layers.draw(p.dev, canvas, &s.src, pl, l.Spec.Opacity); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return canvas, glError("composing layers")
+}
+
+// uploadSource puts frame on the GPU in s. A YUV frame stays planes:
+// its layers convert it where they are drawn.
+func (p *Pipeline) uploadSource(s *sourceSlot, frame media.VideoFrame) error {
+	w, h := frame.CodedWidth(), frame.CodedHeight()
+	if w == 0 {
+		return fmt.Errorf("%w: %w", ErrFrame, media.ErrClosed)
+	}
+	f := frame.Format()
+	if s.in.format != f || s.in.w != w || s.in.h != h {
+		s.in.release(p.dev)
+		var maxTex int32
+		gl.GetIntegerv(gl.MAX_TEXTURE_SIZE, &maxTex)
+		if w > int(maxTex) || h > int(maxTex) {
+			return fmt.Errorf("%w: %dx%d exceeds this GPU's texture size limit %d", ErrFrame, w, h, maxTex)
+		}
+		if err := s.in.allocate(p.dev, f, w, h, p.cfg.Upload); err != nil {
+			s.in.release(p.dev)
+			return err
+		}
+	}
+	if _, err := s.in.upload(frame); err != nil {
+		return err
+	}
+	s.src = layerSource{tex: s.in.input.tex, w: w, h: h}
+	if f.IsYUV() {
+		s.src.in, s.src.yuv = &s.in, yuvVariant(f == media.NV12, frame.ColorSpace())
+	}
+	return nil
+}
+
+// releaseSources frees the source slots from n on; GL thread.
+func (p *Pipeline) releaseSources(n int) {
+	for i := n; i < len(p.sources); i++ {
+		p.sources[i].in.release(p.dev)
+	}
+	if n < len(p.sources) {
+		p.sources = p.sources[:n]
+	}
+}
+
+func (p *Pipeline) layersReady() bool { return p.layers.rgb != nil }

@@ -1,0 +1,238 @@
+package compositor
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"math"
+	"testing"
+
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/scene"
+)
+
+// visible is a layer spec as scene.Parse fills in its defaults.
+func visible(r scene.Rect, fit scene.Fit) scene.Layer {
+	return scene.Layer{Rect: r, Fit: fit, Opacity: 1, Visible: true, Gain: 1}
+}
+
+// composeOnce composes c on a new pipeline of cfg, closed again; the
+// caller closes the output's frame.
+func composeOnce(t *testing.T, cfg Config, c *Composition) Output {
+	t.Helper()
+	p, err := NewPipeline(testDevice, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var out Output
+	if err := p.Compose(context.Background(), c, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestComposeMatchesReference: Compose (RGBA sources, RGBA readback)
+// against the Go reference of the same layers over black; an invisible
+// layer and one at opacity 0 draw nothing; the output has the
+// composition's timestamp.
+func TestComposeMatchesReference(t *testing.T) {
+	const W, H = 320, 180
+	wide, square := gradient(200, 100, 255), checker(64, 64)
+	frames := []media.VideoFrame{rgbaFrame(t, wide, 0), rgbaFrame(t, square, 0)}
+	defer func() {
+		for _, f := range frames {
+			f.Close()
+		}
+	}()
+	turned := visible(scene.Rect{150, 40, 120, 60}, scene.FitStretch)
+	turned.Rotation, turned.Opacity, turned.Crop = 20, 0.7, scene.Crop{0, 0.25, 0, 0}
+	hidden := visible(scene.Rect{0, 0, W, H}, scene.FitStretch)
+	hidden.Visible = false
+	clear := visible(scene.Rect{0, 0, W, H}, scene.FitStretch)
+	clear.Opacity = 0
+	c := &Composition{Width: W, Height: H, Timestamp: 4242, Duration: 33333, Frames: frames, Layers: []Layer{
+		{0, visible(scene.Rect{0, 0, W, H}, scene.FitContain)},
+		{1, visible(scene.Rect{20, 20, 100, 100}, scene.FitCover)},
+		{0, turned},
+		{1, hidden},
+		{1, clear},
+	}}
+	out := composeOnce(t, Config{Output: OutputRGBA, Readback: ReadbackSync}, c)
+	defer out.Frame.Close()
+	if out.Frame.CodedWidth() != W || out.Frame.CodedHeight() != H || out.Frame.Timestamp() != 4242 || out.Frame.Duration() != 33333 {
+		t.Fatalf("output %dx%d at %d for %d", out.Frame.CodedWidth(), out.Frame.CodedHeight(), out.Frame.Timestamp(), out.Frame.Duration())
+	}
+	pl, _ := out.Frame.Plane(0)
+	got := make([]byte, 4*W*H)
+	for y := 0; y < H; y++ {
+		copy(got[4*W*y:4*W*(y+1)], pl.Data[y*pl.Stride:])
+	}
+	srcs := []*image.RGBA{wide, square}
+	var refs []refLayer
+	for _, l := range c.Layers {
+		if l.Spec.Visible && l.Spec.Opacity > 0 {
+			refs = append(refs, refLayer{srcs[l.Frame], l.Spec})
+		}
+	}
+	want, edge := composeReference(W, H, [4]uint8{0, 0, 0, 255}, refs)
+	checkComposed(t, W, H, got, want, edge, 3)
+}
+
+// TestComposeI420Grid: four I420 sources of one colour each in a 2x2 grid,
+// read back as I420: each quadrant carries its source's Y, U and V.
+func TestComposeI420Grid(t *testing.T) {
+	const W, H = 256, 144
+	colours := []color.RGBA{{200, 30, 30, 255}, {30, 200, 30, 255}, {30, 30, 200, 255}, {220, 220, 40, 255}}
+	c := &Composition{Width: W, Height: H}
+	var want [4][3]float64
+	for i, col := range colours {
+		img := image.NewRGBA(image.Rect(0, 0, 160, 90))
+		for k := 0; k < len(img.Pix); k += 4 {
+			img.Pix[k], img.Pix[k+1], img.Pix[k+2], img.Pix[k+3] = col.R, col.G, col.B, 255
+		}
+		f := i420Frame(t, 160, 90, img)
+		defer f.Close()
+		for pi := range 3 {
+			pl, _ := f.Plane(pi)
+			want[i][pi] = float64(pl.Data[0])
+		}
+		c.Frames = append(c.Frames, f)
+		c.Layers = append(c.Layers, Layer{i, visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitStretch)})
+	}
+	out := composeOnce(t, Config{}, c)
+	defer out.Frame.Close()
+	for i := range colours {
+		x0, y0 := (i%2)*W/2, (i/2)*H/2
+		for pi := range 3 {
+			pl, _ := out.Frame.Plane(pi)
+			s := 1
+			if pi > 0 {
+				s = 2
+			}
+			// The quadrant's inside, away from the edges.
+			for y := (y0 + 4) / s; y < (y0+H/2-4)/s; y++ {
+				for x := (x0 + 4) / s; x < (x0+W/2-4)/s; x++ {
+					if d := math.Abs(float64(pl.Data[y*pl.Stride+x]) - want[i][pi]); d > 2 {
+						t.Fatalf("source %d plane %d at (%d, %d): %d, want %.0f", i, pi, x, y, pl.Data[y*pl.Stride+x], want[i][pi])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestComposeErrors: a bad composition is refused with ErrFrame and
+// leaves the pipeline working.
+func TestComposeErrors(t *testing.T) {
+	img := gradient(32, 18, 255)
+	fr := rgbaFrame(t, img, 0)
+	defer fr.Close()
+	closed := rgbaFrame(t, img, 0)
+	closed.Close()
+	p, err := NewPipeline(testDevice, Config{Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	l := visible(scene.Rect{0, 0, 64, 36}, scene.FitStretch)
+	for name, c := range map[string]*Composition{
+		"odd canvas":   {Width: 63, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{0, l}}},
+		"bad index":    {Width: 64, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{1, l}}},
+		"closed frame": {Width: 64, Height: 36, Frames: []media.VideoFrame{closed}, Layers: []Layer{{0, l}}},
+	} {
+		var out Output
+		if err := p.Compose(context.Background(), c, &out); !errors.Is(err, ErrFrame) {
+			t.Errorf("%s: %v, want ErrFrame", name, err)
+		}
+		if out.Frame.CodedWidth() != 0 {
+			t.Errorf("%s: an output frame with the error", name)
+		}
+	}
+	var out Output
+	if err := p.Compose(context.Background(), &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{0, l}}}, &out); err != nil {
+		t.Fatalf("after the errors: %v", err)
+	}
+	out.Frame.Close()
+}
+
+// TestComposeFreesEverything: compositions of changing sources (count,
+// format, size), then Close: every GL object is gone, no frame leaked.
+func TestComposeFreesEverything(t *testing.T) {
+	base := testDevice.Objects()
+	live := media.PoolStats().LiveVideoFrames
+	p, err := NewPipeline(testDevice, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 6; i++ {
+		c := &Composition{Width: 64, Height: 36}
+		for k := 0; k <= i%3; k++ {
+			f, _ := testFrame(t, []media.PixelFormat{media.I420, media.NV12, media.BGRA}[(i+k)%3], 32+2*i, 18, media.ColorSpace{}, int64(i))
+			c.Frames = append(c.Frames, f)
+			c.Layers = append(c.Layers, Layer{k, visible(scene.Rect{float64(10 * k), 0, 32, 18}, scene.FitContain)})
+		}
+		var out Output
+		if err := p.Compose(context.Background(), c, &out); err != nil {
+			t.Fatal(err)
+		}
+		out.Frame.Close()
+		for _, f := range c.Frames {
+			f.Close()
+		}
+		if i == 0 && len(testDevice.Objects()) == len(base) {
+			t.Fatal("an open pipeline shows no GL objects: the count is not tracking")
+		}
+	}
+	p.Close()
+	for k, v := range testDevice.Objects() {
+		if v != base[k] {
+			t.Errorf("%s objects: %d before, %d after", k, base[k], v)
+		}
+	}
+	if n := media.PoolStats().LiveVideoFrames; n != live {
+		t.Errorf("live video frames %d, want %d", n, live)
+	}
+}
+
+// BenchmarkComposite: sources composed into one I420 canvas read back
+// asynchronously, per frame. 4x720p-grid is issue 11's: four I420
+// 1280x720 sources in a 2x2 grid of a 1280x720 canvas
+// (scripts/bench-compare runs GStreamer's glvideomixer on the same work).
+func BenchmarkComposite(b *testing.B) {
+	b.Run("4x720p-grid", func(b *testing.B) {
+		const W, H = 1280, 720
+		c := &Composition{Width: W, Height: H, Duration: 33333}
+		for i := 0; i < 4; i++ {
+			f := benchFrame(b, W, H, i == 0)
+			defer f.Close()
+			c.Frames = append(c.Frames, f)
+			c.Layers = append(c.Layers, Layer{i, visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitContain)})
+		}
+		p, err := NewPipeline(testDevice, Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		var out Output
+		ctx := context.Background()
+		for i := 0; i < 5; i++ { // warm up: allocations, first programs
+			if err := p.Compose(ctx, c, &out); err != nil {
+				b.Fatal(err)
+			}
+			out.Frame.Close()
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			c.Timestamp = int64(i) * 33333
+			if err := p.Compose(ctx, c, &out); err != nil {
+				b.Fatal(err)
+			}
+			out.Frame.Close()
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/frame")
+	})
+}
