@@ -2,6 +2,7 @@ package scene
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -59,7 +60,7 @@ func Validate(d *Description, c Checks) Errors {
 	if len(d.Sources) > MaxSources {
 		add("sources", "%d sources: at most %d", len(d.Sources), MaxSources)
 	} else {
-		for _, name := range sortedKeys(d.Sources) {
+		for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
 			validateSource("sources."+name, name, d.Sources[name], d, add)
 		}
 	}
@@ -70,7 +71,7 @@ func Validate(d *Description, c Checks) Errors {
 		add("scenes", "%d scenes: at most %d", len(d.Scenes), MaxScenes)
 		return errs
 	}
-	for _, name := range sortedKeys(d.Scenes) {
+	for _, name := range slices.Sorted(maps.Keys(d.Scenes)) {
 		at := "scenes." + name
 		if !validName(name) {
 			add(at, "bad scene name: want letters, digits, '_', '.' or '-', at most 64")
@@ -131,7 +132,7 @@ func validateSource(at, name string, s Source, d *Description, add func(string, 
 		"font": s.Font != "", "size": s.Size != 0, "scene": s.Scene != "", "width": s.Width != 0,
 		"height": s.Height != 0, "inputs": s.Inputs != nil,
 	}
-	for _, f := range sortedKeys(set) {
+	for _, f := range slices.Sorted(maps.Keys(set)) {
 		if set[f] && !slices.Contains(takes, f) {
 			add(at+"."+f, "a %s source takes no %s", s.Type, f)
 		}
@@ -209,7 +210,7 @@ func findCycle(d *Description) (path, cycle string) {
 	// shows[a] lists the scenes a's layers show through scene sources.
 	shows := map[string][]string{}
 	via := map[[2]string]string{} // (scene, shown) -> the source
-	for _, name := range sortedKeys(d.Scenes) {
+	for _, name := range slices.Sorted(maps.Keys(d.Scenes)) {
 		for _, l := range d.Scenes[name].Layers {
 			if s, ok := d.Sources[l.Source]; ok && s.Type == TypeScene {
 				if _, ok := d.Scenes[s.Scene]; ok {
@@ -245,7 +246,7 @@ func findCycle(d *Description) (path, cycle string) {
 		state[n] = done
 		return false
 	}
-	for _, name := range sortedKeys(d.Scenes) {
+	for _, name := range slices.Sorted(maps.Keys(d.Scenes)) {
 		if state[name] == unseen && visit(name) {
 			return path, cycle
 		}
@@ -289,13 +290,4 @@ func ParseColor(s string) ([4]uint8, bool) {
 
 func types() []string {
 	return []string{TypeTestsrc, TypeY4M, TypeImage, TypeColor, TypeWHIP, TypeISF, TypeText, TypeScene}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }

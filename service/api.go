@@ -42,6 +42,7 @@ func (s *Service) routes() http.Handler {
 	mux.Handle("/api/events", s.doors.api(s.apiEvents, true, http.MethodGet))
 	mux.Handle("/api/snapshot.png", s.control(s.apiSnapshot, http.MethodGet))
 	mux.Handle("/api/barcodes", s.control(s.apiBarcodes, http.MethodGet))
+	mux.Handle("/api/scenes", s.control(s.apiScenes, http.MethodGet))
 	mux.Handle("/api/", s.control(func(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	}))
@@ -171,7 +172,7 @@ func (s *Service) pipelineView() PipelineView {
 		v.Passes = append(v.Passes, PassView{PassInfo: p, Error: e})
 	}
 	s.inputs.mu.Lock()
-	v.Input = InputView{Configured: s.cfg.Input, Active: s.inputs.active, State: s.inputs.state, LastError: s.inputs.lastError}
+	v.Input = InputView{Configured: s.configuredInput(), Active: s.inputs.active, State: s.inputs.state, LastError: s.inputs.lastError}
 	if !s.inputs.lastErrAt.IsZero() {
 		v.Input.LastErrAt = s.inputs.lastErrAt.UTC().Format(time.RFC3339Nano)
 	}

@@ -31,6 +31,10 @@ type Config struct {
 	Input string `json:"input"`
 	// Loop replays a Y4M file input when it ends.
 	Loop bool `json:"loop"`
+	// Scenes is a scenes file (docs/SCENES.md): the service composes its
+	// sources into its programme scene instead of showing Input, on its
+	// canvas (which sets Width, Height and FPS).
+	Scenes string `json:"scenes"`
 	// Width, Height and FPS size the test source, the still-image rate
 	// and the "no signal" slate.
 	Width  int     `json:"width"`

@@ -491,7 +491,14 @@ func (s *Service) runCompositor(ctx context.Context) {
 
 // composite runs one frame through the pipeline and hands the result on.
 func (s *Service) composite(ctx context.Context, f media.VideoFrame, created time.Time, out *compositor.Output) {
-	if err := s.pl.Process(ctx, f, out); err != nil {
+	s.output(ctx, s.pl.Process(ctx, f, out), created, out)
+}
+
+// output hands on what the pipeline made of one frame (Process's or
+// Compose's, whose error is err): the detections, the snapshot, the
+// recording and the video track.
+func (s *Service) output(ctx context.Context, err error, created time.Time, out *compositor.Output) {
+	if err != nil {
 		if ctx.Err() == nil {
 			s.stats.processErrors.Add(1)
 			// Once per cause, not once per frame (the counter counts).

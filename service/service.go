@@ -29,6 +29,7 @@ import (
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/generator"
 	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/scene"
 	"github.com/shadercast/shadercast/whep"
 	"github.com/shadercast/shadercast/whip"
 )
@@ -43,6 +44,7 @@ type Service struct {
 	pl      *compositor.Pipeline
 	barcode *compositor.BarcodePass
 	passes  *passes
+	scenes  *scenes // with --scenes: what the programme composes
 
 	video, audio *generator.Track
 	stream       *generator.MediaStream
@@ -109,6 +111,13 @@ type counters struct {
 // HTTP endpoints, and binds the listener; nothing runs until Run. Errors
 // here are configuration errors (bad flags, no OpenGL, port in use).
 func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
+	var desc *scene.Description
+	if cfg.Scenes != "" {
+		if desc, err = loadScenes(cfg.Scenes); err != nil {
+			return nil, err
+		}
+		cfg.Width, cfg.Height, cfg.FPS = desc.Canvas.Width, desc.Canvas.Height, desc.Canvas.FPS
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -122,6 +131,9 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 			s.close()
 		}
 	}()
+	if desc != nil {
+		s.scenes = newScenes(desc)
+	}
 
 	if cfg.Preview {
 		if s.win, err = openPreview(s); err != nil {
@@ -246,11 +258,15 @@ func (s *Service) Run(ctx context.Context) error {
 	defer cancel()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- s.srv.Serve(s.ln) }()
-	s.log.Info("serving", "url", s.URL(), "whep", s.URL()+"whep", "whip", s.URL()+"whip", "input", s.cfg.Input)
+	s.log.Info("serving", "url", s.URL(), "whep", s.URL()+"whep", "whip", s.URL()+"whip", "input", s.configuredInput())
 
-	s.goFn(func() { s.runCompositor(runCtx) })
+	if s.scenes != nil {
+		s.goFn(func() { s.runScenes(runCtx) })
+	} else {
+		s.goFn(func() { s.runCompositor(runCtx) })
+		s.goFn(func() { s.runInputs(runCtx) })
+	}
 	s.goFn(func() { s.runAudio(runCtx) })
-	s.goFn(func() { s.runInputs(runCtx) })
 	s.goFn(func() { s.runPluginEvents(runCtx) })
 	s.goFn(func() { s.runPassErrors(runCtx) })
 	s.goFn(func() { s.runWatchdog(runCtx) })

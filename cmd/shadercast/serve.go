@@ -95,8 +95,13 @@ Inputs (--input):
   whip             wait for a publisher at /whip (a publisher also takes over
                    any other input while it is connected)
 
+Scenes (--scenes FILE, docs/SCENES.md): many sources composed on a canvas,
+each in its layers (rect, fit, crop, opacity, rotation, z-order); the
+programme scene goes through the pass chain instead of --input. This
+version composes testsrc, y4m, image and color sources.
+
 Endpoints: / (viewer page), /whep, /whip, /api/pipeline (GET, PATCH),
-/api/stats, /api/events (server-sent events), /api/snapshot.png, /metrics
+/api/stats, /api/events (server-sent events), /api/snapshot.png, /api/scenes, /metrics
 (Prometheus), /healthz.
 
 Secrets come from the environment (bearer tokens, one per role):
@@ -146,6 +151,7 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs.Var(durationFlag{&cfg.ReadTimeout}, "read-timeout", "read each request, body included, within `DURATION`")
 	fs.Var(durationFlag{&cfg.IdleTimeout}, "idle-timeout", "close keep-alive connections idle for `DURATION`")
 	fs.StringVar(&cfg.Input, "input", cfg.Input, "`input`: testsrc, whip, FILE.y4m, - (Y4M on stdin), FILE.png/.jpg")
+	fs.StringVar(&cfg.Scenes, "scenes", cfg.Scenes, "compose the sources of a scenes `FILE` (JSON, docs/SCENES.md) instead of --input; its canvas sets the size and rate")
 	fs.BoolVar(&cfg.Loop, "loop", cfg.Loop, "replay a Y4M file input when it ends (otherwise the tracks end and shadercast exits)")
 	fs.IntVar(&cfg.Width, "width", cfg.Width, "test source and slate width")
 	fs.IntVar(&cfg.Height, "height", cfg.Height, "test source and slate height")

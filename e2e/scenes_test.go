@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestScenesComposeSources: a scenes file with a colour background, a
+// still image shown twice (contained in a square, and stretched at half
+// opacity) and an image source that cannot be opened. The snapshot shows
+// each source where its layers put it, the letterbox shows the layer
+// below, the failing source's layer shows nothing while the rest goes on,
+// and /api/scenes says which source failed and why.
+func TestScenesComposeSources(t *testing.T) {
+	dir := t.TempDir()
+	// 200x100: green left half, blue right half.
+	img := image.NewRGBA(image.Rect(0, 0, 200, 100))
+	for y := 0; y < 100; y++ {
+		for x := 0; x < 200; x++ {
+			c := color.RGBA{0, 200, 0, 255}
+			if x >= 100 {
+				c = color.RGBA{0, 0, 220, 255}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	pic := filepath.Join(dir, "pic.png")
+	f, err := os.Create(pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	file := filepath.Join(dir, "scenes.json")
+	desc := fmt.Sprintf(`{"canvas": {"width": 640, "height": 360, "fps": 15},
+ "sources": {"bg": {"type": "color", "color": "#402010"},
+             "pic": {"type": "image", "path": %q},
+             "gone": {"type": "image", "path": %q}},
+ "scenes": {"main": {"layers": [
+   {"source": "bg"},
+   {"source": "pic", "rect": [40, 40, 200, 200], "fit": "contain"},
+   {"source": "gone", "rect": [300, 40, 100, 100]},
+   {"source": "pic", "rect": [400, 200, 200, 100], "fit": "stretch", "opacity": 0.5}]}},
+ "program": "main"}`, pic, filepath.Join(dir, "missing.png"))
+	if err := os.WriteFile(file, []byte(desc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	bg := [3]float64{0x40, 0x20, 0x10}
+	green, blue := [3]float64{0, 200, 0}, [3]float64{0, 0, 220}
+	half := [3]float64{(green[0] + bg[0]) / 2, (green[1] + bg[1]) / 2, (green[2] + bg[2]) / 2}
+	checks := []struct {
+		what string
+		x, y int
+		want [3]float64
+	}{
+		{"contained image, left half", 90, 140, green},
+		{"contained image, right half", 190, 140, blue},
+		{"letterbox above the contained image", 140, 60, bg},
+		{"the failing source's layer", 350, 90, bg},
+		{"stretched image at half opacity", 450, 250, half},
+		{"outside every layer but the background", 600, 20, bg},
+	}
+	eventually(t, 20*time.Second, "a first composed frame", func() bool {
+		code, _ := s.request(t, "GET", "api/snapshot.png", "", "", "")
+		return code == 200
+	})
+	var last string
+	eventually(t, 20*time.Second, "the composed picture", func() bool {
+		snap := s.snapshot(t, "")
+		if snap.Bounds().Dx() != 640 || snap.Bounds().Dy() != 360 {
+			last = fmt.Sprintf("snapshot %v", snap.Bounds())
+			return false
+		}
+		for _, c := range checks {
+			got := patch(snap, c.x, c.y)
+			for k := range got {
+				if math.Abs(got[k]-c.want[k]) > 16 {
+					last = fmt.Sprintf("%s at (%d, %d): %.0f, want %.0f", c.what, c.x, c.y, got, c.want)
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if t.Failed() {
+		t.Log(last)
+		return
+	}
+	var v struct {
+		Program      string `json:"program"`
+		SourceStates map[string]struct {
+			State     string `json:"state"`
+			Frames    uint64 `json:"frames"`
+			LastError string `json:"lastError"`
+		} `json:"sourceStates"`
+	}
+	if code := s.getJSON(t, "api/scenes", "", &v); code != 200 {
+		t.Fatalf("GET /api/scenes: %d", code)
+	}
+	st := v.SourceStates
+	if v.Program != "main" || st["bg"].State != "live" || st["pic"].State != "live" || st["pic"].Frames == 0 {
+		t.Errorf("/api/scenes: %+v", v)
+	}
+	if st["gone"].State != "failed" || !strings.Contains(st["gone"].LastError, "missing.png") {
+		t.Errorf("the missing image's source: %+v", st["gone"])
+	}
+}
+
+// TestScenesFileRefused: a scenes file with a mistake stops the service
+// at start with the mistake's line and path, and one it cannot compose yet
+// is named as such.
+func TestScenesFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct{ text, want string }{
+		"typo": {`{"sources": {"a": {"type": "testsrc"}},
+ "scenes": {"main": {"layers": [
+   {"source": "a", "opactiy": 0.5}]}},
+ "program": "main"}`, `line 3: scenes.main.layers[0].opactiy: unknown key "opactiy"`},
+		"unknown source": {`{"sources": {"a": {"type": "testsrc"}},
+ "scenes": {"main": {"layers": [{"source": "a"},
+   {"source": "b"}]}},
+ "program": "main"}`, `line 3: scenes.main.layers[1].source: no source "b"`},
+		"not yet": {`{"sources": {"cam": {"type": "whip"}},
+ "scenes": {"main": {"layers": [{"source": "cam"}]}},
+ "program": "main"}`, `sources.cam: whip sources are not composed yet`},
+	} {
+		file := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+		if err := os.WriteFile(file, []byte(c.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(binary, "--scenes", file, "--listen", "127.0.0.1:0").CombinedOutput()
+		if err == nil {
+			t.Errorf("%s: the service started", name)
+			continue
+		}
+		if !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: output lacks %q:\n%s", name, c.want, out)
+		}
+	}
+}

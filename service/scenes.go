@@ -1,0 +1,354 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/regularfile"
+	"github.com/shadercast/shadercast/internal/safe"
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/scene"
+	"github.com/shadercast/shadercast/source"
+	"github.com/shadercast/shadercast/source/still"
+	"github.com/shadercast/shadercast/source/testsrc"
+	"github.com/shadercast/shadercast/source/y4m"
+)
+
+// scenes is the service composing a scenes description (--scenes): its
+// sources, each run on its own and holding its newest frame, and the
+// programme scene's layers, resolved to the sources' indices.
+type scenes struct {
+	desc    *scene.Description
+	sources []*sceneSource            // by name
+	program []compositor.Layer        // Frame: index into sources
+	index   map[string]int            // source name -> index
+	fps     float64                   // the canvas's
+	size    func(scene.Source) [2]int // a source's render size
+}
+
+// sceneSource is one source of the description on the service: opened
+// (again, with backoff, after a failure), read, its newest frame kept.
+type sceneSource struct {
+	name string
+	spec scene.Source
+
+	mu        sync.Mutex
+	frame     media.VideoFrame // newest, owned; closed when none yet
+	at        time.Time        // when it came
+	frames    uint64
+	state     string // "opening", "live", "ended", "failed"
+	lastError string
+}
+
+// loadScenes reads, parses and checks a scenes file. It names what this
+// version cannot do yet (issue 11 is being built in steps) rather than
+// ignore it.
+func loadScenes(path string) (*scene.Description, error) {
+	f, err := regularfile.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--scenes: %w", err)
+	}
+	defer f.Close()
+	data, err := regularfile.ReadAll(f, path, scene.MaxSize)
+	if err != nil {
+		return nil, fmt.Errorf("--scenes: %w", err)
+	}
+	d, err := scene.Parse(data, scene.Checks{})
+	if err != nil {
+		return nil, fmt.Errorf("--scenes %s: %w", path, err)
+	}
+	var errs scene.Errors
+	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
+		switch t := d.Sources[name].Type; t {
+		case scene.TypeTestsrc, scene.TypeY4M, scene.TypeImage, scene.TypeColor:
+		default:
+			errs = append(errs, &scene.Error{Path: "sources." + name, Msg: fmt.Sprintf("%s sources are not composed yet: this version composes testsrc, y4m, image and color", t)})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.Scenes)) {
+		for i, l := range d.Scenes[name].Layers {
+			if len(l.Passes) > 0 {
+				errs = append(errs, &scene.Error{Path: fmt.Sprintf("scenes.%s.layers[%d].passes", name, i),
+					Msg: "layers' own passes are not run yet: the output chain (--pass) runs on the whole canvas"})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("--scenes %s: %w", path, errs)
+	}
+	return d, nil
+}
+
+// configuredInput is what the service was told to show: --input, or the
+// scenes file.
+func (s *Service) configuredInput() string {
+	if s.cfg.Scenes != "" {
+		return "scenes:" + s.cfg.Scenes
+	}
+	return s.cfg.Input
+}
+
+// newScenes resolves d's programme for Compose.
+func newScenes(d *scene.Description) *scenes {
+	sc := &scenes{desc: d, index: map[string]int{}, fps: d.Canvas.FPS}
+	sc.size = func(src scene.Source) [2]int {
+		if src.Width > 0 {
+			return [2]int{src.Width, src.Height}
+		}
+		return [2]int{d.Canvas.Width, d.Canvas.Height}
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
+		sc.index[name] = len(sc.sources)
+		sc.sources = append(sc.sources, &sceneSource{name: name, spec: d.Sources[name], state: "opening"})
+	}
+	for _, l := range d.Scenes[d.Program].Layers {
+		sc.program = append(sc.program, compositor.Layer{Frame: sc.index[l.Source], Spec: l})
+	}
+	return sc
+}
+
+// runScenes runs every source and the mixer until ctx ends.
+func (s *Service) runScenes(ctx context.Context) {
+	sc := s.scenes
+	var wg sync.WaitGroup
+	for _, ss := range sc.sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ss.run(ctx, s)
+		}()
+	}
+	// WHIP publishers have no place in a description without whip
+	// sources: refuse them rather than hold them.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case p := <-s.whipPubs:
+				s.log.Warn("WHIP publisher refused: the scenes have no whip source")
+				p.Close()
+			}
+		}
+	}()
+	s.inputs.set("scenes", "live")
+	s.mix(ctx)
+	// The sources have stopped putting frames: free the last ones.
+	wg.Wait()
+	for _, ss := range sc.sources {
+		ss.mu.Lock()
+		ss.frame.Close()
+		ss.mu.Unlock()
+	}
+}
+
+// mix composes the programme at the canvas's rate: each tick, every
+// source's newest frame, and the layers whose source has one. A layer
+// whose source has none yet shows what is below it.
+func (s *Service) mix(ctx context.Context) {
+	sc := s.scenes
+	interval := time.Duration(float64(time.Second) / sc.fps)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	c := compositor.Composition{
+		Width: sc.desc.Canvas.Width, Height: sc.desc.Canvas.Height, Duration: interval.Microseconds(),
+		Frames: make([]media.VideoFrame, len(sc.sources)), Layers: make([]compositor.Layer, 0, len(sc.program)),
+	}
+	var out compositor.Output
+	lastOut := int64(-1)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for i, ss := range sc.sources {
+			c.Frames[i] = ss.newest()
+		}
+		c.Layers = c.Layers[:0]
+		for _, l := range sc.program {
+			if !c.Frames[l.Frame].Closed() {
+				c.Layers = append(c.Layers, l)
+			}
+		}
+		c.Timestamp = max(time.Since(s.start).Microseconds(), lastOut+1)
+		lastOut = c.Timestamp
+		created := time.Now()
+		err := s.pl.Compose(ctx, &c, &out)
+		for i := range c.Frames {
+			c.Frames[i].Close()
+			c.Frames[i] = media.VideoFrame{}
+		}
+		s.stats.framesIn.Add(1)
+		s.output(ctx, err, created, &out)
+	}
+}
+
+// newest returns a reference to the source's newest frame (closed when it
+// has none), which the caller closes.
+func (ss *sceneSource) newest() media.VideoFrame {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	f, err := ss.frame.Clone()
+	if err != nil {
+		return media.VideoFrame{}
+	}
+	return f
+}
+
+// put keeps f as the newest frame, closing the one before.
+func (ss *sceneSource) put(f media.VideoFrame) {
+	ss.mu.Lock()
+	ss.frame.Close()
+	ss.frame, ss.at = f, time.Now()
+	ss.frames++
+	ss.mu.Unlock()
+}
+
+func (ss *sceneSource) set(state, lastError string) {
+	ss.mu.Lock()
+	ss.state = state
+	if lastError != "" {
+		ss.lastError = lastError
+	}
+	ss.mu.Unlock()
+}
+
+// run opens and reads the source until ctx ends. A failure is logged once
+// per cause and the source reopened with backoff (1 s, doubling, at most
+// 30 s); its last frame stays on the canvas meanwhile. A file that ends
+// without loop stays on its last frame.
+func (ss *sceneSource) run(ctx context.Context, s *Service) {
+	if ss.spec.Type == scene.TypeColor {
+		f, err := ss.colorFrame(s)
+		if err != nil {
+			ss.set("failed", err.Error())
+			return
+		}
+		ss.put(f)
+		ss.set("live", "")
+		return
+	}
+	backoff, lastErr := time.Second, ""
+	for ctx.Err() == nil {
+		src, err := safe.Value(func() (source.Video, error) { return ss.open(s) })
+		if err == nil {
+			ss.set("live", "")
+			start := time.Now()
+			err = ss.pump(ctx, src)
+			if cerr := safe.Do(src.Close); cerr != nil && isPanic(cerr) {
+				s.panicked("closing source "+ss.name, cerr)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, io.EOF) {
+				s.log.Info("source ended; its last frame stays", "source", ss.name)
+				ss.set("ended", "")
+				return
+			}
+			if time.Since(start) > time.Minute {
+				backoff = time.Second
+			}
+		}
+		s.stats.inputErrors.Add(1)
+		ss.set("failed", err.Error())
+		if isPanic(err) {
+			s.panicked("source "+ss.name, err)
+		} else if err.Error() != lastErr {
+			s.log.Error("source failed; reopening", "source", ss.name, "err", err, "in", backoff)
+		}
+		lastErr = err.Error()
+		if !sleepCtx(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func (ss *sceneSource) open(s *Service) (source.Video, error) {
+	sz := s.scenes.size(ss.spec)
+	switch ss.spec.Type {
+	case scene.TypeTestsrc:
+		return testsrc.NewSource(sz[0], sz[1], s.scenes.fps, testsrc.SourceOptions{})
+	case scene.TypeY4M:
+		return y4m.Open(ss.spec.Path, y4m.Options{Loop: ss.spec.Loop})
+	case scene.TypeImage:
+		return still.Open(ss.spec.Path, s.scenes.fps, still.Options{MaxImagePixels: s.cfg.MaxImagePixels})
+	}
+	return nil, fmt.Errorf("source type %q is not composed yet", ss.spec.Type)
+}
+
+// pump reads the source until it ends or fails; each read runs under
+// safe.Value (sources parse outside data).
+func (ss *sceneSource) pump(ctx context.Context, src source.Video) error {
+	for {
+		f, err := safe.Value(func() (media.VideoFrame, error) { return src.ReadVideo(ctx) })
+		if err != nil {
+			return err
+		}
+		ss.put(f)
+	}
+}
+
+// colorFrame is a color source's one frame.
+func (ss *sceneSource) colorFrame(s *Service) (media.VideoFrame, error) {
+	sz := s.scenes.size(ss.spec)
+	c, _ := scene.ParseColor(ss.spec.Color) // checked by Validate
+	img := image.NewRGBA(image.Rect(0, 0, sz[0], sz[1]))
+	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{c[0], c[1], c[2], c[3]}}, image.Point{}, draw.Src)
+	return media.NewVideoFrame(img.Pix, media.VideoFrameInit{
+		Format: media.RGBA, CodedWidth: sz[0], CodedHeight: sz[1],
+		Layout: []media.PlaneLayout{{Stride: img.Stride}},
+	})
+}
+
+// ScenesView is GET /api/scenes: the description in force, with every
+// default filled in, and each source's state.
+type ScenesView struct {
+	*scene.Description
+	SourceStates map[string]SourceView `json:"sourceStates"`
+}
+
+// SourceView is one source's state: "opening", "live", "stalled" (live,
+// but no frame for stallAfter), "ended" or "failed".
+type SourceView struct {
+	State     string `json:"state"`
+	Frames    uint64 `json:"frames"`
+	LastError string `json:"lastError,omitempty"`
+}
+
+// sourceStallAfter is how long a live source may go without a frame
+// before it is said to be stalled (its last frame stays on the canvas).
+const sourceStallAfter = 3 * time.Second
+
+func (s *Service) apiScenes(w http.ResponseWriter, r *http.Request) {
+	if s.scenes == nil {
+		jsonError(w, http.StatusNotFound, "no scenes: the service runs one --input (start it with --scenes FILE)")
+		return
+	}
+	v := ScenesView{Description: s.scenes.desc, SourceStates: map[string]SourceView{}}
+	for _, ss := range s.scenes.sources {
+		ss.mu.Lock()
+		sv := SourceView{State: ss.state, Frames: ss.frames, LastError: ss.lastError}
+		if sv.State == "live" && ss.spec.Type != scene.TypeColor && time.Since(ss.at) > sourceStallAfter {
+			sv.State = "stalled"
+		}
+		ss.mu.Unlock()
+		v.SourceStates[ss.name] = sv
+	}
+	writeJSON(w, http.StatusOK, v)
+}
