@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -206,4 +207,46 @@ func BenchmarkGlassToGlass(b *testing.B) {
 	b.ReportMetric(lat[len(lat)/2], "g2g-p50-ms")
 	b.ReportMetric(lat[len(lat)*95/100], "g2g-p95-ms")
 	b.ReportMetric(float64(len(lat)), "frames")
+}
+
+// BenchmarkServeScenesGrid: issue 11's service figure. Four live 720p
+// sources (the service's own test scene, recorded once as I420 Y4M and
+// played by four y4m sources that loop) in a 2x2 grid of the 720p canvas,
+// the barcode pass on the composed canvas, one viewer; and, in the same
+// run, the default one-source service. Each measured over 20 s after a
+// 5 s warm-up.
+func BenchmarkServeScenesGrid(b *testing.B) {
+	dir := b.TempDir()
+	clip := filepath.Join(dir, "scene.y4m")
+	rec := start(b, nil, nil, "--record", clip)
+	time.Sleep(2500 * time.Millisecond)
+	rec.stop(b)
+	var sources, layers []string
+	for i := range 4 {
+		sources = append(sources, fmt.Sprintf(`"s%d": {"type": "y4m", "path": %q, "loop": true}`, i, clip))
+		layers = append(layers, fmt.Sprintf(`{"source": "s%d", "rect": [%d, %d, 640, 360]}`, i, 640*(i%2), 360*(i/2)))
+	}
+	file := filepath.Join(dir, "grid.json")
+	desc := `{"sources": {` + strings.Join(sources, ", ") + `}, "scenes": {"grid": {"layers": [` +
+		strings.Join(layers, ", ") + `]}}, "program": "grid"}`
+	if err := os.WriteFile(file, []byte(desc), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for _, run := range []struct {
+		name string
+		args []string
+	}{{"one", nil}, {"grid", []string{"--scenes", file}}} {
+		s := start(b, nil, nil, run.args...)
+		v := watchRaw(b, s)
+		time.Sleep(5 * time.Second)
+		f0 := v.frames.Load()
+		w := measure(b, s, 20*time.Second)
+		recv := float64(v.frames.Load()-f0) / 20
+		s.stop(b)
+		b.ReportMetric(w.cpuPct, "cpu%-"+run.name)
+		b.ReportMetric(w.fps, "fps-"+run.name)
+		b.ReportMetric(recv, "viewer-fps-"+run.name)
+		b.ReportMetric(w.drops, "drops-"+run.name)
+		b.ReportMetric(w.p95, "p95-ms-"+run.name)
+	}
 }

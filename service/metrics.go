@@ -69,7 +69,7 @@ func (c *dropCollector) Describe(ch chan<- *prometheus.Desc) { ch <- dropDesc }
 func (c *dropCollector) Collect(ch chan<- prometheus.Metric) {
 	st := &c.s.stats
 	for reason, n := range map[string]uint64{
-		"queue": st.dropsQueue.Load(), "inactive_input": st.dropsInactive.Load(),
+		"queue": st.dropsQueue.Load(), "inactive_input": st.dropsInactive.Load(), "late": st.dropsLate.Load(),
 		"generator": c.s.video.Stats().DroppedOverflow,
 	} {
 		ch <- prometheus.MustNewConstMetric(dropDesc, prometheus.CounterValue, float64(n), reason)

@@ -161,8 +161,9 @@ func (s *Service) runScenes(ctx context.Context) {
 func (s *Service) mix(ctx context.Context) {
 	sc := s.scenes
 	interval := time.Duration(float64(time.Second) / sc.fps)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	next := time.Now()
 	c := compositor.Composition{
 		Width: sc.desc.Canvas.Width, Height: sc.desc.Canvas.Height, Duration: interval.Microseconds(),
 		Frames: make([]media.VideoFrame, len(sc.sources)), Layers: make([]compositor.Layer, 0, len(sc.program)),
@@ -170,10 +171,20 @@ func (s *Service) mix(ctx context.Context) {
 	var out compositor.Output
 	lastOut := int64(-1)
 	for {
+		// Frames are due every interval from the start. One a whole
+		// interval late is skipped and counted (drops "late"), rather
+		// than the programme falling behind.
+		next = next.Add(interval)
+		if late := time.Since(next); late >= interval {
+			n := late / interval
+			s.stats.dropsLate.Add(uint64(n))
+			next = next.Add(n * interval)
+		}
+		timer.Reset(time.Until(next))
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-timer.C:
 		}
 		for i, ss := range sc.sources {
 			c.Frames[i] = ss.newest()

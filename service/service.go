@@ -96,6 +96,7 @@ type counters struct {
 	repeats       atomic.Uint64 // frames re-sent while the input stalled
 	dropsQueue    atomic.Uint64 // input frames replaced by newer ones before compositing
 	dropsInactive atomic.Uint64 // frames of an input not on air (WHIP overrides it)
+	dropsLate     atomic.Uint64 // programme frames (--scenes) skipped: the mixer was a whole frame late
 	processErrors atomic.Uint64
 	inputErrors   atomic.Uint64
 	audioIn       atomic.Uint64

@@ -135,6 +135,7 @@ func (s *Service) snapshotStats() Stats {
 	st.Drops = map[string]uint64{
 		"queue":         s.stats.dropsQueue.Load(),
 		"inactiveInput": s.stats.dropsInactive.Load(),
+		"late":          s.stats.dropsLate.Load(),
 		"inputErrors":   s.stats.inputErrors.Load(),
 	}
 	for k, n := range st.Compositor.Drops {
