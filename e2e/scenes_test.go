@@ -150,3 +150,89 @@ func TestScenesFileRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestScenesReload: the scenes file changed while the service runs. A
+// version with a mistake changes nothing: the picture stays, the error
+// with its line is announced (SSE scenes-error), shown by /api/scenes and
+// counted; a good version then replaces the programme, and a source it
+// keeps as it was goes on without reopening.
+func TestScenesReload(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "scenes.json")
+	write := func(text string) {
+		t.Helper()
+		// Through a new file renamed over the old, as editors save.
+		tmp := file + ".tmp"
+		if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version := func(colour string) string {
+		return fmt.Sprintf(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"bg": {"type": "color", "color": %q}, "pattern": {"type": "testsrc", "width": 320, "height": 180}},
+ "scenes": {"main": {"layers": [{"source": "bg"}, {"source": "pattern", "rect": [0, 0, 0.25, 0.25]}]}},
+ "program": "main"}`, colour)
+	}
+	write(version("#c02020"))
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	sse := subscribe(t, s, "")
+	colourIs := func(want [3]float64) func() bool {
+		return func() bool {
+			code, _ := s.request(t, "GET", "api/snapshot.png", "", "", "")
+			if code != 200 {
+				return false
+			}
+			got := patch(s.snapshot(t, ""), 240, 130)
+			for k := range got {
+				if math.Abs(got[k]-want[k]) > 16 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	eventually(t, 20*time.Second, "the first version's red", colourIs([3]float64{0xc0, 0x20, 0x20}))
+	var before struct {
+		SourceStates map[string]struct{ Frames uint64 } `json:"sourceStates"`
+	}
+	s.getJSON(t, "api/scenes", "", &before)
+
+	// A typo on line 3.
+	write(strings.Replace(version("#2040c0"), `{"source": "bg"}`, `{"source": "bg", "opactiy": 1}`, 1))
+	eventually(t, 10*time.Second, "the bad version's error", func() bool { return sse.count("scenes-error") > 0 })
+	if e := sse.last("scenes-error"); !strings.Contains(e, "line 3") || !strings.Contains(e, "opactiy") {
+		t.Errorf("scenes-error event: %s", e)
+	}
+	var v struct {
+		ReloadError string `json:"reloadError"`
+	}
+	s.getJSON(t, "api/scenes", "", &v)
+	if !strings.Contains(v.ReloadError, `unknown key "opactiy"`) {
+		t.Errorf("/api/scenes reloadError %q", v.ReloadError)
+	}
+	time.Sleep(time.Second)
+	if !colourIs([3]float64{0xc0, 0x20, 0x20})() {
+		t.Error("a bad version changed the picture")
+	}
+	if _, m := s.request(t, "GET", "metrics", "", "", ""); !strings.Contains(m, "shadercast_scenes_errors_total 1") {
+		t.Error("the bad version was not counted once")
+	}
+
+	// Fixed: blue, and the test source kept running.
+	write(version("#2040c0"))
+	eventually(t, 10*time.Second, "the good version's blue", colourIs([3]float64{0x20, 0x40, 0xc0}))
+	var after struct {
+		ReloadError  string                             `json:"reloadError"`
+		SourceStates map[string]struct{ Frames uint64 } `json:"sourceStates"`
+	}
+	s.getJSON(t, "api/scenes", "", &after)
+	if after.ReloadError != "" {
+		t.Errorf("reloadError after a good version: %q", after.ReloadError)
+	}
+	if a, b := after.SourceStates["pattern"].Frames, before.SourceStates["pattern"].Frames; a <= b {
+		t.Errorf("the kept test source has %d frames, %d before the change: it was reopened", a, b)
+	}
+}

@@ -30,6 +30,7 @@ func newMetrics(s *Service) *metrics {
 	counter("frames_with_barcodes_total", "Composited frames with at least one barcode.", u(&s.stats.detections))
 	counter("frame_errors_total", "Frames the compositor refused or failed.", u(&s.stats.processErrors))
 	counter("input_errors_total", "Input failures (open, read, decode).", u(&s.stats.inputErrors))
+	counter("scenes_errors_total", "Versions of the --scenes file not applied (bad, or changing the canvas); each error once.", u(&s.stats.scenesErrors))
 	counter("panics_recovered_total", "Panics recovered where untrusted input is handled (the input, decoder or plugin failed; the service went on).", u(&s.stats.panics))
 	m.reg.MustRegister(&dropCollector{s: s})
 	counter("audio_blocks_total", "Input audio blocks sent.", u(&s.stats.audioIn))

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -10,8 +11,11 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"os"
+	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shadercast/shadercast/compositor"
@@ -25,16 +29,25 @@ import (
 	"github.com/shadercast/shadercast/source/y4m"
 )
 
-// scenes is the service composing a scenes description (--scenes): its
-// sources, each run on its own and holding its newest frame, and the
-// programme scene's layers, resolved to the sources' indices.
+// scenes is the service composing a scenes description (--scenes): the
+// set in force, replaced when the file changes and the new one is good.
 type scenes struct {
+	path string
+	cur  atomic.Pointer[sceneSet]
+
+	mu        sync.Mutex
+	reloadErr string // the last bad version's error, until a good one
+	mtime     time.Time
+	size      int64
+}
+
+// sceneSet is one description on the service: its sources, each run on
+// its own and holding its newest frame, and the programme scene's layers,
+// resolved to the sources' indices.
+type sceneSet struct {
 	desc    *scene.Description
-	sources []*sceneSource            // by name
-	program []compositor.Layer        // Frame: index into sources
-	index   map[string]int            // source name -> index
-	fps     float64                   // the canvas's
-	size    func(scene.Source) [2]int // a source's render size
+	sources []*sceneSource     // by name
+	program []compositor.Layer // Frame: index into sources
 }
 
 // sceneSource is one source of the description on the service: opened
@@ -42,6 +55,9 @@ type scenes struct {
 type sceneSource struct {
 	name string
 	spec scene.Source
+	// stop ends run; done closes when it has.
+	stop context.CancelFunc
+	done chan struct{}
 
 	mu        sync.Mutex
 	frame     media.VideoFrame // newest, owned; closed when none yet
@@ -99,39 +115,48 @@ func (s *Service) configuredInput() string {
 	return s.cfg.Input
 }
 
-// newScenes resolves d's programme for Compose.
-func newScenes(d *scene.Description) *scenes {
-	sc := &scenes{desc: d, index: map[string]int{}, fps: d.Canvas.FPS}
-	sc.size = func(src scene.Source) [2]int {
-		if src.Width > 0 {
-			return [2]int{src.Width, src.Height}
-		}
-		return [2]int{d.Canvas.Width, d.Canvas.Height}
-	}
+// newSceneSet resolves d's programme for Compose, taking over the
+// sources of old (may be nil) that d names with the same settings: they
+// keep running and keep their frames.
+func newSceneSet(d *scene.Description, old *sceneSet) *sceneSet {
+	set := &sceneSet{desc: d}
+	index := map[string]int{}
 	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
-		sc.index[name] = len(sc.sources)
-		sc.sources = append(sc.sources, &sceneSource{name: name, spec: d.Sources[name], state: "opening"})
+		ss := &sceneSource{name: name, spec: d.Sources[name], state: "opening"}
+		if old != nil {
+			if i := slices.IndexFunc(old.sources, func(o *sceneSource) bool { return o.name == name }); i >= 0 &&
+				reflect.DeepEqual(old.sources[i].spec, ss.spec) {
+				ss = old.sources[i]
+			}
+		}
+		index[name] = len(set.sources)
+		set.sources = append(set.sources, ss)
 	}
 	for _, l := range d.Scenes[d.Program].Layers {
-		sc.program = append(sc.program, compositor.Layer{Frame: sc.index[l.Source], Spec: l})
+		set.program = append(set.program, compositor.Layer{Frame: index[l.Source], Spec: l})
 	}
-	return sc
+	return set
 }
 
-// runScenes runs every source and the mixer until ctx ends.
-func (s *Service) runScenes(ctx context.Context) {
-	sc := s.scenes
-	var wg sync.WaitGroup
-	for _, ss := range sc.sources {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ss.run(ctx, s)
-		}()
+// size is a source's render size: its own, or the canvas's.
+func (set *sceneSet) size(src scene.Source) [2]int {
+	if src.Width > 0 {
+		return [2]int{src.Width, src.Height}
 	}
+	return [2]int{set.desc.Canvas.Width, set.desc.Canvas.Height}
+}
+
+// runScenes runs every source, the file's watch and the mixer until ctx
+// ends.
+func (s *Service) runScenes(ctx context.Context) {
+	set := s.scenes.cur.Load()
+	for _, ss := range set.sources {
+		ss.start(ctx, s, set)
+	}
+	var wg sync.WaitGroup
 	// WHIP publishers have no place in a description without whip
 	// sources: refuse them rather than hold them.
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		for {
@@ -144,30 +169,130 @@ func (s *Service) runScenes(ctx context.Context) {
 			}
 		}
 	}()
+	go func() {
+		defer wg.Done()
+		s.watchScenes(ctx)
+	}()
 	s.inputs.set("scenes", "live")
 	s.mix(ctx)
-	// The sources have stopped putting frames: free the last ones.
 	wg.Wait()
-	for _, ss := range sc.sources {
-		ss.mu.Lock()
-		ss.frame.Close()
-		ss.mu.Unlock()
+	for _, ss := range s.scenes.cur.Load().sources {
+		ss.end()
 	}
+}
+
+// scenesPoll is how often the scenes file is looked at for a change.
+const scenesPoll = 500 * time.Millisecond
+
+// watchScenes reloads the scenes file when it changes (its size or
+// modification time). A good version replaces the one in force (sources
+// it keeps as they were run on, new ones open, gone ones close); a bad one
+// changes nothing, and its error (with its line) is logged once, counted,
+// announced (SSE scenes-error) and shown by GET /api/scenes until a good
+// version comes.
+func (s *Service) watchScenes(ctx context.Context) {
+	t := time.NewTicker(scenesPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !s.scenes.changed() {
+			continue
+		}
+		cur := s.scenes.cur.Load()
+		d, err := loadScenes(s.scenes.path)
+		if err == nil && d.Canvas != cur.desc.Canvas {
+			err = fmt.Errorf("--scenes %s: canvas: %dx%d at %g fps cannot change while running (it sizes the encoders); restart to change it",
+				s.scenes.path, d.Canvas.Width, d.Canvas.Height, d.Canvas.FPS)
+		}
+		if err != nil {
+			s.scenes.mu.Lock()
+			repeat := s.scenes.reloadErr == err.Error()
+			s.scenes.reloadErr = err.Error()
+			s.scenes.mu.Unlock()
+			if !repeat {
+				s.stats.scenesErrors.Add(1)
+				s.log.Error("scenes file not applied; the last good one stays", "err", err)
+				if b, jerr := json.Marshal(map[string]string{"error": err.Error()}); jerr == nil {
+					s.hub.publish(event{name: "scenes-error", data: b})
+				}
+			}
+			continue
+		}
+		next := newSceneSet(d, cur)
+		for _, ss := range next.sources {
+			if ss.done == nil {
+				ss.start(ctx, s, next)
+			}
+		}
+		s.scenes.cur.Store(next)
+		s.scenes.mu.Lock()
+		s.scenes.reloadErr = ""
+		s.scenes.mu.Unlock()
+		for _, ss := range cur.sources {
+			if !slices.Contains(next.sources, ss) {
+				go ss.end()
+			}
+		}
+		s.log.Info("scenes file applied", "program", d.Program, "sources", len(next.sources))
+		if b, jerr := json.Marshal(map[string]string{"program": d.Program}); jerr == nil {
+			s.hub.publish(event{name: "scenes", data: b})
+		}
+	}
+}
+
+// changed reports whether the scenes file's size or modification time
+// differ from the last look (the first look only records them).
+func (sc *scenes) changed() bool {
+	fi, err := os.Stat(sc.path)
+	if err != nil {
+		return false
+	}
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if fi.ModTime().Equal(sc.mtime) && fi.Size() == sc.size {
+		return false
+	}
+	first := sc.mtime.IsZero()
+	sc.mtime, sc.size = fi.ModTime(), fi.Size()
+	return !first
+}
+
+// start runs the source on its own goroutine.
+func (ss *sceneSource) start(ctx context.Context, s *Service, set *sceneSet) {
+	ctx, ss.stop = context.WithCancel(ctx)
+	ss.done = make(chan struct{})
+	go func() {
+		defer close(ss.done)
+		ss.run(ctx, s, set)
+	}()
+}
+
+// end stops the source and frees its last frame once it has stopped.
+func (ss *sceneSource) end() {
+	if ss.stop == nil {
+		return
+	}
+	ss.stop()
+	<-ss.done
+	ss.mu.Lock()
+	ss.frame.Close()
+	ss.mu.Unlock()
 }
 
 // mix composes the programme at the canvas's rate: each tick, every
 // source's newest frame, and the layers whose source has one. A layer
 // whose source has none yet shows what is below it.
 func (s *Service) mix(ctx context.Context) {
-	sc := s.scenes
-	interval := time.Duration(float64(time.Second) / sc.fps)
+	cv := s.scenes.cur.Load().desc.Canvas // fixed while running
+	interval := time.Duration(float64(time.Second) / cv.FPS)
 	timer := time.NewTimer(interval)
 	defer timer.Stop()
 	next := time.Now()
-	c := compositor.Composition{
-		Width: sc.desc.Canvas.Width, Height: sc.desc.Canvas.Height, Duration: interval.Microseconds(),
-		Frames: make([]media.VideoFrame, len(sc.sources)), Layers: make([]compositor.Layer, 0, len(sc.program)),
-	}
+	c := compositor.Composition{Width: cv.Width, Height: cv.Height, Duration: interval.Microseconds()}
 	var out compositor.Output
 	lastOut := int64(-1)
 	for {
@@ -186,11 +311,13 @@ func (s *Service) mix(ctx context.Context) {
 			return
 		case <-timer.C:
 		}
-		for i, ss := range sc.sources {
-			c.Frames[i] = ss.newest()
+		set := s.scenes.cur.Load()
+		c.Frames = c.Frames[:0]
+		for _, ss := range set.sources {
+			c.Frames = append(c.Frames, ss.newest())
 		}
 		c.Layers = c.Layers[:0]
-		for _, l := range sc.program {
+		for _, l := range set.program {
 			if !c.Frames[l.Frame].Closed() {
 				c.Layers = append(c.Layers, l)
 			}
@@ -203,6 +330,7 @@ func (s *Service) mix(ctx context.Context) {
 			c.Frames[i].Close()
 			c.Frames[i] = media.VideoFrame{}
 		}
+		c.Frames = c.Frames[:0]
 		s.stats.framesIn.Add(1)
 		s.output(ctx, err, created, &out)
 	}
@@ -242,9 +370,9 @@ func (ss *sceneSource) set(state, lastError string) {
 // per cause and the source reopened with backoff (1 s, doubling, at most
 // 30 s); its last frame stays on the canvas meanwhile. A file that ends
 // without loop stays on its last frame.
-func (ss *sceneSource) run(ctx context.Context, s *Service) {
+func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 	if ss.spec.Type == scene.TypeColor {
-		f, err := ss.colorFrame(s)
+		f, err := ss.colorFrame(set)
 		if err != nil {
 			ss.set("failed", err.Error())
 			return
@@ -255,7 +383,7 @@ func (ss *sceneSource) run(ctx context.Context, s *Service) {
 	}
 	backoff, lastErr := time.Second, ""
 	for ctx.Err() == nil {
-		src, err := safe.Value(func() (source.Video, error) { return ss.open(s) })
+		src, err := safe.Value(func() (source.Video, error) { return ss.open(s, set) })
 		if err == nil {
 			ss.set("live", "")
 			start := time.Now()
@@ -290,15 +418,16 @@ func (ss *sceneSource) run(ctx context.Context, s *Service) {
 	}
 }
 
-func (ss *sceneSource) open(s *Service) (source.Video, error) {
-	sz := s.scenes.size(ss.spec)
+func (ss *sceneSource) open(s *Service, set *sceneSet) (source.Video, error) {
+	sz := set.size(ss.spec)
+	fps := set.desc.Canvas.FPS
 	switch ss.spec.Type {
 	case scene.TypeTestsrc:
-		return testsrc.NewSource(sz[0], sz[1], s.scenes.fps, testsrc.SourceOptions{})
+		return testsrc.NewSource(sz[0], sz[1], fps, testsrc.SourceOptions{})
 	case scene.TypeY4M:
 		return y4m.Open(ss.spec.Path, y4m.Options{Loop: ss.spec.Loop})
 	case scene.TypeImage:
-		return still.Open(ss.spec.Path, s.scenes.fps, still.Options{MaxImagePixels: s.cfg.MaxImagePixels})
+		return still.Open(ss.spec.Path, fps, still.Options{MaxImagePixels: s.cfg.MaxImagePixels})
 	}
 	return nil, fmt.Errorf("source type %q is not composed yet", ss.spec.Type)
 }
@@ -316,8 +445,8 @@ func (ss *sceneSource) pump(ctx context.Context, src source.Video) error {
 }
 
 // colorFrame is a color source's one frame.
-func (ss *sceneSource) colorFrame(s *Service) (media.VideoFrame, error) {
-	sz := s.scenes.size(ss.spec)
+func (ss *sceneSource) colorFrame(set *sceneSet) (media.VideoFrame, error) {
+	sz := set.size(ss.spec)
 	c, _ := scene.ParseColor(ss.spec.Color) // checked by Validate
 	img := image.NewRGBA(image.Rect(0, 0, sz[0], sz[1]))
 	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{c[0], c[1], c[2], c[3]}}, image.Point{}, draw.Src)
@@ -328,10 +457,12 @@ func (ss *sceneSource) colorFrame(s *Service) (media.VideoFrame, error) {
 }
 
 // ScenesView is GET /api/scenes: the description in force, with every
-// default filled in, and each source's state.
+// default filled in, each source's state, and the error of the file's
+// last version when it could not be applied.
 type ScenesView struct {
 	*scene.Description
 	SourceStates map[string]SourceView `json:"sourceStates"`
+	ReloadError  string                `json:"reloadError,omitempty"`
 }
 
 // SourceView is one source's state: "opening", "live", "stalled" (live,
@@ -351,8 +482,12 @@ func (s *Service) apiScenes(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "no scenes: the service runs one --input (start it with --scenes FILE)")
 		return
 	}
-	v := ScenesView{Description: s.scenes.desc, SourceStates: map[string]SourceView{}}
-	for _, ss := range s.scenes.sources {
+	set := s.scenes.cur.Load()
+	v := ScenesView{Description: set.desc, SourceStates: map[string]SourceView{}}
+	s.scenes.mu.Lock()
+	v.ReloadError = s.scenes.reloadErr
+	s.scenes.mu.Unlock()
+	for _, ss := range set.sources {
 		ss.mu.Lock()
 		sv := SourceView{State: ss.state, Frames: ss.frames, LastError: ss.lastError}
 		if sv.State == "live" && ss.spec.Type != scene.TypeColor && time.Since(ss.at) > sourceStallAfter {

@@ -97,6 +97,7 @@ type counters struct {
 	dropsQueue    atomic.Uint64 // input frames replaced by newer ones before compositing
 	dropsInactive atomic.Uint64 // frames of an input not on air (WHIP overrides it)
 	dropsLate     atomic.Uint64 // programme frames (--scenes) skipped: the mixer was a whole frame late
+	scenesErrors  atomic.Uint64 // versions of the scenes file not applied (each error once)
 	processErrors atomic.Uint64
 	inputErrors   atomic.Uint64
 	audioIn       atomic.Uint64
@@ -133,7 +134,9 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		}
 	}()
 	if desc != nil {
-		s.scenes = newScenes(desc)
+		s.scenes = &scenes{path: cfg.Scenes}
+		s.scenes.cur.Store(newSceneSet(desc, nil))
+		s.scenes.changed() // the version loaded: a change is one after it
 	}
 
 	if cfg.Preview {
