@@ -30,7 +30,8 @@ type Composition struct {
 type Layer struct {
 	Frame int // index into Composition.Frames
 	// Spec places the frame: rectangle, fit, crop, opacity, rotation,
-	// visibility. Its pass chain is not run by Compose.
+	// visibility, as scene.Parse fills them in (a zero Spec is invisible:
+	// opacity 0, not visible). Its pass chain is not run by Compose.
 	Spec scene.Layer
 }
 
@@ -45,6 +46,12 @@ const (
 type sourceSlot struct {
 	in  inputTextures
 	src layerSource
+	// last holds (a reference to) the frame uploaded last: while it is
+	// held its pixels cannot be reused for another frame, so a frame with
+	// the same pixels (a still or colour repeated, a clone) is the same
+	// picture and is not uploaded again.
+	last    media.VideoFrame
+	uploads int // for tests
 }
 
 // Compose composites c onto its canvas, runs the chain on the result, and
@@ -147,6 +154,9 @@ func (p *Pipeline) uploadSource(s *sourceSlot, frame media.VideoFrame) error {
 		return fmt.Errorf("%w: %w", ErrFrame, media.ErrClosed)
 	}
 	f := frame.Format()
+	if samePixels(s.last, frame) && s.in.format == f && s.in.w == w && s.in.h == h {
+		return nil
+	}
 	if s.in.format != f || s.in.w != w || s.in.h != h {
 		s.in.release(p.dev)
 		var maxTex int32
@@ -159,8 +169,14 @@ func (p *Pipeline) uploadSource(s *sourceSlot, frame media.VideoFrame) error {
 			return err
 		}
 	}
+	s.last.Close()
+	s.last = media.VideoFrame{}
 	if _, err := s.in.upload(frame); err != nil {
 		return err
+	}
+	s.uploads++
+	if c, err := frame.Clone(); err == nil {
+		s.last = c
 	}
 	s.src = layerSource{tex: s.in.input.tex, w: w, h: h}
 	if f.IsYUV() {
@@ -173,6 +189,7 @@ func (p *Pipeline) uploadSource(s *sourceSlot, frame media.VideoFrame) error {
 func (p *Pipeline) releaseSources(n int) {
 	for i := n; i < len(p.sources); i++ {
 		p.sources[i].in.release(p.dev)
+		p.sources[i].last.Close()
 	}
 	if n < len(p.sources) {
 		p.sources = p.sources[:n]
@@ -180,3 +197,11 @@ func (p *Pipeline) releaseSources(n int) {
 }
 
 func (p *Pipeline) layersReady() bool { return p.layers.rgb != nil }
+
+// samePixels reports whether a and b share their pixels (one is a clone
+// of the other, or both of a third frame).
+func samePixels(a, b media.VideoFrame) bool {
+	pa, errA := a.Plane(0)
+	pb, errB := b.Plane(0)
+	return errA == nil && errB == nil && len(pa.Data) > 0 && len(pb.Data) > 0 && &pa.Data[0] == &pb.Data[0]
+}

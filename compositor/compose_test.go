@@ -203,11 +203,18 @@ func TestComposeFreesEverything(t *testing.T) {
 func BenchmarkComposite(b *testing.B) {
 	b.Run("4x720p-grid", func(b *testing.B) {
 		const W, H = 1280, 720
-		c := &Composition{Width: W, Height: H, Duration: 33333}
+		c := &Composition{Width: W, Height: H, Duration: 33333, Frames: make([]media.VideoFrame, 4)}
+		// Two frames per source, alternating: each composition has new
+		// pictures to upload, as live sources do (a repeated one is not
+		// uploaded again).
+		var sets [2][4]media.VideoFrame
+		for k := range sets {
+			for i := range 4 {
+				sets[k][i] = benchFrame(b, W, H, i == k)
+				defer sets[k][i].Close()
+			}
+		}
 		for i := 0; i < 4; i++ {
-			f := benchFrame(b, W, H, i == 0)
-			defer f.Close()
-			c.Frames = append(c.Frames, f)
 			c.Layers = append(c.Layers, Layer{i, visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitContain)})
 		}
 		p, err := NewPipeline(testDevice, Config{})
@@ -218,6 +225,7 @@ func BenchmarkComposite(b *testing.B) {
 		var out Output
 		ctx := context.Background()
 		for i := 0; i < 5; i++ { // warm up: allocations, first programs
+			copy(c.Frames, sets[i%2][:])
 			if err := p.Compose(ctx, c, &out); err != nil {
 				b.Fatal(err)
 			}
@@ -227,6 +235,7 @@ func BenchmarkComposite(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			c.Timestamp = int64(i) * 33333
+			copy(c.Frames, sets[i%2][:])
 			if err := p.Compose(ctx, c, &out); err != nil {
 				b.Fatal(err)
 			}
@@ -235,4 +244,57 @@ func BenchmarkComposite(b *testing.B) {
 		b.StopTimer()
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/frame")
 	})
+}
+
+// TestComposeUploadsOnce: a frame shown by two layers is uploaded once; the
+// same frame again (or a clone, or a retimed copy: the same pixels) is not
+// uploaded again; a new frame is; and the picture stays right.
+func TestComposeUploadsOnce(t *testing.T) {
+	a, b := gradient(64, 36, 255), checker(64, 36)
+	fa, fb := rgbaFrame(t, a, 0), rgbaFrame(t, b, 0)
+	defer fa.Close()
+	defer fb.Close()
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	l := visible(scene.Rect{0, 0, 64, 36}, scene.FitStretch)
+	small := visible(scene.Rect{0, 0, 32, 18}, scene.FitStretch)
+	compose := func(f media.VideoFrame) [4]byte {
+		t.Helper()
+		var out Output
+		c := &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{f}, Layers: []Layer{{0, l}, {0, small}}}
+		if err := p.Compose(context.Background(), c, &out); err != nil {
+			t.Fatal(err)
+		}
+		defer out.Frame.Close()
+		pl, _ := out.Frame.Plane(0)
+		o := 20*pl.Stride + 4*50 // outside the small layer: the big one's pixel
+		return [4]byte(pl.Data[o : o+4])
+	}
+	at := func(img *image.RGBA) [4]byte { o := img.PixOffset(50, 20); return [4]byte(img.Pix[o : o+4]) }
+	near := func(x, y [4]byte) bool {
+		for k := range 3 {
+			if math.Abs(float64(x[k])-float64(y[k])) > 3 {
+				return false
+			}
+		}
+		return true
+	}
+	if got := compose(fa); !near(got, at(a)) {
+		t.Errorf("first: %v, want %v", got, at(a))
+	}
+	clone, _ := fa.Clone()
+	retimed, _ := fa.WithTimestamp(5000, 1000)
+	for _, f := range []media.VideoFrame{fa, clone, retimed} {
+		compose(f)
+		f.Close()
+	}
+	if n := p.sources[0].uploads; n != 1 {
+		t.Errorf("%d uploads of one picture shown by two layers, composed four times", n)
+	}
+	if got := compose(fb); !near(got, at(b)) || p.sources[0].uploads != 2 {
+		t.Errorf("a new frame: %v (want %v), %d uploads", got, at(b), p.sources[0].uploads)
+	}
 }
