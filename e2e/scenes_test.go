@@ -236,3 +236,68 @@ func TestScenesReload(t *testing.T) {
 		t.Errorf("the kept test source has %d frames, %d before the change: it was reopened", a, b)
 	}
 }
+
+// TestScenesActivate: POST /api/scenes/{name}/activate puts a scene on air
+// (a cut), announced by SSE; an unknown scene, a transition not built yet
+// and a bad body are refused and change nothing.
+func TestScenesActivate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"red": {"type": "color", "color": "#c02020"}, "blue": {"type": "color", "color": "#2040c0"}},
+ "scenes": {"a": {"layers": [{"source": "red"}]}, "b": {"layers": [{"source": "blue"}]}},
+ "program": "a"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	sse := subscribe(t, s, "")
+	colourIs := func(want [3]float64) func() bool {
+		return func() bool {
+			if code, _ := s.request(t, "GET", "api/snapshot.png", "", "", ""); code != 200 {
+				return false
+			}
+			got := patch(s.snapshot(t, ""), 160, 90)
+			for k := range got {
+				if math.Abs(got[k]-want[k]) > 16 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	red, blue := [3]float64{0xc0, 0x20, 0x20}, [3]float64{0x20, 0x40, 0xc0}
+	eventually(t, 20*time.Second, "scene a (red)", colourIs(red))
+	for _, c := range []struct {
+		path, body string
+		code       int
+		want       string
+	}{
+		{"api/scenes/nope/activate", "", 422, `no scene \"nope\"`},
+		{"api/scenes/b/activate", `{"transition": "Dissolve", "duration": 1.5}`, 422, "only a cut"},
+		{"api/scenes/b/activate", `{"transition": "cut", "durration": 1}`, 400, "unknown field"},
+		{"api/scenes/b/switch", "", 404, "want /api/scenes/{name}/activate"},
+	} {
+		code, body := s.request(t, "POST", c.path, "", "application/json", c.body)
+		if code != c.code || !strings.Contains(body, c.want) {
+			t.Errorf("POST %s %s: %d %s, want %d with %q", c.path, c.body, code, body, c.code, c.want)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	if !colourIs(red)() {
+		t.Fatal("a refused request changed the picture")
+	}
+	if code, body := s.request(t, "POST", "api/scenes/b/activate", "", "application/json", `{"transition": "cut"}`); code != 200 {
+		t.Fatalf("activate b: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "scene b (blue)", colourIs(blue))
+	if e := sse.last("scenes"); !strings.Contains(e, `"program":"b"`) {
+		t.Errorf("SSE scenes: %q", e)
+	}
+	var v struct {
+		Program string `json:"program"`
+	}
+	s.getJSON(t, "api/scenes", "", &v)
+	if v.Program != "b" {
+		t.Errorf("/api/scenes program %q", v.Program)
+	}
+}

@@ -10,10 +10,12 @@ import (
 	"image/draw"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +36,10 @@ import (
 type scenes struct {
 	path string
 	cur  atomic.Pointer[sceneSet]
+	// applyMu serializes replacing cur (file reloads, activations); ctx
+	// is the run's, which the sources of a new set run under.
+	applyMu sync.Mutex
+	ctx     context.Context
 
 	mu        sync.Mutex
 	reloadErr string // the last bad version's error, until a good one
@@ -149,6 +155,9 @@ func (set *sceneSet) size(src scene.Source) [2]int {
 // runScenes runs every source, the file's watch and the mixer until ctx
 // ends.
 func (s *Service) runScenes(ctx context.Context) {
+	s.scenes.applyMu.Lock()
+	s.scenes.ctx = ctx
+	s.scenes.applyMu.Unlock()
 	set := s.scenes.cur.Load()
 	for _, ss := range set.sources {
 		ss.start(ctx, s, set)
@@ -222,26 +231,89 @@ func (s *Service) watchScenes(ctx context.Context) {
 			}
 			continue
 		}
-		next := newSceneSet(d, cur)
-		for _, ss := range next.sources {
-			if ss.done == nil {
-				ss.start(ctx, s, next)
-			}
-		}
-		s.scenes.cur.Store(next)
+		s.applyScenes(d)
 		s.scenes.mu.Lock()
 		s.scenes.reloadErr = ""
 		s.scenes.mu.Unlock()
-		for _, ss := range cur.sources {
-			if !slices.Contains(next.sources, ss) {
-				go ss.end()
-			}
-		}
-		s.log.Info("scenes file applied", "program", d.Program, "sources", len(next.sources))
-		if b, jerr := json.Marshal(map[string]string{"program": d.Program}); jerr == nil {
-			s.hub.publish(event{name: "scenes", data: b})
+		s.log.Info("scenes file applied", "program", d.Program)
+	}
+}
+
+// applyScenes puts d in force: sources the set in force has with the same
+// settings run on, new ones start, the others stop. SSE scenes announces
+// it.
+func (s *Service) applyScenes(d *scene.Description) {
+	sc := s.scenes
+	sc.applyMu.Lock()
+	defer sc.applyMu.Unlock()
+	if sc.ctx == nil || sc.ctx.Err() != nil {
+		return // not running, or stopping
+	}
+	cur := sc.cur.Load()
+	next := newSceneSet(d, cur)
+	for _, ss := range next.sources {
+		if ss.done == nil {
+			ss.start(sc.ctx, s, next)
 		}
 	}
+	sc.cur.Store(next)
+	for _, ss := range cur.sources {
+		if !slices.Contains(next.sources, ss) {
+			go ss.end()
+		}
+	}
+	if b, err := json.Marshal(map[string]string{"program": d.Program}); err == nil {
+		s.hub.publish(event{name: "scenes", data: b})
+	}
+}
+
+// ActivateRequest is the body of POST /api/scenes/{name}/activate (it may
+// be empty: a cut).
+type ActivateRequest struct {
+	Transition string  `json:"transition"`
+	Duration   float64 `json:"duration"` // seconds
+}
+
+// apiActivate is POST /api/scenes/{name}/activate: the scene goes on air.
+// Only a cut exists yet; a transition is refused by name (422) rather than
+// cut without saying so.
+func (s *Service) apiActivate(w http.ResponseWriter, r *http.Request) {
+	if s.scenes == nil {
+		jsonError(w, http.StatusNotFound, "no scenes: the service runs one --input (start it with --scenes FILE)")
+		return
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, "/api/scenes/")
+	if name, ok = strings.CutSuffix(name, "/activate"); !ok || name == "" || strings.Contains(name, "/") {
+		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path+" (want /api/scenes/{name}/activate)")
+		return
+	}
+	var req ActivateRequest
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			jsonError(w, http.StatusBadRequest, "body: "+err.Error())
+			return
+		}
+	}
+	cur := s.scenes.cur.Load()
+	_, known := cur.desc.Scenes[name]
+	switch {
+	case !known:
+		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("no scene %q", name))
+		return
+	case req.Transition != "" && !strings.EqualFold(req.Transition, "cut"):
+		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("transition %q: only a cut is implemented yet (ISF transitions are planned, docs/SCENES.md)", req.Transition))
+		return
+	case math.IsNaN(req.Duration) || req.Duration < 0 || req.Duration > 60:
+		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("duration %g: want 0 to 60 seconds", req.Duration))
+		return
+	}
+	d := *cur.desc
+	d.Program = name
+	s.applyScenes(&d)
+	s.log.Info("scene activated", "program", name)
+	writeJSON(w, http.StatusOK, map[string]string{"program": name})
 }
 
 // changed reports whether the scenes file's size or modification time
