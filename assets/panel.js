@@ -6,6 +6,11 @@
 // GET ./api/pipeline: every pass with its inputs as the control API
 // describes them (ISF types), changed with PATCH ./api/pipeline.
 //
+// With --scenes, a bar of scene buttons from GET ./api/scenes: the one on
+// air is pressed; pressing another puts it on air (POST
+// ./api/scenes/{name}/activate, a cut), and SSE "scenes" keeps the bar in
+// step with changes made elsewhere (the file, the API).
+//
 // Query parameters: control_token=<str>, the control token
 // (SHADERCAST_CONTROL_TOKEN) for a protected control API: sent as
 // "Authorization: Bearer <str>", and as ?token= on the event stream only,
@@ -27,6 +32,7 @@
   hooks.detections = null;     // last detections event
   hooks.detectionsVia = '';    // 'datachannel' or 'sse'
   hooks.pipeline = null;       // last GET /api/pipeline
+  hooks.scenes = null;         // last GET /api/scenes (with --scenes)
   hooks.controlErrors = 0;
 
   function headers(h) {
@@ -153,6 +159,11 @@
     es.addEventListener('pipeline', (e) => {
       const p = JSON.parse(e.data);
       if (!dragging) renderPipeline(p);
+    });
+    es.addEventListener('scenes', () => { loadScenes().catch((e) => showError(String(e))); });
+    es.addEventListener('scenes-error', (e) => {
+      const d = JSON.parse(e.data);
+      showError(d.error || e.data);
     });
     es.addEventListener('shader-error', (e) => {
       const d = JSON.parse(e.data);
@@ -309,8 +320,9 @@
 
   function renderPipeline(p) {
     hooks.pipeline = p;
-    const names = p.passes.map((x) => x.name);
-    const items = p.passes.map((pass, i) => {
+    const passes = p.passes || [];
+    const names = passes.map((x) => x.name);
+    const items = passes.map((pass, i) => {
       const box = document.createElement('fieldset');
       box.className = 'pass';
       box.dataset.pass = pass.name;
@@ -404,6 +416,46 @@
     video.classList.remove('picking');
   });
 
+  // ---- scenes ----------------------------------------------------------------
+
+  const scenesEl = document.getElementById('scenes');
+  function renderScenes(d) {
+    hooks.scenes = d;
+    const names = Object.keys(d.scenes || {}).sort();
+    const label = document.createElement('span');
+    label.textContent = 'scenes:';
+    const buttons = names.map((name) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = name;
+      b.dataset.scene = name;
+      b.setAttribute('aria-pressed', String(name === d.program));
+      b.addEventListener('click', async () => {
+        const resp = await fetch(api('scenes/' + encodeURIComponent(name) + '/activate'), {
+          method: 'POST',
+          headers: headers({ 'Content-Type': 'application/json' }),
+          body: JSON.stringify({ transition: 'cut' }),
+        });
+        const j = await resp.json().catch(() => ({}));
+        if (!resp.ok) {
+          hooks.controlErrors++;
+          showError(j.error || ('activate failed: ' + resp.status));
+          return;
+        }
+        showError('');
+        await loadScenes();
+      });
+      return b;
+    });
+    scenesEl.replaceChildren(label, ...buttons);
+    scenesEl.hidden = !names.length;
+  }
+  async function loadScenes() {
+    const resp = await fetch(api('scenes'), { headers: headers({}) });
+    if (!resp.ok) return; // no --scenes (404), or no control token (401)
+    renderScenes(await resp.json());
+  }
+
   async function loadPipeline() {
     const resp = await fetch(api('pipeline'), { headers: headers({}) });
     if (resp.status === 401) {
@@ -416,4 +468,5 @@
   }
   renderCodes();
   loadPipeline().catch((e) => showError(String(e)));
+  loadScenes().catch((e) => showError(String(e)));
 })();

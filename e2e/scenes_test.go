@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shadercast/shadercast/internal/chromium"
 )
 
 // TestScenesComposeSources: a scenes file with a colour background, a
@@ -300,4 +303,67 @@ func TestScenesActivate(t *testing.T) {
 	if v.Program != "b" {
 		t.Errorf("/api/scenes program %q", v.Program)
 	}
+}
+
+// TestBrowserScenes: the viewer page shows a button per scene, the one on
+// air pressed; pressing another puts it on air, and a change made through
+// the API shows on the page.
+func TestBrowserScenes(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"red": {"type": "color", "color": "#c02020"}, "blue": {"type": "color", "color": "#2040c0"}},
+ "scenes": {"a": {"layers": [{"source": "red"}]}, "b": {"layers": [{"source": "blue"}]}},
+ "program": "a"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, []string{"SHADERCAST_CONTROL_TOKEN=ctl"}, nil, "--scenes", file, "--no-barcode")
+	s.controlToken = "ctl"
+	br := chromium.Launch(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	page, err := br.OpenPage(ctx, s.URL+"?control_token=ctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pressed := func() map[string]string {
+		var m map[string]string
+		err := page.Eval(ctx, `(() => {
+			const o = {};
+			document.querySelectorAll('#scenes button[data-scene]').forEach((b) => { o[b.dataset.scene] = b.getAttribute('aria-pressed'); });
+			return o;
+		})()`, &m)
+		if err != nil {
+			return nil
+		}
+		return m
+	}
+	eventually(t, 20*time.Second, "scene buttons, a pressed", func() bool {
+		m := pressed()
+		return m["a"] == "true" && m["b"] == "false"
+	})
+	var ok bool
+	if err := page.Eval(ctx, `(() => { document.querySelector('#scenes button[data-scene="b"]').click(); return true; })()`, &ok); err != nil {
+		t.Fatalf("click: %v\n%s", err, br.Diagnostics())
+	}
+	eventually(t, 10*time.Second, "scene b on air through the button", func() bool {
+		var v struct {
+			Program string `json:"program"`
+		}
+		s.getJSON(t, "api/scenes", "ctl", &v)
+		m := pressed()
+		return v.Program == "b" && m["b"] == "true" && m["a"] == "false"
+	})
+	eventually(t, 10*time.Second, "the blue scene in the stream", func() bool {
+		c := snapshotAt(t, s, 160, 90)
+		return c.B > 150 && c.R < 80
+	})
+	// Through the API: the page follows (SSE scenes).
+	if code, body := s.request(t, "POST", "api/scenes/a/activate", "ctl", "application/json", ""); code != 200 {
+		t.Fatalf("activate a: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the page following an API change", func() bool {
+		m := pressed()
+		return m["a"] == "true" && m["b"] == "false"
+	})
 }

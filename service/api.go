@@ -161,7 +161,8 @@ type PassPatch struct {
 }
 
 func (s *Service) pipelineView() PipelineView {
-	v := PipelineView{Available: s.available()}
+	// An empty chain is [], not null: pages iterate it.
+	v := PipelineView{Available: s.available(), Passes: []PassView{}}
 	errs := s.passErrors()
 	for _, p := range s.pl.Passes() {
 		e := errs[p.Name]
