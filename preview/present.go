@@ -106,6 +106,8 @@ func (w *Window) onKey(_ *glfw.Window, key glfw.Key, _ int, action glfw.Action, 
 		w.saveNext = true
 	case glfw.KeyB:
 		pushDropOldest(w.keys, "barcode")
+	case glfw.Key1, glfw.Key2, glfw.Key3, glfw.Key4, glfw.Key5, glfw.Key6, glfw.Key7, glfw.Key8, glfw.Key9:
+		pushDropOldest(w.keys, "scene-"+string(rune('1'+key-glfw.Key1)))
 	case glfw.KeyEscape:
 		w.hide()
 	}

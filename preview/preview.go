@@ -52,7 +52,8 @@ type Options struct {
 	// Width and Height are the initial size of the window's drawing
 	// area; 1280x720 when zero, scaled down to fit the primary monitor.
 	Width, Height int
-	// OnKey is called with "barcode" when the user presses B. It runs on
+	// OnKey is called with "barcode" when the user presses B, and with
+	// "scene-1" to "scene-9" for the digit keys. It runs on
 	// a goroutine of its own (never the GL thread), one call at a time, so
 	// it may call the pipeline.
 	OnKey func(key string)

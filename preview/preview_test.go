@@ -413,6 +413,19 @@ func TestWindow(t *testing.T) {
 	if got != "barcode" {
 		t.Errorf("B gave OnKey(%q), want \"barcode\"", got)
 	}
+	// Digits ask for the scenes, in order.
+	s.key(id, "3")
+	s.until(fi, "OnKey after 3", 10*time.Second, func() (bool, string) {
+		select {
+		case got = <-keys:
+			return true, ""
+		default:
+			return false, "no call"
+		}
+	})
+	if got != "scene-3" {
+		t.Errorf("3 gave OnKey(%q), want \"scene-3\"", got)
+	}
 
 	// S saves the composited frame.
 	s.key(id, "s")

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"strings"
+
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/preview"
 )
@@ -17,6 +19,10 @@ func openPreview(s *Service) (previewWindow, error) {
 	w, err := preview.New(preview.Options{
 		Title: "shadercast", Width: s.cfg.Width, Height: s.cfg.Height, SaveDir: s.cfg.SaveDir, Logger: s.log,
 		OnKey: func(key string) {
+			if n, ok := strings.CutPrefix(key, "scene-"); ok {
+				s.activateNth(int(n[0] - '0'))
+				return
+			}
 			if key != "barcode" || s.barcode == nil {
 				return
 			}

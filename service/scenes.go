@@ -265,6 +265,26 @@ func (s *Service) applyScenes(d *scene.Description) {
 	if b, err := json.Marshal(map[string]string{"program": d.Program}); err == nil {
 		s.hub.publish(event{name: "scenes", data: b})
 	}
+	if s.win != nil {
+		s.win.SetStatus("scene " + d.Program)
+	}
+}
+
+// activateNth puts the n-th scene (from 1, in name order) on air: the
+// preview window's digit keys.
+func (s *Service) activateNth(n int) {
+	if s.scenes == nil {
+		return
+	}
+	cur := s.scenes.cur.Load()
+	names := slices.Sorted(maps.Keys(cur.desc.Scenes))
+	if n < 1 || n > len(names) {
+		return
+	}
+	d := *cur.desc
+	d.Program = names[n-1]
+	s.applyScenes(&d)
+	s.log.Info("preview: scene activated", "program", d.Program)
 }
 
 // ActivateRequest is the body of POST /api/scenes/{name}/activate (it may
