@@ -49,12 +49,14 @@ func TestScenesComposeSources(t *testing.T) {
 	desc := fmt.Sprintf(`{"canvas": {"width": 640, "height": 360, "fps": 15},
  "sources": {"bg": {"type": "color", "color": "#402010"},
              "pic": {"type": "image", "path": %q},
-             "gone": {"type": "image", "path": %q}},
+             "gone": {"type": "image", "path": %q},
+             "title": {"type": "text", "text": "OK {{clock}}", "size": 40, "width": 300, "height": 60}},
  "scenes": {"main": {"layers": [
    {"source": "bg"},
    {"source": "pic", "rect": [40, 40, 200, 200], "fit": "contain"},
    {"source": "gone", "rect": [300, 40, 100, 100]},
-   {"source": "pic", "rect": [400, 200, 200, 100], "fit": "stretch", "opacity": 0.5}]}},
+   {"source": "pic", "rect": [400, 200, 200, 100], "fit": "stretch", "opacity": 0.5},
+   {"source": "title", "rect": [20, 280, 300, 60]}]}},
  "program": "main"}`, pic, filepath.Join(dir, "missing.png"))
 	if err := os.WriteFile(file, []byte(desc), 0o644); err != nil {
 		t.Fatal(err)
@@ -86,6 +88,20 @@ func TestScenesComposeSources(t *testing.T) {
 			last = fmt.Sprintf("snapshot %v", snap.Bounds())
 			return false
 		}
+		// The title's white ink over the brown background.
+		ink := 0
+		for y := 280; y < 340; y++ {
+			for x := 20; x < 320; x++ {
+				r, g, b, _ := snap.At(x, y).RGBA()
+				if r>>8 > 200 && g>>8 > 200 && b>>8 > 200 {
+					ink++
+				}
+			}
+		}
+		if ink < 100 {
+			last = fmt.Sprintf("the title: %d white pixels", ink)
+			return false
+		}
 		for _, c := range checks {
 			got := patch(snap, c.x, c.y)
 			for k := range got {
@@ -113,7 +129,7 @@ func TestScenesComposeSources(t *testing.T) {
 		t.Fatalf("GET /api/scenes: %d", code)
 	}
 	st := v.SourceStates
-	if v.Program != "main" || st["bg"].State != "live" || st["pic"].State != "live" || st["pic"].Frames == 0 {
+	if v.Program != "main" || st["bg"].State != "live" || st["pic"].State != "live" || st["pic"].Frames == 0 || st["title"].State != "live" {
 		t.Errorf("/api/scenes: %+v", v)
 	}
 	if st["gone"].State != "failed" || !strings.Contains(st["gone"].LastError, "missing.png") {

@@ -28,6 +28,7 @@ import (
 	"github.com/shadercast/shadercast/source"
 	"github.com/shadercast/shadercast/source/still"
 	"github.com/shadercast/shadercast/source/testsrc"
+	"github.com/shadercast/shadercast/source/text"
 	"github.com/shadercast/shadercast/source/y4m"
 )
 
@@ -93,9 +94,9 @@ func loadScenes(path string) (*scene.Description, error) {
 	var errs scene.Errors
 	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
 		switch t := d.Sources[name].Type; t {
-		case scene.TypeTestsrc, scene.TypeY4M, scene.TypeImage, scene.TypeColor:
+		case scene.TypeTestsrc, scene.TypeY4M, scene.TypeImage, scene.TypeColor, scene.TypeText:
 		default:
-			errs = append(errs, &scene.Error{Path: "sources." + name, Msg: fmt.Sprintf("%s sources are not composed yet: this version composes testsrc, y4m, image and color", t)})
+			errs = append(errs, &scene.Error{Path: "sources." + name, Msg: fmt.Sprintf("%s sources are not composed yet: this version composes testsrc, y4m, image, color and text", t)})
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(d.Scenes)) {
@@ -520,6 +521,8 @@ func (ss *sceneSource) open(s *Service, set *sceneSet) (source.Video, error) {
 		return y4m.Open(ss.spec.Path, y4m.Options{Loop: ss.spec.Loop})
 	case scene.TypeImage:
 		return still.Open(ss.spec.Path, fps, still.Options{MaxImagePixels: s.cfg.MaxImagePixels})
+	case scene.TypeText:
+		return text.Open(ss.spec.Text, text.Options{Width: sz[0], Height: sz[1], FPS: fps, Size: ss.spec.Size, Font: ss.spec.Font})
 	}
 	return nil, fmt.Errorf("source type %q is not composed yet", ss.spec.Type)
 }

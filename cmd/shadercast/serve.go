@@ -98,7 +98,7 @@ Inputs (--input):
 Scenes (--scenes FILE, docs/SCENES.md): many sources composed on a canvas,
 each in its layers (rect, fit, crop, opacity, rotation, z-order); the
 programme scene goes through the pass chain instead of --input. This
-version composes testsrc, y4m, image and color sources.
+version composes testsrc, y4m, image, color and text sources.
 
 Endpoints: / (viewer page), /whep, /whip, /api/pipeline (GET, PATCH),
 /api/stats, /api/events (server-sent events), /api/snapshot.png, /api/scenes, /metrics
