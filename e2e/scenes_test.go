@@ -383,3 +383,53 @@ func TestBrowserScenes(t *testing.T) {
 		return m["a"] == "true" && m["b"] == "false"
 	})
 }
+
+// TestScenesTextFields: POST /api/sources/{name}/fields sets a text
+// source's field, which the next frames show; fields of a source that is
+// not text, of an unknown source, or named clock, are refused.
+func TestScenesTextFields(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"bg": {"type": "color", "color": "#000000"}, "score": {"type": "text", "text": "{{score}}", "size": 60}},
+ "scenes": {"a": {"layers": [{"source": "bg"}, {"source": "score"}]}},
+ "program": "a"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	white := func() int {
+		if code, _ := s.request(t, "GET", "api/snapshot.png", "", "", ""); code != 200 {
+			return -1
+		}
+		snap := s.snapshot(t, "")
+		n := 0
+		for y := 0; y < 180; y++ {
+			for x := 0; x < 320; x++ {
+				r, g, b, _ := snap.At(x, y).RGBA()
+				if r>>8 > 200 && g>>8 > 200 && b>>8 > 200 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	eventually(t, 20*time.Second, "a first frame, with an empty field", func() bool { return white() == 0 })
+	for _, c := range []struct {
+		path, body string
+		code       int
+	}{
+		{"api/sources/bg/fields", `{"x": "1"}`, 422},
+		{"api/sources/nope/fields", `{"x": "1"}`, 422},
+		{"api/sources/score/fields", `{"clock": "1"}`, 422},
+		{"api/sources/score/fields", `{"score": 3}`, 400},
+		{"api/sources/score/fields", `{"score": "` + strings.Repeat("9", 300) + `"}`, 422},
+	} {
+		if code, body := s.request(t, "POST", c.path, "", "application/json", c.body); code != c.code {
+			t.Errorf("POST %s %.40s: %d %s, want %d", c.path, c.body, code, body, c.code)
+		}
+	}
+	if code, body := s.request(t, "POST", "api/sources/score/fields", "", "application/json", `{"score": "3-1"}`); code != 200 {
+		t.Fatalf("set score: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the score on screen", func() bool { return white() > 300 })
+}

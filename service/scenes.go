@@ -72,6 +72,10 @@ type sceneSource struct {
 	frames    uint64
 	state     string // "opening", "live", "ended", "failed"
 	lastError string
+	// A text source's fields set through the API, given again to each
+	// instance opened; running is the one open.
+	fields  map[string]string
+	running *text.Source
 }
 
 // loadScenes reads, parses and checks a scenes file. It names what this
@@ -478,9 +482,20 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 	for ctx.Err() == nil {
 		src, err := safe.Value(func() (source.Video, error) { return ss.open(s, set) })
 		if err == nil {
+			if t, ok := src.(*text.Source); ok {
+				ss.mu.Lock()
+				for k, v := range ss.fields {
+					t.SetField(k, v)
+				}
+				ss.running = t
+				ss.mu.Unlock()
+			}
 			ss.set("live", "")
 			start := time.Now()
 			err = ss.pump(ctx, src)
+			ss.mu.Lock()
+			ss.running = nil
+			ss.mu.Unlock()
 			if cerr := safe.Do(src.Close); cerr != nil && isPanic(cerr) {
 				s.panicked("closing source "+ss.name, cerr)
 			}
@@ -509,6 +524,68 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
+}
+
+// Limits on a text source's fields set through the API.
+const (
+	maxTextFields     = 32
+	maxTextFieldBytes = 256
+)
+
+// apiSourceFields is POST /api/sources/{name}/fields: values for a text
+// source's {{name}} fields, shown from its next frame, e.g.
+// {"score": "3-1"}. They stay when the source reopens; an empty value
+// shows nothing.
+func (s *Service) apiSourceFields(w http.ResponseWriter, r *http.Request) {
+	if s.scenes == nil {
+		jsonError(w, http.StatusNotFound, "no scenes: the service runs one --input (start it with --scenes FILE)")
+		return
+	}
+	name, ok := strings.CutPrefix(r.URL.Path, "/api/sources/")
+	if name, ok = strings.CutSuffix(name, "/fields"); !ok || name == "" || strings.Contains(name, "/") {
+		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path+" (want /api/sources/{name}/fields)")
+		return
+	}
+	var fields map[string]string
+	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil {
+		jsonError(w, http.StatusBadRequest, `body: want {"field": "value", ...}: `+err.Error())
+		return
+	}
+	set := s.scenes.cur.Load()
+	i := slices.IndexFunc(set.sources, func(ss *sceneSource) bool { return ss.name == name })
+	switch {
+	case i < 0:
+		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("no source %q", name))
+		return
+	case set.sources[i].spec.Type != scene.TypeText:
+		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("source %q is a %s source: only text sources have fields", name, set.sources[i].spec.Type))
+		return
+	}
+	for k, v := range fields {
+		if k == "clock" || k == "date" || len(k) == 0 || len(k) > 64 || len(v) > maxTextFieldBytes {
+			jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("field %q: want a name other than clock and date, and a value of at most %d bytes", k, maxTextFieldBytes))
+			return
+		}
+	}
+	ss := set.sources[i]
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.fields == nil {
+		ss.fields = map[string]string{}
+	}
+	for k := range fields {
+		if _, known := ss.fields[k]; !known && len(ss.fields) >= maxTextFields {
+			jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("at most %d fields per source", maxTextFields))
+			return
+		}
+	}
+	for k, v := range fields {
+		ss.fields[k] = v
+		if ss.running != nil {
+			ss.running.SetField(k, v)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"source": name, "fields": ss.fields})
 }
 
 func (ss *sceneSource) open(s *Service, set *sceneSet) (source.Video, error) {
