@@ -198,22 +198,8 @@ func TestScenesReload(t *testing.T) {
 	write(version("#c02020"))
 	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
 	sse := subscribe(t, s, "")
-	colourIs := func(want [3]float64) func() bool {
-		return func() bool {
-			code, _ := s.request(t, "GET", "api/snapshot.png", "", "", "")
-			if code != 200 {
-				return false
-			}
-			got := patch(s.snapshot(t, ""), 240, 130)
-			for k := range got {
-				if math.Abs(got[k]-want[k]) > 16 {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	eventually(t, 20*time.Second, "the first version's red", colourIs([3]float64{0xc0, 0x20, 0x20}))
+	colour := func(want [3]float64) func() bool { return colourIs(t, s, 240, 130, want) }
+	eventually(t, 20*time.Second, "the first version's red", colour([3]float64{0xc0, 0x20, 0x20}))
 	var before struct {
 		SourceStates map[string]struct{ Frames uint64 } `json:"sourceStates"`
 	}
@@ -233,7 +219,7 @@ func TestScenesReload(t *testing.T) {
 		t.Errorf("/api/scenes reloadError %q", v.ReloadError)
 	}
 	time.Sleep(time.Second)
-	if !colourIs([3]float64{0xc0, 0x20, 0x20})() {
+	if !colour([3]float64{0xc0, 0x20, 0x20})() {
 		t.Error("a bad version changed the picture")
 	}
 	if _, m := s.request(t, "GET", "metrics", "", "", ""); !strings.Contains(m, "shadercast_scenes_errors_total 1") {
@@ -242,7 +228,7 @@ func TestScenesReload(t *testing.T) {
 
 	// Fixed: blue, and the test source kept running.
 	write(version("#2040c0"))
-	eventually(t, 10*time.Second, "the good version's blue", colourIs([3]float64{0x20, 0x40, 0xc0}))
+	eventually(t, 10*time.Second, "the good version's blue", colour([3]float64{0x20, 0x40, 0xc0}))
 	var after struct {
 		ReloadError  string                             `json:"reloadError"`
 		SourceStates map[string]struct{ Frames uint64 } `json:"sourceStates"`
@@ -270,22 +256,9 @@ func TestScenesActivate(t *testing.T) {
 	}
 	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
 	sse := subscribe(t, s, "")
-	colourIs := func(want [3]float64) func() bool {
-		return func() bool {
-			if code, _ := s.request(t, "GET", "api/snapshot.png", "", "", ""); code != 200 {
-				return false
-			}
-			got := patch(s.snapshot(t, ""), 160, 90)
-			for k := range got {
-				if math.Abs(got[k]-want[k]) > 16 {
-					return false
-				}
-			}
-			return true
-		}
-	}
+	colour := func(want [3]float64) func() bool { return colourIs(t, s, 160, 90, want) }
 	red, blue := [3]float64{0xc0, 0x20, 0x20}, [3]float64{0x20, 0x40, 0xc0}
-	eventually(t, 20*time.Second, "scene a (red)", colourIs(red))
+	eventually(t, 20*time.Second, "scene a (red)", colour(red))
 	for _, c := range []struct {
 		path, body string
 		code       int
@@ -302,13 +275,13 @@ func TestScenesActivate(t *testing.T) {
 		}
 	}
 	time.Sleep(500 * time.Millisecond)
-	if !colourIs(red)() {
+	if !colour(red)() {
 		t.Fatal("a refused request changed the picture")
 	}
 	if code, body := s.request(t, "POST", "api/scenes/b/activate", "", "application/json", `{"transition": "cut"}`); code != 200 {
 		t.Fatalf("activate b: %d %s", code, body)
 	}
-	eventually(t, 10*time.Second, "scene b (blue)", colourIs(blue))
+	eventually(t, 10*time.Second, "scene b (blue)", colour(blue))
 	if e := sse.last("scenes"); !strings.Contains(e, `"program":"b"`) {
 		t.Errorf("SSE scenes: %q", e)
 	}
@@ -432,4 +405,21 @@ func TestScenesTextFields(t *testing.T) {
 		t.Fatalf("set score: %d %s", code, body)
 	}
 	eventually(t, 10*time.Second, "the score on screen", func() bool { return white() > 300 })
+}
+
+// colourIs reports whether the snapshot's patch around (x, y) is want,
+// within 16 levels; false while no frame is composited yet.
+func colourIs(t *testing.T, s *service, x, y int, want [3]float64) func() bool {
+	return func() bool {
+		if code, _ := s.request(t, "GET", "api/snapshot.png", "", "", ""); code != 200 {
+			return false
+		}
+		got := patch(s.snapshot(t, ""), x, y)
+		for k := range got {
+			if math.Abs(got[k]-want[k]) > 16 {
+				return false
+			}
+		}
+		return true
+	}
 }

@@ -303,13 +303,8 @@ type ActivateRequest struct {
 // Only a cut exists yet; a transition is refused by name (422) rather than
 // cut without saying so.
 func (s *Service) apiActivate(w http.ResponseWriter, r *http.Request) {
-	if s.scenes == nil {
-		jsonError(w, http.StatusNotFound, "no scenes: the service runs one --input (start it with --scenes FILE)")
-		return
-	}
-	name, ok := strings.CutPrefix(r.URL.Path, "/api/scenes/")
-	if name, ok = strings.CutSuffix(name, "/activate"); !ok || name == "" || strings.Contains(name, "/") {
-		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path+" (want /api/scenes/{name}/activate)")
+	name, ok := s.scenesRoute(w, r, "/api/scenes/", "/activate")
+	if !ok {
 		return
 	}
 	var req ActivateRequest
@@ -537,13 +532,8 @@ const (
 // {"score": "3-1"}. They stay when the source reopens; an empty value
 // shows nothing.
 func (s *Service) apiSourceFields(w http.ResponseWriter, r *http.Request) {
-	if s.scenes == nil {
-		jsonError(w, http.StatusNotFound, "no scenes: the service runs one --input (start it with --scenes FILE)")
-		return
-	}
-	name, ok := strings.CutPrefix(r.URL.Path, "/api/sources/")
-	if name, ok = strings.CutSuffix(name, "/fields"); !ok || name == "" || strings.Contains(name, "/") {
-		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path+" (want /api/sources/{name}/fields)")
+	name, ok := s.scenesRoute(w, r, "/api/sources/", "/fields")
+	if !ok {
 		return
 	}
 	var fields map[string]string
@@ -649,9 +639,30 @@ type SourceView struct {
 // before it is said to be stalled (its last frame stays on the canvas).
 const sourceStallAfter = 3 * time.Second
 
+// errNoScenes answers a scenes route of a service without --scenes.
+func errNoScenes(w http.ResponseWriter) {
+	jsonError(w, http.StatusNotFound, "no scenes: the service runs one --input (start it with --scenes FILE)")
+}
+
+// scenesRoute takes the {name} of a route prefix{name}suffix, answering
+// 404 (and false) without --scenes or for another path.
+func (s *Service) scenesRoute(w http.ResponseWriter, r *http.Request, prefix, suffix string) (string, bool) {
+	if s.scenes == nil {
+		errNoScenes(w)
+		return "", false
+	}
+	name, _ := strings.CutPrefix(r.URL.Path, prefix)
+	name, ok := strings.CutSuffix(name, suffix)
+	if !ok || name == "" || strings.Contains(name, "/") {
+		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path+" (want "+prefix+"{name}"+suffix+")")
+		return "", false
+	}
+	return name, true
+}
+
 func (s *Service) apiScenes(w http.ResponseWriter, r *http.Request) {
 	if s.scenes == nil {
-		jsonError(w, http.StatusNotFound, "no scenes: the service runs one --input (start it with --scenes FILE)")
+		errNoScenes(w)
 		return
 	}
 	set := s.scenes.cur.Load()
