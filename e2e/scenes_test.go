@@ -246,14 +246,7 @@ func TestScenesReload(t *testing.T) {
 // (a cut), announced by SSE; an unknown scene, a transition not built yet
 // and a bad body are refused and change nothing.
 func TestScenesActivate(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "scenes.json")
-	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
- "sources": {"red": {"type": "color", "color": "#c02020"}, "blue": {"type": "color", "color": "#2040c0"}},
- "scenes": {"a": {"layers": [{"source": "red"}]}, "b": {"layers": [{"source": "blue"}]}},
- "program": "a"}`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := redBlueScenes(t)
 	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
 	sse := subscribe(t, s, "")
 	colour := func(want [3]float64) func() bool { return colourIs(t, s, 160, 90, want) }
@@ -298,14 +291,7 @@ func TestScenesActivate(t *testing.T) {
 // air pressed; pressing another puts it on air, and a change made through
 // the API shows on the page.
 func TestBrowserScenes(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "scenes.json")
-	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
- "sources": {"red": {"type": "color", "color": "#c02020"}, "blue": {"type": "color", "color": "#2040c0"}},
- "scenes": {"a": {"layers": [{"source": "red"}]}, "b": {"layers": [{"source": "blue"}]}},
- "program": "a"}`), 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file := redBlueScenes(t)
 	s := start(t, []string{"SHADERCAST_CONTROL_TOKEN=ctl"}, nil, "--scenes", file, "--no-barcode")
 	s.controlToken = "ctl"
 	br := chromium.Launch(t)
@@ -422,4 +408,18 @@ func colourIs(t *testing.T, s *service, x, y int, want [3]float64) func() bool {
 		}
 		return true
 	}
+}
+
+// redBlueScenes writes a scenes file of two scenes, a (red) on air and b
+// (blue), on a 320x180 canvas, and returns its path.
+func redBlueScenes(t *testing.T) string {
+	file := filepath.Join(t.TempDir(), "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"red": {"type": "color", "color": "#c02020"}, "blue": {"type": "color", "color": "#2040c0"}},
+ "scenes": {"a": {"layers": [{"source": "red"}]}, "b": {"layers": [{"source": "blue"}]}},
+ "program": "a"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
