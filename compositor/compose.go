@@ -101,7 +101,7 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 		p.stats.dropped(dropInvalid)
 		return nil, err
 	}
-	if !p.layersReady() {
+	if p.layers.rgb == nil { // the first composition
 		if err := p.layers.setup(p.dev); err != nil {
 			return nil, err
 		}
@@ -195,8 +195,6 @@ func (p *Pipeline) releaseSources(n int) {
 		p.sources = p.sources[:n]
 	}
 }
-
-func (p *Pipeline) layersReady() bool { return p.layers.rgb != nil }
 
 // samePixels reports whether a and b share their pixels (one is a clone
 // of the other, or both of a third frame).

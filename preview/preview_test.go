@@ -399,32 +399,22 @@ func TestWindow(t *testing.T) {
 		}
 	}
 
-	// B asks the service to toggle the barcode pass.
-	s.key(id, "b")
-	var got string
-	s.until(fi, "OnKey after B", 10*time.Second, func() (bool, string) {
-		select {
-		case got = <-keys:
-			return true, ""
-		default:
-			return false, "no call"
+	// B asks the service to toggle the barcode pass; digits ask for the
+	// scenes, in order.
+	for _, k := range []struct{ key, want string }{{"b", "barcode"}, {"3", "scene-3"}} {
+		s.key(id, k.key)
+		var got string
+		s.until(fi, "OnKey after "+k.key, 10*time.Second, func() (bool, string) {
+			select {
+			case got = <-keys:
+				return true, ""
+			default:
+				return false, "no call"
+			}
+		})
+		if got != k.want {
+			t.Errorf("%s gave OnKey(%q), want %q", k.key, got, k.want)
 		}
-	})
-	if got != "barcode" {
-		t.Errorf("B gave OnKey(%q), want \"barcode\"", got)
-	}
-	// Digits ask for the scenes, in order.
-	s.key(id, "3")
-	s.until(fi, "OnKey after 3", 10*time.Second, func() (bool, string) {
-		select {
-		case got = <-keys:
-			return true, ""
-		default:
-			return false, "no call"
-		}
-	})
-	if got != "scene-3" {
-		t.Errorf("3 gave OnKey(%q), want \"scene-3\"", got)
 	}
 
 	// S saves the composited frame.

@@ -248,9 +248,31 @@ func (s *Service) watchScenes(ctx context.Context) {
 // settings run on, new ones start, the others stop. SSE scenes announces
 // it.
 func (s *Service) applyScenes(d *scene.Description) {
+	s.scenes.applyMu.Lock()
+	defer s.scenes.applyMu.Unlock()
+	s.applyLocked(d)
+}
+
+// switchProgram puts scene name on air (a cut) and reports whether the
+// description in force has it. The change is made on the description in
+// force under applyMu, so that a reload between the caller's look and
+// the switch is not undone.
+func (s *Service) switchProgram(name string) bool {
+	s.scenes.applyMu.Lock()
+	defer s.scenes.applyMu.Unlock()
+	cur := s.scenes.cur.Load()
+	if _, ok := cur.desc.Scenes[name]; !ok {
+		return false
+	}
+	d := *cur.desc
+	d.Program = name
+	s.applyLocked(&d)
+	return true
+}
+
+// applyLocked is applyScenes with applyMu held.
+func (s *Service) applyLocked(d *scene.Description) {
 	sc := s.scenes
-	sc.applyMu.Lock()
-	defer sc.applyMu.Unlock()
 	if sc.ctx == nil || sc.ctx.Err() != nil {
 		return // not running, or stopping
 	}
@@ -281,15 +303,13 @@ func (s *Service) activateNth(n int) {
 	if s.scenes == nil {
 		return
 	}
-	cur := s.scenes.cur.Load()
-	names := slices.Sorted(maps.Keys(cur.desc.Scenes))
+	names := slices.Sorted(maps.Keys(s.scenes.cur.Load().desc.Scenes))
 	if n < 1 || n > len(names) {
 		return
 	}
-	d := *cur.desc
-	d.Program = names[n-1]
-	s.applyScenes(&d)
-	s.log.Info("preview: scene activated", "program", d.Program)
+	if s.switchProgram(names[n-1]) {
+		s.log.Info("preview: scene activated", "program", names[n-1])
+	}
 }
 
 // ActivateRequest is the body of POST /api/scenes/{name}/activate (it may
@@ -316,12 +336,7 @@ func (s *Service) apiActivate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	cur := s.scenes.cur.Load()
-	_, known := cur.desc.Scenes[name]
 	switch {
-	case !known:
-		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("no scene %q", name))
-		return
 	case req.Transition != "" && !strings.EqualFold(req.Transition, "cut"):
 		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("transition %q: only a cut is implemented yet (ISF transitions are planned, docs/SCENES.md)", req.Transition))
 		return
@@ -329,9 +344,10 @@ func (s *Service) apiActivate(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("duration %g: want 0 to 60 seconds", req.Duration))
 		return
 	}
-	d := *cur.desc
-	d.Program = name
-	s.applyScenes(&d)
+	if !s.switchProgram(name) {
+		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("no scene %q", name))
+		return
+	}
 	s.log.Info("scene activated", "program", name)
 	writeJSON(w, http.StatusOK, map[string]string{"program": name})
 }
