@@ -166,7 +166,7 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 
 	// The readback waits for every pass before this one: wait for them
 	// in order first, so that a slow one is known by name.
-	f.pl.settle(f.info.Index)
+	f.settle()
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.mask.fbo)
 	gl.ReadPixels(0, 0, int32(b.aw), int32(b.ah), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.maskBuf.Pix))
 
@@ -181,7 +181,7 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 	if !on || len(f.detections) == 0 {
 		return src, nil
 	}
-	out := f.res.writable(src)
+	out := f.writable(src)
 	b.draw(out, f.detections)
 	return out, nil
 }

@@ -31,8 +31,13 @@ type Layer struct {
 	Frame int // index into Composition.Frames
 	// Spec places the frame: rectangle, fit, crop, opacity, rotation,
 	// visibility, as scene.Parse fills them in (a zero Spec is invisible:
-	// opacity 0, not visible). Its pass chain is not run by Compose.
+	// opacity 0, not visible). Spec.Passes are names only: what runs is
+	// Chain.
 	Spec scene.Layer
+	// Chain, when set, runs on the frame before the layer draws it; a
+	// chain shown by several layers (of the same frame) runs once. Its
+	// results are in Output.Layers.
+	Chain *LayerChain
 }
 
 // Limits on one composition.
@@ -128,6 +133,7 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 	}
 	p.stats.upload.add(time.Since(t0))
 	canvas := &p.res.in.input
+	var err error
 	gl.BindFramebuffer(gl.FRAMEBUFFER, canvas.fbo)
 	gl.ClearColor(0, 0, 0, 1)
 	gl.Clear(gl.COLOR_BUFFER_BIT)
@@ -137,10 +143,18 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 			continue
 		}
 		s := &p.sources[l.Frame]
-		if pl, ok := scene.Place(&l.Spec, s.in.w, s.in.h); ok {
-			if err := p.layers.draw(p.dev, canvas, &s.src, pl, l.Spec.Opacity); err != nil {
+		pl, ok := scene.Place(&l.Spec, s.in.w, s.in.h)
+		if !ok {
+			continue
+		}
+		src := s.src
+		if l.Chain.live() {
+			if src, err = l.Chain.run(r, s, l.Frame, k, pl); err != nil {
 				return nil, err
 			}
+		}
+		if err := p.layers.draw(p.dev, canvas, &src, pl, l.Spec.Opacity); err != nil {
+			return nil, err
 		}
 	}
 	return canvas, glError("composing layers")

@@ -53,11 +53,11 @@ func TestComposeMatchesReference(t *testing.T) {
 	clear := visible(scene.Rect{0, 0, W, H}, scene.FitStretch)
 	clear.Opacity = 0
 	c := &Composition{Width: W, Height: H, Timestamp: 4242, Duration: 33333, Frames: frames, Layers: []Layer{
-		{0, visible(scene.Rect{0, 0, W, H}, scene.FitContain)},
-		{1, visible(scene.Rect{20, 20, 100, 100}, scene.FitCover)},
-		{0, turned},
-		{1, hidden},
-		{1, clear},
+		{Frame: 0, Spec: visible(scene.Rect{0, 0, W, H}, scene.FitContain)},
+		{Frame: 1, Spec: visible(scene.Rect{20, 20, 100, 100}, scene.FitCover)},
+		{Frame: 0, Spec: turned},
+		{Frame: 1, Spec: hidden},
+		{Frame: 1, Spec: clear},
 	}}
 	out := composeOnce(t, Config{Output: OutputRGBA, Readback: ReadbackSync}, c)
 	defer out.Frame.Close()
@@ -99,7 +99,7 @@ func TestComposeI420Grid(t *testing.T) {
 			want[i][pi] = float64(pl.Data[0])
 		}
 		c.Frames = append(c.Frames, f)
-		c.Layers = append(c.Layers, Layer{i, visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitStretch)})
+		c.Layers = append(c.Layers, Layer{Frame: i, Spec: visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitStretch)})
 	}
 	out := composeOnce(t, Config{}, c)
 	defer out.Frame.Close()
@@ -138,9 +138,9 @@ func TestComposeErrors(t *testing.T) {
 	defer p.Close()
 	l := visible(scene.Rect{0, 0, 64, 36}, scene.FitStretch)
 	for name, c := range map[string]*Composition{
-		"odd canvas":   {Width: 63, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{0, l}}},
-		"bad index":    {Width: 64, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{1, l}}},
-		"closed frame": {Width: 64, Height: 36, Frames: []media.VideoFrame{closed}, Layers: []Layer{{0, l}}},
+		"odd canvas":   {Width: 63, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{Frame: 0, Spec: l}}},
+		"bad index":    {Width: 64, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{Frame: 1, Spec: l}}},
+		"closed frame": {Width: 64, Height: 36, Frames: []media.VideoFrame{closed}, Layers: []Layer{{Frame: 0, Spec: l}}},
 	} {
 		var out Output
 		if err := p.Compose(context.Background(), c, &out); !errors.Is(err, ErrFrame) {
@@ -151,7 +151,7 @@ func TestComposeErrors(t *testing.T) {
 		}
 	}
 	var out Output
-	if err := p.Compose(context.Background(), &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{0, l}}}, &out); err != nil {
+	if err := p.Compose(context.Background(), &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{Frame: 0, Spec: l}}}, &out); err != nil {
 		t.Fatalf("after the errors: %v", err)
 	}
 	out.Frame.Close()
@@ -171,7 +171,7 @@ func TestComposeFreesEverything(t *testing.T) {
 		for k := 0; k <= i%3; k++ {
 			f, _ := testFrame(t, []media.PixelFormat{media.I420, media.NV12, media.BGRA}[(i+k)%3], 32+2*i, 18, media.ColorSpace{}, int64(i))
 			c.Frames = append(c.Frames, f)
-			c.Layers = append(c.Layers, Layer{k, visible(scene.Rect{float64(10 * k), 0, 32, 18}, scene.FitContain)})
+			c.Layers = append(c.Layers, Layer{Frame: k, Spec: visible(scene.Rect{float64(10 * k), 0, 32, 18}, scene.FitContain)})
 		}
 		var out Output
 		if err := p.Compose(context.Background(), c, &out); err != nil {
@@ -215,7 +215,7 @@ func BenchmarkComposite(b *testing.B) {
 			}
 		}
 		for i := 0; i < 4; i++ {
-			c.Layers = append(c.Layers, Layer{i, visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitContain)})
+			c.Layers = append(c.Layers, Layer{Frame: i, Spec: visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitContain)})
 		}
 		p, err := NewPipeline(testDevice, Config{})
 		if err != nil {
@@ -264,7 +264,7 @@ func TestComposeUploadsOnce(t *testing.T) {
 	compose := func(f media.VideoFrame) [4]byte {
 		t.Helper()
 		var out Output
-		c := &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{f}, Layers: []Layer{{0, l}, {0, small}}}
+		c := &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{f}, Layers: []Layer{{Frame: 0, Spec: l}, {Frame: 0, Spec: small}}}
 		if err := p.Compose(context.Background(), c, &out); err != nil {
 			t.Fatal(err)
 		}

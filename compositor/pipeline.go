@@ -88,6 +88,9 @@ type Output struct {
 	// Detections are the barcodes the barcode pass found in this frame,
 	// in frame pixels. Process reuses the slice's storage.
 	Detections []barcode.DetectedBarcode
+	// Layers are the results of the layers' own chains (Compose), in
+	// layer order, one per chain that ran.
+	Layers []LayerResult
 }
 
 // PassInfo describes one pass of a chain.
@@ -130,8 +133,9 @@ type Pipeline struct {
 
 	// Compose's, GL thread: one slot per source frame, and the layer
 	// program (made on the first composition).
-	sources []sourceSlot
-	layers  layerDrawer
+	sources     []sourceSlot
+	layers      layerDrawer
+	layerChains []*LayerChain
 
 	// The watchdog's state, GL thread: the passes issued on a GPU and
 	// not yet known complete, when the frame being rendered started, the
@@ -159,6 +163,7 @@ type chainEntry struct {
 	// says the watchdog disabled it. GL thread.
 	err     error
 	overran bool
+	gone    bool // removed from its chain: the watchdog leaves it be
 }
 
 // NewPipeline creates a pipeline on dev with the given passes, in order, all
@@ -415,6 +420,7 @@ func (p *Pipeline) RemovePass(name string) error {
 		e := p.chain[i]
 		e.pass.release(p.dev)
 		p.timers.deleteTimer(p.dev, e.timer)
+		e.gone = true
 		p.chain = append(p.chain[:i], p.chain[i+1:]...)
 		return nil
 	})
@@ -541,6 +547,10 @@ func (p *Pipeline) Close() error {
 		p.timers.deleteTimer(p.dev, p.inTimer)
 		p.timers.deleteTimer(p.dev, p.outTimer)
 		p.releaseSources(0)
+		for _, c := range p.layerChains {
+			c.release()
+		}
+		p.layerChains = nil
 		p.layers.release(p.dev)
 		p.res.release(p.dev)
 		p.dev.removePipeline(p)
@@ -605,6 +615,7 @@ func (p *Pipeline) beginFrame(r *request, w, h int) {
 	f := &p.res.frame
 	f.info = FrameInfo{Index: p.frames, Timestamp: r.ts, Width: w, Height: h}
 	f.detections = r.out.Detections[:0]
+	r.out.Layers = r.out.Layers[:0]
 	r.frame = p.frames
 	p.frames++
 	p.timers.collect(p)
@@ -615,55 +626,13 @@ func (p *Pipeline) beginFrame(r *request, w, h int) {
 // converted), then converts for the output.
 func (p *Pipeline) runChain(r *request, cur *target) error {
 	f := &p.res.frame
-	var err error
-	nv12 := r.comp == nil && r.in.Format() == media.NV12
-	// convert makes the RGBA of YUV input for the first pass that cannot
-	// read the planes itself (or for the output, with no pass at all).
-	convert := func() error {
-		if cur != nil {
-			return nil
-		}
+	f.nv12 = r.comp == nil && r.in.Format() == media.NV12
+	cur, err := p.runPasses(f, p.chain, cur, func() (*target, error) {
 		p.inTimer.begin()
-		cur, err = p.res.convert(p.dev, nv12)
-		p.inTimer.end()
-		return err
-	}
-	for _, e := range p.chain {
-		if !e.enabled || e.err != nil {
-			continue
-		}
-		e.fused.Store(false)
-		if cur == nil {
-			if sp, ok := e.pass.(*ShaderPass); ok {
-				if prog := sp.fusedProgram(f, nv12); prog != nil {
-					e.timer.begin()
-					sp.renderYUV(f, prog, &p.res.ping[0])
-					e.timer.end()
-					p.passIssued(e)
-					e.fused.Store(true)
-					cur = &p.res.ping[0]
-					continue
-				}
-			}
-			if err := convert(); err != nil {
-				return err
-			}
-		}
-		dst := p.res.other(cur)
-		p.dev.act.current.Store(e) // a pass may block while issuing, too
-		e.timer.begin()
-		next, err := e.pass.render(f, cur, dst)
-		e.timer.end()
-		if err != nil {
-			// One pass's failure is not the frame's: the rest of the
-			// chain runs on what the passes before it made.
-			p.passFailed(e, err)
-			continue
-		}
-		p.passIssued(e)
-		cur = next
-	}
-	if err := convert(); err != nil {
+		defer p.inTimer.end()
+		return p.res.convert(p.dev, f.nv12)
+	})
+	if err != nil {
 		return err
 	}
 	r.out.Detections = f.detections
@@ -679,6 +648,53 @@ func (p *Pipeline) runChain(r *request, cur *target) error {
 		p.outTimer.end()
 	}
 	return glError("rendering frame")
+}
+
+// runPasses runs entries, in order, on cur, drawing into f's ping-pong
+// targets, and returns the result. cur is nil only for the output chain's
+// YUV input: a pass that can read the planes itself renders from them
+// (fused); convert makes the RGBA for the first one that cannot (or for
+// the result, with no pass at all). A pass that fails is held out and the
+// rest of the chain runs on what the passes before it made.
+func (p *Pipeline) runPasses(f *frameState, entries []*chainEntry, cur *target, convert func() (*target, error)) (*target, error) {
+	var err error
+	for _, e := range entries {
+		if !e.enabled || e.err != nil {
+			continue
+		}
+		e.fused.Store(false)
+		if cur == nil {
+			if sp, ok := e.pass.(*ShaderPass); ok {
+				if prog := sp.fusedProgram(f, f.nv12); prog != nil {
+					e.timer.begin()
+					sp.renderYUV(f, prog, &f.ping[0])
+					e.timer.end()
+					p.passIssued(e)
+					e.fused.Store(true)
+					cur = &f.ping[0]
+					continue
+				}
+			}
+			if cur, err = convert(); err != nil {
+				return nil, err
+			}
+		}
+		dst := f.other(cur)
+		p.dev.act.current.Store(e) // a pass may block while issuing, too
+		e.timer.begin()
+		next, err := e.pass.render(f, cur, dst)
+		e.timer.end()
+		if err != nil {
+			p.passFailed(e, err)
+			continue
+		}
+		p.passIssued(e)
+		cur = next
+	}
+	if cur == nil {
+		return convert()
+	}
+	return cur, nil
 }
 
 // Stats returns counters and timings; safe from any goroutine, and it

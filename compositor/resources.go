@@ -16,10 +16,35 @@ import (
 type frameState struct {
 	info       FrameInfo
 	cs         media.ColorSpace // the input's
+	nv12       bool             // the input's planes are NV12
 	detections []barcode.DetectedBarcode
 	dev        *Device
 	res        *resources
 	pl         *Pipeline
+	// ping are the targets the chain's passes draw into: the pipeline's
+	// for its own chain, a layer chain's for its.
+	ping *[2]target
+}
+
+// other returns the ping-pong target that cur is not.
+func (f *frameState) other(cur *target) *target {
+	if cur == &f.ping[0] {
+		return &f.ping[1]
+	}
+	return &f.ping[0]
+}
+
+// settle waits for the passes issued so far in the pipeline's frame (a
+// layer chain's frames are counted apart).
+func (f *frameState) settle() { f.pl.settle(f.pl.frames - 1) }
+
+// writable returns a target holding the same pixels as cur that a pass
+// may draw into in place (see resources.writable).
+func (f *frameState) writable(cur *target) *target {
+	if cur == &f.res.in.input {
+		return f.res.writable(cur)
+	}
+	return cur
 }
 
 // resources are a pipeline's GL objects. Programs are made once; textures
@@ -62,6 +87,7 @@ func (r *resources) setup(d *Device, outCS media.ColorSpace) error {
 	r.linear = d.newSampler(gl.LINEAR)
 	r.frame.dev = d
 	r.frame.res = r
+	r.frame.ping = &r.ping
 	return nil
 }
 
@@ -177,14 +203,6 @@ func (r *resources) allocate(d *Device, f media.PixelFormat, w, h int, cfg Confi
 	r.format, r.w, r.h = f, w, h
 	r.outCS = cfg.OutputColorSpace
 	return nil
-}
-
-// other returns the ping-pong target that cur is not.
-func (r *resources) other(cur *target) *target {
-	if cur == &r.ping[0] {
-		return &r.ping[1]
-	}
-	return &r.ping[0]
 }
 
 // writable returns a target holding the same pixels as cur that passes may

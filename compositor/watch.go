@@ -225,7 +225,7 @@ func (p *Pipeline) checkOverrun(e *chainEntry, start time.Time) {
 
 // disableOverrun takes e out of the chain after a frame overran in it.
 func (p *Pipeline) disableOverrun(e *chainEntry, took time.Duration) {
-	if p.find(e.name) < 0 || p.chain[p.find(e.name)] != e {
+	if e.gone {
 		return // removed meanwhile
 	}
 	p.stats.overruns.Add(1)

@@ -42,3 +42,19 @@ func Place(l *Layer, w, h int) (p Placement, ok bool) {
 		Rotation: l.Rotation * math.Pi / 180,
 	}, true
 }
+
+// ToCanvas maps a point of the source (x, y in source pixels, as the
+// source frame's own coordinates, before the crop) to where the layer
+// draws it on the canvas: the same mapping the layer's draw makes, so that
+// what a layer's pass finds in its source (a barcode's corners) can be
+// told in canvas pixels too.
+func (p *Placement) ToCanvas(x, y float64) (float64, float64) {
+	if p.Src[2] == 0 || p.Src[3] == 0 {
+		return p.Dst[0], p.Dst[1]
+	}
+	cx := p.Dst[0] + (x-p.Src[0])*p.Dst[2]/p.Src[2] - p.Center[0]
+	cy := p.Dst[1] + (y-p.Src[1])*p.Dst[3]/p.Src[3] - p.Center[1]
+	s, c := math.Sincos(p.Rotation)
+	// y points down: this turns clockwise on the screen, as the layer does.
+	return cx*c - cy*s + p.Center[0], cx*s + cy*c + p.Center[1]
+}

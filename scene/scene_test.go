@@ -243,3 +243,32 @@ func sources(n int) string {
 	}
 	return b.String()
 }
+
+func TestPlacementToCanvas(t *testing.T) {
+	// A 200x100 source contained in a 400x400 rectangle at (100, 50): twice
+	// the size, letterboxed to y 150..350.
+	l := Layer{Rect: Rect{100, 50, 400, 400}, Fit: FitContain}
+	p, _ := Place(&l, 200, 100)
+	for _, c := range []struct{ x, y, cx, cy float64 }{
+		{0, 0, 100, 150}, {200, 100, 500, 350}, {100, 50, 300, 250}, {50, 25, 200, 200},
+	} {
+		if x, y := p.ToCanvas(c.x, c.y); math.Abs(x-c.cx) > 1e-9 || math.Abs(y-c.cy) > 1e-9 {
+			t.Errorf("contain: (%g, %g) -> (%g, %g), want (%g, %g)", c.x, c.y, x, y, c.cx, c.cy)
+		}
+	}
+	// Turned 90° clockwise about the rectangle's centre (300, 250): the
+	// source's top-left corner, left of and above the centre, goes right
+	// of and above it.
+	l.Rotation = 90
+	p, _ = Place(&l, 200, 100)
+	if x, y := p.ToCanvas(0, 0); math.Abs(x-400) > 1e-9 || math.Abs(y-50) > 1e-9 {
+		t.Errorf("turned: top-left -> (%g, %g), want (400, 50)", x, y)
+	}
+	// A crop moves the source's origin: with 100 px cropped on the left,
+	// source x 100 is the left edge.
+	l.Rotation, l.Crop = 0, Crop{100, 0, 0, 0}
+	p, _ = Place(&l, 200, 100)
+	if x, y := p.ToCanvas(100, 0); math.Abs(x-100) > 1e-9 || math.Abs(y-50) > 1e-9 {
+		t.Errorf("cropped: (100, 0) -> (%g, %g), want (100, 50)", x, y)
+	}
+}

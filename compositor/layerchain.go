@@ -1,0 +1,196 @@
+package compositor
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/go-gl/gl/v3.3-core/gl"
+
+	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/scene"
+)
+
+// LayerChain is a layer's own pass chain: it runs on the layer's source
+// frame, at that frame's size, before the layer is drawn. An analysis (the
+// barcode pass) so sees the source's own pixels, whatever the layer's
+// size, and what a pass draws (a highlight) is placed, scaled and turned
+// with the layer. A chain keeps its passes' state from frame to frame (a
+// barcode pass follows its codes), so it should live as long as what it
+// shows: the service keeps one per source and pass list, across scenes.
+//
+// A chain belongs to the pipeline that made it (NewLayerChain) and its
+// passes to it; Close frees them, and so does the pipeline's Close. A
+// closed chain in a Composition is skipped: its layer shows the source
+// as it is.
+type LayerChain struct {
+	p    *Pipeline
+	name string
+
+	// GL thread.
+	entries []*chainEntry
+	ping    [2]target // at the source's size
+	frame   frameState
+	frames  uint64 // frames the chain has run
+	// ranIn is the pipeline frame (+1) the chain last ran in, on source
+	// frame ranOn, with the result in result: a chain shared by two layers
+	// showing the same frame runs once.
+	ranIn  uint64
+	ranOn  int
+	result *target
+	closed bool
+}
+
+// LayerResult is what a layer's chain found in its source's frame.
+type LayerResult struct {
+	// Layer is the index in Composition.Layers of the (first) layer whose
+	// chain ran.
+	Layer int
+	// Width and Height are the source frame's: Detections are in its
+	// pixels. Placement maps them to the canvas (scene.Placement.ToCanvas).
+	Width, Height int
+	Placement     scene.Placement
+	// Detections are the barcodes the chain's barcode pass found. Compose
+	// reuses the storage of Output.Layers and of their Detections.
+	Detections []barcode.DetectedBarcode
+}
+
+// NewLayerChain makes a chain of passes (in order, all enabled) for the
+// layers of compositions on p. name says whose chain it is in errors and in
+// Activity ("cam" gives "cam/barcode"). A pass that fails to set up fails
+// the call, and the passes set up before it are freed.
+func (p *Pipeline) NewLayerChain(name string, passes ...Pass) (*LayerChain, error) {
+	c := &LayerChain{p: p, name: name}
+	err := p.control(func() error {
+		for _, pass := range passes {
+			if slices.ContainsFunc(c.entries, func(e *chainEntry) bool { return e.pass.Name() == pass.Name() }) {
+				c.release()
+				return fmt.Errorf("compositor: layer chain %q: a pass named %q is already in it", name, pass.Name())
+			}
+			if err := p.setupPass(pass); err != nil {
+				c.release()
+				return fmt.Errorf("compositor: layer chain %q: %w", name, err)
+			}
+			c.entries = append(c.entries, &chainEntry{name: name + "/" + pass.Name(), pass: pass, enabled: true, timer: p.timers.newTimer(p.dev)})
+		}
+		c.frame = frameState{dev: p.dev, res: &p.res, pl: p, ping: &c.ping}
+		p.layerChains = append(p.layerChains, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Name returns the name the chain was made with.
+func (c *LayerChain) Name() string { return c.name }
+
+// Close frees the chain's passes and targets. It is idempotent; a
+// composition that still names the chain shows its layer without it.
+func (c *LayerChain) Close() error {
+	err := c.p.control(func() error {
+		c.release()
+		c.p.layerChains = slices.DeleteFunc(c.p.layerChains, func(x *LayerChain) bool { return x == c })
+		return nil
+	})
+	if err == ErrClosed {
+		return nil // the pipeline's Close freed it
+	}
+	return err
+}
+
+// release frees everything; GL thread.
+func (c *LayerChain) release() {
+	for _, e := range c.entries {
+		e.pass.release(c.p.dev)
+		c.p.timers.deleteTimer(c.p.dev, e.timer)
+		e.gone = true
+	}
+	c.entries = nil
+	c.p.dev.deleteTarget(&c.ping[0])
+	c.p.dev.deleteTarget(&c.ping[1])
+	c.result = nil
+	c.closed = true
+}
+
+// live reports whether the chain has a pass to run.
+func (c *LayerChain) live() bool {
+	if c == nil || c.closed {
+		return false
+	}
+	for _, e := range c.entries {
+		if e.enabled && e.err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// run runs the chain on source slot s (frame index i of the composition)
+// for layer k, and returns what the layer draws; GL thread.
+func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement) (layerSource, error) {
+	p := c.p
+	if c.ranIn == p.frames && c.result != nil {
+		if c.ranOn != i {
+			return layerSource{}, fmt.Errorf("%w: layer chain %q is shown by layers of different frames (%d and %d)", ErrFrame, c.name, c.ranOn, i)
+		}
+		return layerSource{tex: c.result.tex, w: s.src.w, h: s.src.h}, nil
+	}
+	w, h := s.src.w, s.src.h
+	if c.ping[0].tex.w != w || c.ping[0].tex.h != h {
+		p.dev.deleteTarget(&c.ping[0])
+		p.dev.deleteTarget(&c.ping[1])
+		for n := range c.ping {
+			t, err := p.dev.newTarget(w, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
+			if err != nil {
+				p.dev.deleteTarget(&c.ping[0])
+				return layerSource{}, err
+			}
+			c.ping[n] = t
+		}
+		// Passes sized by the frame may work at the new size.
+		for _, e := range c.entries {
+			if e.err != nil && !e.overran {
+				e.err, p.dirty = nil, true
+			}
+		}
+	}
+	// The passes draw into the chain's own copy of the source: the slot's
+	// texture is shared by other layers and kept for the next frame.
+	cur := &c.ping[0]
+	if s.src.in != nil {
+		if err := p.res.convertInto(p.dev, s.src.in, s.src.yuv, cur); err != nil {
+			return layerSource{}, err
+		}
+	} else {
+		gl.UseProgram(p.res.copyProg.id)
+		gl.Uniform1i(p.res.copyProg.loc("uInput"), 0)
+		drawFullscreen(s.src.tex.id, cur)
+	}
+	f := &c.frame
+	f.info = FrameInfo{Index: c.frames, Timestamp: r.ts, Width: w, Height: h}
+	res := r.out.layerResult(k, w, h, pl)
+	f.detections = res.Detections[:0]
+	c.frames++
+	out, err := p.runPasses(f, c.entries, cur, nil)
+	res.Detections = f.detections
+	if err != nil {
+		return layerSource{}, err
+	}
+	c.ranIn, c.ranOn, c.result = p.frames, i, out
+	return layerSource{tex: out.tex, w: w, h: h}, nil
+}
+
+// layerResult appends a result for layer k to out.Layers, reusing the
+// storage of an earlier frame's.
+func (out *Output) layerResult(k, w, h int, pl scene.Placement) *LayerResult {
+	n := len(out.Layers)
+	if n < cap(out.Layers) {
+		out.Layers = out.Layers[:n+1]
+	} else {
+		out.Layers = append(out.Layers, LayerResult{})
+	}
+	res := &out.Layers[n]
+	res.Layer, res.Width, res.Height, res.Placement = k, w, h, pl
+	return res
+}

@@ -1,0 +1,306 @@
+package compositor
+
+import (
+	"context"
+	"errors"
+	"image"
+	"math"
+	"testing"
+
+	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/scene"
+)
+
+// inverted is img with its colour inverted, alpha kept: what invert.frag
+// makes of it.
+func inverted(img *image.RGBA) *image.RGBA {
+	out := image.NewRGBA(img.Bounds())
+	for i := 0; i < len(img.Pix); i += 4 {
+		out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = 255-img.Pix[i], 255-img.Pix[i+1], 255-img.Pix[i+2], img.Pix[i+3]
+	}
+	return out
+}
+
+// TestLayerChainMatchesReference: a layer's chain runs on its source before
+// the layer is placed: an inverting chain on a turned, cropped, translucent
+// layer gives the Go reference of the inverted source placed the same way,
+// beside a layer of the same frame without a chain (which shows it as it
+// is: the chain works on its own copy).
+func TestLayerChainMatchesReference(t *testing.T) {
+	const W, H = 320, 180
+	wide, square := gradient(200, 100, 255), checker(64, 64)
+	frames := []media.VideoFrame{rgbaFrame(t, wide, 0), rgbaFrame(t, square, 0)}
+	defer frames[0].Close()
+	defer frames[1].Close()
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	inv, err := p.NewLayerChain("wide", invertPass(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	invSquare, err := p.NewLayerChain("square", invertPass(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	turned := visible(scene.Rect{150, 40, 120, 60}, scene.FitStretch)
+	turned.Rotation, turned.Opacity, turned.Crop = 20, 0.7, scene.Crop{0, 0.25, 0, 0}
+	c := &Composition{Width: W, Height: H, Frames: frames, Layers: []Layer{
+		{Frame: 0, Spec: visible(scene.Rect{0, 0, W / 2, H}, scene.FitContain)},
+		{Frame: 0, Spec: visible(scene.Rect{W / 2, 0, W / 2, H / 2}, scene.FitStretch), Chain: inv},
+		{Frame: 1, Spec: turned, Chain: invSquare},
+	}}
+	var out Output
+	if err := p.Compose(context.Background(), c, &out); err != nil {
+		t.Fatal(err)
+	}
+	defer out.Frame.Close()
+	got := planeBytes(t, out.Frame, 0)
+	refs := []refLayer{{wide, c.Layers[0].Spec}, {inverted(wide), c.Layers[1].Spec}, {inverted(square), turned}}
+	want, edge := composeReference(W, H, [4]uint8{0, 0, 0, 255}, refs)
+	checkComposed(t, W, H, got, want, edge, 3)
+	if len(out.Layers) != 2 || out.Layers[0].Layer != 1 || out.Layers[1].Layer != 2 || out.Layers[0].Width != 200 || out.Layers[1].Height != 64 {
+		t.Errorf("layer results %+v, want layers 1 (200 wide) and 2 (64 high)", out.Layers)
+	}
+}
+
+// TestLayerChainYUV: a chain on an I420 source runs on the converted frame:
+// the inverted layer is the plain layer's complement.
+func TestLayerChainYUV(t *testing.T) {
+	const W, H = 128, 72
+	// A smooth picture: the two paths upsample chroma differently (the
+	// layer filters the planes, the conversion does not), which shows on
+	// noise.
+	f := i420Frame(t, 96, 54, gradient(96, 54, 255))
+	defer f.Close()
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	inv, err := p.NewLayerChain("yuv", invertPass(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compose := func(chain *LayerChain) []byte {
+		var out Output
+		c := &Composition{Width: W, Height: H, Frames: []media.VideoFrame{f}, Layers: []Layer{
+			{Frame: 0, Spec: visible(scene.Rect{0, 0, W, H}, scene.FitStretch), Chain: chain}}}
+		if err := p.Compose(context.Background(), c, &out); err != nil {
+			t.Fatal(err)
+		}
+		defer out.Frame.Close()
+		return planeBytes(t, out.Frame, 0)
+	}
+	plain, inverse := compose(nil), compose(inv)
+	worst := 0
+	for i := 0; i < len(plain); i += 4 {
+		for k := range 3 {
+			worst = max(worst, absInt(255-int(plain[i+k])-int(inverse[i+k])))
+		}
+	}
+	// The chain's path rounds to 8 bits once more and filters chroma
+	// after the conversion: a few levels; a wrong path is off by 100s.
+	if worst > 6 {
+		t.Errorf("inverted YUV layer differs from the plain one's complement by up to %d", worst)
+	}
+}
+
+// TestLayerChainBarcode: the barcode pass in a layer's chain finds the code
+// in the source's own pixels, reports it in them with the layer's
+// placement (which maps its corners onto the canvas, where the layer shows
+// the highlight), and the output chain reports nothing.
+func TestLayerChainBarcode(t *testing.T) {
+	code, err := barcode.Encode("qr_code", "layer one", 200, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const SW, SH = 640, 400
+	img := image.NewRGBA(image.Rect(0, 0, SW, SH))
+	for i := range img.Pix {
+		img.Pix[i] = 200
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	ox, oy := 300, 120
+	for y := 0; y < 200; y++ {
+		for x := 0; x < 200; x++ {
+			v := code.GrayAt(x, y).Y
+			o := img.PixOffset(ox+x, oy+y)
+			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = v, v, v
+		}
+	}
+	const W, H = 1280, 720
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	chain, err := p.NewLayerChain("cam", NewBarcodePass(barcode.DefaultParams()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The source at 3/4 size, at (200, 100), turned 10°.
+	spec := visible(scene.Rect{200, 100, 480, 300}, scene.FitStretch)
+	spec.Rotation = 10
+	var out Output
+	for i := 0; i < 3; i++ {
+		fr := rgbaFrame(t, img, int64(1000+i))
+		c := &Composition{Width: W, Height: H, Timestamp: int64(1000 + i), Frames: []media.VideoFrame{fr},
+			Layers: []Layer{{Frame: 0, Spec: visible(scene.Rect{0, 0, 100, 100}, scene.FitStretch)}, {Frame: 0, Spec: spec, Chain: chain}}}
+		if err := p.Compose(context.Background(), c, &out); err != nil {
+			t.Fatal(err)
+		}
+		fr.Close()
+		if len(out.Detections) != 0 {
+			t.Errorf("frame %d: the output chain reports %d detections", i, len(out.Detections))
+		}
+		if len(out.Layers) != 1 || out.Layers[0].Layer != 1 || out.Layers[0].Width != SW || out.Layers[0].Height != SH {
+			t.Fatalf("frame %d: layer results %+v", i, out.Layers)
+		}
+		ds := out.Layers[0].Detections
+		if len(ds) != 1 || ds[0].Format != "qr_code" || ds[0].RawValue != "layer one" {
+			t.Fatalf("frame %d: detections %+v", i, ds)
+		}
+		// The code's corners in source pixels, within the quiet zone's
+		// margin of where it was put.
+		bb := ds[0].BoundingBox
+		if bb.X < float64(ox)-2 || bb.Y < float64(oy)-2 || bb.X+bb.Width > float64(ox+200)+2 || bb.Y+bb.Height > float64(oy+200)+2 || bb.Width < 120 {
+			t.Errorf("frame %d: box %+v in source pixels, want within (%d,%d)+200", i, bb, ox, oy)
+		}
+		if i < 2 {
+			out.Frame.Close()
+		}
+	}
+	defer out.Frame.Close()
+	// Where the layer shows the code's centre, the canvas is tinted green.
+	pl := out.Layers[0].Placement
+	var cx, cy float64
+	for _, c := range out.Layers[0].Detections[0].CornerPoints {
+		x, y := pl.ToCanvas(c.X, c.Y)
+		cx, cy = cx+x/4, cy+y/4
+	}
+	wx, wy := pl.ToCanvas(float64(ox+100), float64(oy+100))
+	if math.Hypot(cx-wx, cy-wy) > 3 {
+		t.Errorf("code centre on the canvas (%.1f, %.1f), want (%.1f, %.1f)", cx, cy, wx, wy)
+	}
+	got := planeBytes(t, out.Frame, 0)
+	green := 0
+	for dy := -20; dy <= 20; dy++ {
+		for dx := -20; dx <= 20; dx++ {
+			o := 4 * ((int(wy)+dy)*W + int(wx) + dx)
+			if got[o+1] > got[o]+20 && got[o+1] > got[o+2]+20 {
+				green++
+			}
+		}
+	}
+	if green < 41*41/4 {
+		t.Errorf("%d of %d canvas pixels around the code's centre are tinted green", green, 41*41)
+	}
+}
+
+// TestLayerChainShared: a chain shown by two layers of one frame runs once
+// per composition; shown by layers of two frames, the composition fails
+// and the pipeline goes on; a closed chain leaves its layer as it is.
+func TestLayerChainShared(t *testing.T) {
+	a, b := rgbaFrame(t, gradient(64, 36, 255), 0), rgbaFrame(t, checker(64, 36), 0)
+	defer a.Close()
+	defer b.Close()
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	chain, err := p.NewLayerChain("shared", invertPass(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := visible(scene.Rect{0, 0, 32, 36}, scene.FitStretch)
+	r := visible(scene.Rect{32, 0, 32, 36}, scene.FitStretch)
+	compose := func(frames []media.VideoFrame, second, results int) ([]byte, error) {
+		var out Output
+		c := &Composition{Width: 64, Height: 36, Frames: frames, Layers: []Layer{{Frame: 0, Spec: l, Chain: chain}, {Frame: second, Spec: r, Chain: chain}}}
+		if err := p.Compose(context.Background(), c, &out); err != nil {
+			return nil, err
+		}
+		defer out.Frame.Close()
+		if len(out.Layers) != results {
+			t.Errorf("%d layer results, want %d", len(out.Layers), results)
+		}
+		return planeBytes(t, out.Frame, 0), nil
+	}
+	before := chain.frames
+	if _, err := compose([]media.VideoFrame{a}, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := chain.frames - before; n != 1 {
+		t.Errorf("a chain shown twice ran %d times", n)
+	}
+	if _, err := compose([]media.VideoFrame{a, b}, 1, 1); !errors.Is(err, ErrFrame) {
+		t.Errorf("one chain on two frames: %v, want ErrFrame", err)
+	}
+	inv, err := compose([]media.VideoFrame{a}, 0, 1)
+	if err != nil {
+		t.Fatalf("after the error: %v", err)
+	}
+	if err := chain.Close(); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := compose([]media.VideoFrame{a}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain[0] == inv[0] || absInt(255-int(plain[0])-int(inv[0])) > 3 {
+		t.Errorf("closed chain: pixel %d, inverted %d: want the plain source", plain[0], inv[0])
+	}
+}
+
+// TestLayerChainFreesEverything: chains closed by their Close or by the
+// pipeline's leave no GL object; a pass that fails to set up frees those
+// before it.
+func TestLayerChainFreesEverything(t *testing.T) {
+	base := testDevice.Objects()
+	p, err := NewPipeline(testDevice, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := testFrame(t, media.NV12, 64, 36, media.ColorSpace{}, 0)
+	defer f.Close()
+	var chains []*LayerChain
+	for i := range 3 {
+		c, err := p.NewLayerChain("c", invertPass(t), NewBarcodePass(barcode.DefaultParams()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chains = append(chains, c)
+		var out Output
+		comp := &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{f}, Layers: []Layer{{Frame: 0, Spec: visible(scene.Rect{0, 0, 64, 36}, scene.FitStretch), Chain: c}}}
+		if err := p.Compose(context.Background(), comp, &out); err != nil {
+			t.Fatal(err)
+		}
+		out.Frame.Close()
+		if i == 0 {
+			chains[0].Close()
+		}
+	}
+	bad := NewShaderPass(ShaderPassSpec{Name: "bad", Source: "#version 330 core\nvoid main() { nonsense }"})
+	if _, err := p.NewLayerChain("bad", invertPass(t), bad); err == nil {
+		t.Error("a chain with a pass that does not compile was made")
+	}
+	if _, err := p.NewLayerChain("twice", invertPass(t), invertPass(t)); err == nil {
+		t.Error("a chain with two passes of one name was made")
+	}
+	p.Close()
+	for k, v := range testDevice.Objects() {
+		if v != base[k] {
+			t.Errorf("%s objects: %d before, %d after", k, base[k], v)
+		}
+	}
+	if err := chains[1].Close(); err != nil {
+		t.Errorf("closing a chain of a closed pipeline: %v", err)
+	}
+}
