@@ -729,8 +729,12 @@ func (c *cache) track(d *Detector, first int, pe *cacheEntry) {
 			}
 		}
 		if h.track == 0 {
-			c.lastTrack++
-			h.track = c.lastTrack
+			if ids := d.p.TrackIDs; ids != nil {
+				h.track = ids.Next()
+			} else {
+				c.lastTrack++
+				h.track = c.lastTrack
+			}
 		}
 	}
 }

@@ -1,5 +1,7 @@
 package barcode
 
+import "sync/atomic"
+
 // MaxWindowRadius is the largest pooling radius the shaders support (the
 // pipeline contract allows neighbourhoods of radius ≤ 12 texels).
 const MaxWindowRadius = 12
@@ -133,7 +135,20 @@ type Params struct {
 	// its corners are carried with its located region, whose angle is
 	// coarse (see place). 0: at the VerifyEvery pace.
 	FollowEvery int
+	// TrackIDs, when set, hands out the detector's track ids
+	// (DetectedBarcode.TrackID): detectors that share one number their
+	// codes apart, so that several detectors on one programme (a
+	// service's layers) never give two codes the same id. Nil: the
+	// detector counts on its own.
+	TrackIDs *TrackIDs
 }
+
+// TrackIDs hands out track ids, from 1. The zero value is ready; it is safe
+// for concurrent use.
+type TrackIDs struct{ last atomic.Int64 }
+
+// Next returns an id not handed out before.
+func (t *TrackIDs) Next() int64 { return t.last.Add(1) }
 
 // DefaultParams returns the tuned defaults.
 func DefaultParams() Params {

@@ -207,3 +207,40 @@ func playPattern(t *testing.T, p barcode.Params, from, to int, each func(i int, 
 	}
 	return d
 }
+
+// TestSharedTrackIDs: two detectors given one TrackIDs (a service's
+// layers, each with its barcode pass) never give two codes one id, and
+// each keeps its codes' ids from call to call.
+func TestSharedTrackIDs(t *testing.T) {
+	p := barcode.DefaultParams()
+	p.TrackIDs = &barcode.TrackIDs{}
+	m, luma, _ := testPattern720p(t, p)
+	a, b := barcode.NewDetector(p), barcode.NewDetector(p)
+	ids := func(d *barcode.Detector) map[int64]bool {
+		set := map[int64]bool{}
+		for _, det := range d.Detect(m, luma) {
+			set[det.TrackID] = true
+		}
+		return set
+	}
+	var firstA map[int64]bool
+	for i := range 6 {
+		ia, ib := ids(a), ids(b)
+		if len(ia) == 0 || len(ib) == 0 {
+			t.Fatalf("call %d: %d and %d tracked codes", i, len(ia), len(ib))
+		}
+		for id := range ia {
+			if ib[id] {
+				t.Fatalf("call %d: both detectors gave id %d", i, id)
+			}
+		}
+		if i == 0 {
+			firstA = ia
+		}
+	}
+	for id := range firstA {
+		if !ids(a)[id] {
+			t.Errorf("id %d of the first call is gone in a steady scene", id)
+		}
+	}
+}

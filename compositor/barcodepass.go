@@ -10,6 +10,7 @@ import (
 	"github.com/go-gl/gl/v3.3-core/gl"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/scene"
 	"github.com/shadercast/shadercast/shaders"
 )
 
@@ -27,20 +28,25 @@ type BarcodePass struct {
 	highlight bool
 	last      int // detections in the last frame
 
-	stages  [3]*program // stages[0] is compiled for the scale, in ensure
-	tensor  planes      // w x h RGBA32F + RG32F
-	pooled  planes      // same
-	mask    target      // w x h RGBA8
-	lumaT   target      // ceil(W/4) x H RGBA8: four luma samples per texel
-	lumaP   *program
-	aw, ah  int
-	scale   int
-	fw, fh  int
-	maskBuf barcode.Mask
-	luma    barcode.Gray
+	stages [3]*program // stages[0] is compiled for the scale, in ensure
+	// Stage 1 and the luma packing reading a frame's Y plane (a layer's
+	// source analysed where it is: analyze), by YUV variant, made on
+	// first use; yuvStage0 for the scale of stages[0].
+	yuvStage0 [numYUVVariants]*program
+	yuvLuma   [numYUVVariants]*program
+	tensor    planes // w x h RGBA32F + RG32F
+	pooled    planes // same
+	mask      target // w x h RGBA8
+	lumaT     target // ceil(W/4) x H RGBA8: four luma samples per texel
+	lumaP     *program
+	aw, ah    int
+	scale     int
+	fw, fh    int
+	maskBuf   barcode.Mask
+	luma      barcode.Gray
 	// src, lumaRead (the whole frame read back) and lumaValid (the part
 	// read back, in lumaT texels) serve Luma and LumaIn during one render.
-	src       *target
+	src       layerSource
 	lumaRead  bool
 	lumaValid image.Rectangle
 
@@ -104,6 +110,10 @@ func (b *BarcodePass) release(d *Device) {
 		d.deleteProgram(&b.stages[i])
 	}
 	d.deleteProgram(&b.lumaP)
+	for i := range b.yuvStage0 {
+		d.deleteProgram(&b.yuvStage0[i])
+		d.deleteProgram(&b.yuvLuma[i])
+	}
 	d.deleteProgram(&b.hlProg)
 	d.deleteBuffer(&b.vbo)
 	if b.det != nil {
@@ -121,6 +131,9 @@ func (b *BarcodePass) ensure(d *Device, w, h int) error {
 	var err error
 	if b.stages[0] == nil || s != b.scale {
 		d.deleteProgram(&b.stages[0])
+		for i := range b.yuvStage0 {
+			d.deleteProgram(&b.yuvStage0[i])
+		}
 		if b.stages[0], err = d.newProgram(fullscreenVert(), withPrelude(builtin(barcodeStages[0]), "", "", fmt.Sprintf("SCALE %d", s))); err != nil {
 			return err
 		}
@@ -146,13 +159,69 @@ func (b *BarcodePass) ensure(d *Device, w, h int) error {
 }
 
 func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
-	w, h := src.tex.w, src.tex.h
-	if err := b.ensure(f.dev, w, h); err != nil {
+	if err := b.detect(f, layerSource{tex: src.tex, w: src.tex.w, h: src.tex.h}); err != nil {
 		return nil, err
+	}
+	if !b.highlighting() || len(f.detections) == 0 {
+		return src, nil
+	}
+	out := f.writable(src)
+	b.draw(out, f.detections, nil, 1)
+	return out, nil
+}
+
+// analyze implements analyzer: the detection of render, on src as it is
+// (its YUV planes when it has them: no RGBA copy of the frame is made).
+func (b *BarcodePass) analyze(f *frameState, src *layerSource) error { return b.detect(f, *src) }
+
+// overlay implements analyzer: the highlights of the last analyze, drawn
+// onto dst where pl puts the frame, clipped to the part of the frame pl
+// shows, at dst's own line width.
+func (b *BarcodePass) overlay(f *frameState, dst *target, pl scene.Placement, opacity float64) {
+	if b.highlighting() && len(f.detections) > 0 {
+		b.draw(dst, f.detections, &pl, float32(min(max(opacity, 0), 1)))
+	}
+}
+
+// yuvPrograms makes the programs that read YUV variant v, once.
+func (b *BarcodePass) yuvPrograms(d *Device, v int) error {
+	var err error
+	if b.yuvStage0[v] == nil {
+		if b.yuvStage0[v], err = d.newProgram(fullscreenVert(), fetchingLuma(builtin(barcodeStages[0]), v, fmt.Sprintf("SCALE %d", b.scale))); err != nil {
+			return err
+		}
+	}
+	if b.yuvLuma[v] == nil {
+		b.yuvLuma[v], err = d.newProgram(fullscreenVert(), fetchingLuma(builtin("luma_pack.frag"), v))
+	}
+	return err
+}
+
+func (b *BarcodePass) highlighting() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.highlight
+}
+
+// detect finds the barcodes of src into f.detections.
+func (b *BarcodePass) detect(f *frameState, src layerSource) error {
+	w, h := src.w, src.h
+	if err := b.ensure(f.dev, w, h); err != nil {
+		return err
 	}
 	p := &b.params
 	// Stage 1: full-res frame -> block gradient moments at analysis size.
-	b.useStage(0, w, h)
+	st0 := b.useStage(0, w, h)
+	if src.in != nil {
+		if err := b.yuvPrograms(f.dev, src.yuv); err != nil {
+			return err
+		}
+		st0 = b.yuvStage0[src.yuv]
+		gl.UseProgram(st0.id)
+		gl.Uniform2i(st0.loc("uInputSize"), int32(w), int32(h))
+		src.in.bindYUV(st0)
+		src.tex = src.in.planes[0]
+	}
 	b.tensor.draw(src.tex.id, 0)
 	// Stage 2: horizontal box.
 	b.useStage(1, b.aw, b.ah)
@@ -172,18 +241,12 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 
 	b.src, b.lumaRead, b.lumaValid = src, false, image.Rectangle{}
 	f.detections = copyDetections(f.detections, b.det.DetectFrom(&b.maskBuf, b))
-	b.src = nil
+	b.src = layerSource{}
 
 	b.mu.Lock()
 	b.last = len(f.detections)
-	on := b.highlight
 	b.mu.Unlock()
-	if !on || len(f.detections) == 0 {
-		return src, nil
-	}
-	out := f.writable(src)
-	b.draw(out, f.detections)
-	return out, nil
+	return nil
 }
 
 // useStage makes analysis stage i current with its common uniforms: the
@@ -229,11 +292,20 @@ func (b *BarcodePass) LumaIn(x0, y0, x1, y1 int) barcode.Gray {
 func (b *BarcodePass) readLuma(r image.Rectangle) {
 	lp := b.lumaP
 	gl.UseProgram(lp.id)
+	if in := b.src.in; in != nil {
+		lp = b.yuvLuma[b.src.yuv] // made by detect
+		gl.UseProgram(lp.id)
+		in.bindYUV(lp)
+	}
 	gl.Uniform1i(lp.loc("uInput"), 0)
 	gl.Uniform2i(lp.loc("uInputSize"), int32(b.fw), int32(b.fh))
 	gl.Enable(gl.SCISSOR_TEST)
 	gl.Scissor(int32(r.Min.X), int32(r.Min.Y), int32(r.Dx()), int32(r.Dy()))
-	drawFullscreen(b.src.tex.id, &b.lumaT)
+	src := b.src.tex.id
+	if b.src.in != nil {
+		src = b.src.in.planes[0].id
+	}
+	drawFullscreen(src, &b.lumaT)
 	gl.Disable(gl.SCISSOR_TEST)
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.lumaT.fbo)
 	gl.PixelStorei(gl.PACK_ROW_LENGTH, int32(b.lumaT.tex.w))
@@ -267,10 +339,14 @@ var (
 	lineUnknown = [4]float32{1, 0.65, 0, 1}
 )
 
-// draw blends each detection's fill and outline into t.
-func (b *BarcodePass) draw(t *target, dets []barcode.DetectedBarcode) {
+// draw blends each detection's fill and outline into t: in t's pixels
+// (the frame the codes were found in), or, with pl, where pl puts that
+// frame in t, clipped to the part of it pl shows; alpha scales their
+// opacity (a layer's).
+func (b *BarcodePass) draw(t *target, dets []barcode.DetectedBarcode, pl *scene.Placement, alpha float32) {
 	thick := float32(math.Max(2, math.Round(float64(min(t.tex.w, t.tex.h))/180)))
 	v := b.verts[:0]
+	var clipped [maxClipped][2]float64
 	for _, d := range dets {
 		if len(d.CornerPoints) != 4 {
 			continue
@@ -279,14 +355,37 @@ func (b *BarcodePass) draw(t *target, dets []barcode.DetectedBarcode) {
 		if d.Format == "unknown" || d.RawValue == "" {
 			fill, line = fillUnknown, lineUnknown
 		}
-		var c [4][2]float32
+		fill[3] *= alpha
+		line[3] *= alpha
+		var q [4][2]float64
 		for i, p := range d.CornerPoints {
-			c[i] = [2]float32{float32(p.X), float32(p.Y)}
+			q[i] = [2]float64{p.X, p.Y}
 		}
-		v = appendTri(v, c[0], c[1], c[2], fill)
-		v = appendTri(v, c[0], c[2], c[3], fill)
+		if pl == nil {
+			c := [4][2]float32{}
+			for i := range q {
+				c[i] = [2]float32{float32(q[i][0]), float32(q[i][1])}
+			}
+			v = appendTri(v, c[0], c[1], c[2], fill)
+			v = appendTri(v, c[0], c[2], c[3], fill)
+			for i := 0; i < 4; i++ {
+				v = appendLine(v, c[i], c[(i+1)%4], thick, line, true, true)
+			}
+			continue
+		}
+		on := func(p [2]float64) [2]float32 {
+			x, y := pl.ToCanvas(p[0], p[1])
+			return [2]float32{float32(x), float32(y)}
+		}
+		poly := clipPolygon(q[:], pl.Src, &clipped)
+		for i := 2; i < len(poly); i++ {
+			v = appendTri(v, on(poly[0]), on(poly[i-1]), on(poly[i]), fill)
+		}
 		for i := 0; i < 4; i++ {
-			v = appendLine(v, c[i], c[(i+1)%4], thick, line)
+			// An end cut by the clip is not extended past it.
+			if a, c, ok := clipSegment(q[i], q[(i+1)%4], pl.Src); ok {
+				v = appendLine(v, on(a), on(c), thick, line, a == q[i], c == q[(i+1)%4])
+			}
 		}
 	}
 	b.verts = v
@@ -321,8 +420,9 @@ func appendTri(v []float32, a, b, c [2]float32, col [4]float32) []float32 {
 }
 
 // appendLine adds a segment of the given thickness as two triangles,
-// extended by half the thickness at both ends so corners close.
-func appendLine(v []float32, a, b [2]float32, thick float32, col [4]float32) []float32 {
+// extended by half the thickness at the ends asked (extA, extB), so that
+// corners close.
+func appendLine(v []float32, a, b [2]float32, thick float32, col [4]float32, extA, extB bool) []float32 {
 	dx, dy := b[0]-a[0], b[1]-a[1]
 	l := float32(math.Hypot(float64(dx), float64(dy)))
 	if l == 0 {
@@ -330,10 +430,17 @@ func appendLine(v []float32, a, b [2]float32, thick float32, col [4]float32) []f
 	}
 	ux, uy := dx/l*thick/2, dy/l*thick/2 // along
 	nx, ny := -uy, ux                    // across
-	p0 := [2]float32{a[0] - ux + nx, a[1] - uy + ny}
-	p1 := [2]float32{b[0] + ux + nx, b[1] + uy + ny}
-	p2 := [2]float32{b[0] + ux - nx, b[1] + uy - ny}
-	p3 := [2]float32{a[0] - ux - nx, a[1] - uy - ny}
+	ax, ay, bx, by := ux, uy, ux, uy
+	if !extA {
+		ax, ay = 0, 0
+	}
+	if !extB {
+		bx, by = 0, 0
+	}
+	p0 := [2]float32{a[0] - ax + nx, a[1] - ay + ny}
+	p1 := [2]float32{b[0] + bx + nx, b[1] + by + ny}
+	p2 := [2]float32{b[0] + bx - nx, b[1] + by - ny}
+	p3 := [2]float32{a[0] - ax - nx, a[1] - ay - ny}
 	v = appendTri(v, p0, p1, p2, col)
 	return appendTri(v, p0, p2, p3, col)
 }

@@ -156,6 +156,9 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 		if err := p.layers.draw(p.dev, canvas, &src, pl, l.Spec.Opacity); err != nil {
 			return nil, err
 		}
+		if l.Chain != nil && !l.Chain.closed {
+			l.Chain.overlay(canvas, pl, l.Spec.Opacity)
+		}
 	}
 	return canvas, glError("composing layers")
 }

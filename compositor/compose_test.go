@@ -8,6 +8,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/scene"
 )
@@ -200,50 +201,87 @@ func TestComposeFreesEverything(t *testing.T) {
 // asynchronously, per frame. 4x720p-grid is issue 11's: four I420
 // 1280x720 sources in a 2x2 grid of a 1280x720 canvas
 // (scripts/bench-compare runs GStreamer's glvideomixer on the same work).
+// 4x720p-grid-barcode1 adds the barcode pass in the first layer's own
+// chain, as the service runs it without a GPU (analysis at 427 px), on
+// the test scene in motion (BenchmarkBarcodeMoving's frames): the
+// difference is what a layer's barcode pass costs.
 func BenchmarkComposite(b *testing.B) {
-	b.Run("4x720p-grid", func(b *testing.B) {
-		const W, H = 1280, 720
-		c := &Composition{Width: W, Height: H, Duration: 33333, Frames: make([]media.VideoFrame, 4)}
-		// Two frames per source, alternating: each composition has new
-		// pictures to upload, as live sources do (a repeated one is not
-		// uploaded again).
-		var sets [2][4]media.VideoFrame
-		for k := range sets {
-			for i := range 4 {
-				sets[k][i] = benchFrame(b, W, H, i == k)
-				defer sets[k][i].Close()
-			}
+	for _, withPass := range []bool{false, true} {
+		name := "4x720p-grid"
+		if withPass {
+			name += "-barcode1"
 		}
-		for i := 0; i < 4; i++ {
-			c.Layers = append(c.Layers, Layer{Frame: i, Spec: visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitContain)})
+		b.Run(name, func(b *testing.B) { benchGrid(b, withPass) })
+	}
+}
+
+func benchGrid(b *testing.B, withPass bool) {
+	const W, H = 1280, 720
+	c := &Composition{Width: W, Height: H, Duration: 33333, Frames: make([]media.VideoFrame, 4)}
+	// Two frames per source, alternating: each composition has new
+	// pictures to upload, as live sources do (a repeated one is not
+	// uploaded again). With the pass, the first source plays the moving
+	// test scene forwards and backwards.
+	var sets [2][4]media.VideoFrame
+	for k := range sets {
+		for i := range 4 {
+			sets[k][i] = benchFrame(b, W, H, i == k)
+			defer sets[k][i].Close()
 		}
-		p, err := NewPipeline(testDevice, Config{})
-		if err != nil {
+	}
+	var moving []media.VideoFrame
+	if withPass {
+		moving = benchFrames(b, W, H, 30, 60)
+		for _, f := range moving {
+			defer f.Close()
+		}
+		for i := len(moving) - 2; i > 0; i-- {
+			moving = append(moving, moving[i])
+		}
+	}
+	p, err := NewPipeline(testDevice, Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	var chain *LayerChain
+	if withPass {
+		params := barcode.DefaultParams()
+		params.MaxAnalysisSide = 427
+		if chain, err = p.NewLayerChain("s0", NewBarcodePass(params)); err != nil {
 			b.Fatal(err)
 		}
-		defer p.Close()
-		var out Output
-		ctx := context.Background()
-		for i := 0; i < 5; i++ { // warm up: allocations, first programs
-			copy(c.Frames, sets[i%2][:])
-			if err := p.Compose(ctx, c, &out); err != nil {
-				b.Fatal(err)
-			}
-			out.Frame.Close()
+	}
+	for i := 0; i < 4; i++ {
+		l := Layer{Frame: i, Spec: visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitContain)}
+		if i == 0 {
+			l.Chain = chain
 		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			c.Timestamp = int64(i) * 33333
-			copy(c.Frames, sets[i%2][:])
-			if err := p.Compose(ctx, c, &out); err != nil {
-				b.Fatal(err)
-			}
-			out.Frame.Close()
+		c.Layers = append(c.Layers, l)
+	}
+	var out Output
+	ctx := context.Background()
+	frame := func(i int) {
+		c.Timestamp = int64(i) * 33333
+		copy(c.Frames, sets[i%2][:])
+		if withPass {
+			c.Frames[0] = moving[i%len(moving)]
 		}
-		b.StopTimer()
-		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/frame")
-	})
+		if err := p.Compose(ctx, c, &out); err != nil {
+			b.Fatal(err)
+		}
+		out.Frame.Close()
+	}
+	for i := 0; i < 5; i++ { // warm up: allocations, first programs
+		frame(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		frame(i)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/frame")
 }
 
 // TestComposeUploadsOnce: a frame shown by two layers is uploaded once; the

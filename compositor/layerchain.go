@@ -37,7 +37,27 @@ type LayerChain struct {
 	ranIn  uint64
 	ranOn  int
 	result *target
-	closed bool
+	// analysed: the last run was of analyzers only, on the source itself
+	// (result is nil): the layers draw the source and then the overlays.
+	analysed bool
+	closed   bool
+}
+
+// analyzer is a pass that can look at a frame without changing it, and
+// show what it found over the frame where a layer draws it. A layer chain
+// of analyzers only runs them on the source as it is, its YUV planes
+// included, and the layer draws the source itself: no RGBA copy of the
+// frame is made, and the overlay is drawn at the canvas's resolution
+// (crisp lines, whatever the layer's scale).
+type analyzer interface {
+	Pass
+	// analyze runs on the GL thread on src, which it must not draw into;
+	// what it finds goes into f.detections.
+	analyze(f *frameState, src *layerSource) error
+	// overlay draws onto dst where pl puts the analysed frame, clipped
+	// to the part of the frame pl shows, its opacity scaled by the
+	// layer's; f is the analysis's.
+	overlay(f *frameState, dst *target, pl scene.Placement, opacity float64)
 }
 
 // LayerResult is what a layer's chain found in its source's frame.
@@ -130,13 +150,27 @@ func (c *LayerChain) live() bool {
 // for layer k, and returns what the layer draws; GL thread.
 func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement) (layerSource, error) {
 	p := c.p
-	if c.ranIn == p.frames && c.result != nil {
+	if c.ranIn == p.frames {
 		if c.ranOn != i {
 			return layerSource{}, fmt.Errorf("%w: layer chain %q is shown by layers of different frames (%d and %d)", ErrFrame, c.name, c.ranOn, i)
+		}
+		if c.analysed {
+			return s.src, nil
 		}
 		return layerSource{tex: c.result.tex, w: s.src.w, h: s.src.h}, nil
 	}
 	w, h := s.src.w, s.src.h
+	f := &c.frame
+	f.info = FrameInfo{Index: c.frames, Timestamp: r.ts, Width: w, Height: h}
+	res := r.out.layerResult(k, w, h, pl)
+	f.detections = res.Detections[:0]
+	c.frames++
+	if c.analysesOnly() {
+		p.analyse(f, c.entries, &s.src)
+		res.Detections = f.detections
+		c.ranIn, c.ranOn, c.result, c.analysed = p.frames, i, nil, true
+		return s.src, nil
+	}
 	if c.ping[0].tex.w != w || c.ping[0].tex.h != h {
 		p.dev.deleteTarget(&c.ping[0])
 		p.dev.deleteTarget(&c.ping[1])
@@ -167,18 +201,56 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 		gl.Uniform1i(p.res.copyProg.loc("uInput"), 0)
 		drawFullscreen(s.src.tex.id, cur)
 	}
-	f := &c.frame
-	f.info = FrameInfo{Index: c.frames, Timestamp: r.ts, Width: w, Height: h}
-	res := r.out.layerResult(k, w, h, pl)
-	f.detections = res.Detections[:0]
-	c.frames++
 	out, err := p.runPasses(f, c.entries, cur, nil)
 	res.Detections = f.detections
 	if err != nil {
 		return layerSource{}, err
 	}
-	c.ranIn, c.ranOn, c.result = p.frames, i, out
+	c.ranIn, c.ranOn, c.result, c.analysed = p.frames, i, out, false
 	return layerSource{tex: out.tex, w: w, h: h}, nil
+}
+
+// analysesOnly reports whether every pass the chain runs is an analyzer.
+func (c *LayerChain) analysesOnly() bool {
+	for _, e := range c.entries {
+		if _, ok := e.pass.(analyzer); !ok && e.enabled && e.err == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// overlay draws the overlays of the chain's analysis onto dst where pl
+// puts the source, at the layer's opacity (after each layer that shows
+// it); GL thread.
+func (c *LayerChain) overlay(dst *target, pl scene.Placement, opacity float64) {
+	if !c.analysed || c.ranIn != c.p.frames {
+		return
+	}
+	for _, e := range c.entries {
+		if a, ok := e.pass.(analyzer); ok && e.enabled && e.err == nil {
+			a.overlay(&c.frame, dst, pl, opacity)
+		}
+	}
+}
+
+// analyse runs analyzers on src, as runPasses runs passes: timed, watched,
+// a failing one held out.
+func (p *Pipeline) analyse(f *frameState, entries []*chainEntry, src *layerSource) {
+	for _, e := range entries {
+		if !e.enabled || e.err != nil {
+			continue
+		}
+		p.dev.act.current.Store(e)
+		e.timer.begin()
+		err := e.pass.(analyzer).analyze(f, src)
+		e.timer.end()
+		if err != nil {
+			p.passFailed(e, err)
+			continue
+		}
+		p.passIssued(e)
+	}
 }
 
 // layerResult appends a result for layer k to out.Layers, reusing the

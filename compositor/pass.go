@@ -370,6 +370,22 @@ var (
 	glslComments = regexp.MustCompile(`(?s)//[^\n]*|/\*.*?\*/`)
 )
 
+// fetchingYUV rewrites a shader that reads its input with
+// texelFetch(uInput, ...) to read the YUV planes of variant v instead (see
+// yuvVariant), converting each texel it fetches, with more defines.
+func fetchingYUV(src shaderSource, v int, defines ...string) shaderSource {
+	src.text = fusedInput.ReplaceAllString(src.text, "sc_fetch_input(")
+	return withYUV(src, v, "\nvec4 sc_fetch_input(ivec2 p, int lod) { return sc_yuv(p); }", defines...)
+}
+
+// fetchingLuma is fetchingYUV for shaders that use only the luma of what
+// they fetch (the barcode analysis): they get sc_luma's grey, one texel
+// fetch where a conversion makes three.
+func fetchingLuma(src shaderSource, v int, defines ...string) shaderSource {
+	src.text = fusedInput.ReplaceAllString(src.text, "sc_fetch_input(")
+	return withYUV(src, v, "\nvec4 sc_fetch_input(ivec2 p, int lod) { return vec4(vec3(sc_luma(p)), 1.0); }", defines...)
+}
+
 // fusable reports whether a pass reads its input once, with texelFetch,
 // outside any loop: then converting YUV inside the pass costs one
 // conversion per pixel, as the separate conversion pass would, and saves
@@ -411,9 +427,7 @@ func (s *ShaderPass) fusedProgram(f *frameState, nv12 bool) *program {
 	}
 	i := yuvVariant(nv12, f.cs)
 	if s.fused[i] == nil && !s.fuseFailed[i] {
-		src := shaderSource{file: s.spec.File, text: fusedInput.ReplaceAllString(s.spec.Source, "sc_fetch_input(")}
-		src = withYUV(src, i, "\nvec4 sc_fetch_input(ivec2 p, int lod) { return sc_yuv(p); }")
-		prog, err := f.dev.newProgram(fullscreenVert(), src)
+		prog, err := f.dev.newProgram(fullscreenVert(), fetchingYUV(shaderSource{file: s.spec.File, text: s.spec.Source}, i))
 		if err != nil {
 			// The plain program compiled, so this is our rewrite's
 			// fault: run unfused rather than fail.

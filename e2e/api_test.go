@@ -31,6 +31,12 @@ func writeSplitPNG(t testing.TB, path string, w, h int, left, right [3]float64) 
 			img.Set(x, y, color.RGBA{uint8(c[0]), uint8(c[1]), uint8(c[2]), 255})
 		}
 	}
+	writePNG(t, path, img)
+}
+
+// writePNG writes img to path as PNG.
+func writePNG(t testing.TB, path string, img image.Image) {
+	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)

@@ -212,31 +212,43 @@ func BenchmarkGlassToGlass(b *testing.B) {
 // BenchmarkServeScenesGrid: issue 11's service figure. Four live 720p
 // sources (the service's own test scene, recorded once as I420 Y4M and
 // played by four y4m sources that loop) in a 2x2 grid of the 720p canvas,
-// one viewer, with the barcode pass on the whole composed canvas (its four
-// copies of the scene's codes: layers' own passes are not run yet) and
-// without it; and, in the same run, the default one-source service. Each
-// measured over 20 s after a 5 s warm-up.
+// one viewer: without a pass, with the barcode pass in the first layer's
+// own chain (the issue's case: it analyses that source at its 720p), and
+// in all four layers' chains; and, in the same run, the default
+// one-source service. Each measured over 20 s after a 5 s warm-up.
 func BenchmarkServeScenesGrid(b *testing.B) {
 	dir := b.TempDir()
 	clip := filepath.Join(dir, "scene.y4m")
 	rec := start(b, nil, nil, "--record", clip)
 	time.Sleep(2500 * time.Millisecond)
 	rec.stop(b)
-	var sources, layers []string
-	for i := range 4 {
-		sources = append(sources, fmt.Sprintf(`"s%d": {"type": "y4m", "path": %q, "loop": true}`, i, clip))
-		layers = append(layers, fmt.Sprintf(`{"source": "s%d", "rect": [%d, %d, 640, 360]}`, i, 640*(i%2), 360*(i/2)))
-	}
-	file := filepath.Join(dir, "grid.json")
-	desc := `{"sources": {` + strings.Join(sources, ", ") + `}, "scenes": {"grid": {"layers": [` +
-		strings.Join(layers, ", ") + `]}}, "program": "grid"}`
-	if err := os.WriteFile(file, []byte(desc), 0o644); err != nil {
-		b.Fatal(err)
+	grid := func(name string, withPass int) string {
+		var sources, layers []string
+		for i := range 4 {
+			sources = append(sources, fmt.Sprintf(`"s%d": {"type": "y4m", "path": %q, "loop": true}`, i, clip))
+			passes := ""
+			if i < withPass {
+				passes = `, "passes": ["barcode"]`
+			}
+			layers = append(layers, fmt.Sprintf(`{"source": "s%d", "rect": [%d, %d, 640, 360]%s}`, i, 640*(i%2), 360*(i/2), passes))
+		}
+		file := filepath.Join(dir, name+".json")
+		desc := `{"sources": {` + strings.Join(sources, ", ") + `}, "scenes": {"grid": {"layers": [` +
+			strings.Join(layers, ", ") + `]}}, "program": "grid"}`
+		if err := os.WriteFile(file, []byte(desc), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		return file
 	}
 	for _, run := range []struct {
 		name string
 		args []string
-	}{{"one", nil}, {"grid", []string{"--scenes", file}}, {"grid-nobarcode", []string{"--scenes", file, "--no-barcode"}}} {
+	}{
+		{"one", nil},
+		{"grid", []string{"--scenes", grid("grid", 0)}},
+		{"grid-barcode1", []string{"--scenes", grid("grid-barcode1", 1)}},
+		{"grid-barcode4", []string{"--scenes", grid("grid-barcode4", 4)}},
+	} {
 		s := start(b, nil, nil, run.args...)
 		v := watchRaw(b, s)
 		time.Sleep(5 * time.Second)

@@ -23,14 +23,7 @@ func writeSolidPNG(t testing.TB, path string, w, h int, c color.RGBA) {
 	for i := 0; i < len(img.Pix); i += 4 {
 		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
+	writePNG(t, path, img)
 }
 
 // snapshotAt returns the snapshot's pixel at (x, y), or transparent

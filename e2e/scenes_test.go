@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -37,14 +36,7 @@ func TestScenesComposeSources(t *testing.T) {
 		}
 	}
 	pic := filepath.Join(dir, "pic.png")
-	f, err := os.Create(pic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	writePNG(t, pic, img)
 	file := filepath.Join(dir, "scenes.json")
 	desc := fmt.Sprintf(`{"canvas": {"width": 640, "height": 360, "fps": 15},
  "sources": {"bg": {"type": "color", "color": "#402010"},

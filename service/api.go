@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shadercast/shadercast/assets"
-	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/media"
 )
@@ -273,7 +272,7 @@ func (s *Service) publishPipeline() {
 	}
 }
 
-func (s *Service) publishDetections(f media.VideoFrame, d []barcode.DetectedBarcode) {
+func (s *Service) publishDetections(f media.VideoFrame, d []Detection) {
 	// Tracking first: ids and carried values go into the event.
 	s.trackDetections(f.Timestamp(), d)
 	// An event per frame with barcodes, and one empty event when they
@@ -289,7 +288,7 @@ func (s *Service) publishDetections(f media.VideoFrame, d []barcode.DetectedBarc
 	ev := DetectionsEvent{Type: "detections", Timestamp: f.Timestamp(), Frame: s.stats.framesOut.Load(),
 		Width: f.CodedWidth(), Height: f.CodedHeight(), Barcodes: d}
 	if ev.Barcodes == nil {
-		ev.Barcodes = []barcode.DetectedBarcode{}
+		ev.Barcodes = []Detection{}
 	}
 	b, err := json.Marshal(ev)
 	if err != nil {

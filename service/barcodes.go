@@ -22,7 +22,8 @@ const maxScanLog = 100
 // ScanEntry is one code of the scan log (GET /api/barcodes).
 type ScanEntry struct {
 	barcode.Track
-	// Source is the input that was on air when the code appeared.
+	// Source is the input that was on air when the code appeared or,
+	// with --scenes, the source a layer's barcode pass found it in.
 	Source string `json:"source"`
 	// FirstSeenAt and LastSeenAt are wall-clock times (RFC 3339).
 	FirstSeenAt string `json:"firstSeenAt"`
@@ -50,7 +51,8 @@ type TrackEvent struct {
 
 // scanLog is written by the compositor goroutine and read by the API.
 type scanLog struct {
-	tracker *barcode.Tracker // compositor goroutine only
+	tracker *barcode.Tracker          // compositor goroutine only
+	flat    []barcode.DetectedBarcode // the frame's, for tracker; same
 
 	mu      sync.Mutex
 	entries []ScanEntry // oldest appearance first, at most maxScanLog
@@ -61,9 +63,17 @@ func newScanLog() *scanLog { return &scanLog{tracker: barcode.NewTracker(barcode
 
 // trackDetections runs on the compositor goroutine for every output frame:
 // carried values into d, the scan log, the events.
-func (s *Service) trackDetections(ts int64, d []barcode.DetectedBarcode) {
+func (s *Service) trackDetections(ts int64, d []Detection) {
 	l := s.scans
-	evs := l.tracker.Update(ts, d)
+	l.flat = l.flat[:0]
+	for i := range d {
+		l.flat = append(l.flat, d[i].DetectedBarcode)
+	}
+	evs := l.tracker.Update(ts, l.flat)
+	for i := range d {
+		// Values carried over from earlier reads.
+		d[i].Format, d[i].RawValue = l.flat[i].Format, l.flat[i].RawValue
+	}
 	if len(evs) == 0 && len(d) == 0 {
 		return
 	}
@@ -90,6 +100,11 @@ func (s *Service) trackDetections(ts int64, d []barcode.DetectedBarcode) {
 		source := active
 		switch ev.Kind {
 		case barcode.TrackAppeared:
+			for i := range d {
+				if d[i].TrackID == ev.Track.ID && d[i].Source != "" {
+					source = d[i].Source
+				}
+			}
 			if len(l.entries) == maxScanLog {
 				l.entries = slices.Delete(l.entries, 0, 1)
 			}

@@ -15,9 +15,9 @@ func TestScanLog(t *testing.T) {
 	s.inputs.active = "testsrc"
 	sub := s.hub.subscribe()
 	box := barcode.Rect{X: 100, Y: 100, Width: 80, Height: 80}
-	s.trackDetections(0, []barcode.DetectedBarcode{{TrackID: 5, BoundingBox: box, Format: "qr_code", RawValue: "v"}})
+	s.trackDetections(0, []Detection{{DetectedBarcode: barcode.DetectedBarcode{TrackID: 5, BoundingBox: box, Format: "qr_code", RawValue: "v"}}})
 	// A failed read in another box (the value is not carried to it).
-	s.trackDetections(33_333, []barcode.DetectedBarcode{{TrackID: 5, BoundingBox: barcode.Rect{X: 300, Y: 100, Width: 40, Height: 40}, Format: "unknown"}})
+	s.trackDetections(33_333, []Detection{{DetectedBarcode: barcode.DetectedBarcode{TrackID: 5, BoundingBox: barcode.Rect{X: 300, Y: 100, Width: 40, Height: 40}, Format: "unknown"}}})
 	v := s.scans.view(time.Now())
 	if len(v.Barcodes) != 1 || v.Barcodes[0].RawValue != "v" || v.Barcodes[0].Frames != 2 || !v.Barcodes[0].InView || v.InView != 1 {
 		t.Fatalf("scan log %+v", v)
@@ -38,5 +38,22 @@ func TestScanLog(t *testing.T) {
 	}
 	if len(names) != 2 || names[0] != "barcode-appeared" || names[1] != "barcode-gone" {
 		t.Fatalf("events %v, want appeared then gone", names)
+	}
+}
+
+// A code a layer's pass found is logged with the layer's source, not the
+// input on air; a failed read in its box gets the value read before.
+func TestScanLogSource(t *testing.T) {
+	s := &Service{scans: newScanLog(), hub: newHub()}
+	s.inputs.active = "scenes"
+	box := barcode.Rect{X: 10, Y: 10, Width: 50, Height: 50}
+	s.trackDetections(0, []Detection{{DetectedBarcode: barcode.DetectedBarcode{TrackID: 9, BoundingBox: box, Format: "qr_code", RawValue: "dock"}, Source: "cam"}})
+	d := []Detection{{DetectedBarcode: barcode.DetectedBarcode{TrackID: 9, BoundingBox: box, Format: "unknown"}, Source: "cam"}}
+	s.trackDetections(33_333, d)
+	if d[0].RawValue != "dock" || d[0].Format != "qr_code" {
+		t.Errorf("carried value: %+v", d[0].DetectedBarcode)
+	}
+	if v := s.scans.view(time.Now()); len(v.Barcodes) != 1 || v.Barcodes[0].Source != "cam" {
+		t.Fatalf("scan log %+v", v)
 	}
 }

@@ -20,11 +20,31 @@ type DetectionsEvent struct {
 	Type string `json:"type"` // "detections"
 	// Timestamp is the composited frame's media timestamp in µs: the
 	// same timestamp the video frame carries through the encoder.
-	Timestamp int64                     `json:"timestamp"`
-	Frame     uint64                    `json:"frame"`
-	Width     int                       `json:"width"`
-	Height    int                       `json:"height"`
-	Barcodes  []barcode.DetectedBarcode `json:"barcodes"`
+	Timestamp int64       `json:"timestamp"`
+	Frame     uint64      `json:"frame"`
+	Width     int         `json:"width"`
+	Height    int         `json:"height"`
+	Barcodes  []Detection `json:"barcodes"`
+}
+
+// Detection is one barcode on the programme: the web's DetectedBarcode in
+// the composited frame's pixels (where it shows), and, when a layer's own
+// barcode pass found it (--scenes), the source it was found in and where
+// in that source's own pixels.
+type Detection struct {
+	barcode.DetectedBarcode
+	// Source names the scene source; empty for the output chain's pass.
+	Source string `json:"source,omitempty"`
+	// InSource is the code in the source frame, at the source's size.
+	InSource *SourceDetection `json:"inSource,omitempty"`
+}
+
+// SourceDetection is a barcode in its source frame's pixels.
+type SourceDetection struct {
+	Width        int             `json:"width"`
+	Height       int             `json:"height"`
+	BoundingBox  barcode.Rect    `json:"boundingBox"`
+	CornerPoints []barcode.Point `json:"cornerPoints"`
 }
 
 // event is a marshalled message for subscribers.

@@ -491,13 +491,14 @@ func (s *Service) runCompositor(ctx context.Context) {
 
 // composite runs one frame through the pipeline and hands the result on.
 func (s *Service) composite(ctx context.Context, f media.VideoFrame, created time.Time, out *compositor.Output) {
-	s.output(ctx, s.pl.Process(ctx, f, out), created, out)
+	s.output(ctx, s.pl.Process(ctx, f, out), created, out, nil)
 }
 
 // output hands on what the pipeline made of one frame (Process's or
 // Compose's, whose error is err): the detections, the snapshot, the
-// recording and the video track.
-func (s *Service) output(ctx context.Context, err error, created time.Time, out *compositor.Output) {
+// recording and the video track. layerSources name the source of each
+// layer of a composition.
+func (s *Service) output(ctx context.Context, err error, created time.Time, out *compositor.Output, layerSources []string) {
 	if err != nil {
 		if ctx.Err() == nil {
 			s.stats.processErrors.Add(1)
@@ -513,10 +514,11 @@ func (s *Service) output(ctx context.Context, err error, created time.Time, out 
 	res := out.Frame
 	out.Frame = media.VideoFrame{}
 	s.lat.put(res.Timestamp(), created)
-	if len(out.Detections) > 0 {
+	dets := s.programDetections(out, layerSources)
+	if len(dets) > 0 {
 		s.stats.detections.Add(1)
 	}
-	s.publishDetections(res, out.Detections)
+	s.publishDetections(res, dets)
 	if c, err := res.Clone(); err == nil {
 		s.snapMu.Lock()
 		s.snap.Close()

@@ -41,6 +41,9 @@ type scenes struct {
 	// is the run's, which the sources of a new set run under.
 	applyMu sync.Mutex
 	ctx     context.Context
+	// chains are the layers' own pass chains of the set in force, by
+	// chainKey (under applyMu).
+	chains map[string]*compositor.LayerChain
 
 	mu        sync.Mutex
 	reloadErr string // the last bad version's error, until a good one
@@ -103,14 +106,6 @@ func loadScenes(path string) (*scene.Description, error) {
 			errs = append(errs, &scene.Error{Path: "sources." + name, Msg: fmt.Sprintf("%s sources are not composed yet: this version composes testsrc, y4m, image, color and text", t)})
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(d.Scenes)) {
-		for i, l := range d.Scenes[name].Layers {
-			if len(l.Passes) > 0 {
-				errs = append(errs, &scene.Error{Path: fmt.Sprintf("scenes.%s.layers[%d].passes", name, i),
-					Msg: "layers' own passes are not run yet: the output chain (--pass) runs on the whole canvas"})
-			}
-		}
-	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("--scenes %s: %w", path, errs)
 	}
@@ -126,10 +121,85 @@ func (s *Service) configuredInput() string {
 	return s.cfg.Input
 }
 
+// chainKey names a layer's own pass chain: the layers that show one source
+// through the same passes share one chain, in every scene, so that it runs
+// once per frame and its state (the codes a barcode pass follows) lives
+// on across scene switches.
+func chainKey(l *scene.Layer) string {
+	return l.Source + "\x00" + strings.Join(l.Passes, "\x00")
+}
+
+// buildChains makes the layer chains d needs, taking over those of have
+// (may be nil) that it needs again. On an error (a pass that does not
+// exist or does not compile, told by its place in d) the chains it made
+// are freed and have is left as it was. The caller closes what it no
+// longer uses of have once the new chains are in force.
+func (s *Service) buildChains(d *scene.Description, have map[string]*compositor.LayerChain) (map[string]*compositor.LayerChain, error) {
+	chains := map[string]*compositor.LayerChain{}
+	var errs scene.Errors
+	for _, name := range slices.Sorted(maps.Keys(d.Scenes)) {
+		for i := range d.Scenes[name].Layers {
+			l := &d.Scenes[name].Layers[i]
+			key := chainKey(l)
+			if len(l.Passes) == 0 || chains[key] != nil {
+				continue
+			}
+			if c := have[key]; c != nil {
+				chains[key] = c
+				continue
+			}
+			c, err := s.newLayerChain(l)
+			if err != nil {
+				errs = append(errs, &scene.Error{Path: fmt.Sprintf("scenes.%s.layers[%d].passes", name, i), Msg: err.Error()})
+				continue
+			}
+			chains[key] = c
+		}
+	}
+	if len(errs) > 0 {
+		for key, c := range chains {
+			if have[key] != c {
+				c.Close()
+			}
+		}
+		return nil, errs
+	}
+	return chains, nil
+}
+
+// newLayerChain makes the chain of l's passes: the barcode pass with the
+// service's settings, the others from the plugin registry (built-in
+// filters, ISF files).
+func (s *Service) newLayerChain(l *scene.Layer) (*compositor.LayerChain, error) {
+	var passes []compositor.Pass
+	for _, name := range l.Passes {
+		if name == "barcode" {
+			passes = append(passes, compositor.NewBarcodePass(s.barcodeParams))
+			continue
+		}
+		p, err := s.passes.reg.New(name)
+		if err != nil {
+			return nil, err
+		}
+		passes = append(passes, p)
+	}
+	return s.pl.NewLayerChain(l.Source, passes...)
+}
+
+// closeChains closes the chains of old that next does not have.
+func closeChains(old, next map[string]*compositor.LayerChain) {
+	for key, c := range old {
+		if next[key] != c {
+			c.Close()
+		}
+	}
+}
+
 // newSceneSet resolves d's programme for Compose, taking over the
 // sources of old (may be nil) that d names with the same settings: they
-// keep running and keep their frames.
-func newSceneSet(d *scene.Description, old *sceneSet) *sceneSet {
+// keep running and keep their frames. Layers with passes get their chain
+// from chains (see buildChains).
+func newSceneSet(d *scene.Description, old *sceneSet, chains map[string]*compositor.LayerChain) *sceneSet {
 	set := &sceneSet{desc: d}
 	index := map[string]int{}
 	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
@@ -144,7 +214,7 @@ func newSceneSet(d *scene.Description, old *sceneSet) *sceneSet {
 		set.sources = append(set.sources, ss)
 	}
 	for _, l := range d.Scenes[d.Program].Layers {
-		set.program = append(set.program, compositor.Layer{Frame: index[l.Source], Spec: l})
+		set.program = append(set.program, compositor.Layer{Frame: index[l.Source], Spec: l, Chain: chains[chainKey(&l)]})
 	}
 	return set
 }
@@ -222,6 +292,9 @@ func (s *Service) watchScenes(ctx context.Context) {
 			err = fmt.Errorf("--scenes %s: canvas: %dx%d at %g fps cannot change while running (it sizes the encoders); restart to change it",
 				s.scenes.path, d.Canvas.Width, d.Canvas.Height, d.Canvas.FPS)
 		}
+		if err == nil {
+			err = s.applyScenes(d)
+		}
 		if err != nil {
 			s.scenes.mu.Lock()
 			repeat := s.scenes.reloadErr == err.Error()
@@ -236,7 +309,6 @@ func (s *Service) watchScenes(ctx context.Context) {
 			}
 			continue
 		}
-		s.applyScenes(d)
 		s.scenes.mu.Lock()
 		s.scenes.reloadErr = ""
 		s.scenes.mu.Unlock()
@@ -245,12 +317,20 @@ func (s *Service) watchScenes(ctx context.Context) {
 }
 
 // applyScenes puts d in force: sources the set in force has with the same
-// settings run on, new ones start, the others stop. SSE scenes announces
-// it.
-func (s *Service) applyScenes(d *scene.Description) {
+// settings run on, new ones start, the others stop; layer chains likewise.
+// SSE scenes announces it. A chain that cannot be made (a pass that does
+// not compile) fails it, and the set in force stays.
+func (s *Service) applyScenes(d *scene.Description) error {
 	s.scenes.applyMu.Lock()
 	defer s.scenes.applyMu.Unlock()
-	s.applyLocked(d)
+	chains, err := s.buildChains(d, s.scenes.chains)
+	if err != nil {
+		return fmt.Errorf("--scenes %s: %w", s.scenes.path, err)
+	}
+	if !s.applyLocked(d, chains) {
+		closeChains(chains, s.scenes.chains)
+	}
+	return nil
 }
 
 // switchProgram puts scene name on air (a cut) and reports whether the
@@ -266,24 +346,30 @@ func (s *Service) switchProgram(name string) bool {
 	}
 	d := *cur.desc
 	d.Program = name
-	s.applyLocked(&d)
+	s.applyLocked(&d, s.scenes.chains)
 	return true
 }
 
-// applyLocked is applyScenes with applyMu held.
-func (s *Service) applyLocked(d *scene.Description) {
+// applyLocked is applyScenes with applyMu held and d's chains made; it
+// reports whether it put them in force (not when the service is not
+// running, or stopping).
+func (s *Service) applyLocked(d *scene.Description, chains map[string]*compositor.LayerChain) bool {
 	sc := s.scenes
 	if sc.ctx == nil || sc.ctx.Err() != nil {
-		return // not running, or stopping
+		return false
 	}
 	cur := sc.cur.Load()
-	next := newSceneSet(d, cur)
+	next := newSceneSet(d, cur, chains)
 	for _, ss := range next.sources {
 		if ss.done == nil {
 			ss.start(sc.ctx, s, next)
 		}
 	}
 	sc.cur.Store(next)
+	// A composition still in flight with a chain closed here shows its
+	// layer without it, once.
+	closeChains(sc.chains, chains)
+	sc.chains = chains
 	for _, ss := range cur.sources {
 		if !slices.Contains(next.sources, ss) {
 			go ss.end()
@@ -295,6 +381,7 @@ func (s *Service) applyLocked(d *scene.Description) {
 	if s.win != nil {
 		s.win.SetStatus("scene " + d.Program)
 	}
+	return true
 }
 
 // activateNth puts the n-th scene (from 1, in name order) on air: the
@@ -402,6 +489,7 @@ func (s *Service) mix(ctx context.Context) {
 	next := time.Now()
 	c := compositor.Composition{Width: cv.Width, Height: cv.Height, Duration: interval.Microseconds()}
 	var out compositor.Output
+	var layerSources []string // the source of each of c.Layers
 	lastOut := int64(-1)
 	for {
 		// Frames are due every interval from the start. One a whole
@@ -424,10 +512,11 @@ func (s *Service) mix(ctx context.Context) {
 		for _, ss := range set.sources {
 			c.Frames = append(c.Frames, ss.newest())
 		}
-		c.Layers = c.Layers[:0]
+		c.Layers, layerSources = c.Layers[:0], layerSources[:0]
 		for _, l := range set.program {
 			if !c.Frames[l.Frame].Closed() {
 				c.Layers = append(c.Layers, l)
+				layerSources = append(layerSources, set.sources[l.Frame].name)
 			}
 		}
 		c.Timestamp = max(time.Since(s.start).Microseconds(), lastOut+1)
@@ -440,7 +529,7 @@ func (s *Service) mix(ctx context.Context) {
 		}
 		c.Frames = c.Frames[:0]
 		s.stats.framesIn.Add(1)
-		s.output(ctx, err, created, &out)
+		s.output(ctx, err, created, &out, layerSources)
 	}
 }
 

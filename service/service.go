@@ -43,8 +43,14 @@ type Service struct {
 	dev     *compositor.Device
 	pl      *compositor.Pipeline
 	barcode *compositor.BarcodePass
-	passes  *passes
-	scenes  *scenes // with --scenes: what the programme composes
+	// barcodeParams are every barcode pass's: the output chain's and the
+	// layers'.
+	barcodeParams barcode.Params
+	// dets is the frame's barcodes on the programme (programDetections;
+	// compositor goroutine).
+	dets   []Detection
+	passes *passes
+	scenes *scenes // with --scenes: what the programme composes
 
 	video, audio *generator.Track
 	stream       *generator.MediaStream
@@ -133,11 +139,6 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 			s.close()
 		}
 	}()
-	if desc != nil {
-		s.scenes = &scenes{path: cfg.Scenes}
-		s.scenes.cur.Store(newSceneSet(desc, nil))
-		s.scenes.changed() // the version loaded: a change is one after it
-	}
 
 	if cfg.Preview {
 		if s.win, err = openPreview(s); err != nil {
@@ -154,18 +155,24 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	info := s.dev.Info()
 	log.Info("OpenGL ready", "platform", info.Platform, "renderer", info.Renderer, "version", info.Version)
 	var passes []compositor.Pass
-	if !cfg.NoBarcode {
-		bp := barcode.DefaultParams()
-		switch {
-		case cfg.BarcodeAnalysis > 0:
-			bp.MaxAnalysisSide = cfg.BarcodeAnalysis
-		case info.Software:
-			// Without a GPU the analysis passes are most of the CPU:
-			// a third of 720p (427x240) instead of half keeps 720p30
-			// under 60% of two cores and still reads the test scene's
-			// codes in every frame; a GPU gets the finer default.
-			bp.MaxAnalysisSide = softwareAnalysisSide
-		}
+	bp := barcode.DefaultParams()
+	switch {
+	case cfg.BarcodeAnalysis > 0:
+		bp.MaxAnalysisSide = cfg.BarcodeAnalysis
+	case info.Software:
+		// Without a GPU the analysis passes are most of the CPU: a
+		// third of 720p (427x240) instead of half keeps 720p30 under
+		// 60% of two cores and still reads the test scene's codes in
+		// every frame; a GPU gets the finer default.
+		bp.MaxAnalysisSide = softwareAnalysisSide
+	}
+	// Every barcode pass of the service (the output chain's, the
+	// layers') numbers its codes from one counter: one scan log.
+	bp.TrackIDs = &barcode.TrackIDs{}
+	s.barcodeParams = bp
+	// With --scenes, barcodes are looked for where the description puts
+	// the barcode pass: in layers, on their sources.
+	if !cfg.NoBarcode && desc == nil {
 		s.barcode = compositor.NewBarcodePass(bp)
 		passes = append(passes, s.barcode)
 	}
@@ -175,6 +182,16 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	}
 	if err = s.setupPasses(); err != nil {
 		return nil, err
+	}
+	if desc != nil {
+		s.scenes = &scenes{path: cfg.Scenes}
+		chains, err := s.buildChains(desc, nil)
+		if err != nil {
+			return nil, fmt.Errorf("--scenes %s: %w", cfg.Scenes, err)
+		}
+		s.scenes.chains = chains
+		s.scenes.cur.Store(newSceneSet(desc, nil, chains))
+		s.scenes.changed() // the version loaded: a change is one after it
 	}
 	if s.win != nil {
 		s.pl.SetPresenter(s.win)

@@ -26,6 +26,14 @@ vec4 sc_yuv(ivec2 p) {
 	return vec4(clamp(rgb, 0.0, 1.0), 1.0);
 }
 
+// sc_luma is the luma at p from the Y plane alone, its range expanded:
+// the BT.709 luma of sc_yuv(p) for a BT.709 frame, and close to it for a
+// BT.601 one; for analyses that look at luma only, with one fetch where
+// sc_yuv makes three.
+float sc_luma(ivec2 p) {
+	return clamp(sc_Matrix[0][0] * (texelFetch(sc_Y, p, 0).r - sc_Offset.x), 0.0, 1.0);
+}
+
 // sc_yuv_filtered samples the planes at texture coordinates uv (0-1 over
 // the frame), filtered by the sampler bound to their units: for drawing a
 // frame scaled, where each output pixel is not one input texel. Filtering

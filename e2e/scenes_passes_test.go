@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shadercast/shadercast/barcode"
+)
+
+// layerDetections is a detections event as a scenes programme sends it.
+type layerDetections struct {
+	Barcodes []struct {
+		Format       string `json:"format"`
+		RawValue     string `json:"rawValue"`
+		TrackID      int64  `json:"trackId"`
+		CornerPoints []struct{ X, Y float64 }
+		Source       string `json:"source"`
+		InSource     *struct {
+			Width, Height int
+			BoundingBox   struct{ X, Y, Width, Height float64 }
+			CornerPoints  []struct{ X, Y float64 }
+		} `json:"inSource"`
+	} `json:"barcodes"`
+}
+
+// TestScenesLayerBarcode: the barcode pass in a layer's own chain (issue
+// 11's example: "cam" with "passes": ["barcode"]) finds the code in the
+// source at the source's size, reports it with the source's name, in
+// source pixels and in canvas pixels where the layer shows it (the
+// layer's mapping of the source ones), highlights it there, and logs it
+// under the source; another layer of the same source without the pass
+// reports nothing. A reload naming a pass that does not exist is refused
+// with its place in the file, and the last good version stays.
+func TestScenesLayerBarcode(t *testing.T) {
+	dir := t.TempDir()
+	code, err := barcode.Encode("qr_code", "dock 4", 160, 160)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 480x320, light grey, the code at (260, 100).
+	const ox, oy = 260, 100
+	img := image.NewRGBA(image.Rect(0, 0, 480, 320))
+	for i := range img.Pix {
+		img.Pix[i] = 190
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	for y := 0; y < 160; y++ {
+		for x := 0; x < 160; x++ {
+			v := code.GrayAt(x, y).Y
+			o := img.PixOffset(ox+x, oy+y)
+			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = v, v, v
+		}
+	}
+	pic := filepath.Join(dir, "cam.png")
+	writePNG(t, pic, img)
+	file := filepath.Join(dir, "scenes.json")
+	version := func(pass string) string {
+		// cam at 0.75 size at (200, 80), and again small without passes.
+		return fmt.Sprintf(`{"canvas": {"width": 640, "height": 360, "fps": 15},
+ "sources": {"bg": {"type": "color", "color": "#203040"}, "cam": {"type": "image", "path": %q}},
+ "scenes": {"main": {"layers": [{"source": "bg"},
+   {"source": "cam", "rect": [10, 10, 120, 80]},
+   {"source": "cam", "rect": [200, 80, 360, 240], "passes": [%q]},
+   {"source": "bg", "rect": [580, 300, 60, 60], "passes": ["invert"]}]}},
+ "program": "main"}`, pic, pass)
+	}
+	if err := os.WriteFile(file, []byte(version("barcode")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file)
+	sse := subscribe(t, s, "")
+	var ev layerDetections
+	eventually(t, 20*time.Second, "a detections event", func() bool {
+		e := sse.last("detections")
+		return e != "" && json.Unmarshal([]byte(e), &ev) == nil && len(ev.Barcodes) > 0
+	})
+	if len(ev.Barcodes) != 1 {
+		t.Fatalf("%d barcodes, want the one the layer with the pass shows: %+v", len(ev.Barcodes), ev.Barcodes)
+	}
+	b := ev.Barcodes[0]
+	if b.Source != "cam" || b.RawValue != "dock 4" || b.Format != "qr_code" || b.InSource == nil || b.TrackID == 0 {
+		t.Fatalf("barcode %+v", b)
+	}
+	in := b.InSource
+	if in.Width != 480 || in.Height != 320 || len(in.CornerPoints) != 4 || len(b.CornerPoints) != 4 {
+		t.Fatalf("in source: %+v", in)
+	}
+	bb := in.BoundingBox
+	if bb.X < ox-3 || bb.Y < oy-3 || bb.X+bb.Width > ox+163 || bb.Y+bb.Height > oy+163 || bb.Width < 100 {
+		t.Errorf("box in source pixels %+v, want within the code at (%d, %d)+160", bb, ox, oy)
+	}
+	// The layer shows the source at 0.75 from (200, 80).
+	for i, c := range in.CornerPoints {
+		x, y := 200+0.75*c.X, 80+0.75*c.Y
+		if got := b.CornerPoints[i]; math.Abs(got.X-x) > 0.01 || math.Abs(got.Y-y) > 0.01 {
+			t.Errorf("corner %d on the canvas (%.2f, %.2f), want the layer's (%.2f, %.2f)", i, got.X, got.Y, x, y)
+		}
+	}
+	// Highlighted where the layer shows it: green over the light grey.
+	cx, cy := int(200+0.75*(ox+80)), int(80+0.75*(oy+80))
+	eventually(t, 5*time.Second, "the highlight on the canvas", func() bool {
+		got := patch(s.snapshot(t, ""), cx, cy)
+		return got[1] > got[0]+20 && got[1] > got[2]+20
+	})
+	// A filter in a layer's chain: the background inverted there.
+	eventually(t, 5*time.Second, "the inverted layer", colourIs(t, s, 610, 330, [3]float64{255 - 0x20, 255 - 0x30, 255 - 0x40}))
+	var scans struct {
+		Barcodes []struct{ Source, RawValue string }
+	}
+	s.getJSON(t, "api/barcodes", "", &scans)
+	if len(scans.Barcodes) != 1 || scans.Barcodes[0].Source != "cam" || scans.Barcodes[0].RawValue != "dock 4" {
+		t.Errorf("scan log %+v", scans.Barcodes)
+	}
+
+	// A pass that does not exist: refused, with its place.
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(version("nosuchpass")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the bad version's error", func() bool { return sse.count("scenes-error") > 0 })
+	if e := sse.last("scenes-error"); !strings.Contains(e, "scenes.main.layers[2].passes") || !strings.Contains(e, "nosuchpass") {
+		t.Errorf("scenes-error event: %s", e)
+	}
+	n := sse.count("detections")
+	eventually(t, 5*time.Second, "detections after the refused version", func() bool { return sse.count("detections") > n+3 })
+	if err := json.Unmarshal([]byte(sse.last("detections")), &ev); err != nil || len(ev.Barcodes) != 1 || ev.Barcodes[0].TrackID != b.TrackID {
+		t.Errorf("after the refused version: %+v (track %d before)", ev.Barcodes, b.TrackID)
+	}
+}

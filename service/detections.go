@@ -1,0 +1,59 @@
+package service
+
+import (
+	"math"
+
+	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/compositor"
+)
+
+// programDetections gathers a frame's barcodes: the output chain's, then
+// each layer chain's, mapped onto the canvas where the layer shows them and
+// told with their source (layerSources name each layer's). The result and
+// its corner slices are reused by the next call: compositor goroutine.
+func (s *Service) programDetections(out *compositor.Output, layerSources []string) []Detection {
+	d := s.dets[:0]
+	next := func() *Detection {
+		if len(d) < cap(d) {
+			d = d[:len(d)+1]
+		} else {
+			d = append(d, Detection{})
+		}
+		return &d[len(d)-1]
+	}
+	for _, b := range out.Detections {
+		e := next()
+		corners := e.CornerPoints[:0]
+		e.DetectedBarcode, e.Source, e.InSource = b, "", nil
+		e.CornerPoints = append(corners, b.CornerPoints...)
+	}
+	for _, lr := range out.Layers {
+		src := ""
+		if lr.Layer < len(layerSources) {
+			src = layerSources[lr.Layer]
+		}
+		for _, b := range lr.Detections {
+			e := next()
+			corners := e.CornerPoints[:0]
+			in := e.InSource
+			if in == nil {
+				in = &SourceDetection{}
+			}
+			in.Width, in.Height, in.BoundingBox = lr.Width, lr.Height, b.BoundingBox
+			in.CornerPoints = append(in.CornerPoints[:0], b.CornerPoints...)
+			e.DetectedBarcode, e.Source, e.InSource = b, src, in
+			e.CornerPoints = corners
+			minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+			for _, p := range b.CornerPoints {
+				x, y := lr.Placement.ToCanvas(p.X, p.Y)
+				e.CornerPoints = append(e.CornerPoints, barcode.Point{X: x, Y: y})
+				minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
+			}
+			if len(b.CornerPoints) > 0 {
+				e.BoundingBox = barcode.Rect{X: minX, Y: minY, Width: maxX - minX, Height: maxY - minY}
+			}
+		}
+	}
+	s.dets = d
+	return d
+}
