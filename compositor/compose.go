@@ -28,7 +28,9 @@ type Composition struct {
 
 // Layer is one layer of a Composition.
 type Layer struct {
-	Frame int // index into Composition.Frames
+	// Frame is an index into Composition.Frames, or Generated for a
+	// generator's picture (Chain, from Pipeline.NewGenerator).
+	Frame int
 	// Spec places the frame: rectangle, fit, crop, opacity, rotation,
 	// visibility, as scene.Parse fills them in (a zero Spec is invisible:
 	// opacity 0, not visible). Spec.Passes are names only: what runs is
@@ -88,7 +90,11 @@ func (c *Composition) check() error {
 		return fmt.Errorf("%w: %d layers in a composition, at most %d", ErrFrame, len(c.Layers), MaxCompositionLayers)
 	}
 	for i := range c.Layers {
-		if f := c.Layers[i].Frame; f < 0 || f >= len(c.Frames) {
+		f := c.Layers[i].Frame
+		if f == Generated && c.Layers[i].Chain == nil {
+			return fmt.Errorf("%w: layer %d shows a generator but has no Chain", ErrFrame, i)
+		}
+		if f != Generated && (f < 0 || f >= len(c.Frames)) {
 			return fmt.Errorf("%w: layer %d shows frame %d of %d", ErrFrame, i, f, len(c.Frames))
 		}
 	}
@@ -142,12 +148,25 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 		if !shown(l) {
 			continue
 		}
-		s := &p.sources[l.Frame]
-		pl, ok := scene.Place(&l.Spec, s.in.w, s.in.h)
+		var s *sourceSlot
+		var src layerSource
+		w, h := 0, 0
+		if l.Frame == Generated {
+			if l.Chain.gen[0] == 0 {
+				return nil, fmt.Errorf("%w: layer %d: Frame Generated shows a generator, and chain %q is not one", ErrFrame, k, l.Chain.name)
+			}
+			if !l.Chain.live() {
+				continue // closed, or its passes all held out: nothing to show
+			}
+			w, h = l.Chain.gen[0], l.Chain.gen[1]
+		} else {
+			s = &p.sources[l.Frame]
+			src, w, h = s.src, s.in.w, s.in.h
+		}
+		pl, ok := scene.Place(&l.Spec, w, h)
 		if !ok {
 			continue
 		}
-		src := s.src
 		if l.Chain.live() {
 			if src, err = l.Chain.run(r, s, l.Frame, k, pl); err != nil {
 				return nil, err

@@ -41,7 +41,14 @@ type LayerChain struct {
 	// (result is nil): the layers draw the source and then the overlays.
 	analysed bool
 	closed   bool
+	// gen is the size of a generator's frame (NewGenerator); zero for
+	// the chain of a source.
+	gen [2]int
 }
+
+// Generated is the Frame of a Layer that shows a generator
+// (Pipeline.NewGenerator) rather than a frame of the Composition.
+const Generated = -1
 
 // analyzer is a pass that can look at a frame without changing it, and
 // show what it found over the frame where a layer draws it. A layer chain
@@ -102,6 +109,27 @@ func (p *Pipeline) NewLayerChain(name string, passes ...Pass) (*LayerChain, erro
 	return c, nil
 }
 
+// NewGenerator makes a chain that makes its picture from nothing, w x h:
+// its passes run on a transparent frame of that size (an ISF generator
+// draws without looking at it). A Layer shows it with Frame Generated and
+// Chain set; it runs once per composition however many layers show it.
+func (p *Pipeline) NewGenerator(name string, w, h int, passes ...Pass) (*LayerChain, error) {
+	if w < 1 || h < 1 || w > MaxGeneratorSide || h > MaxGeneratorSide {
+		return nil, fmt.Errorf("compositor: generator %q: size %dx%d, want 1 to %d a side", name, w, h, MaxGeneratorSide)
+	}
+	c, err := p.NewLayerChain(name, passes...)
+	if err != nil {
+		return nil, err
+	}
+	c.gen = [2]int{w, h}
+	return c, nil
+}
+
+// MaxGeneratorSide bounds a generator's frame: GL 3.3 guarantees textures
+// of 1024 a side, GPUs today take 16384, and 8192 (64 M pixels) is more
+// than any canvas needs.
+const MaxGeneratorSide = 8192
+
 // Name returns the name the chain was made with.
 func (c *LayerChain) Name() string { return c.name }
 
@@ -146,10 +174,18 @@ func (c *LayerChain) live() bool {
 	return false
 }
 
-// run runs the chain on source slot s (frame index i of the composition)
-// for layer k, and returns what the layer draws; GL thread.
+// run runs the chain on source slot s (frame index i of the composition;
+// nil and Generated for a generator) for layer k, and returns what the
+// layer draws; GL thread.
 func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement) (layerSource, error) {
 	p := c.p
+	if (s == nil) != (c.gen[0] > 0) {
+		return layerSource{}, fmt.Errorf("%w: layer %d: a generator is shown by Frame Generated, and only a generator", ErrFrame, k)
+	}
+	w, h := c.gen[0], c.gen[1]
+	if s != nil {
+		w, h = s.src.w, s.src.h
+	}
 	if c.ranIn == p.frames {
 		if c.ranOn != i {
 			return layerSource{}, fmt.Errorf("%w: layer chain %q is shown by layers of different frames (%d and %d)", ErrFrame, c.name, c.ranOn, i)
@@ -157,15 +193,14 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 		if c.analysed {
 			return s.src, nil
 		}
-		return layerSource{tex: c.result.tex, w: s.src.w, h: s.src.h}, nil
+		return layerSource{tex: c.result.tex, w: w, h: h}, nil
 	}
-	w, h := s.src.w, s.src.h
 	f := &c.frame
 	f.info = FrameInfo{Index: c.frames, Timestamp: r.ts, Width: w, Height: h}
 	res := r.out.layerResult(k, w, h, pl)
 	f.detections = res.Detections[:0]
 	c.frames++
-	if c.analysesOnly() {
+	if s != nil && c.analysesOnly() {
 		p.analyse(f, c.entries, &s.src)
 		res.Detections = f.detections
 		c.ranIn, c.ranOn, c.result, c.analysed = p.frames, i, nil, true
@@ -190,13 +225,19 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 		}
 	}
 	// The passes draw into the chain's own copy of the source: the slot's
-	// texture is shared by other layers and kept for the next frame.
+	// texture is shared by other layers and kept for the next frame. A
+	// generator's starts transparent every frame.
 	cur := &c.ping[0]
-	if s.src.in != nil {
+	switch {
+	case s == nil:
+		gl.BindFramebuffer(gl.FRAMEBUFFER, cur.fbo)
+		gl.ClearColor(0, 0, 0, 0)
+		gl.Clear(gl.COLOR_BUFFER_BIT)
+	case s.src.in != nil:
 		if err := p.res.convertInto(p.dev, s.src.in, s.src.yuv, cur); err != nil {
 			return layerSource{}, err
 		}
-	} else {
+	default:
 		gl.UseProgram(p.res.copyProg.id)
 		gl.Uniform1i(p.res.copyProg.loc("uInput"), 0)
 		drawFullscreen(s.src.tex.id, cur)

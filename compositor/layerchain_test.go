@@ -376,3 +376,81 @@ func TestLayerChainFreesEverything(t *testing.T) {
 		t.Errorf("closing a chain of a closed pipeline: %v", err)
 	}
 }
+
+// TestGenerator: a generator's passes make its picture from nothing at its
+// own size, and the layers that show it place it like a frame: an ISF
+// generator (a horizontal ramp, no inputImage) at 200x100 stretched over
+// the canvas's right half matches the Go reference of the same ramp
+// placed there; it runs once for two layers and animates with the
+// composition's time; layers that misuse Generated fail the composition.
+func TestGenerator(t *testing.T) {
+	const W, H = 320, 180
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ramp := isfPass(t, "ramp.fs", `/*{"INPUTS": []}*/
+void main() {
+	gl_FragColor = vec4(isf_FragNormCoord.x, 0.5, fract(TIME), 1.0);
+}
+`, "")
+	gen, err := p.NewGenerator("ramp", 200, 100, ramp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg, _ := testFrame(t, media.RGBA, 32, 18, media.ColorSpace{}, 1)
+	defer bg.Close()
+	right := visible(scene.Rect{W / 2, 0, W / 2, H}, scene.FitStretch)
+	corner := visible(scene.Rect{0, 0, 40, 20}, scene.FitStretch)
+	compose := func(ts int64) ([]byte, Output) {
+		var out Output
+		c := &Composition{Width: W, Height: H, Timestamp: ts, Frames: []media.VideoFrame{bg}, Layers: []Layer{
+			{Frame: Generated, Spec: right, Chain: gen}, {Frame: Generated, Spec: corner, Chain: gen}}}
+		if err := p.Compose(context.Background(), c, &out); err != nil {
+			t.Fatal(err)
+		}
+		defer out.Frame.Close()
+		return planeBytes(t, out.Frame, 0), out
+	}
+	before := gen.frames
+	got, out := compose(0)
+	if gen.frames-before != 1 || len(out.Layers) != 1 || out.Layers[0].Width != 200 || out.Layers[0].Height != 100 {
+		t.Errorf("ran %d times, results %+v", gen.frames-before, out.Layers)
+	}
+	ref := image.NewRGBA(image.Rect(0, 0, 200, 100))
+	for y := 0; y < 100; y++ {
+		for x := 0; x < 200; x++ {
+			o := ref.PixOffset(x, y)
+			ref.Pix[o], ref.Pix[o+1], ref.Pix[o+2], ref.Pix[o+3] = uint8(math.Round((float64(x)+0.5)/200*255)), 128, 0, 255
+		}
+	}
+	want, edge := composeReference(W, H, [4]uint8{0, 0, 0, 255}, []refLayer{{ref, right}, {ref, corner}})
+	checkComposed(t, W, H, got, want, edge, 3)
+	// Half a second later, TIME has moved: blue is half up.
+	got, _ = compose(500_000)
+	if b := got[4*(90*W+240)+2]; b < 120 || b > 136 {
+		t.Errorf("blue %d at TIME 0.5, want 128", b)
+	}
+	for name, c := range map[string]*Composition{
+		"Generated without a chain":     {Width: W, Height: H, Layers: []Layer{{Frame: Generated, Spec: right}}},
+		"a generator shown as a frame":  {Width: W, Height: H, Frames: []media.VideoFrame{bg}, Layers: []Layer{{Frame: 0, Spec: right, Chain: gen}}},
+		"a source's chain as generator": {Width: W, Height: H, Layers: []Layer{{Frame: Generated, Spec: right, Chain: mustChain(t, p)}}},
+	} {
+		var out Output
+		if err := p.Compose(context.Background(), c, &out); !errors.Is(err, ErrFrame) {
+			t.Errorf("%s: %v, want ErrFrame", name, err)
+		}
+	}
+	if _, err := p.NewGenerator("huge", MaxGeneratorSide+1, 10, invertPass(t)); err == nil {
+		t.Error("a generator past the size limit was made")
+	}
+}
+
+func mustChain(t *testing.T, p *Pipeline) *LayerChain {
+	c, err := p.NewLayerChain("plain", invertPass(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

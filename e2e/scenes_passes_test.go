@@ -139,3 +139,86 @@ func TestScenesLayerBarcode(t *testing.T) {
 		t.Errorf("after the refused version: %+v (track %d before)", ev.Barcodes, b.TrackID)
 	}
 }
+
+// TestScenesISFSource: an isf source renders its ISF generator on the GPU
+// at its own size with the inputs the file gives, and is placed like any
+// source (here twice, once through a layer pass); editing the shader file
+// reloads it in place, a broken edit keeps the last good one and says
+// why, and a bad input value refuses the scenes version by its place.
+func TestScenesISFSource(t *testing.T) {
+	dir := t.TempDir()
+	shader := filepath.Join(dir, "ramp.fs")
+	writeShader := func(blue string) {
+		t.Helper()
+		src := `/*{"DESCRIPTION": "a ramp", "INPUTS": [{"NAME": "level", "TYPE": "float", "DEFAULT": 0.1, "MIN": 0, "MAX": 1}]}*/
+void main() {
+	gl_FragColor = vec4(level, isf_FragNormCoord.x, ` + blue + `, 1.0);
+}
+`
+		tmp := shader + ".tmp"
+		if err := os.WriteFile(tmp, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, shader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeShader("0.2")
+	file := filepath.Join(dir, "scenes.json")
+	version := func(level string) string {
+		return fmt.Sprintf(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"gen": {"type": "isf", "path": %q, "width": 160, "height": 90, "inputs": {"level": %s}}},
+ "scenes": {"main": {"layers": [{"source": "gen", "fit": "stretch"},
+   {"source": "gen", "rect": [0, 0, 80, 45], "fit": "stretch", "passes": ["invert"]}]}},
+ "program": "main"}`, shader, level)
+	}
+	if err := os.WriteFile(file, []byte(version("0.8")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file)
+	sse := subscribe(t, s, "")
+	// At x 240 of 320 the ramp is 0.75 across.
+	eventually(t, 20*time.Second, "the generator's picture", colourIs(t, s, 240, 120, [3]float64{0.8 * 255, 0.75 * 255, 0.2 * 255}))
+	// The inverted copy: at x 60 of its 80 the ramp is 0.75 too.
+	eventually(t, 5*time.Second, "the inverted copy", colourIs(t, s, 60, 30, [3]float64{255 - 0.8*255, 255 - 0.75*255, 255 - 0.2*255}))
+	var v struct {
+		SourceStates map[string]struct{ State string } `json:"sourceStates"`
+	}
+	s.getJSON(t, "api/scenes", "", &v)
+	if v.SourceStates["gen"].State != "live" {
+		t.Errorf("source states %+v", v.SourceStates)
+	}
+
+	// Edited: blue goes up.
+	writeShader("0.9")
+	eventually(t, 10*time.Second, "the edited shader", colourIs(t, s, 240, 120, [3]float64{0.8 * 255, 0.75 * 255, 0.9 * 255}))
+	// Broken: the last good one stays, and the error is said.
+	writeShader("nonsense(")
+	eventually(t, 10*time.Second, "the broken shader's error", func() bool { return sse.count("scenes-error") > 0 })
+	if e := sse.last("scenes-error"); !strings.Contains(e, "sources.gen") || !strings.Contains(e, "ramp.fs") {
+		t.Errorf("scenes-error event: %s", e)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if !colourIs(t, s, 240, 120, [3]float64{0.8 * 255, 0.75 * 255, 0.9 * 255})() {
+		t.Error("a broken shader changed the picture")
+	}
+	writeShader("0.2")
+	eventually(t, 10*time.Second, "the fixed shader", colourIs(t, s, 240, 120, [3]float64{0.8 * 255, 0.75 * 255, 0.2 * 255}))
+
+	// An input of the wrong type: the version is refused by its place.
+	n := sse.count("scenes-error")
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(version(`"loud"`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the bad input's error", func() bool { return sse.count("scenes-error") > n })
+	if e := sse.last("scenes-error"); !strings.Contains(e, "sources.gen") || !strings.Contains(e, "level") {
+		t.Errorf("scenes-error event: %s", e)
+	}
+	if !colourIs(t, s, 240, 120, [3]float64{0.8 * 255, 0.75 * 255, 0.2 * 255})() {
+		t.Error("a refused version changed the picture")
+	}
+}

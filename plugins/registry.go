@@ -27,6 +27,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -682,15 +683,57 @@ func (r *Registry) clearError(name string) {
 // (shadercast shader check): its description and a fresh pass. Images it
 // imports must be in the file's own folder or below.
 func LoadFile(path string) (Info, compositor.Pass, error) {
+	return LoadFileWith(path, FileOptions{})
+}
+
+// FileOptions are LoadFileWith's; the zero value is LoadFile's.
+type FileOptions struct {
+	// MaxImagePixels bounds the images the shader imports, as
+	// Options.MaxImagePixels.
+	MaxImagePixels int64
+	// Inputs are the values the pass starts with, checked against the
+	// shader's declarations (an image input takes a file name in the
+	// shader's folder); the others start at their defaults.
+	Inputs map[string]any
+	// Trial, when set, tries the shader with those values before the
+	// pass is made, as Options.Trial does for a registry's files.
+	Trial func(trial.Shader) error
+}
+
+// LoadFileWith reads one plugin file outside any registry (a scenes
+// file's isf source): its description and a fresh pass, with the options'
+// inputs and trial.
+func LoadFileWith(path string, o FileOptions) (Info, compositor.Pass, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	sh, err := loadShader(dir, base, 0)
+	sh, err := loadShader(dir, base, o.MaxImagePixels)
 	if err != nil {
 		return Info{}, nil, err
 	}
 	e := &entry{name: sh.name, file: path, sh: sh, loads: 1}
 	p, err := sh.newPass(nil)
-	return e.info(), p, err
+	if err != nil {
+		return Info{}, nil, err
+	}
+	if len(o.Inputs) > 0 {
+		in, ok := p.(interface{ SetInput(string, any) error })
+		if !ok {
+			return Info{}, nil, fmt.Errorf("%s: a %s pass takes no inputs", path, sh.kind)
+		}
+		for _, name := range slices.Sorted(maps.Keys(o.Inputs)) {
+			if err := in.SetInput(name, o.Inputs[name]); err != nil {
+				return Info{}, nil, err
+			}
+		}
+	}
+	if o.Trial != nil && sh.source != nil {
+		src := *sh.source
+		src.Name, src.Inputs = sh.name, o.Inputs
+		if err := o.Trial(src); err != nil {
+			return Info{}, nil, err
+		}
+	}
+	return e.info(), p, nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/shadercast/shadercast/internal/regularfile"
 	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/plugins"
 	"github.com/shadercast/shadercast/scene"
 	"github.com/shadercast/shadercast/source"
 	"github.com/shadercast/shadercast/source/still"
@@ -47,8 +48,10 @@ type scenes struct {
 
 	mu        sync.Mutex
 	reloadErr string // the last bad version's error, until a good one
-	mtime     time.Time
-	size      int64
+	file      stamp
+	// shaders are the isf sources' files as last looked at: a change
+	// rebuilds their generators.
+	shaders map[string]stamp
 }
 
 // sceneSet is one description on the service: its sources, each run on
@@ -101,9 +104,9 @@ func loadScenes(path string) (*scene.Description, error) {
 	var errs scene.Errors
 	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
 		switch t := d.Sources[name].Type; t {
-		case scene.TypeTestsrc, scene.TypeY4M, scene.TypeImage, scene.TypeColor, scene.TypeText:
+		case scene.TypeTestsrc, scene.TypeY4M, scene.TypeImage, scene.TypeColor, scene.TypeText, scene.TypeISF:
 		default:
-			errs = append(errs, &scene.Error{Path: "sources." + name, Msg: fmt.Sprintf("%s sources are not composed yet: this version composes testsrc, y4m, image, color and text", t)})
+			errs = append(errs, &scene.Error{Path: "sources." + name, Msg: fmt.Sprintf("%s sources are not composed yet: this version composes testsrc, y4m, image, color, text and isf", t)})
 		}
 	}
 	if len(errs) > 0 {
@@ -129,22 +132,56 @@ func chainKey(l *scene.Layer) string {
 	return l.Source + "\x00" + strings.Join(l.Passes, "\x00")
 }
 
-// buildChains makes the layer chains d needs, taking over those of have
-// (may be nil) that it needs again. On an error (a pass that does not
-// exist or does not compile, told by its place in d) the chains it made
-// are freed and have is left as it was. The caller closes what it no
-// longer uses of have once the new chains are in force.
+// generatorKey names the generator chain of a layer showing an isf
+// source: the source's name and settings, and the layer's passes (they
+// run after the shader, in the same chain).
+func generatorKey(d *scene.Description, l *scene.Layer) string {
+	spec, _ := json.Marshal(d.Sources[l.Source]) // map keys sorted: one text per value
+	return "isf\x00" + string(spec) + "\x00" + chainKey(l)
+}
+
+// layerKey is the key of l's chain in a chains map: its generator's for
+// an isf source, else its own passes' ("" for none).
+func layerKey(d *scene.Description, l *scene.Layer) string {
+	if d.Sources[l.Source].Type == scene.TypeISF {
+		return generatorKey(d, l)
+	}
+	if len(l.Passes) == 0 {
+		return ""
+	}
+	return chainKey(l)
+}
+
+// buildChains makes the layer chains d needs (layers' own passes, and
+// the generators of isf sources), taking over those of have (may be nil)
+// that it needs again. On an error (a pass that does not exist or does
+// not compile, a shader that does not load or fails its trial, told by
+// its place in d) the chains it made are freed and have is left as it
+// was. The caller closes what it no longer uses of have once the new
+// chains are in force.
 func (s *Service) buildChains(d *scene.Description, have map[string]*compositor.LayerChain) (map[string]*compositor.LayerChain, error) {
 	chains := map[string]*compositor.LayerChain{}
 	var errs scene.Errors
+	failed := map[string]bool{} // sources whose shader failed: said once
 	for _, name := range slices.Sorted(maps.Keys(d.Scenes)) {
 		for i := range d.Scenes[name].Layers {
 			l := &d.Scenes[name].Layers[i]
-			key := chainKey(l)
-			if len(l.Passes) == 0 || chains[key] != nil {
+			key := layerKey(d, l)
+			if key == "" || chains[key] != nil || failed[l.Source] {
 				continue
 			}
 			if c := have[key]; c != nil {
+				chains[key] = c
+				continue
+			}
+			src := d.Sources[l.Source]
+			if src.Type == scene.TypeISF {
+				c, err := s.newGenerator(d, l)
+				if err != nil {
+					failed[l.Source] = true
+					errs = append(errs, &scene.Error{Path: "sources." + l.Source, Msg: err.Error()})
+					continue
+				}
 				chains[key] = c
 				continue
 			}
@@ -173,17 +210,48 @@ func (s *Service) buildChains(d *scene.Description, have map[string]*compositor.
 func (s *Service) newLayerChain(l *scene.Layer) (*compositor.LayerChain, error) {
 	var passes []compositor.Pass
 	for _, name := range l.Passes {
-		if name == "barcode" {
-			passes = append(passes, compositor.NewBarcodePass(s.barcodeParams))
-			continue
-		}
-		p, err := s.passes.reg.New(name)
+		p, err := s.newPass(name)
 		if err != nil {
 			return nil, err
 		}
 		passes = append(passes, p)
 	}
 	return s.pl.NewLayerChain(l.Source, passes...)
+}
+
+// newPass makes a layer's pass by name.
+func (s *Service) newPass(name string) (compositor.Pass, error) {
+	if name == "barcode" {
+		return compositor.NewBarcodePass(s.barcodeParams), nil
+	}
+	return s.passes.reg.New(name)
+}
+
+// newGenerator makes the generator of l's isf source: its shader (read,
+// its inputs checked and set, tried in a child process as a plugin file
+// is), at the source's size, then the layer's own passes.
+func (s *Service) newGenerator(d *scene.Description, l *scene.Layer) (*compositor.LayerChain, error) {
+	src := d.Sources[l.Source]
+	// Looked at before it is read: an edit while it is read is seen by
+	// the next look.
+	s.scenes.noteShader(src.Path)
+	_, pass, err := plugins.LoadFileWith(src.Path, plugins.FileOptions{MaxImagePixels: s.cfg.MaxImagePixels, Inputs: src.Inputs, Trial: s.tryShader})
+	if err != nil {
+		return nil, err
+	}
+	passes := []compositor.Pass{pass}
+	for _, name := range l.Passes {
+		p, err := s.newPass(name)
+		if err != nil {
+			return nil, fmt.Errorf("layer pass %q: %w", name, err)
+		}
+		passes = append(passes, p)
+	}
+	w, h := src.Width, src.Height
+	if w == 0 {
+		w, h = d.Canvas.Width, d.Canvas.Height
+	}
+	return s.pl.NewGenerator(l.Source, w, h, passes...)
 }
 
 // closeChains closes the chains of old that next does not have.
@@ -204,6 +272,9 @@ func newSceneSet(d *scene.Description, old *sceneSet, chains map[string]*composi
 	index := map[string]int{}
 	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
 		ss := &sceneSource{name: name, spec: d.Sources[name], state: "opening"}
+		if ss.spec.Type == scene.TypeISF {
+			ss.state = "live" // rendered by the compositor, not read
+		}
 		if old != nil {
 			if i := slices.IndexFunc(old.sources, func(o *sceneSource) bool { return o.name == name }); i >= 0 &&
 				reflect.DeepEqual(old.sources[i].spec, ss.spec) {
@@ -214,7 +285,11 @@ func newSceneSet(d *scene.Description, old *sceneSet, chains map[string]*composi
 		set.sources = append(set.sources, ss)
 	}
 	for _, l := range d.Scenes[d.Program].Layers {
-		set.program = append(set.program, compositor.Layer{Frame: index[l.Source], Spec: l, Chain: chains[chainKey(&l)]})
+		frame := index[l.Source]
+		if d.Sources[l.Source].Type == scene.TypeISF {
+			frame = compositor.Generated
+		}
+		set.program = append(set.program, compositor.Layer{Frame: frame, Spec: l, Chain: chains[layerKey(d, &l)]})
 	}
 	return set
 }
@@ -283,10 +358,17 @@ func (s *Service) watchScenes(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		cur := s.scenes.cur.Load()
 		if !s.scenes.changed() {
+			if redo := s.scenes.shadersChanged(cur.desc); len(redo) > 0 {
+				if err := s.rebuildGenerators(redo); err != nil {
+					s.scenesError(err)
+				} else {
+					s.log.Info("isf source shaders reloaded")
+				}
+			}
 			continue
 		}
-		cur := s.scenes.cur.Load()
 		d, err := loadScenes(s.scenes.path)
 		if err == nil && d.Canvas != cur.desc.Canvas {
 			err = fmt.Errorf("--scenes %s: canvas: %dx%d at %g fps cannot change while running (it sizes the encoders); restart to change it",
@@ -296,17 +378,7 @@ func (s *Service) watchScenes(ctx context.Context) {
 			err = s.applyScenes(d)
 		}
 		if err != nil {
-			s.scenes.mu.Lock()
-			repeat := s.scenes.reloadErr == err.Error()
-			s.scenes.reloadErr = err.Error()
-			s.scenes.mu.Unlock()
-			if !repeat {
-				s.stats.scenesErrors.Add(1)
-				s.log.Error("scenes file not applied; the last good one stays", "err", err)
-				if b, jerr := json.Marshal(map[string]string{"error": err.Error()}); jerr == nil {
-					s.hub.publish(event{name: "scenes-error", data: b})
-				}
-			}
+			s.scenesError(err)
 			continue
 		}
 		s.scenes.mu.Lock()
@@ -314,6 +386,52 @@ func (s *Service) watchScenes(ctx context.Context) {
 		s.scenes.mu.Unlock()
 		s.log.Info("scenes file applied", "program", d.Program)
 	}
+}
+
+// scenesError reports a version of the scenes (or of an isf source's
+// shader) not applied: logged once, counted, announced (SSE scenes-error)
+// and shown by GET /api/scenes until a good version comes.
+func (s *Service) scenesError(err error) {
+	s.scenes.mu.Lock()
+	repeat := s.scenes.reloadErr == err.Error()
+	s.scenes.reloadErr = err.Error()
+	s.scenes.mu.Unlock()
+	if repeat {
+		return
+	}
+	s.stats.scenesErrors.Add(1)
+	s.log.Error("scenes file not applied; the last good one stays", "err", err)
+	if b, jerr := json.Marshal(map[string]string{"error": err.Error()}); jerr == nil {
+		s.hub.publish(event{name: "scenes-error", data: b})
+	}
+}
+
+// rebuildGenerators makes the generators of the isf sources in redo (by
+// name) again from their files, in the description in force; on an error
+// the ones running stay.
+func (s *Service) rebuildGenerators(redo map[string]bool) error {
+	s.scenes.applyMu.Lock()
+	defer s.scenes.applyMu.Unlock()
+	d := s.scenes.cur.Load().desc
+	have := maps.Clone(s.scenes.chains)
+	for _, sc := range d.Scenes {
+		for i := range sc.Layers {
+			if redo[sc.Layers[i].Source] {
+				delete(have, layerKey(d, &sc.Layers[i]))
+			}
+		}
+	}
+	chains, err := s.buildChains(d, have)
+	if err != nil {
+		return fmt.Errorf("--scenes %s: %w", s.scenes.path, err)
+	}
+	if !s.applyLocked(d, chains) {
+		closeChains(chains, s.scenes.chains)
+	}
+	s.scenes.mu.Lock()
+	s.scenes.reloadErr = ""
+	s.scenes.mu.Unlock()
+	return nil
 }
 
 // applyScenes puts d in force: sources the set in force has with the same
@@ -439,25 +557,81 @@ func (s *Service) apiActivate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"program": name})
 }
 
-// changed reports whether the scenes file's size or modification time
-// differ from the last look (the first look only records them).
-func (sc *scenes) changed() bool {
-	fi, err := os.Stat(sc.path)
+// stamp is what is looked at of a file to see it changed.
+type stamp struct {
+	mtime time.Time
+	size  int64
+}
+
+// look reports whether the file at path changed since *st (the first look
+// only records it) and records its stamp.
+func look(path string, st *stamp) bool {
+	fi, err := os.Stat(path)
 	if err != nil {
 		return false
 	}
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if fi.ModTime().Equal(sc.mtime) && fi.Size() == sc.size {
+	if fi.ModTime().Equal(st.mtime) && fi.Size() == st.size {
 		return false
 	}
-	first := sc.mtime.IsZero()
-	sc.mtime, sc.size = fi.ModTime(), fi.Size()
+	first := st.mtime.IsZero()
+	*st = stamp{fi.ModTime(), fi.Size()}
 	return !first
+}
+
+// changed reports whether the scenes file's size or modification time
+// differ from the last look (the first look only records them).
+func (sc *scenes) changed() bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return look(sc.path, &sc.file)
+}
+
+// noteShader records the stamp of an isf source's file as it is read.
+func (sc *scenes) noteShader(path string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.shaders == nil {
+		sc.shaders = map[string]stamp{}
+	}
+	st := stamp{}
+	look(path, &st)
+	sc.shaders[path] = st
+}
+
+// shadersChanged returns the isf sources of d whose shader file changed
+// since the last look (a source new to the watch is recorded, not
+// reported).
+func (sc *scenes) shadersChanged(d *scene.Description) map[string]bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	next := map[string]stamp{}
+	changed := map[string]bool{} // by path: a file two sources share is looked at once
+	for _, src := range d.Sources {
+		if _, ok := next[src.Path]; ok || src.Type != scene.TypeISF {
+			continue
+		}
+		st := sc.shaders[src.Path]
+		changed[src.Path] = look(src.Path, &st)
+		next[src.Path] = st
+	}
+	sc.shaders = next
+	var out map[string]bool
+	for name, src := range d.Sources {
+		if src.Type == scene.TypeISF && changed[src.Path] {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[name] = true
+		}
+	}
+	return out
 }
 
 // start runs the source on its own goroutine.
 func (ss *sceneSource) start(ctx context.Context, s *Service, set *sceneSet) {
+	if ss.spec.Type == scene.TypeISF {
+		return // a generator on the GL thread: nothing to read
+	}
 	ctx, ss.stop = context.WithCancel(ctx)
 	ss.done = make(chan struct{})
 	go func() {
@@ -514,7 +688,13 @@ func (s *Service) mix(ctx context.Context) {
 		}
 		c.Layers, layerSources = c.Layers[:0], layerSources[:0]
 		for _, l := range set.program {
-			if !c.Frames[l.Frame].Closed() {
+			switch {
+			case l.Frame == compositor.Generated:
+				if l.Chain != nil {
+					c.Layers = append(c.Layers, l)
+					layerSources = append(layerSources, l.Spec.Source)
+				}
+			case !c.Frames[l.Frame].Closed():
 				c.Layers = append(c.Layers, l)
 				layerSources = append(layerSources, set.sources[l.Frame].name)
 			}
@@ -778,7 +958,7 @@ func (s *Service) apiScenes(w http.ResponseWriter, r *http.Request) {
 	for _, ss := range set.sources {
 		ss.mu.Lock()
 		sv := SourceView{State: ss.state, Frames: ss.frames, LastError: ss.lastError}
-		if sv.State == "live" && ss.spec.Type != scene.TypeColor && time.Since(ss.at) > sourceStallAfter {
+		if sv.State == "live" && ss.spec.Type != scene.TypeColor && ss.spec.Type != scene.TypeISF && time.Since(ss.at) > sourceStallAfter {
 			sv.State = "stalled"
 		}
 		ss.mu.Unlock()
