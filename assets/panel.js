@@ -8,7 +8,8 @@
 //
 // With --scenes, a bar of scene buttons from GET ./api/scenes: the one on
 // air is pressed; pressing another puts it on air (POST
-// ./api/scenes/{name}/activate, a cut), and SSE "scenes" keeps the bar in
+// ./api/scenes/{name}/activate, with the transition and duration chosen
+// beside them), and SSE "scenes" keeps the bar in
 // step with changes made elsewhere (the file, the API).
 //
 // Query parameters: control_token=<str>, the control token
@@ -419,11 +420,33 @@
   // ---- scenes ----------------------------------------------------------------
 
   const scenesEl = document.getElementById('scenes');
+  // The transition and duration chosen, kept across re-renders.
+  const sceneSwitch = { transition: 'cut', duration: 1 };
   function renderScenes(d) {
     hooks.scenes = d;
     const names = Object.keys(d.scenes || {}).sort();
     const label = document.createElement('span');
     label.textContent = 'scenes:';
+    const trans = document.createElement('select');
+    trans.id = 'scene-transition';
+    trans.title = 'how the next switch is made';
+    for (const t of ['cut', ...(d.transitions || [])]) {
+      const o = document.createElement('option');
+      o.value = o.textContent = t;
+      trans.append(o);
+    }
+    if (!['cut', ...(d.transitions || [])].includes(sceneSwitch.transition)) sceneSwitch.transition = 'cut';
+    trans.value = sceneSwitch.transition;
+    trans.addEventListener('change', () => { sceneSwitch.transition = trans.value; });
+    const dur = document.createElement('input');
+    dur.id = 'scene-duration';
+    dur.type = 'number';
+    dur.min = '0.1';
+    dur.max = '60';
+    dur.step = '0.1';
+    dur.value = String(sceneSwitch.duration);
+    dur.title = 'transition duration, seconds';
+    dur.addEventListener('change', () => { sceneSwitch.duration = Number(dur.value) || 1; });
     const buttons = names.map((name) => {
       const b = document.createElement('button');
       b.type = 'button';
@@ -434,7 +457,8 @@
         const resp = await fetch(api('scenes/' + encodeURIComponent(name) + '/activate'), {
           method: 'POST',
           headers: headers({ 'Content-Type': 'application/json' }),
-          body: JSON.stringify({ transition: 'cut' }),
+          body: JSON.stringify(sceneSwitch.transition === 'cut' ? { transition: 'cut' }
+            : { transition: sceneSwitch.transition, duration: sceneSwitch.duration }),
         });
         const j = await resp.json().catch(() => ({}));
         if (!resp.ok) {
@@ -447,7 +471,7 @@
       });
       return b;
     });
-    scenesEl.replaceChildren(label, ...buttons);
+    scenesEl.replaceChildren(label, ...buttons, trans, dur);
     scenesEl.hidden = !names.length;
   }
   async function loadScenes() {

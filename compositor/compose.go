@@ -3,6 +3,8 @@ package compositor
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
@@ -24,6 +26,22 @@ type Composition struct {
 	Frames []media.VideoFrame
 	// Layers are drawn in order, the first at the bottom, over black.
 	Layers []Layer
+	// Transition, when set, is a scene switch under way: Transition.From
+	// (the outgoing scene, drawn as Layers are) combined with Layers.
+	Transition *Transition
+}
+
+// Transition is a switch from one scene to another, one composition of
+// it at a time.
+type Transition struct {
+	// From are the outgoing scene's layers, on the same Frames. Their
+	// results come in Output.Layers numbered after Layers'.
+	From []Layer
+	// Chain, from Pipeline.NewTransition, combines the two pictures. A
+	// closed one (or its pass held out) leaves Layers alone: a cut.
+	Chain *LayerChain
+	// Progress goes from 0 (all From) to 1 (all Layers).
+	Progress float64
 }
 
 // Layer is one layer of a Composition.
@@ -89,9 +107,21 @@ func (c *Composition) check() error {
 	case len(c.Layers) > MaxCompositionLayers:
 		return fmt.Errorf("%w: %d layers in a composition, at most %d", ErrFrame, len(c.Layers), MaxCompositionLayers)
 	}
-	for i := range c.Layers {
-		f := c.Layers[i].Frame
-		if f == Generated && c.Layers[i].Chain == nil {
+	layers := c.Layers
+	if t := c.Transition; t != nil {
+		switch {
+		case t.Chain == nil:
+			return fmt.Errorf("%w: a transition without a Chain", ErrFrame)
+		case math.IsNaN(t.Progress):
+			return fmt.Errorf("%w: transition progress is NaN", ErrFrame)
+		case len(t.From) > MaxCompositionLayers:
+			return fmt.Errorf("%w: %d layers going off, at most %d", ErrFrame, len(t.From), MaxCompositionLayers)
+		}
+		layers = append(slices.Clip(layers), t.From...)
+	}
+	for i := range layers {
+		f := layers[i].Frame
+		if f == Generated && layers[i].Chain == nil {
 			return fmt.Errorf("%w: layer %d shows a generator but has no Chain", ErrFrame, i)
 		}
 		if f != Generated && (f < 0 || f >= len(c.Frames)) {
@@ -124,10 +154,16 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 	}
 	// Upload each frame a visible layer shows, once.
 	t0 := time.Now()
+	var from []Layer
+	if t := c.Transition; t != nil && t.Chain.live() {
+		from = t.From
+	}
 	for i := range c.Frames {
 		used := false
-		for k := range c.Layers {
-			used = used || c.Layers[k].Frame == i && shown(&c.Layers[k])
+		for _, ls := range [2][]Layer{c.Layers, from} {
+			for k := range ls {
+				used = used || ls[k].Frame == i && shown(&ls[k])
+			}
 		}
 		if !used {
 			continue
@@ -139,12 +175,36 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 	}
 	p.stats.upload.add(time.Since(t0))
 	canvas := &p.res.in.input
-	var err error
-	gl.BindFramebuffer(gl.FRAMEBUFFER, canvas.fbo)
+	if err := p.drawLayers(r, c.Layers, 0, canvas); err != nil {
+		return nil, err
+	}
+	if from == nil {
+		return canvas, glError("composing layers")
+	}
+	// A transition: the outgoing scene on a canvas of its own, the two
+	// combined by the transition's pass.
+	if p.fromCanvas.tex.w != c.Width || p.fromCanvas.tex.h != c.Height {
+		p.dev.deleteTarget(&p.fromCanvas)
+		var err error
+		if p.fromCanvas, err = p.dev.newTarget(c.Width, c.Height, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.drawLayers(r, from, len(c.Layers), &p.fromCanvas); err != nil {
+		return nil, err
+	}
+	return c.Transition.Chain.transition(r, &p.fromCanvas, canvas, c.Transition.Progress)
+}
+
+// drawLayers draws layers over black on dst, running their chains; their
+// results are numbered from base in Output.Layers.
+func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *target) error {
+	gl.BindFramebuffer(gl.FRAMEBUFFER, dst.fbo)
 	gl.ClearColor(0, 0, 0, 1)
 	gl.Clear(gl.COLOR_BUFFER_BIT)
-	for k := range c.Layers {
-		l := &c.Layers[k]
+	var err error
+	for k := range layers {
+		l := &layers[k]
 		if !shown(l) {
 			continue
 		}
@@ -153,7 +213,7 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 		w, h := 0, 0
 		if l.Frame == Generated {
 			if l.Chain.gen[0] == 0 {
-				return nil, fmt.Errorf("%w: layer %d: Frame Generated shows a generator, and chain %q is not one", ErrFrame, k, l.Chain.name)
+				return fmt.Errorf("%w: layer %d: Frame Generated shows a generator, and chain %q is not one", ErrFrame, base+k, l.Chain.name)
 			}
 			if !l.Chain.live() {
 				continue // closed, or its passes all held out: nothing to show
@@ -168,18 +228,18 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 			continue
 		}
 		if l.Chain.live() {
-			if src, err = l.Chain.run(r, s, l.Frame, k, pl); err != nil {
-				return nil, err
+			if src, err = l.Chain.run(r, s, l.Frame, base+k, pl); err != nil {
+				return err
 			}
 		}
-		if err := p.layers.draw(p.dev, canvas, &src, pl, l.Spec.Opacity); err != nil {
-			return nil, err
+		if err := p.layers.draw(p.dev, dst, &src, pl, l.Spec.Opacity); err != nil {
+			return err
 		}
 		if l.Chain != nil && !l.Chain.closed {
-			l.Chain.overlay(canvas, pl, l.Spec.Opacity)
+			l.Chain.overlay(dst, pl, l.Spec.Opacity)
 		}
 	}
-	return canvas, glError("composing layers")
+	return glError("composing layers")
 }
 
 // uploadSource puts frame on the GPU in s. A YUV frame stays planes:

@@ -34,6 +34,9 @@ type ISFPass struct {
 	// targetNames lists each TARGET once, in pass order.
 	targetNames []string
 	pending     map[string]pendingImage // image inputs set before setup
+	// given are textures the compositor binds to image inputs for one
+	// render (a transition's startImage and endImage).
+	given map[string]texture
 
 	frames  uint64
 	started bool
@@ -369,7 +372,10 @@ func (p *ISFPass) bindImages(input texture) int {
 			continue
 		}
 		t, ok := p.images[in.Name]
+		g, isGiven := p.given[in.Name]
 		switch {
+		case isGiven:
+			t = g
 		case in.Name == isf.InputImage:
 			t = input
 		case !ok:
@@ -458,6 +464,27 @@ func (p *ISFPass) setValue(in *isf.Input, v any) error {
 	}
 	p.values[in.Name] = val
 	return nil
+}
+
+// transition implements transitioner: the shader's startImage is from,
+// its endImage to, its progress progress.
+func (p *ISFPass) transition(f *frameState, from, to, dst *target, progress float64) (*target, error) {
+	if !p.sh.IsTransition() {
+		return nil, fmt.Errorf("compositor: pass %q is no transition (it needs image inputs %s and %s and a float %s)",
+			p.name, isf.InputStartImage, isf.InputEndImage, isf.InputProgress)
+	}
+	if p.given == nil {
+		p.given = map[string]texture{}
+	}
+	p.given[isf.InputStartImage], p.given[isf.InputEndImage] = from.tex, to.tex
+	if v := p.values[isf.InputProgress]; len(v) == 1 {
+		v[0] = min(max(progress, 0), 1) // no slice per frame
+	} else {
+		p.values[isf.InputProgress] = isf.Value{min(max(progress, 0), 1)}
+	}
+	out, err := p.render(f, to, dst)
+	clear(p.given)
+	return out, err
 }
 
 func (p *ISFPass) describe(info *PassInfo) {

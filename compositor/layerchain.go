@@ -44,6 +44,8 @@ type LayerChain struct {
 	// gen is the size of a generator's frame (NewGenerator); zero for
 	// the chain of a source.
 	gen [2]int
+	// trans: a transition's chain (NewTransition).
+	trans bool
 }
 
 // Generated is the Frame of a Layer that shows a generator
@@ -70,7 +72,8 @@ type analyzer interface {
 // LayerResult is what a layer's chain found in its source's frame.
 type LayerResult struct {
 	// Layer is the index in Composition.Layers of the (first) layer whose
-	// chain ran.
+	// chain ran; during a transition, the outgoing scene's layers follow
+	// (len(Layers) + their index in Transition.From).
 	Layer int
 	// Width and Height are the source frame's: Detections are in its
 	// pixels. Placement maps them to the canvas (scene.Placement.ToCanvas).
@@ -130,6 +133,79 @@ func (p *Pipeline) NewGenerator(name string, w, h int, passes ...Pass) (*LayerCh
 // than any canvas needs.
 const MaxGeneratorSide = 8192
 
+// NewTransition makes the chain of a scene transition: pass combines the
+// outgoing and incoming pictures (an ISF transition: startImage, endImage,
+// progress). A Composition's Transition names it.
+func (p *Pipeline) NewTransition(name string, pass Pass) (*LayerChain, error) {
+	if _, ok := pass.(transitioner); !ok {
+		return nil, fmt.Errorf("compositor: transition %q: a %T is no transition", name, pass)
+	}
+	c, err := p.NewLayerChain(name, pass)
+	if err != nil {
+		return nil, err
+	}
+	c.trans = true
+	return c, nil
+}
+
+// transitioner is a pass that combines two pictures into dst.
+type transitioner interface {
+	Pass
+	transition(f *frameState, from, to, dst *target, progress float64) (*target, error)
+}
+
+// transition runs a transition chain on the two canvases; GL thread. A
+// pass that fails is held out, and the incoming picture is the result.
+func (c *LayerChain) transition(r *request, from, to *target, progress float64) (*target, error) {
+	p := c.p
+	if !c.trans {
+		return nil, fmt.Errorf("%w: chain %q is no transition (Pipeline.NewTransition)", ErrFrame, c.name)
+	}
+	f := &c.frame
+	f.info = FrameInfo{Index: c.frames, Timestamp: r.ts, Width: to.tex.w, Height: to.tex.h}
+	f.detections = f.detections[:0]
+	c.frames++
+	for _, e := range c.entries {
+		if !e.enabled || e.err != nil {
+			continue
+		}
+		p.dev.act.current.Store(e)
+		e.timer.begin()
+		out, err := e.pass.(transitioner).transition(f, from, to, &p.res.ping[0], progress)
+		e.timer.end()
+		if err != nil {
+			p.passFailed(e, err)
+			return to, nil
+		}
+		p.passIssued(e)
+		return out, nil
+	}
+	return to, nil
+}
+
+// SetUniform sets an input of the chain's pass called pass from the next
+// frame, as Pipeline.SetUniform does for the output chain.
+func (c *LayerChain) SetUniform(pass, name string, value any) error {
+	return c.p.control(func() error {
+		if c.closed {
+			return ErrClosed
+		}
+		for _, e := range c.entries {
+			if e.pass.Name() != pass {
+				continue
+			}
+			if err := e.pass.setUniform(name, value); err != nil {
+				return err
+			}
+			if !e.overran {
+				e.err = nil // a bypassed pass gets another try
+			}
+			return nil
+		}
+		return fmt.Errorf("compositor: chain %q has no pass %q", c.name, pass)
+	})
+}
+
 // Name returns the name the chain was made with.
 func (c *LayerChain) Name() string { return c.name }
 
@@ -179,6 +255,9 @@ func (c *LayerChain) live() bool {
 // layer draws; GL thread.
 func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement) (layerSource, error) {
 	p := c.p
+	if c.trans {
+		return layerSource{}, fmt.Errorf("%w: layer %d: chain %q is a transition's", ErrFrame, k, c.name)
+	}
 	if (s == nil) != (c.gen[0] > 0) {
 		return layerSource{}, fmt.Errorf("%w: layer %d: a generator is shown by Frame Generated, and only a generator", ErrFrame, k)
 	}

@@ -3,13 +3,16 @@ package compositor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
+	"io/fs"
 	"math"
 	"testing"
 
 	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/scene"
+	"github.com/shadercast/shadercast/shaders"
 )
 
 // inverted is img with its colour inverted, alpha kept: what invert.frag
@@ -453,4 +456,144 @@ func mustChain(t *testing.T, p *Pipeline) *LayerChain {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// builtinTransition is a pass of one of the built-in ISF transitions.
+func builtinTransition(t *testing.T, file string) *ISFPass {
+	t.Helper()
+	src, err := fs.ReadFile(shaders.Transitions(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return isfPass(t, file, string(src), "")
+}
+
+// TestTransition: a composition with a transition draws the outgoing scene
+// and the incoming one each on its own canvas and combines them with the
+// transition's ISF pass: the dissolve at progress 0, 0.3 and 1 is the
+// outgoing picture, their mix, the incoming picture; the wipe at 0.5 (no
+// softness) shows the incoming one on the left half and the outgoing one
+// on the right. The outgoing layers' chains report after the incoming
+// ones'. Misuses fail the composition and the pipeline goes on.
+func TestTransition(t *testing.T) {
+	const W, H = 160, 90
+	a, b := gradient(W, H, 255), checker(W, H)
+	fa, fb := rgbaFrame(t, a, 0), rgbaFrame(t, b, 0)
+	defer fa.Close()
+	defer fb.Close()
+	base := testDevice.Objects()
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dissolve, err := p.NewTransition("dissolve", builtinTransition(t, "dissolve.fs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wipe, err := p.NewTransition("wipe", builtinTransition(t, "wipe.fs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wipe.SetUniform("wipe", "softness", 0.0); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := p.NewLayerChain("inv", invertPass(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := visible(scene.Rect{0, 0, W, H}, scene.FitStretch)
+	compose := func(chain *LayerChain, progress float64) ([]byte, Output) {
+		t.Helper()
+		var out Output
+		c := &Composition{Width: W, Height: H, Frames: []media.VideoFrame{fa, fb},
+			Layers:     []Layer{{Frame: 1, Spec: full}},
+			Transition: &Transition{From: []Layer{{Frame: 0, Spec: full}, {Frame: 0, Spec: visible(scene.Rect{0, 0, 8, 8}, scene.FitStretch), Chain: inv}}, Chain: chain, Progress: progress}}
+		if err := p.Compose(context.Background(), c, &out); err != nil {
+			t.Fatal(err)
+		}
+		defer out.Frame.Close()
+		return planeBytes(t, out.Frame, 0), out
+	}
+	// What each canvas holds: the incoming checker over black, the
+	// outgoing gradient with its small inverted copy.
+	to, _ := composeReference(W, H, [4]uint8{0, 0, 0, 255}, []refLayer{{b, full}})
+	fromRef, _ := composeReference(W, H, [4]uint8{0, 0, 0, 255}, []refLayer{{a, full}, {inverted(a), visible(scene.Rect{0, 0, 8, 8}, scene.FitStretch)}})
+	noEdge := make([]bool, W*H)
+	for _, progress := range []float64{0, 0.3, 1} {
+		got, out := compose(dissolve, progress)
+		want := make([][4]float64, W*H)
+		for i := range want {
+			for k := range 4 {
+				want[i][k] = fromRef[i][k]*(1-progress) + to[i][k]*progress
+			}
+		}
+		t.Run("dissolve", func(t *testing.T) { checkComposed(t, W, H, got, want, noEdge, 3) })
+		if len(out.Layers) != 1 || out.Layers[0].Layer != 2 {
+			t.Errorf("layer results %+v, want the outgoing layer 1 as 2", out.Layers)
+		}
+	}
+	// Every built-in transition starts on the outgoing picture and ends on
+	// the incoming one.
+	ents, err := fs.ReadDir(shaders.Transitions(), ".")
+	if err != nil || len(ents) < 3 {
+		t.Fatalf("built-in transitions: %v, %v", ents, err)
+	}
+	for _, e := range ents {
+		tr, err := p.NewTransition(e.Name(), builtinTransition(t, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, progress := range []float64{0, 1} {
+			got, _ := compose(tr, progress)
+			want := fromRef
+			if progress == 1 {
+				want = to
+			}
+			t.Run(fmt.Sprintf("%s at %g", e.Name(), progress), func(t *testing.T) { checkComposed(t, W, H, got, want, noEdge, 3) })
+		}
+	}
+	got, _ := compose(wipe, 0.5)
+	want := make([][4]float64, W*H)
+	edge := make([]bool, W*H)
+	for y := 0; y < H; y++ {
+		for x := 0; x < W; x++ {
+			i := y*W + x
+			want[i] = fromRef[i]
+			if x < W/2 {
+				want[i] = to[i]
+			}
+			edge[i] = x == W/2-1 || x == W/2
+		}
+	}
+	t.Run("wipe", func(t *testing.T) { checkComposed(t, W, H, got, want, edge, 3) })
+	for name, tr := range map[string]*Transition{
+		"no chain":         {From: []Layer{{Frame: 0, Spec: full}}},
+		"a layer's chain":  {From: []Layer{{Frame: 0, Spec: full}}, Chain: inv},
+		"a frame too many": {From: []Layer{{Frame: 2, Spec: full}}, Chain: dissolve},
+	} {
+		var out Output
+		c := &Composition{Width: W, Height: H, Frames: []media.VideoFrame{fa, fb}, Layers: []Layer{{Frame: 1, Spec: full}}, Transition: tr}
+		if err := p.Compose(context.Background(), c, &out); !errors.Is(err, ErrFrame) {
+			t.Errorf("%s: %v, want ErrFrame", name, err)
+		}
+	}
+	if _, err := p.NewTransition("not one", invertPass(t)); err == nil {
+		t.Error("a filter was made a transition")
+	}
+	// An ISF filter made a transition fails when it runs: held out, the
+	// switch is a cut.
+	filter, err := p.NewTransition("filter", isfPass(t, "grey.fs", `/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]}*/
+void main() { gl_FragColor = vec4(0.5); }
+`, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = compose(filter, 0.5)
+	checkComposed(t, W, H, got, to, noEdge, 3)
+	p.Close()
+	for k, v := range testDevice.Objects() {
+		if v != base[k] {
+			t.Errorf("%s objects: %d before, %d after", k, base[k], v)
+		}
+	}
 }

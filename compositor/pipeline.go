@@ -136,6 +136,7 @@ type Pipeline struct {
 	sources     []sourceSlot
 	layers      layerDrawer
 	layerChains []*LayerChain
+	fromCanvas  target // a transition's outgoing scene
 
 	// The watchdog's state, GL thread: the passes issued on a GPU and
 	// not yet known complete, when the frame being rendered started, the
@@ -551,6 +552,7 @@ func (p *Pipeline) Close() error {
 			c.release()
 		}
 		p.layerChains = nil
+		p.dev.deleteTarget(&p.fromCanvas)
 		p.layers.release(p.dev)
 		p.res.release(p.dev)
 		p.dev.removePipeline(p)

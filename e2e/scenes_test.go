@@ -250,7 +250,12 @@ func TestScenesActivate(t *testing.T) {
 		want       string
 	}{
 		{"api/scenes/nope/activate", "", 422, `no scene \"nope\"`},
-		{"api/scenes/b/activate", `{"transition": "Dissolve", "duration": 1.5}`, 422, "only a cut"},
+		{"api/scenes/b/activate", `{"transition": "Swirl", "duration": 1.5}`, 422, `no transition \"Swirl\" (the transitions: dip, dissolve, wipe)`},
+		{"api/scenes/b/activate", `{"transition": "invert"}`, 422, `no transition \"invert\"`},
+		{"api/scenes/b/activate", `{"transition": "wipe", "inputs": {"angel": 90}}`, 422, `angel`},
+		{"api/scenes/b/activate", `{"transition": "wipe", "inputs": {"progress": 1}}`, 422, `progress is the transition's own`},
+		{"api/scenes/b/activate", `{"inputs": {"angle": 90}}`, 422, `a cut has none`},
+		{"api/scenes/b/activate", `{"transition": "dissolve", "duration": 61}`, 422, `want 0 to 60 seconds`},
 		{"api/scenes/b/activate", `{"transition": "cut", "durration": 1}`, 400, "unknown field"},
 		{"api/scenes/b/switch", "", 404, "want /api/scenes/{name}/activate"},
 	} {
@@ -277,6 +282,66 @@ func TestScenesActivate(t *testing.T) {
 	if v.Program != "b" {
 		t.Errorf("/api/scenes program %q", v.Program)
 	}
+}
+
+// TestScenesTransition: a switch through an ISF transition shows both
+// scenes mixed while it runs (the dissolve: between red and blue, the
+// programme already b, the progress in /api/scenes), then the new scene
+// alone; SSE says which transition and how long. A wipe with its own
+// input (top to bottom) shows the incoming scene above the outgoing one
+// halfway through.
+func TestScenesTransition(t *testing.T) {
+	s := start(t, nil, nil, "--scenes", redBlueScenes(t), "--no-barcode")
+	sse := subscribe(t, s, "")
+	red, blue := [3]float64{0xc0, 0x20, 0x20}, [3]float64{0x20, 0x40, 0xc0}
+	eventually(t, 20*time.Second, "scene a (red)", colourIs(t, s, 160, 90, red))
+	if code, body := s.request(t, "POST", "api/scenes/b/activate", "", "application/json", `{"transition": "dissolve", "duration": 4}`); code != 200 {
+		t.Fatalf("activate b: %d %s", code, body)
+	}
+	var v struct {
+		Program     string   `json:"program"`
+		Transitions []string `json:"transitions"`
+		Transition  *struct {
+			Name, From string
+			Progress   float64
+		} `json:"transition"`
+	}
+	mixed := false
+	eventually(t, 10*time.Second, "a mixed picture while the transition runs", func() bool {
+		s.getJSON(t, "api/scenes", "", &v)
+		got := patch(s.snapshot(t, ""), 160, 90)
+		// Halfway between red and blue in every channel, within reach.
+		mixed = got[0] > 0x40 && got[0] < 0xa8 && got[2] > 0x38 && got[2] < 0xb0
+		return mixed && v.Transition != nil
+	})
+	if v.Program != "b" || v.Transition.Name != "dissolve" || v.Transition.From != "a" || v.Transition.Progress <= 0 || v.Transition.Progress >= 1 {
+		t.Errorf("/api/scenes during the transition: program %q, transition %+v", v.Program, v.Transition)
+	}
+	if strings.Join(v.Transitions, ",") != "dip,dissolve,wipe" {
+		t.Errorf("transitions %v", v.Transitions)
+	}
+	if e := sse.last("scenes"); !strings.Contains(e, `"transition":"dissolve"`) || !strings.Contains(e, `"duration":4`) || !strings.Contains(e, `"from":"a"`) {
+		t.Errorf("SSE scenes: %s", e)
+	}
+	eventually(t, 10*time.Second, "the transition's end", func() bool {
+		v.Transition = nil // absent from the JSON: left as it was
+		s.getJSON(t, "api/scenes", "", &v)
+		return v.Transition == nil
+	})
+	eventually(t, 5*time.Second, "scene b alone (blue)", colourIs(t, s, 160, 90, blue))
+	// A wipe from the top (angle 270: ISF's y points up), 6 s: partway,
+	// the top of the frame is red (a, incoming) and the bottom still blue.
+	if code, body := s.request(t, "POST", "api/scenes/a/activate", "", "application/json", `{"transition": "wipe", "duration": 6, "inputs": {"angle": 270, "softness": 0}}`); code != 200 {
+		t.Fatalf("activate a: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the wipe's edge between top and bottom", func() bool {
+		img := s.snapshot(t, "")
+		top, bottom := patch(img, 160, 10), patch(img, 160, 170)
+		near := func(got, want [3]float64) bool {
+			return math.Abs(got[0]-want[0]) < 24 && math.Abs(got[2]-want[2]) < 24
+		}
+		return near(top, red) && near(bottom, blue)
+	})
 }
 
 // TestBrowserScenes: the viewer page shows a button per scene, the one on
@@ -332,6 +397,30 @@ func TestBrowserScenes(t *testing.T) {
 	eventually(t, 10*time.Second, "the page following an API change", func() bool {
 		m := pressed()
 		return m["a"] == "true" && m["b"] == "false"
+	})
+	// A transition chosen on the page: the switch is made through it.
+	sse := subscribe(t, s, "ctl")
+	js := `(() => {
+		const sel = document.getElementById('scene-transition');
+		const opts = [...sel.options].map((o) => o.value).join(',');
+		sel.value = 'dip';
+		sel.dispatchEvent(new Event('change'));
+		const d = document.getElementById('scene-duration');
+		d.value = '2.5';
+		d.dispatchEvent(new Event('change'));
+		document.querySelector('#scenes button[data-scene="b"]').click();
+		return opts;
+	})()`
+	var opts string
+	if err := page.Eval(ctx, js, &opts); err != nil {
+		t.Fatalf("%v\n%s", err, br.Diagnostics())
+	}
+	if opts != "cut,dip,dissolve,wipe" {
+		t.Errorf("transition choices %q", opts)
+	}
+	eventually(t, 10*time.Second, "the switch through the chosen transition", func() bool {
+		e := sse.last("scenes")
+		return strings.Contains(e, `"transition":"dip"`) && strings.Contains(e, `"duration":2.5`) && strings.Contains(e, `"program":"b"`)
 	})
 }
 

@@ -58,6 +58,14 @@ const (
 // filtered.
 const InputImage = "inputImage"
 
+// The inputs of ISF's transition protocol: the outgoing and incoming
+// pictures, and how far from one to the other (0 to 1).
+const (
+	InputStartImage = "startImage"
+	InputEndImage   = "endImage"
+	InputProgress   = "progress"
+)
+
 // Value is an input's value as components: one for float, long, bool and
 // event (0 or 1), two for point2D, four (RGBA, 0–1) for color; unused for
 // image inputs.
@@ -151,6 +159,13 @@ func (s *Shader) Input(name string) *Input {
 		}
 	}
 	return nil
+}
+
+// IsTransition reports whether the shader follows ISF's transition
+// protocol: image inputs startImage and endImage and a float progress.
+func (s *Shader) IsTransition() bool {
+	a, b, p := s.Input(InputStartImage), s.Input(InputEndImage), s.Input(InputProgress)
+	return a != nil && a.Type == TypeImage && b != nil && b.Type == TypeImage && p != nil && p.Type == TypeFloat
 }
 
 // Error is a problem in a shader's source, at a line (and column) of a

@@ -25,6 +25,7 @@ type shader struct {
 	description string
 	inputs      []Input
 	passes      int
+	transition  bool // ISF's transition protocol
 	// deps are other files whose change must recompile this shader (the
 	// .vs beside it, IMPORTED images), absolute.
 	deps []string
@@ -109,7 +110,7 @@ func loadEmbedded(fsys fs.FS, base, prefix string) (*shader, error) {
 }
 
 func fromISF(sh *isf.Shader) *shader {
-	out := &shader{name: sh.Name, kind: string(sh.Kind), file: sh.File, description: sh.Description, passes: len(sh.Passes)}
+	out := &shader{name: sh.Name, kind: string(sh.Kind), file: sh.File, description: sh.Description, passes: len(sh.Passes), transition: sh.IsTransition()}
 	for i := range sh.Inputs {
 		in := &sh.Inputs[i]
 		if in.Name == isf.InputImage && in.Type == isf.TypeImage {

@@ -82,7 +82,11 @@ type Info struct {
 	Builtin bool   `json:"builtin"`
 	// Kind is "isf", "shadertoy" or "native" (built-ins written in
 	// plain GLSL or Go).
-	Kind        string  `json:"kind"`
+	Kind string `json:"kind"`
+	// Transition: the shader follows ISF's transition protocol
+	// (startImage, endImage, progress). It switches scenes
+	// (POST /api/scenes/{name}/activate) and is no filter.
+	Transition  bool    `json:"transition,omitempty"`
 	Description string  `json:"description,omitempty"`
 	Inputs      []Input `json:"inputs"`
 	Passes      int     `json:"passes"`
@@ -268,24 +272,30 @@ func (r *Registry) loadBuiltins() error {
 		r.builtins[n] = &entry{name: n, builtin: true, native: f, loads: 1,
 			sh: &shader{name: n, kind: "native", description: m.description, inputs: m.inputs, passes: 1}}
 	}
-	filters := shaders.Filters()
-	ents, err := fs.ReadDir(filters, ".")
-	if err != nil {
-		return fmt.Errorf("plugins: built-in filters: %w", err)
-	}
-	for _, e := range ents {
-		n, ok := pluginName(e.Name())
-		if !ok {
-			continue
-		}
-		file := "shaders/filters/" + e.Name()
-		sh, err := loadEmbedded(filters, e.Name(), "shaders/filters")
+	for _, dir := range []struct {
+		name string
+		fsys fs.FS
+	}{{"filters", shaders.Filters()}, {"transitions", shaders.Transitions()}} {
+		ents, err := fs.ReadDir(dir.fsys, ".")
 		if err != nil {
-			// A built-in that does not parse is a bug caught by tests;
-			// list it with its error rather than refuse to start.
-			r.log.Error("built-in filter does not load", "file", file, "err", err)
+			return fmt.Errorf("plugins: built-in %s: %w", dir.name, err)
 		}
-		r.builtins[n] = &entry{name: n, file: file, base: e.Name(), builtin: true, sh: sh, err: err, loads: 1}
+		for _, e := range ents {
+			n, ok := pluginName(e.Name())
+			if !ok {
+				continue
+			}
+			prefix := "shaders/" + dir.name
+			file := prefix + "/" + e.Name()
+			sh, err := loadEmbedded(dir.fsys, e.Name(), prefix)
+			if err != nil {
+				// A built-in that does not parse is a bug caught by
+				// tests; list it with its error rather than refuse to
+				// start.
+				r.log.Error("built-in shader does not load", "file", file, "err", err)
+			}
+			r.builtins[n] = &entry{name: n, file: file, base: e.Name(), builtin: true, sh: sh, err: err, loads: 1}
+		}
 	}
 	for n, e := range r.builtins {
 		r.entries[n] = e
@@ -544,6 +554,7 @@ func (e *entry) info() Info {
 		in.Description = e.sh.description
 		in.Inputs = append(in.Inputs, e.sh.inputs...)
 		in.Passes = e.sh.passes
+		in.Transition = e.sh.transition
 	}
 	if e.err != nil {
 		in.LastError = e.err.Error()

@@ -91,12 +91,18 @@ func (s *Service) canMake(name string) bool {
 	return ok
 }
 
+func errTransition(name string) error {
+	return fmt.Errorf("%q is a transition (startImage, endImage, progress), not a filter: it switches scenes (POST /api/scenes/{name}/activate)", name)
+}
+
 func (s *Service) addPass(name string) error {
 	if name == "barcode" {
 		return fmt.Errorf("the barcode pass is always first in the chain; enable or disable it instead")
 	}
-	if _, ok := s.passes.reg.Lookup(name); !ok {
+	if in, ok := s.passes.reg.Lookup(name); !ok {
 		return fmt.Errorf("no pass named %q (see GET /api/pipeline \"available\" or `shadercast shader list`)", name)
+	} else if in.Transition {
+		return errTransition(name)
 	}
 	b, err := s.passes.reg.Attach(s.pl, []string{name})
 	if err != nil {
@@ -130,8 +136,8 @@ func (s *Service) removePass(name string) error {
 func (s *Service) available() []AvailablePass {
 	var out []AvailablePass
 	for _, in := range s.passes.reg.List() {
-		if in.Name == "barcode" {
-			continue
+		if in.Name == "barcode" || in.Transition {
+			continue // always there; or not a filter (GET /api/scenes lists transitions)
 		}
 		out = append(out, AvailablePass{Name: in.Name, Description: in.Description, File: in.File, Error: in.LastError})
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/internal/regularfile"
 	"github.com/shadercast/shadercast/internal/safe"
+	"github.com/shadercast/shadercast/isf"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/plugins"
 	"github.com/shadercast/shadercast/scene"
@@ -45,6 +47,9 @@ type scenes struct {
 	// chains are the layers' own pass chains of the set in force, by
 	// chainKey (under applyMu).
 	chains map[string]*compositor.LayerChain
+	// transitions are the transitions' chains by name, made on first use
+	// and kept (under applyMu).
+	transitions map[string]*compositor.LayerChain
 
 	mu        sync.Mutex
 	reloadErr string // the last bad version's error, until a good one
@@ -61,6 +66,27 @@ type sceneSet struct {
 	desc    *scene.Description
 	sources []*sceneSource     // by name
 	program []compositor.Layer // Frame: index into sources
+	// trans is the switch to program under way, if any.
+	trans *sceneTransition
+}
+
+// sceneTransition is a switch from one scene to the programme through a
+// transition's pass, over a duration from start.
+type sceneTransition struct {
+	name     string
+	from     string             // the scene going off
+	layers   []compositor.Layer // its layers, on the set's sources
+	chain    *compositor.LayerChain
+	start    time.Time
+	duration time.Duration
+}
+
+// progress is how far the transition is at t, 0 to 1.
+func (t *sceneTransition) progress(at time.Time) float64 {
+	if t.duration <= 0 {
+		return 1
+	}
+	return min(max(float64(at.Sub(t.start))/float64(t.duration), 0), 1)
 }
 
 // sceneSource is one source of the description on the service: opened
@@ -223,6 +249,9 @@ func (s *Service) newLayerChain(l *scene.Layer) (*compositor.LayerChain, error) 
 func (s *Service) newPass(name string) (compositor.Pass, error) {
 	if name == "barcode" {
 		return compositor.NewBarcodePass(s.barcodeParams), nil
+	}
+	if in, ok := s.passes.reg.Lookup(name); ok && in.Transition {
+		return nil, errTransition(name)
 	}
 	return s.passes.reg.New(name)
 }
@@ -425,7 +454,7 @@ func (s *Service) rebuildGenerators(redo map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("--scenes %s: %w", s.scenes.path, err)
 	}
-	if !s.applyLocked(d, chains) {
+	if !s.applyLocked(d, chains, nil) {
 		closeChains(chains, s.scenes.chains)
 	}
 	s.scenes.mu.Lock()
@@ -445,17 +474,18 @@ func (s *Service) applyScenes(d *scene.Description) error {
 	if err != nil {
 		return fmt.Errorf("--scenes %s: %w", s.scenes.path, err)
 	}
-	if !s.applyLocked(d, chains) {
+	if !s.applyLocked(d, chains, nil) {
 		closeChains(chains, s.scenes.chains)
 	}
 	return nil
 }
 
-// switchProgram puts scene name on air (a cut) and reports whether the
-// description in force has it. The change is made on the description in
-// force under applyMu, so that a reload between the caller's look and
-// the switch is not undone.
-func (s *Service) switchProgram(name string) bool {
+// switchProgram puts scene name on air, with a cut when tr is nil, and
+// reports whether the description in force has it. The change is made on
+// the description in force under applyMu, so that a reload between the
+// caller's look and the switch is not undone. A switch during a
+// transition starts from the scene that transition was going to.
+func (s *Service) switchProgram(name string, tr *switchRequest) bool {
 	s.scenes.applyMu.Lock()
 	defer s.scenes.applyMu.Unlock()
 	cur := s.scenes.cur.Load()
@@ -463,21 +493,93 @@ func (s *Service) switchProgram(name string) bool {
 		return false
 	}
 	d := *cur.desc
+	from := d.Program
 	d.Program = name
-	s.applyLocked(&d, s.scenes.chains)
+	var trans *sceneTransition
+	if tr != nil && from != name {
+		// The sources are the description's, in the same order: the
+		// outgoing layers keep their frame indices.
+		trans = &sceneTransition{name: tr.name, from: from, layers: cur.program, chain: tr.chain, start: time.Now(), duration: tr.duration}
+	}
+	s.applyLocked(&d, s.scenes.chains, trans)
 	return true
+}
+
+// switchRequest is a transition asked for: its chain, ready, and how long.
+type switchRequest struct {
+	name     string
+	chain    *compositor.LayerChain
+	duration time.Duration
+}
+
+// transitionChain returns the chain of the transition called name, made on
+// first use, with inputs set (the others as last set, or the shader's
+// defaults).
+func (s *Service) transitionChain(name string, inputs map[string]any) (*compositor.LayerChain, error) {
+	in, ok := s.passes.reg.Lookup(name)
+	if !ok || !in.Transition {
+		return nil, fmt.Errorf("no transition %q (the transitions: %s)", name, strings.Join(s.transitionNames(), ", "))
+	}
+	s.scenes.applyMu.Lock()
+	defer s.scenes.applyMu.Unlock()
+	c := s.scenes.transitions[name]
+	if c == nil {
+		pass, err := s.passes.reg.New(name)
+		if err != nil {
+			return nil, err
+		}
+		if c, err = s.pl.NewTransition(name, pass); err != nil {
+			return nil, err
+		}
+		if s.scenes.transitions == nil {
+			s.scenes.transitions = map[string]*compositor.LayerChain{}
+		}
+		s.scenes.transitions[name] = c
+	}
+	for _, k := range slices.Sorted(maps.Keys(inputs)) {
+		if k == isf.InputProgress {
+			return nil, fmt.Errorf("transition %q: progress is the transition's own", name)
+		}
+		if err := c.SetUniform(name, k, inputs[k]); err != nil {
+			return nil, fmt.Errorf("transition %q: %w", name, err)
+		}
+	}
+	return c, nil
+}
+
+// transitionNames lists the transitions the registry has, by name.
+func (s *Service) transitionNames() []string {
+	out := []string{}
+	for _, in := range s.passes.reg.List() {
+		if in.Transition {
+			out = append(out, in.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ScenesEvent is SSE "scenes": a description put in force, or a switch.
+type ScenesEvent struct {
+	Program string `json:"program"`
+	// Transition, Duration (seconds) and From (the scene going off) say a
+	// switch is made through a transition.
+	Transition string  `json:"transition,omitempty"`
+	Duration   float64 `json:"duration,omitempty"`
+	From       string  `json:"from,omitempty"`
 }
 
 // applyLocked is applyScenes with applyMu held and d's chains made; it
 // reports whether it put them in force (not when the service is not
 // running, or stopping).
-func (s *Service) applyLocked(d *scene.Description, chains map[string]*compositor.LayerChain) bool {
+func (s *Service) applyLocked(d *scene.Description, chains map[string]*compositor.LayerChain, trans *sceneTransition) bool {
 	sc := s.scenes
 	if sc.ctx == nil || sc.ctx.Err() != nil {
 		return false
 	}
 	cur := sc.cur.Load()
 	next := newSceneSet(d, cur, chains)
+	next.trans = trans
 	for _, ss := range next.sources {
 		if ss.done == nil {
 			ss.start(sc.ctx, s, next)
@@ -493,7 +595,11 @@ func (s *Service) applyLocked(d *scene.Description, chains map[string]*composito
 			go ss.end()
 		}
 	}
-	if b, err := json.Marshal(map[string]string{"program": d.Program}); err == nil {
+	ev := ScenesEvent{Program: d.Program}
+	if trans != nil {
+		ev.Transition, ev.Duration, ev.From = trans.name, trans.duration.Seconds(), trans.from
+	}
+	if b, err := json.Marshal(ev); err == nil {
 		s.hub.publish(event{name: "scenes", data: b})
 	}
 	if s.win != nil {
@@ -512,7 +618,7 @@ func (s *Service) activateNth(n int) {
 	if n < 1 || n > len(names) {
 		return
 	}
-	if s.switchProgram(names[n-1]) {
+	if s.switchProgram(names[n-1], nil) {
 		s.log.Info("preview: scene activated", "program", names[n-1])
 	}
 }
@@ -520,9 +626,18 @@ func (s *Service) activateNth(n int) {
 // ActivateRequest is the body of POST /api/scenes/{name}/activate (it may
 // be empty: a cut).
 type ActivateRequest struct {
-	Transition string  `json:"transition"`
-	Duration   float64 `json:"duration"` // seconds
+	// Transition names a transition (GET /api/scenes "transitions"); empty
+	// or "cut" for a cut.
+	Transition string `json:"transition"`
+	// Duration is the transition's, in seconds (0: 1 s; at most 60).
+	Duration float64 `json:"duration"`
+	// Inputs set the transition's own inputs (a wipe's angle) from this
+	// switch on.
+	Inputs map[string]any `json:"inputs,omitempty"`
 }
+
+// defaultTransition is a transition's duration when none is asked.
+const defaultTransition = time.Second
 
 // apiActivate is POST /api/scenes/{name}/activate: the scene goes on air.
 // Only a cut exists yet; a transition is refused by name (422) rather than
@@ -541,19 +656,35 @@ func (s *Service) apiActivate(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	switch {
-	case req.Transition != "" && !strings.EqualFold(req.Transition, "cut"):
-		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("transition %q: only a cut is implemented yet (ISF transitions are planned, docs/SCENES.md)", req.Transition))
-		return
-	case math.IsNaN(req.Duration) || req.Duration < 0 || req.Duration > 60:
+	if math.IsNaN(req.Duration) || req.Duration < 0 || req.Duration > 60 {
 		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("duration %g: want 0 to 60 seconds", req.Duration))
 		return
 	}
-	if !s.switchProgram(name) {
+	if _, ok := s.scenes.cur.Load().desc.Scenes[name]; !ok {
 		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("no scene %q", name))
 		return
 	}
-	s.log.Info("scene activated", "program", name)
+	var tr *switchRequest
+	if req.Transition != "" && !strings.EqualFold(req.Transition, "cut") {
+		chain, err := s.transitionChain(req.Transition, req.Inputs)
+		if err != nil {
+			jsonError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		d := time.Duration(req.Duration * float64(time.Second))
+		if d == 0 {
+			d = defaultTransition
+		}
+		tr = &switchRequest{name: req.Transition, chain: chain, duration: d}
+	} else if len(req.Inputs) > 0 {
+		jsonError(w, http.StatusUnprocessableEntity, "inputs: a cut has none")
+		return
+	}
+	if !s.switchProgram(name, tr) {
+		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("no scene %q", name))
+		return
+	}
+	s.log.Info("scene activated", "program", name, "transition", req.Transition)
 	writeJSON(w, http.StatusOK, map[string]string{"program": name})
 }
 
@@ -663,7 +794,8 @@ func (s *Service) mix(ctx context.Context) {
 	next := time.Now()
 	c := compositor.Composition{Width: cv.Width, Height: cv.Height, Duration: interval.Microseconds()}
 	var out compositor.Output
-	var layerSources []string // the source of each of c.Layers
+	var layerSources []string // the source of each of c.Layers, then of c.Transition.From
+	var trans compositor.Transition
 	lastOut := int64(-1)
 	for {
 		// Frames are due every interval from the start. One a whole
@@ -686,17 +818,13 @@ func (s *Service) mix(ctx context.Context) {
 		for _, ss := range set.sources {
 			c.Frames = append(c.Frames, ss.newest())
 		}
-		c.Layers, layerSources = c.Layers[:0], layerSources[:0]
-		for _, l := range set.program {
-			switch {
-			case l.Frame == compositor.Generated:
-				if l.Chain != nil {
-					c.Layers = append(c.Layers, l)
-					layerSources = append(layerSources, l.Spec.Source)
-				}
-			case !c.Frames[l.Frame].Closed():
-				c.Layers = append(c.Layers, l)
-				layerSources = append(layerSources, set.sources[l.Frame].name)
+		c.Layers, layerSources = showable(c.Layers[:0], layerSources[:0], set, c.Frames, set.program)
+		c.Transition = nil
+		if t := set.trans; t != nil {
+			if progress := t.progress(time.Now()); progress < 1 {
+				trans.From, layerSources = showable(trans.From[:0], layerSources, set, c.Frames, t.layers)
+				trans.Chain, trans.Progress = t.chain, progress
+				c.Transition = &trans
 			}
 		}
 		c.Timestamp = max(time.Since(s.start).Microseconds(), lastOut+1)
@@ -711,6 +839,25 @@ func (s *Service) mix(ctx context.Context) {
 		s.stats.framesIn.Add(1)
 		s.output(ctx, err, created, &out, layerSources)
 	}
+}
+
+// showable appends to dst the layers that have something to show (a
+// generator, or a source with a frame in frames), and their sources' names
+// to names.
+func showable(dst []compositor.Layer, names []string, set *sceneSet, frames []media.VideoFrame, layers []compositor.Layer) ([]compositor.Layer, []string) {
+	for _, l := range layers {
+		switch {
+		case l.Frame == compositor.Generated:
+			if l.Chain != nil {
+				dst = append(dst, l)
+				names = append(names, l.Spec.Source)
+			}
+		case !frames[l.Frame].Closed():
+			dst = append(dst, l)
+			names = append(names, set.sources[l.Frame].name)
+		}
+	}
+	return dst, names
 }
 
 // newest returns a reference to the source's newest frame (closed when it
@@ -910,6 +1057,17 @@ type ScenesView struct {
 	*scene.Description
 	SourceStates map[string]SourceView `json:"sourceStates"`
 	ReloadError  string                `json:"reloadError,omitempty"`
+	// Transitions name the transitions a switch may use.
+	Transitions []string `json:"transitions"`
+	// Transition is the switch under way, if any.
+	Transition *TransitionView `json:"transition,omitempty"`
+}
+
+// TransitionView is a switch under way.
+type TransitionView struct {
+	Name     string  `json:"name"`
+	From     string  `json:"from"`
+	Progress float64 `json:"progress"`
 }
 
 // SourceView is one source's state: "opening", "live", "stalled" (live,
@@ -951,7 +1109,12 @@ func (s *Service) apiScenes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	set := s.scenes.cur.Load()
-	v := ScenesView{Description: set.desc, SourceStates: map[string]SourceView{}}
+	v := ScenesView{Description: set.desc, SourceStates: map[string]SourceView{}, Transitions: s.transitionNames()}
+	if t := set.trans; t != nil {
+		if p := t.progress(time.Now()); p < 1 {
+			v.Transition = &TransitionView{Name: t.name, From: t.from, Progress: p}
+		}
+	}
 	s.scenes.mu.Lock()
 	v.ReloadError = s.scenes.reloadErr
 	s.scenes.mu.Unlock()

@@ -22,6 +22,20 @@ var files embed.FS
 //go:embed filters
 var filters embed.FS
 
+//go:embed transitions
+var transitions embed.FS
+
+// Transitions returns the built-in ISF transitions (transitions/*.fs:
+// startImage, endImage and progress), as a file system rooted at their
+// folder.
+func Transitions() fs.FS {
+	sub, err := fs.Sub(transitions, "transitions")
+	if err != nil {
+		panic(err) // a constant, valid path
+	}
+	return sub
+}
+
 // Filters returns the example ISF filters (filters/*.fs) and the images
 // they import, as a file system rooted at the filters folder.
 func Filters() fs.FS {
