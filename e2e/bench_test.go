@@ -223,7 +223,7 @@ func BenchmarkServeScenesGrid(b *testing.B) {
 	time.Sleep(2500 * time.Millisecond)
 	rec.stop(b)
 	grid := func(name string, withPass int) string {
-		var sources, layers []string
+		var sources, layers, mirrored []string
 		for i := range 4 {
 			sources = append(sources, fmt.Sprintf(`"s%d": {"type": "y4m", "path": %q, "loop": true}`, i, clip))
 			passes := ""
@@ -231,10 +231,11 @@ func BenchmarkServeScenesGrid(b *testing.B) {
 				passes = `, "passes": ["barcode"]`
 			}
 			layers = append(layers, fmt.Sprintf(`{"source": "s%d", "rect": [%d, %d, 640, 360]%s}`, i, 640*(i%2), 360*(i/2), passes))
+			mirrored = append(mirrored, fmt.Sprintf(`{"source": "s%d", "rect": [%d, %d, 640, 360]%s}`, i, 640*(1-i%2), 360*(1-i/2), passes))
 		}
 		file := filepath.Join(dir, name+".json")
 		desc := `{"sources": {` + strings.Join(sources, ", ") + `}, "scenes": {"grid": {"layers": [` +
-			strings.Join(layers, ", ") + `]}}, "program": "grid"}`
+			strings.Join(layers, ", ") + `]}, "mirror": {"layers": [` + strings.Join(mirrored, ", ") + `]}}, "program": "grid"}`
 		if err := os.WriteFile(file, []byte(desc), 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -243,17 +244,45 @@ func BenchmarkServeScenesGrid(b *testing.B) {
 	for _, run := range []struct {
 		name string
 		args []string
+		// switching: a dissolve of 1 s between the grid and its mirror
+		// every 2 s while measured, half the time in a transition.
+		switching bool
 	}{
-		{"one", nil},
-		{"grid", []string{"--scenes", grid("grid", 0)}},
-		{"grid-barcode1", []string{"--scenes", grid("grid-barcode1", 1)}},
-		{"grid-barcode4", []string{"--scenes", grid("grid-barcode4", 4)}},
+		{"one", nil, false},
+		{"grid", []string{"--scenes", grid("grid", 0)}, false},
+		{"grid-barcode1", []string{"--scenes", grid("grid-barcode1", 1)}, false},
+		{"grid-barcode4", []string{"--scenes", grid("grid-barcode4", 4)}, false},
+		{"grid-dissolves", []string{"--scenes", grid("grid-dissolves", 0)}, true},
 	} {
 		s := start(b, nil, nil, run.args...)
 		v := watchRaw(b, s)
 		time.Sleep(5 * time.Second)
 		f0 := v.frames.Load()
+		stop := make(chan struct{})
+		switched := make(chan int)
+		if run.switching {
+			go func() {
+				n := 0
+				defer func() { switched <- n }()
+				for scene, other := "mirror", "grid"; ; scene, other = other, scene {
+					if code, body := s.request(b, "POST", "api/scenes/"+scene+"/activate", "", "application/json", `{"transition": "dissolve", "duration": 1}`); code != 200 {
+						b.Errorf("activate %s: %d %s", scene, code, body)
+						return
+					}
+					n++
+					select {
+					case <-stop:
+						return
+					case <-time.After(2 * time.Second):
+					}
+				}
+			}()
+		}
 		w := measure(b, s, 20*time.Second)
+		close(stop)
+		if run.switching {
+			b.ReportMetric(float64(<-switched), "switches-"+run.name)
+		}
 		recv := float64(v.frames.Load()-f0) / 20
 		s.stop(b)
 		b.ReportMetric(w.cpuPct, "cpu%-"+run.name)
