@@ -1,0 +1,201 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/shadercast/shadercast/internal/safe"
+	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/scene"
+	"github.com/shadercast/shadercast/source"
+	"github.com/shadercast/shadercast/source/still"
+	"github.com/shadercast/shadercast/source/testsrc"
+	"github.com/shadercast/shadercast/source/text"
+	"github.com/shadercast/shadercast/source/y4m"
+)
+
+// sceneSource is one source of the description on the service: opened
+// (again, with backoff, after a failure), read, its newest frame kept.
+type sceneSource struct {
+	name string
+	spec scene.Source
+	// stop ends run; done closes when it has.
+	stop context.CancelFunc
+	done chan struct{}
+
+	mu        sync.Mutex
+	frame     media.VideoFrame // newest, owned; closed when none yet
+	at        time.Time        // when it came
+	frames    uint64
+	state     string // "opening", "live", "ended", "failed"
+	lastError string
+	// A text source's fields set through the API, given again to each
+	// instance opened; running is the one open.
+	fields  map[string]string
+	running *text.Source
+}
+
+// start runs the source on its own goroutine.
+func (ss *sceneSource) start(ctx context.Context, s *Service, set *sceneSet) {
+	if ss.spec.Type == scene.TypeISF {
+		return // a generator on the GL thread: nothing to read
+	}
+	ctx, ss.stop = context.WithCancel(ctx)
+	ss.done = make(chan struct{})
+	go func() {
+		defer close(ss.done)
+		ss.run(ctx, s, set)
+	}()
+}
+
+// end stops the source and frees its last frame once it has stopped.
+func (ss *sceneSource) end() {
+	if ss.stop == nil {
+		return
+	}
+	ss.stop()
+	<-ss.done
+	ss.mu.Lock()
+	ss.frame.Close()
+	ss.mu.Unlock()
+}
+
+// newest returns a reference to the source's newest frame (closed when it
+// has none), which the caller closes.
+func (ss *sceneSource) newest() media.VideoFrame {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	f, err := ss.frame.Clone()
+	if err != nil {
+		return media.VideoFrame{}
+	}
+	return f
+}
+
+// put keeps f as the newest frame, closing the one before.
+func (ss *sceneSource) put(f media.VideoFrame) {
+	ss.mu.Lock()
+	ss.frame.Close()
+	ss.frame, ss.at = f, time.Now()
+	ss.frames++
+	ss.mu.Unlock()
+}
+
+func (ss *sceneSource) set(state, lastError string) {
+	ss.mu.Lock()
+	ss.state = state
+	if lastError != "" {
+		ss.lastError = lastError
+	}
+	ss.mu.Unlock()
+}
+
+// run opens and reads the source until ctx ends. A failure is logged once
+// per cause and the source reopened with backoff (1 s, doubling, at most
+// 30 s); its last frame stays on the canvas meanwhile. A file that ends
+// without loop stays on its last frame.
+func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
+	if ss.spec.Type == scene.TypeColor {
+		f, err := ss.colorFrame(set)
+		if err != nil {
+			ss.set("failed", err.Error())
+			return
+		}
+		ss.put(f)
+		ss.set("live", "")
+		return
+	}
+	backoff, lastErr := time.Second, ""
+	for ctx.Err() == nil {
+		src, err := safe.Value(func() (source.Video, error) { return ss.open(s, set) })
+		if err == nil {
+			if t, ok := src.(*text.Source); ok {
+				ss.mu.Lock()
+				for k, v := range ss.fields {
+					t.SetField(k, v)
+				}
+				ss.running = t
+				ss.mu.Unlock()
+			}
+			ss.set("live", "")
+			start := time.Now()
+			err = ss.pump(ctx, src)
+			ss.mu.Lock()
+			ss.running = nil
+			ss.mu.Unlock()
+			if cerr := safe.Do(src.Close); cerr != nil && isPanic(cerr) {
+				s.panicked("closing source "+ss.name, cerr)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, io.EOF) {
+				s.log.Info("source ended; its last frame stays", "source", ss.name)
+				ss.set("ended", "")
+				return
+			}
+			if time.Since(start) > time.Minute {
+				backoff = time.Second
+			}
+		}
+		s.stats.inputErrors.Add(1)
+		ss.set("failed", err.Error())
+		if isPanic(err) {
+			s.panicked("source "+ss.name, err)
+		} else if err.Error() != lastErr {
+			s.log.Error("source failed; reopening", "source", ss.name, "err", err, "in", backoff)
+		}
+		lastErr = err.Error()
+		if !sleepCtx(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func (ss *sceneSource) open(s *Service, set *sceneSet) (source.Video, error) {
+	sz := set.size(ss.spec)
+	fps := set.desc.Canvas.FPS
+	switch ss.spec.Type {
+	case scene.TypeTestsrc:
+		return testsrc.NewSource(sz[0], sz[1], fps, testsrc.SourceOptions{})
+	case scene.TypeY4M:
+		return y4m.Open(ss.spec.Path, y4m.Options{Loop: ss.spec.Loop})
+	case scene.TypeImage:
+		return still.Open(ss.spec.Path, fps, still.Options{MaxImagePixels: s.cfg.MaxImagePixels})
+	case scene.TypeText:
+		return text.Open(ss.spec.Text, text.Options{Width: sz[0], Height: sz[1], FPS: fps, Size: ss.spec.Size, Font: ss.spec.Font})
+	}
+	return nil, fmt.Errorf("source type %q is not composed yet", ss.spec.Type)
+}
+
+// pump reads the source until it ends or fails; each read runs under
+// safe.Value (sources parse outside data).
+func (ss *sceneSource) pump(ctx context.Context, src source.Video) error {
+	for {
+		f, err := safe.Value(func() (media.VideoFrame, error) { return src.ReadVideo(ctx) })
+		if err != nil {
+			return err
+		}
+		ss.put(f)
+	}
+}
+
+// colorFrame is a color source's one frame.
+func (ss *sceneSource) colorFrame(set *sceneSet) (media.VideoFrame, error) {
+	sz := set.size(ss.spec)
+	c, _ := scene.ParseColor(ss.spec.Color) // checked by Validate
+	img := image.NewRGBA(image.Rect(0, 0, sz[0], sz[1]))
+	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{c[0], c[1], c[2], c[3]}}, image.Point{}, draw.Src)
+	return media.NewVideoFrame(img.Pix, media.VideoFrameInit{
+		Format: media.RGBA, CodedWidth: sz[0], CodedHeight: sz[1],
+		Layout: []media.PlaneLayout{{Stride: img.Stride}},
+	})
+}
