@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -503,4 +504,86 @@ func redBlueScenes(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// TestScenesPutPatch: the control API changes the description in force.
+// PATCH (a JSON merge patch) changes one source's colour and replaces one
+// scene's layers; PUT replaces the whole; what is wrong gets 422 with each
+// error placed, and changes nothing; a description may name files only
+// within --media or that the scenes file names; GET /api/sources lists the
+// sources with their states.
+func TestScenesPutPatch(t *testing.T) {
+	media := t.TempDir()
+	writeSolidPNG(t, filepath.Join(media, "pic.png"), 32, 18, color.RGBA{240, 240, 0, 255})
+	s := start(t, nil, nil, "--scenes", redBlueScenes(t), "--no-barcode", "--media", media)
+	red, blue, green := [3]float64{0xc0, 0x20, 0x20}, [3]float64{0x20, 0x40, 0xc0}, [3]float64{0x20, 0xc0, 0x20}
+	eventually(t, 20*time.Second, "scene a (red)", colourIs(t, s, 160, 90, red))
+	var sources struct {
+		Sources map[string]struct{ Type, Color, State string }
+	}
+	s.getJSON(t, "api/sources", "", &sources)
+	if r := sources.Sources["red"]; r.Type != "color" || r.Color != "#c02020" || r.State != "live" || len(sources.Sources) != 2 {
+		t.Errorf("GET /api/sources: %+v", sources)
+	}
+	patch := func(body string) (int, string) {
+		t.Helper()
+		return s.request(t, "PATCH", "api/scenes", "", "application/merge-patch+json", body)
+	}
+	if code, body := patch(`{"sources": {"red": {"color": "#20c020"}}}`); code != 200 || !strings.Contains(body, `"#20c020"`) {
+		t.Fatalf("PATCH a source: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the patched colour", colourIs(t, s, 160, 90, green))
+	if code, body := patch(`{"scenes": {"a": {"layers": [{"source": "blue", "rect": [0, 0, 160, 180]}, {"source": "red", "rect": [160, 0, 160, 180]}]}}}`); code != 200 {
+		t.Fatalf("PATCH a scene's layers: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the patched layers", func() bool {
+		return colourIs(t, s, 80, 90, blue)() && colourIs(t, s, 240, 90, green)()
+	})
+	// Wrong: every error placed, nothing changed.
+	bad := `{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"red": {"type": "color", "color": "#c02020"}},
+ "scenes": {"a": {"layers": [{"source": "nope"}, {"source": "red", "opacity": 2}]}},
+ "program": "a"}`
+	code, body := s.request(t, "PUT", "api/scenes", "", "application/json", bad)
+	var e struct {
+		Errors []struct {
+			Path    string
+			Line    int
+			Message string
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || code != 422 || len(e.Errors) != 2 ||
+		e.Errors[0].Path != "scenes.a.layers[0].source" || e.Errors[1].Path != "scenes.a.layers[1].opacity" || e.Errors[1].Line != 3 {
+		t.Errorf("PUT with two mistakes: %d %s", code, body)
+	}
+	for _, c := range []struct{ what, body, want string }{
+		{"a file outside --media", `{"sources": {"pic": {"type": "image", "path": "/etc/hostname"}}}`, "sources.pic.path"},
+		{"a way out of --media", `{"sources": {"pic": {"type": "image", "path": "../pic.png"}}}`, "sources.pic.path"},
+		{"a new canvas", `{"canvas": {"width": 640}}`, "the canvas cannot change"},
+		{"not JSON", `{"sources": `, "merge patch"},
+	} {
+		if code, body := patch(c.body); code/100 != 4 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d %s, want a 4xx with %q", c.what, code, body, c.want)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	if !colourIs(t, s, 80, 90, blue)() || !colourIs(t, s, 240, 90, green)() {
+		t.Error("a refused request changed the picture")
+	}
+	// A file in --media, by its name there.
+	if code, body := patch(`{"sources": {"pic": {"type": "image", "path": "pic.png"}}, "scenes": {"a": {"layers": [{"source": "pic"}]}}}`); code != 200 {
+		t.Fatalf("PATCH an image in --media: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the image from --media", colourIs(t, s, 160, 90, [3]float64{240, 240, 0}))
+	// PUT the whole: back to one scene of blue.
+	if code, body := s.request(t, "PUT", "api/scenes", "", "application/json", `{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"blue": {"type": "color", "color": "#2040c0"}}, "scenes": {"only": {"layers": [{"source": "blue"}]}}, "program": "only"}`); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the PUT description", colourIs(t, s, 160, 90, blue))
+	sources.Sources = nil // decoding merges into a map
+	s.getJSON(t, "api/sources", "", &sources)
+	if len(sources.Sources) != 1 {
+		t.Errorf("sources after PUT: %+v", sources.Sources)
+	}
 }

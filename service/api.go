@@ -41,7 +41,8 @@ func (s *Service) routes() http.Handler {
 	mux.Handle("/api/events", s.doors.api(s.apiEvents, true, http.MethodGet))
 	mux.Handle("/api/snapshot.png", s.control(s.apiSnapshot, http.MethodGet))
 	mux.Handle("/api/barcodes", s.control(s.apiBarcodes, http.MethodGet))
-	mux.Handle("/api/scenes", s.control(s.apiScenes, http.MethodGet))
+	mux.Handle("/api/scenes", s.control(s.apiScenes, http.MethodGet, http.MethodPut, http.MethodPatch))
+	mux.Handle("/api/sources", s.control(s.apiSources, http.MethodGet))
 	mux.Handle("/api/scenes/", s.control(s.apiActivate, http.MethodPost))
 	mux.Handle("/api/sources/", s.control(s.apiSourceFields, http.MethodPost))
 	mux.Handle("/api/", s.control(func(w http.ResponseWriter, r *http.Request) {

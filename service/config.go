@@ -35,6 +35,11 @@ type Config struct {
 	// sources into its programme scene instead of showing Input, on its
 	// canvas (which sets Width, Height and FPS).
 	Scenes string `json:"scenes"`
+	// Media is the folder whose files descriptions sent through the
+	// control API (PUT and PATCH /api/scenes) may name: sources' paths,
+	// fonts and shaders, relative to it or within it. Without it they may
+	// name only files the scenes file names.
+	Media string `json:"media"`
 	// Width, Height and FPS size the test source, the still-image rate
 	// and the "no signal" slate.
 	Width  int     `json:"width"`

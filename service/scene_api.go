@@ -2,12 +2,17 @@ package service
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/shadercast/shadercast/internal/mergepatch"
 	"github.com/shadercast/shadercast/scene"
 )
 
@@ -115,13 +120,30 @@ func (s *Service) scenesRoute(w http.ResponseWriter, r *http.Request, prefix, su
 	return name, true
 }
 
+// apiScenes is /api/scenes: GET the description in force with the
+// sources' states; PUT a whole description in its place; PATCH a JSON merge
+// patch (RFC 7396) of it, so that {"scenes": {"main": {"layers": [...]}}}
+// replaces one scene's layers and {"sources": {"bg": {"color": "#fff"}}}
+// changes one source. What is sent gets the checks and the swap of a file
+// reload: 422 with every error and nothing changed, or 200 with the
+// description now in force. The scenes file wins again when it changes.
 func (s *Service) apiScenes(w http.ResponseWriter, r *http.Request) {
 	if s.scenes == nil {
 		errNoScenes(w)
 		return
 	}
+	if r.Method == http.MethodPut || r.Method == http.MethodPatch {
+		if !s.putScenes(w, r) {
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, s.scenesView())
+}
+
+// scenesView is GET /api/scenes's answer.
+func (s *Service) scenesView() ScenesView {
 	set := s.scenes.cur.Load()
-	v := ScenesView{Description: set.desc, SourceStates: map[string]SourceView{}, Transitions: s.transitionNames()}
+	v := ScenesView{Description: set.desc, SourceStates: s.sourceStates(set), Transitions: s.transitionNames()}
 	if t := set.trans; t != nil {
 		if p := t.progress(time.Now()); p < 1 {
 			v.Transition = &TransitionView{Name: t.name, From: t.from, Progress: p}
@@ -130,6 +152,12 @@ func (s *Service) apiScenes(w http.ResponseWriter, r *http.Request) {
 	s.scenes.mu.Lock()
 	v.ReloadError = s.scenes.reloadErr
 	s.scenes.mu.Unlock()
+	return v
+}
+
+// sourceStates are the states of set's sources, by name.
+func (s *Service) sourceStates(set *sceneSet) map[string]SourceView {
+	out := map[string]SourceView{}
 	for _, ss := range set.sources {
 		ss.mu.Lock()
 		sv := SourceView{State: ss.state, Frames: ss.frames, LastError: ss.lastError}
@@ -137,9 +165,175 @@ func (s *Service) apiScenes(w http.ResponseWriter, r *http.Request) {
 			sv.State = "stalled"
 		}
 		ss.mu.Unlock()
-		v.SourceStates[ss.name] = sv
+		out[ss.name] = sv
+	}
+	return out
+}
+
+// SourcesView is GET /api/sources: each source's settings and state.
+type SourcesView struct {
+	Sources map[string]SourceInfo `json:"sources"`
+}
+
+// SourceInfo is one source: its settings (defaults filled in) and state.
+type SourceInfo struct {
+	scene.Source
+	SourceView
+}
+
+// apiSources is GET /api/sources.
+func (s *Service) apiSources(w http.ResponseWriter, r *http.Request) {
+	if s.scenes == nil {
+		errNoScenes(w)
+		return
+	}
+	set := s.scenes.cur.Load()
+	v := SourcesView{Sources: map[string]SourceInfo{}}
+	for name, st := range s.sourceStates(set) {
+		v.Sources[name] = SourceInfo{Source: set.desc.Sources[name], SourceView: st}
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// putScenes applies the description a PUT or PATCH sends; false when it
+// answered with an error.
+func (s *Service) putScenes(w http.ResponseWriter, r *http.Request) bool {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			jsonError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes: send larger descriptions as the scenes file", tooBig.Limit))
+		} else {
+			jsonError(w, http.StatusBadRequest, "body: "+err.Error())
+		}
+		return false
+	}
+	cur := s.scenes.cur.Load().desc
+	data := body
+	if r.Method == http.MethodPatch {
+		doc, err := json.Marshal(cur)
+		if err == nil {
+			data, err = mergepatch.Apply(doc, body)
+		}
+		if err != nil {
+			jsonError(w, http.StatusBadRequest, "merge patch: "+err.Error())
+			return false
+		}
+	}
+	d, err := parseScenes(data)
+	if err == nil && d.Canvas != cur.Canvas {
+		err = scene.Errors{{Path: "canvas", Msg: fmt.Sprintf("%dx%d at %g fps: the canvas cannot change while running (it sizes the encoders)", d.Canvas.Width, d.Canvas.Height, d.Canvas.FPS)}}
+	}
+	if err == nil {
+		err = s.confine(d)
+	}
+	if err == nil {
+		err = s.applyScenes(d, false)
+	}
+	if err != nil {
+		sceneErrors(w, err, r.Method == http.MethodPatch)
+		return false
+	}
+	s.log.Info("scenes replaced through the API", "method", r.Method, "program", d.Program)
+	return true
+}
+
+// SceneError is one problem of a description sent through the API.
+type SceneError struct {
+	Path    string `json:"path,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+// sceneErrors answers 422 with every error of err placed (its line and
+// column in the body, but not for a patch: they would be the merged
+// document's).
+func sceneErrors(w http.ResponseWriter, err error, patch bool) {
+	var list []SceneError
+	var es scene.Errors
+	var e *scene.Error
+	switch {
+	case errors.As(err, &es):
+	case errors.As(err, &e):
+		es = scene.Errors{e}
+	}
+	for _, e := range es {
+		se := SceneError{Path: e.Path, Message: e.Msg}
+		if !patch {
+			se.Line, se.Column = e.Line, e.Column
+		}
+		list = append(list, se)
+	}
+	if list == nil {
+		list = []SceneError{{Message: err.Error()}}
+	}
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": err.Error(), "status": http.StatusUnprocessableEntity, "errors": list})
+}
+
+// confine checks the files a description sent through the API names
+// (sources' path and font): each is one the scenes file names, or lies
+// within --media (a relative path is taken there, and d gets the file's
+// real path). A control client may otherwise make the service read any
+// file it can.
+func (s *Service) confine(d *scene.Description) error {
+	known := map[string]bool{}
+	s.scenes.applyMu.Lock()
+	if f := s.scenes.fromFile; f != nil {
+		for _, src := range f.Sources {
+			known[src.Path], known[src.Font] = true, true
+		}
+	}
+	s.scenes.applyMu.Unlock()
+	var errs scene.Errors
+	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
+		src := d.Sources[name]
+		for _, f := range []struct {
+			key string
+			p   *string
+		}{{"path", &src.Path}, {"font", &src.Font}} {
+			if *f.p == "" || known[*f.p] {
+				continue
+			}
+			real, err := s.inMedia(*f.p)
+			if err != nil {
+				errs = append(errs, &scene.Error{Path: "sources." + name + "." + f.key, Msg: err.Error()})
+				continue
+			}
+			*f.p = real
+		}
+		d.Sources[name] = src
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// inMedia returns the real path of p within --media.
+func (s *Service) inMedia(p string) (string, error) {
+	if s.cfg.Media == "" {
+		return "", fmt.Errorf("%q is not a file the scenes file names; start the service with --media DIR to let the control API name the files in DIR", p)
+	}
+	root, err := filepath.Abs(s.cfg.Media)
+	if err == nil {
+		root, err = filepath.EvalSymlinks(root)
+	}
+	if err != nil {
+		return "", fmt.Errorf("--media: %w", err)
+	}
+	full := p
+	if !filepath.IsAbs(p) {
+		full = filepath.Join(root, p)
+	}
+	real, err := filepath.EvalSymlinks(full)
+	if err != nil {
+		return "", fmt.Errorf("%q: no such file in --media", p)
+	}
+	if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%q is outside --media %s", p, s.cfg.Media)
+	}
+	return real, nil
 }
 
 // Limits on a text source's fields set through the API.

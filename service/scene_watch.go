@@ -45,7 +45,7 @@ func (s *Service) watchScenes(ctx context.Context) {
 				s.scenes.path, d.Canvas.Width, d.Canvas.Height, d.Canvas.FPS)
 		}
 		if err == nil {
-			err = s.applyScenes(d)
+			err = s.applyScenes(d, true)
 		}
 		if err != nil {
 			s.scenesError(err)

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -33,6 +34,11 @@ type scenes struct {
 	// and kept (under applyMu).
 	transitions map[string]*compositor.LayerChain
 
+	// fromFile is the last version read from the file: the files it
+	// names are the ones a description sent through the API may name
+	// besides --media's (under applyMu).
+	fromFile *scene.Description
+
 	mu        sync.Mutex
 	reloadErr string // the last bad version's error, until a good one
 	file      stamp
@@ -52,9 +58,7 @@ type sceneSet struct {
 	trans *sceneTransition
 }
 
-// loadScenes reads, parses and checks a scenes file. It names what this
-// version cannot do yet (issue 11 is being built in steps) rather than
-// ignore it.
+// loadScenes reads, parses and checks a scenes file.
 func loadScenes(path string) (*scene.Description, error) {
 	f, err := regularfile.Open(path)
 	if err != nil {
@@ -65,9 +69,20 @@ func loadScenes(path string) (*scene.Description, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--scenes: %w", err)
 	}
-	d, err := scene.Parse(data, scene.Checks{})
+	d, err := parseScenes(data)
 	if err != nil {
 		return nil, fmt.Errorf("--scenes %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// parseScenes parses and checks a description (a file's, or one sent
+// through the API). It names what this version cannot do yet (issue 11 is
+// being built in steps) rather than ignore it.
+func parseScenes(data []byte) (*scene.Description, error) {
+	d, err := scene.Parse(data, scene.Checks{})
+	if err != nil {
+		return nil, err
 	}
 	var errs scene.Errors
 	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
@@ -78,7 +93,7 @@ func loadScenes(path string) (*scene.Description, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("--scenes %s: %w", path, errs)
+		return nil, errs
 	}
 	return d, nil
 }
@@ -172,16 +187,24 @@ func (s *Service) runScenes(ctx context.Context) {
 // applyScenes puts d in force: sources the set in force has with the same
 // settings run on, new ones start, the others stop; layer chains likewise.
 // SSE scenes announces it. A chain that cannot be made (a pass that does
-// not compile) fails it, and the set in force stays.
-func (s *Service) applyScenes(d *scene.Description) error {
+// not compile) fails it, and the set in force stays. fromFile says d is
+// the scenes file's: the files it names may be named through the API.
+func (s *Service) applyScenes(d *scene.Description, fromFile bool) error {
 	s.scenes.applyMu.Lock()
 	defer s.scenes.applyMu.Unlock()
 	chains, err := s.buildChains(d, s.scenes.chains)
 	if err != nil {
-		return fmt.Errorf("--scenes %s: %w", s.scenes.path, err)
+		if fromFile {
+			return fmt.Errorf("--scenes %s: %w", s.scenes.path, err)
+		}
+		return err
 	}
 	if !s.applyLocked(d, chains, nil) {
 		closeChains(chains, s.scenes.chains)
+		return errors.New("the service is stopping")
+	}
+	if fromFile {
+		s.scenes.fromFile = d
 	}
 	return nil
 }

@@ -184,7 +184,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		return nil, err
 	}
 	if desc != nil {
-		s.scenes = &scenes{path: cfg.Scenes}
+		s.scenes = &scenes{path: cfg.Scenes, fromFile: desc}
 		chains, err := s.buildChains(desc, nil)
 		if err != nil {
 			return nil, fmt.Errorf("--scenes %s: %w", cfg.Scenes, err)

@@ -152,6 +152,7 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs.Var(durationFlag{&cfg.IdleTimeout}, "idle-timeout", "close keep-alive connections idle for `DURATION`")
 	fs.StringVar(&cfg.Input, "input", cfg.Input, "`input`: testsrc, whip, FILE.y4m, - (Y4M on stdin), FILE.png/.jpg")
 	fs.StringVar(&cfg.Scenes, "scenes", cfg.Scenes, "compose the sources of a scenes `FILE` (JSON, docs/SCENES.md) instead of --input; its canvas sets the size and rate")
+	fs.StringVar(&cfg.Media, "media", cfg.Media, "the `DIR` whose files scenes sent through the control API (PUT/PATCH /api/scenes) may name; without it, only files the scenes file names")
 	fs.BoolVar(&cfg.Loop, "loop", cfg.Loop, "replay a Y4M file input when it ends (otherwise the tracks end and shadercast exits)")
 	fs.IntVar(&cfg.Width, "width", cfg.Width, "test source and slate width")
 	fs.IntVar(&cfg.Height, "height", cfg.Height, "test source and slate height")
