@@ -1,16 +1,19 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,7 +24,7 @@ import (
 // still image shown twice (contained in a square, and stretched at half
 // opacity) and an image source that cannot be opened. The snapshot shows
 // each source where its layers put it, the letterbox shows the layer
-// below, the failing source's layer shows nothing while the rest goes on,
+// below, the failing source's layer shows a slate while the rest goes on,
 // and /api/scenes says which source failed and why.
 func TestScenesComposeSources(t *testing.T) {
 	dir := t.TempDir()
@@ -66,7 +69,8 @@ func TestScenesComposeSources(t *testing.T) {
 		{"contained image, left half", 90, 140, green},
 		{"contained image, right half", 190, 140, blue},
 		{"letterbox above the contained image", 140, 60, bg},
-		{"the failing source's layer", 350, 90, bg},
+		// A canvas-size slate contained in the 100x100 layer, from 3 s on.
+		{"the failing source's slate", 310, 70, [3]float64{24, 24, 32}},
 		{"stretched image at half opacity", 450, 250, half},
 		{"outside every layer but the background", 600, 20, bg},
 	}
@@ -585,5 +589,61 @@ func TestScenesPutPatch(t *testing.T) {
 	s.getJSON(t, "api/sources", "", &sources)
 	if len(sources.Sources) != 1 {
 		t.Errorf("sources after PUT: %+v", sources.Sources)
+	}
+}
+
+// TestScenesSlate: a live source that stops sending (Y4M on stdin, the
+// writer quiet) is shown as a slate once it has had no frame for 3 s, and
+// /api/scenes says "stalled"; the programme goes on, and when frames come
+// again the source shows them.
+func TestScenesSlate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"cam": {"type": "y4m", "path": "-"}},
+ "scenes": {"a": {"layers": [{"source": "cam"}]}}, "program": "a"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	s := start(t, nil, pr, "--scenes", file, "--no-barcode")
+	// Light grey 160x90 frames (Y 180, no colour), 15 a second, while
+	// sending is on.
+	var sending atomic.Bool
+	sending.Store(true)
+	go func() {
+		frame := append([]byte("FRAME\n"), bytes.Repeat([]byte{180}, 160*90)...)
+		frame = append(frame, bytes.Repeat([]byte{128}, 160*90/2)...)
+		if _, err := pw.Write([]byte("YUV4MPEG2 W160 H90 F15:1 Ip A1:1 C420jpeg\n")); err != nil {
+			return
+		}
+		for {
+			if sending.Load() {
+				if _, err := pw.Write(frame); err != nil {
+					return
+				}
+			}
+			time.Sleep(66 * time.Millisecond)
+		}
+	}()
+	grey := [3]float64{189, 189, 189} // Y 180, limited range
+	slateBg := [3]float64{24, 24, 32}
+	eventually(t, 20*time.Second, "the camera's picture", colourIs(t, s, 20, 20, grey))
+	state := func() string {
+		var v struct {
+			SourceStates map[string]struct{ State string } `json:"sourceStates"`
+		}
+		s.getJSON(t, "api/scenes", "", &v)
+		return v.SourceStates["cam"].State
+	}
+	sending.Store(false)
+	eventually(t, 10*time.Second, "the slate", colourIs(t, s, 20, 20, slateBg))
+	if st := state(); st != "stalled" {
+		t.Errorf("state %q while quiet, want stalled", st)
+	}
+	sending.Store(true)
+	eventually(t, 10*time.Second, "the camera's picture again", colourIs(t, s, 20, 20, grey))
+	if st := state(); st != "live" {
+		t.Errorf("state %q once sending again, want live", st)
 	}
 }

@@ -161,7 +161,7 @@ func (s *Service) sourceStates(set *sceneSet) map[string]SourceView {
 	for _, ss := range set.sources {
 		ss.mu.Lock()
 		sv := SourceView{State: ss.state, Frames: ss.frames, LastError: ss.lastError}
-		if sv.State == "live" && ss.spec.Type != scene.TypeColor && ss.spec.Type != scene.TypeISF && time.Since(ss.at) > sourceStallAfter {
+		if sv.State == "live" && ss.stalledLocked(time.Now()) {
 			sv.State = "stalled"
 		}
 		ss.mu.Unlock()

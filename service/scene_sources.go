@@ -36,6 +36,12 @@ type sceneSource struct {
 	frames    uint64
 	state     string // "opening", "live", "ended", "failed"
 	lastError string
+	started   time.Time // when it was first started
+	// slate is shown in place of a source that has had no frame for
+	// sourceStallAfter; slateFor is what it says, made again only when
+	// that changes.
+	slate    media.VideoFrame
+	slateFor string
 	// A text source's fields set through the API, given again to each
 	// instance opened; running is the one open.
 	fields  map[string]string
@@ -47,6 +53,9 @@ func (ss *sceneSource) start(ctx context.Context, s *Service, set *sceneSet) {
 	if ss.spec.Type == scene.TypeISF {
 		return // a generator on the GL thread: nothing to read
 	}
+	ss.mu.Lock()
+	ss.started = time.Now()
+	ss.mu.Unlock()
 	ctx, ss.stop = context.WithCancel(ctx)
 	ss.done = make(chan struct{})
 	go func() {
@@ -64,15 +73,63 @@ func (ss *sceneSource) end() {
 	<-ss.done
 	ss.mu.Lock()
 	ss.frame.Close()
+	ss.slate.Close()
 	ss.mu.Unlock()
 }
 
-// newest returns a reference to the source's newest frame (closed when it
-// has none), which the caller closes.
-func (ss *sceneSource) newest() media.VideoFrame {
+// newest returns a reference to the source's newest frame, which the
+// caller closes: closed when it has none yet, and a slate ("NO SIGNAL",
+// the source's name and why) once it has had no frame for
+// sourceStallAfter, so that a dead camera is told from a frozen one.
+func (ss *sceneSource) newest(set *sceneSet) media.VideoFrame {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if ss.stalledLocked(time.Now()) {
+		return ss.slateLocked(set)
+	}
 	f, err := ss.frame.Clone()
+	if err != nil {
+		return media.VideoFrame{}
+	}
+	return f
+}
+
+// stalledLocked reports whether the source has had no frame for
+// sourceStallAfter (since it started, or since its last frame) while one
+// was due: not a colour or a generator, which need none, nor a file that
+// ended, which stays on its last frame. Under mu.
+func (ss *sceneSource) stalledLocked(now time.Time) bool {
+	switch {
+	case ss.spec.Type == scene.TypeColor || ss.spec.Type == scene.TypeISF || ss.state == "ended" || ss.started.IsZero():
+		return false
+	case ss.frames == 0:
+		return now.Sub(ss.started) > sourceStallAfter
+	}
+	return now.Sub(ss.at) > sourceStallAfter
+}
+
+// slateLocked returns the slate, made for what it says now (at the last
+// frame's size, or the source's); under mu.
+func (ss *sceneSource) slateLocked(set *sceneSet) media.VideoFrame {
+	why := "no frame for " + sourceStallAfter.String()
+	if ss.lastError != "" {
+		why = ss.lastError
+	}
+	why = ss.name + ": " + why
+	if why != ss.slateFor || ss.slate.Closed() {
+		w, h := ss.frame.CodedWidth(), ss.frame.CodedHeight()
+		if w == 0 {
+			sz := set.size(ss.spec)
+			w, h = sz[0], sz[1]
+		}
+		f, err := slate(w, h, why)
+		if err != nil {
+			return media.VideoFrame{}
+		}
+		ss.slate.Close()
+		ss.slate, ss.slateFor = f, why
+	}
+	f, err := ss.slate.Clone()
 	if err != nil {
 		return media.VideoFrame{}
 	}

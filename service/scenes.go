@@ -291,7 +291,7 @@ func (s *Service) mix(ctx context.Context) {
 		set := s.scenes.cur.Load()
 		c.Frames = c.Frames[:0]
 		for _, ss := range set.sources {
-			c.Frames = append(c.Frames, ss.newest())
+			c.Frames = append(c.Frames, ss.newest(set))
 		}
 		c.Layers, layerSources = showable(c.Layers[:0], layerSources[:0], set, c.Frames, set.program)
 		c.Transition = nil
