@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,9 +149,9 @@ func TestScenesFileRefused(t *testing.T) {
  "scenes": {"main": {"layers": [{"source": "a"},
    {"source": "b"}]}},
  "program": "main"}`, `line 3: scenes.main.layers[1].source: no source "b"`},
-		"not yet": {`{"sources": {"cam": {"type": "whip"}},
- "scenes": {"main": {"layers": [{"source": "cam"}]}},
- "program": "main"}`, `sources.cam: whip sources are not composed yet`},
+		"not yet": {`{"sources": {"bg": {"type": "color", "color": "#000"}, "pip": {"type": "scene", "scene": "inner"}},
+ "scenes": {"inner": {"layers": [{"source": "bg"}]}, "main": {"layers": [{"source": "pip"}]}},
+ "program": "main"}`, `sources.pip: scene sources are not composed yet`},
 	} {
 		file := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
 		if err := os.WriteFile(file, []byte(c.text), 0o644); err != nil {
@@ -645,5 +646,74 @@ func TestScenesSlate(t *testing.T) {
 	eventually(t, 10*time.Second, "the camera's picture again", colourIs(t, s, 20, 20, grey))
 	if st := state(); st != "live" {
 		t.Errorf("state %q once sending again, want live", st)
+	}
+}
+
+// TestScenesWHIPSources: two whip sources, each a publisher at
+// /whip/{name}, side by side on the canvas: each pion publisher's picture
+// shows in its own layer; a second publisher for a taken source gets 409;
+// a publisher that leaves (DELETE) gives its layer a slate and its source
+// the state "waiting", and the next publisher takes its place; plain
+// /whip publishes nothing in a scenes description.
+func TestScenesWHIPSources(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"cam1": {"type": "whip"}, "cam2": {"type": "whip"}},
+ "scenes": {"a": {"layers": [{"source": "cam1", "rect": [0, 0, 160, 180], "fit": "stretch"},
+                             {"source": "cam2", "rect": [160, 0, 160, 180], "fit": "stretch"}]}}, "program": "a"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	state := func(name string) string {
+		var v struct {
+			SourceStates map[string]struct{ State string } `json:"sourceStates"`
+		}
+		s.getJSON(t, "api/scenes", "", &v)
+		return v.SourceStates[name].State
+	}
+	eventually(t, 10*time.Second, "cam1 waiting", func() bool { return state("cam1") == "waiting" })
+	red, blue, green := [3]float64{200, 40, 40}, [3]float64{40, 60, 200}, [3]float64{40, 180, 60}
+	p1 := newPublisher(t, "", true, false)
+	p1.publish(t, s.URL+"whip/cam1", "")
+	p1.start(t, 320, 240, yuv601(red), yuv601(red))
+	p2 := newPublisher(t, "", true, false)
+	p2.publish(t, s.URL+"whip/cam2", "")
+	p2.start(t, 320, 240, yuv601(blue), yuv601(blue))
+	eventually(t, 20*time.Second, "both publishers on the canvas", func() bool {
+		return colourIs(t, s, 80, 90, red)() && colourIs(t, s, 240, 90, blue)()
+	})
+	if st := state("cam1"); st != "live" {
+		t.Errorf("cam1 %q with a publisher, want live", st)
+	}
+	// A second publisher for cam1: 409.
+	extra := newPublisher(t, "", true, false)
+	if code, body, _ := postSDP(t, s.URL+"whip/cam1", "", extra.offer(t)); code != http.StatusConflict {
+		t.Errorf("a second publisher for cam1: %d %s", code, body)
+	}
+	// cam1's publisher leaves: a slate there, cam2 goes on.
+	if !strings.HasPrefix(p1.location, "/whip/cam1/") {
+		t.Errorf("cam1's resource %q", p1.location)
+	}
+	if code, _, _ := httpDo(t, "DELETE", s.URL+strings.TrimPrefix(p1.location, "/"), nil, ""); code != http.StatusOK {
+		t.Fatalf("DELETE %s: %d", p1.location, code)
+	}
+	eventually(t, 10*time.Second, "cam1's slate beside cam2", func() bool {
+		return colourIs(t, s, 20, 20, [3]float64{24, 24, 32})() && colourIs(t, s, 240, 90, blue)()
+	})
+	if st := state("cam1"); st != "stalled" && st != "waiting" {
+		t.Errorf("cam1 %q after its publisher left", st)
+	}
+	// The next publisher takes cam1.
+	p3 := newPublisher(t, "", true, false)
+	p3.publish(t, s.URL+"whip/cam1", "")
+	p3.start(t, 320, 240, yuv601(green), yuv601(green))
+	eventually(t, 20*time.Second, "the next publisher on cam1", colourIs(t, s, 80, 90, green))
+	// Plain /whip has no source here.
+	p4 := newPublisher(t, "", true, false)
+	code, _, _ := postSDP(t, s.URL+"whip", "", p4.offer(t))
+	time.Sleep(time.Second)
+	if code == http.StatusCreated && (!colourIs(t, s, 80, 90, green)() || !colourIs(t, s, 240, 90, blue)()) {
+		t.Error("a publisher at plain /whip changed the picture")
 	}
 }

@@ -31,7 +31,7 @@ func (s *Service) routes() http.Handler {
 	mux.Handle("/whep", s.whepH)
 	mux.Handle("/whep/", s.whepH)
 	mux.Handle("/whip", s.doors.originGuard(s.whipH))
-	mux.Handle("/whip/", s.doors.originGuard(s.whipH))
+	mux.Handle("/whip/", s.doors.originGuard(http.HandlerFunc(s.routeWHIP)))
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.Handle("/metrics", s.control(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}).ServeHTTP, http.MethodGet))
 	mux.Handle("/api/pipeline", s.control(s.apiPipeline, http.MethodGet, http.MethodPatch))

@@ -87,8 +87,9 @@ type TransitionView struct {
 	Progress float64 `json:"progress"`
 }
 
-// SourceView is one source's state: "opening", "live", "stalled" (live,
-// but no frame for stallAfter), "ended" or "failed".
+// SourceView is one source's state: "opening", "waiting" (a whip source
+// without a publisher), "live", "stalled" (live, but no frame for
+// sourceStallAfter), "ended" or "failed".
 type SourceView struct {
 	State     string `json:"state"`
 	Frames    uint64 `json:"frames"`

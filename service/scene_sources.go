@@ -171,7 +171,7 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 	}
 	backoff, lastErr := time.Second, ""
 	for ctx.Err() == nil {
-		src, err := safe.Value(func() (source.Video, error) { return ss.open(s, set) })
+		src, err := safe.Value(func() (source.Video, error) { return ss.open(ctx, s, set) })
 		if err == nil {
 			if t, ok := src.(*text.Source); ok {
 				ss.mu.Lock()
@@ -193,6 +193,12 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 			if ctx.Err() != nil {
 				return
 			}
+			if ss.spec.Type == scene.TypeWHIP {
+				// A publisher that leaves (DELETE, or lost) makes room
+				// for the next: no backoff, nothing failed.
+				s.log.Info("WHIP source's publisher left", "source", ss.name, "err", err)
+				continue
+			}
 			if errors.Is(err, io.EOF) {
 				s.log.Info("source ended; its last frame stays", "source", ss.name)
 				ss.set("ended", "")
@@ -210,6 +216,9 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 			s.log.Error("source failed; reopening", "source", ss.name, "err", err, "in", backoff)
 		}
 		lastErr = err.Error()
+		if ss.spec.Type == scene.TypeWHIP {
+			continue // a publisher gone before its first picture: wait for the next at once
+		}
 		if !sleepCtx(ctx, backoff) {
 			return
 		}
@@ -217,10 +226,13 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 	}
 }
 
-func (ss *sceneSource) open(s *Service, set *sceneSet) (source.Video, error) {
+func (ss *sceneSource) open(ctx context.Context, s *Service, set *sceneSet) (source.Video, error) {
 	sz := set.size(ss.spec)
 	fps := set.desc.Canvas.FPS
 	switch ss.spec.Type {
+	case scene.TypeWHIP:
+		ss.set("waiting", "waiting for a publisher at /whip/"+ss.name)
+		return s.awaitPublisher(ctx, ss.name)
 	case scene.TypeTestsrc:
 		return testsrc.NewSource(sz[0], sz[1], fps, testsrc.SourceOptions{})
 	case scene.TypeY4M:

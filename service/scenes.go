@@ -87,9 +87,8 @@ func parseScenes(data []byte) (*scene.Description, error) {
 	var errs scene.Errors
 	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
 		switch t := d.Sources[name].Type; t {
-		case scene.TypeTestsrc, scene.TypeY4M, scene.TypeImage, scene.TypeColor, scene.TypeText, scene.TypeISF:
-		default:
-			errs = append(errs, &scene.Error{Path: "sources." + name, Msg: fmt.Sprintf("%s sources are not composed yet: this version composes testsrc, y4m, image, color, text and isf", t)})
+		case scene.TypeScene:
+			errs = append(errs, &scene.Error{Path: "sources." + name, Msg: fmt.Sprintf("%s sources are not composed yet: this version composes testsrc, y4m, image, color, text, isf and whip", t)})
 		}
 	}
 	if len(errs) > 0 {
@@ -157,8 +156,9 @@ func (s *Service) runScenes(ctx context.Context) {
 		ss.start(ctx, s, set)
 	}
 	var wg sync.WaitGroup
-	// WHIP publishers have no place in a description without whip
-	// sources: refuse them rather than hold them.
+	// Publishers at plain /whip have no place in a description: whip
+	// sources have endpoints of their own. Refuse them rather than hold
+	// them.
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -167,7 +167,7 @@ func (s *Service) runScenes(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case p := <-s.whipPubs:
-				s.log.Warn("WHIP publisher refused: the scenes have no whip source")
+				s.log.Warn("WHIP publisher refused: with --scenes, publish to /whip/{name} of a whip source")
 				p.Close()
 			}
 		}
@@ -236,6 +236,7 @@ func (s *Service) applyLocked(d *scene.Description, chains map[string]*composito
 		}
 	}
 	sc.cur.Store(next)
+	s.syncWHIPSources(d)
 	// A composition still in flight with a chain closed here shows its
 	// layer without it, once.
 	closeChains(sc.chains, chains)

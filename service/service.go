@@ -57,6 +57,8 @@ type Service struct {
 	pubs         []*whep.Publisher // video first, then audio
 	whepH        *whep.Handler
 	whipH        *whip.Handler
+	whipSrcs     whipSources // --scenes: the whip sources' endpoints
+	ice          []webrtc.ICEServer
 	push         *whip.Client
 
 	hub     *hub
@@ -113,6 +115,21 @@ type counters struct {
 	// panics counts panics recovered at the boundaries that run untrusted
 	// work (input readers, decoders, plugin loading; see internal/safe).
 	panics atomic.Uint64
+}
+
+// whipConfig is the configuration of every WHIP endpoint of the service
+// (the default /whip, whip sources' /whip/{name}).
+func (s *Service) whipConfig(onPublish func(*whip.Publication)) whip.Config {
+	cfg := &s.cfg
+	return whip.Config{
+		Token: cfg.PublishToken, ICEServers: s.ice, Logger: s.log,
+		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
+
+		ConnectTimeout: time.Duration(cfg.ConnectTimeout), MaxUnconnectedPerAddr: cfg.MaxConnectingPerIP,
+		MaxWidth: cfg.MaxVideoWidth, MaxHeight: cfg.MaxVideoHeight,
+
+		OnPublish: onPublish,
+	}
 }
 
 // New opens the GPU device, builds the pipeline, generators, encoders and
@@ -225,22 +242,15 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.whipH, err = whip.NewHandler(whip.Config{
-		Token: cfg.PublishToken, ICEServers: ice, Logger: log,
-		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
-
-		ConnectTimeout: time.Duration(cfg.ConnectTimeout), MaxUnconnectedPerAddr: cfg.MaxConnectingPerIP,
-		MaxWidth: cfg.MaxVideoWidth, MaxHeight: cfg.MaxVideoHeight,
-
-		OnPublish: func(p *whip.Publication) {
-			select {
-			case s.whipPubs <- p:
-			default:
-				// The service is not taking publications (stopping).
-				go p.Close()
-			}
-		},
-	})
+	s.ice = ice
+	s.whipH, err = whip.NewHandler(s.whipConfig(func(p *whip.Publication) {
+		select {
+		case s.whipPubs <- p:
+		default:
+			// The service is not taking publications (stopping).
+			go p.Close()
+		}
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -370,6 +380,7 @@ func (s *Service) close() {
 	if s.whipH != nil {
 		s.whipH.Close()
 	}
+	s.closeWHIPSources()
 	for _, p := range s.pubs {
 		p.Close()
 	}
