@@ -22,7 +22,8 @@ type Composition struct {
 	Timestamp, Duration int64
 	// Frames are the sources' current frames; layers name them by index.
 	// Each is uploaded once per composition, however many layers show it,
-	// and only when a visible layer does.
+	// and only when a visible layer does. A closed (or zero) frame is a
+	// source that has none: its layers show nothing.
 	Frames []media.VideoFrame
 	// Layers are drawn in order, the first at the bottom, over black.
 	Layers []Layer
@@ -58,7 +59,15 @@ type Layer struct {
 	// chain shown by several layers (of the same frame) runs once. Its
 	// results are in Output.Layers.
 	Chain *LayerChain
+	// Nested are the layers of a nested scene (Frame Generated, Chain from
+	// Pipeline.NewNested): drawn on the same Frames, on the chain's
+	// transparent frame, as its picture. Their own chains run and draw,
+	// but report no results (their placement is the nested scene's).
+	Nested []Layer
 }
+
+// MaxNesting bounds how deep nested scenes go.
+const MaxNesting = 8
 
 // Limits on one composition.
 const (
@@ -77,6 +86,9 @@ type sourceSlot struct {
 	// picture and is not uploaded again.
 	last    media.VideoFrame
 	uploads int // for tests
+	// absent: this composition's frame is closed (the source has none);
+	// its layers show nothing.
+	absent bool
 }
 
 // Compose composites c onto its canvas, runs the chain on the result, and
@@ -119,16 +131,42 @@ func (c *Composition) check() error {
 		}
 		layers = append(slices.Clip(layers), t.From...)
 	}
+	return checkLayers(layers, len(c.Frames), 0)
+}
+
+// checkLayers checks layers (and those they nest) against n frames.
+func checkLayers(layers []Layer, n, depth int) error {
+	if depth > MaxNesting {
+		return fmt.Errorf("%w: scenes nested deeper than %d", ErrFrame, MaxNesting)
+	}
 	for i := range layers {
 		f := layers[i].Frame
 		if f == Generated && layers[i].Chain == nil {
 			return fmt.Errorf("%w: layer %d shows a generator but has no Chain", ErrFrame, i)
 		}
-		if f != Generated && (f < 0 || f >= len(c.Frames)) {
-			return fmt.Errorf("%w: layer %d shows frame %d of %d", ErrFrame, i, f, len(c.Frames))
+		if f != Generated && (f < 0 || f >= n) {
+			return fmt.Errorf("%w: layer %d shows frame %d of %d", ErrFrame, i, f, n)
+		}
+		if err := checkLayers(layers[i].Nested, n, depth+1); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// markUsed marks in used the frames that shown layers (and those they
+// nest) show.
+func markUsed(layers []Layer, used []bool) {
+	for k := range layers {
+		l := &layers[k]
+		if !shown(l) {
+			continue
+		}
+		if l.Frame >= 0 {
+			used[l.Frame] = true
+		}
+		markUsed(l.Nested, used)
+	}
 }
 
 // shown reports whether layer l draws anything.
@@ -158,15 +196,14 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 	if t := c.Transition; t != nil && t.Chain.live() {
 		from = t.From
 	}
+	p.used = slices.Grow(p.used[:0], len(c.Frames))[:len(c.Frames)]
+	clear(p.used)
+	markUsed(c.Layers, p.used)
+	markUsed(from, p.used)
 	for i := range c.Frames {
-		used := false
-		for _, ls := range [2][]Layer{c.Layers, from} {
-			for k := range ls {
-				used = used || ls[k].Frame == i && shown(&ls[k])
-			}
-		}
-		if !used {
-			continue
+		p.sources[i].absent = c.Frames[i].Closed()
+		if !p.used[i] || p.sources[i].absent {
+			continue // a closed frame: its layers show nothing
 		}
 		if err := p.uploadSource(&p.sources[i], c.Frames[i]); err != nil {
 			p.stats.dropped(dropInvalid)
@@ -175,7 +212,7 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 	}
 	p.stats.upload.add(time.Since(t0))
 	canvas := &p.res.in.input
-	if err := p.drawLayers(r, c.Layers, 0, canvas); err != nil {
+	if err := p.drawLayers(r, c.Layers, 0, canvas, opaqueBlack); err != nil {
 		return nil, err
 	}
 	if from == nil {
@@ -190,17 +227,24 @@ func (p *Pipeline) compose(r *request) (*target, error) {
 			return nil, err
 		}
 	}
-	if err := p.drawLayers(r, from, len(c.Layers), &p.fromCanvas); err != nil {
+	if err := p.drawLayers(r, from, len(c.Layers), &p.fromCanvas, opaqueBlack); err != nil {
 		return nil, err
 	}
 	return c.Transition.Chain.transition(r, &p.fromCanvas, canvas, c.Transition.Progress)
 }
 
-// drawLayers draws layers over black on dst, running their chains; their
-// results are numbered from base in Output.Layers.
-func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *target) error {
+// Backgrounds of drawLayers: a canvas is opaque black; a nested scene is
+// transparent, so that what is below it shows where it has nothing.
+var (
+	opaqueBlack = [4]float32{0, 0, 0, 1}
+	transparent = [4]float32{}
+)
+
+// drawLayers draws layers over bg on dst, running their chains; their
+// results are numbered from base in Output.Layers (none when base < 0).
+func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *target, bg [4]float32) error {
 	gl.BindFramebuffer(gl.FRAMEBUFFER, dst.fbo)
-	gl.ClearColor(0, 0, 0, 1)
+	gl.ClearColor(bg[0], bg[1], bg[2], bg[3])
 	gl.Clear(gl.COLOR_BUFFER_BIT)
 	var err error
 	for k := range layers {
@@ -221,6 +265,9 @@ func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *target)
 			w, h = l.Chain.gen[0], l.Chain.gen[1]
 		} else {
 			s = &p.sources[l.Frame]
+			if s.absent {
+				continue
+			}
 			src, w, h = s.src, s.in.w, s.in.h
 		}
 		pl, ok := scene.Place(&l.Spec, w, h)
@@ -228,7 +275,11 @@ func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *target)
 			continue
 		}
 		if l.Chain.live() {
-			if src, err = l.Chain.run(r, s, l.Frame, base+k, pl); err != nil {
+			at := base + k
+			if base < 0 {
+				at = -1
+			}
+			if src, err = l.Chain.run(r, s, l.Frame, at, pl, l.Nested); err != nil {
 				return err
 			}
 		}

@@ -125,7 +125,8 @@ func TestComposeI420Grid(t *testing.T) {
 }
 
 // TestComposeErrors: a bad composition is refused with ErrFrame and
-// leaves the pipeline working.
+// leaves the pipeline working; a closed frame is no error, its layer shows
+// nothing.
 func TestComposeErrors(t *testing.T) {
 	img := gradient(32, 18, 255)
 	fr := rgbaFrame(t, img, 0)
@@ -139,9 +140,8 @@ func TestComposeErrors(t *testing.T) {
 	defer p.Close()
 	l := visible(scene.Rect{0, 0, 64, 36}, scene.FitStretch)
 	for name, c := range map[string]*Composition{
-		"odd canvas":   {Width: 63, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{Frame: 0, Spec: l}}},
-		"bad index":    {Width: 64, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{Frame: 1, Spec: l}}},
-		"closed frame": {Width: 64, Height: 36, Frames: []media.VideoFrame{closed}, Layers: []Layer{{Frame: 0, Spec: l}}},
+		"odd canvas": {Width: 63, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{Frame: 0, Spec: l}}},
+		"bad index":  {Width: 64, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{Frame: 1, Spec: l}}},
 	} {
 		var out Output
 		if err := p.Compose(context.Background(), c, &out); !errors.Is(err, ErrFrame) {
@@ -154,6 +154,13 @@ func TestComposeErrors(t *testing.T) {
 	var out Output
 	if err := p.Compose(context.Background(), &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{fr}, Layers: []Layer{{Frame: 0, Spec: l}}}, &out); err != nil {
 		t.Fatalf("after the errors: %v", err)
+	}
+	out.Frame.Close()
+	// A closed frame is a source without one: its layer shows nothing.
+	cfg := Config{Output: OutputRGBA, Readback: ReadbackSync}
+	out = composeOnce(t, cfg, &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{closed}, Layers: []Layer{{Frame: 0, Spec: l}}})
+	if px := planeBytes(t, out.Frame, 0)[:4]; px[0] != 0 || px[1] != 0 || px[2] != 0 || px[3] != 255 {
+		t.Errorf("a closed frame's layer drew %v", px)
 	}
 	out.Frame.Close()
 }

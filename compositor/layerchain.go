@@ -44,8 +44,15 @@ type LayerChain struct {
 	// gen is the size of a generator's frame (NewGenerator); zero for
 	// the chain of a source.
 	gen [2]int
+	// nested: a nested scene's chain (NewNested), whose frame holds the
+	// scene's layers, premultiplied by their alpha.
+	nested bool
 	// trans: a transition's chain (NewTransition).
 	trans bool
+	// scratch takes the results of a nested scene's layers, which are
+	// not reported; depth guards against a chain nested in itself.
+	scratch LayerResult
+	depth   int
 }
 
 // Generated is the Frame of a Layer that shows a generator
@@ -125,6 +132,19 @@ func (p *Pipeline) NewGenerator(name string, w, h int, passes ...Pass) (*LayerCh
 		return nil, err
 	}
 	c.gen = [2]int{w, h}
+	return c, nil
+}
+
+// NewNested makes the chain of a nested scene, w x h: a Layer with Frame
+// Generated, this Chain and the scene's layers in Nested shows them,
+// drawn on a transparent frame of that size, then the chain's passes (if
+// any). It runs once per composition however many layers show it.
+func (p *Pipeline) NewNested(name string, w, h int, passes ...Pass) (*LayerChain, error) {
+	c, err := p.NewGenerator(name, w, h, passes...)
+	if err != nil {
+		return nil, err
+	}
+	c.nested = true
 	return c, nil
 }
 
@@ -237,10 +257,14 @@ func (c *LayerChain) release() {
 	c.closed = true
 }
 
-// live reports whether the chain has a pass to run.
+// live reports whether the chain has something to run: a pass, or a
+// nested scene to draw.
 func (c *LayerChain) live() bool {
 	if c == nil || c.closed {
 		return false
+	}
+	if c.nested {
+		return true
 	}
 	for _, e := range c.entries {
 		if e.enabled && e.err == nil {
@@ -253,7 +277,7 @@ func (c *LayerChain) live() bool {
 // run runs the chain on source slot s (frame index i of the composition;
 // nil and Generated for a generator) for layer k, and returns what the
 // layer draws; GL thread.
-func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement) (layerSource, error) {
+func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement, nested []Layer) (layerSource, error) {
 	p := c.p
 	if c.trans {
 		return layerSource{}, fmt.Errorf("%w: layer %d: chain %q is a transition's", ErrFrame, k, c.name)
@@ -272,11 +296,14 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 		if c.analysed {
 			return s.src, nil
 		}
-		return layerSource{tex: c.result.tex, w: w, h: h}, nil
+		return layerSource{tex: c.result.tex, w: w, h: h, premul: c.nested}, nil
 	}
 	f := &c.frame
 	f.info = FrameInfo{Index: c.frames, Timestamp: r.ts, Width: w, Height: h}
-	res := r.out.layerResult(k, w, h, pl)
+	res := &c.scratch // a nested scene's layers report nothing
+	if k >= 0 {
+		res = r.out.layerResult(k, w, h, pl)
+	}
 	f.detections = res.Detections[:0]
 	c.frames++
 	if s != nil && c.analysesOnly() {
@@ -308,6 +335,16 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 	// generator's starts transparent every frame.
 	cur := &c.ping[0]
 	switch {
+	case c.nested:
+		if c.depth >= MaxNesting {
+			return layerSource{}, fmt.Errorf("%w: scenes nested deeper than %d", ErrFrame, MaxNesting)
+		}
+		c.depth++
+		err := p.drawLayers(r, nested, -1, cur, transparent)
+		c.depth--
+		if err != nil {
+			return layerSource{}, err
+		}
 	case s == nil:
 		gl.BindFramebuffer(gl.FRAMEBUFFER, cur.fbo)
 		gl.ClearColor(0, 0, 0, 0)
@@ -327,7 +364,7 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 		return layerSource{}, err
 	}
 	c.ranIn, c.ranOn, c.result, c.analysed = p.frames, i, out, false
-	return layerSource{tex: out.tex, w: w, h: h}, nil
+	return layerSource{tex: out.tex, w: w, h: h, premul: c.nested}, nil
 }
 
 // analysesOnly reports whether every pass the chain runs is an analyzer.

@@ -597,3 +597,72 @@ void main() { gl_FragColor = vec4(0.5); }
 		}
 	}
 }
+
+// TestNested: a nested scene's layers are drawn on a transparent frame of
+// the scene's size and that frame is placed as a layer: against the Go
+// reference of the nested layers over transparent, placed at 80 % opacity
+// over a background. A frame only the nested scene shows is uploaded; a
+// closed frame's layer shows nothing and fails nothing; nesting past
+// MaxNesting fails the composition.
+func TestNested(t *testing.T) {
+	const W, H = 160, 90
+	bgImg, check, small := gradient(W, H, 255), checker(80, 50), gradient(40, 20, 255)
+	fbg, fcheck, fsmall := rgbaFrame(t, bgImg, 0), rgbaFrame(t, check, 0), rgbaFrame(t, small, 0)
+	defer fbg.Close()
+	defer fcheck.Close()
+	defer fsmall.Close()
+	closed := rgbaFrame(t, small, 0)
+	closed.Close()
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	nest, err := p.NewNested("pip", 80, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := visible(scene.Rect{10, 10, 30, 20}, scene.FitStretch)
+	half.Opacity = 0.5
+	inner := []Layer{
+		{Frame: 1, Spec: visible(scene.Rect{0, 0, 80, 50}, scene.FitStretch)},
+		{Frame: 2, Spec: half},
+		{Frame: 3, Spec: visible(scene.Rect{0, 0, 80, 50}, scene.FitStretch)}, // closed: nothing
+	}
+	placed := visible(scene.Rect{40, 20, 80, 50}, scene.FitStretch)
+	placed.Opacity = 0.8
+	c := &Composition{Width: W, Height: H, Frames: []media.VideoFrame{fbg, fcheck, fsmall, closed}, Layers: []Layer{
+		{Frame: 0, Spec: visible(scene.Rect{0, 0, W, H}, scene.FitStretch)},
+		{Frame: Generated, Spec: placed, Chain: nest, Nested: inner},
+	}}
+	var out Output
+	if err := p.Compose(context.Background(), c, &out); err != nil {
+		t.Fatal(err)
+	}
+	defer out.Frame.Close()
+	got := planeBytes(t, out.Frame, 0)
+	// The nested frame in Go: premultiplied over transparent, then made
+	// straight again to be placed as a layer (1:1, so no filtering).
+	pre, _ := composeReference(80, 50, [4]uint8{}, []refLayer{{check, inner[0].Spec}, {small, half}})
+	straight := image.NewRGBA(image.Rect(0, 0, 80, 50))
+	for i, px := range pre {
+		a := px[3]
+		if a == 0 {
+			continue
+		}
+		for k := range 3 {
+			straight.Pix[4*i+k] = uint8(math.Min(255, math.Round(px[k]*255/a)))
+		}
+		straight.Pix[4*i+3] = uint8(a)
+	}
+	want, edge := composeReference(W, H, [4]uint8{0, 0, 0, 255}, []refLayer{{bgImg, c.Layers[0].Spec}, {straight, placed}})
+	checkComposed(t, W, H, got, want, edge, 3)
+
+	deep := Layer{Frame: 0, Spec: visible(scene.Rect{0, 0, 8, 8}, scene.FitStretch)}
+	for range MaxNesting + 1 {
+		deep = Layer{Frame: Generated, Spec: visible(scene.Rect{0, 0, 8, 8}, scene.FitStretch), Chain: nest, Nested: []Layer{deep}}
+	}
+	if err := p.Compose(context.Background(), &Composition{Width: W, Height: H, Frames: []media.VideoFrame{fbg}, Layers: []Layer{deep}}, &out); !errors.Is(err, ErrFrame) {
+		t.Errorf("nested %d deep: %v, want ErrFrame", MaxNesting+1, err)
+	}
+}

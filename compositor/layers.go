@@ -29,6 +29,9 @@ type layerSource struct {
 	in   *inputTextures // YUV when set
 	yuv  int
 	w, h int
+	// premul: tex's colour is premultiplied by its alpha (a nested
+	// scene's frame).
+	premul bool
 }
 
 func layerVert() shaderSource {
@@ -83,6 +86,11 @@ func (l *layerDrawer) draw(d *Device, dst *target, src *layerSource, p scene.Pla
 	gl.Viewport(0, 0, int32(dst.tex.w), int32(dst.tex.h))
 	gl.UseProgram(pr.id)
 	gl.Uniform1f(pr.loc("uOpacity"), float32(min(opacity, 1)))
+	premul := int32(0)
+	if src.premul {
+		premul = 1
+	}
+	gl.Uniform1i(pr.loc("uPremultiplied"), premul)
 	gl.Uniform4f(pr.loc("uDst"), float32(p.Dst[0]), float32(p.Dst[1]), float32(p.Dst[2]), float32(p.Dst[3]))
 	sw, sh := float64(src.w), float64(src.h)
 	gl.Uniform4f(pr.loc("uSrc"), float32(p.Src[0]/sw), float32(p.Src[1]/sh), float32(p.Src[2]/sw), float32(p.Src[3]/sh))
@@ -101,7 +109,11 @@ func (l *layerDrawer) draw(d *Device, dst *target, src *layerSource, p scene.Pla
 		gl.BindSampler(0, l.linear)
 	}
 	gl.Enable(gl.BLEND)
-	gl.BlendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA)
+	if src.premul {
+		gl.BlendFuncSeparate(gl.ONE, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA)
+	} else {
+		gl.BlendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA)
+	}
 	gl.DrawArrays(gl.TRIANGLE_STRIP, 0, 4)
 	gl.Disable(gl.BLEND)
 	if src.in != nil {

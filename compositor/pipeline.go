@@ -137,6 +137,7 @@ type Pipeline struct {
 	layers      layerDrawer
 	layerChains []*LayerChain
 	fromCanvas  target // a transition's outgoing scene
+	used        []bool // per frame of a composition: shown by a layer
 
 	// The watchdog's state, GL thread: the passes issued on a GPU and
 	// not yet known complete, when the frame being rendered started, the

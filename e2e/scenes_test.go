@@ -149,9 +149,9 @@ func TestScenesFileRefused(t *testing.T) {
  "scenes": {"main": {"layers": [{"source": "a"},
    {"source": "b"}]}},
  "program": "main"}`, `line 3: scenes.main.layers[1].source: no source "b"`},
-		"not yet": {`{"sources": {"bg": {"type": "color", "color": "#000"}, "pip": {"type": "scene", "scene": "inner"}},
- "scenes": {"inner": {"layers": [{"source": "bg"}]}, "main": {"layers": [{"source": "pip"}]}},
- "program": "main"}`, `sources.pip: scene sources are not composed yet`},
+		"a cycle": {`{"sources": {"bg": {"type": "color", "color": "#000"}, "pip": {"type": "scene", "scene": "main"}},
+ "scenes": {"main": {"layers": [{"source": "bg"}, {"source": "pip"}]}},
+ "program": "main"}`, `cycle`},
 	} {
 		file := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
 		if err := os.WriteFile(file, []byte(c.text), 0o644); err != nil {
@@ -716,4 +716,30 @@ func TestScenesWHIPSources(t *testing.T) {
 	if code == http.StatusCreated && (!colourIs(t, s, 80, 90, green)() || !colourIs(t, s, 240, 90, blue)()) {
 		t.Error("a publisher at plain /whip changed the picture")
 	}
+}
+
+// TestScenesNested: a scene source shows another scene as one layer (its
+// layers drawn at the source's size, then placed, here at half size in a
+// corner over a background), and follows what that scene's sources show.
+func TestScenesNested(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"bg": {"type": "color", "color": "#203040"}, "red": {"type": "color", "color": "#c02020"},
+             "blue": {"type": "color", "color": "#2040c0"}, "pip": {"type": "scene", "scene": "split"}},
+ "scenes": {"split": {"layers": [{"source": "red", "rect": [0, 0, 160, 180]}, {"source": "blue", "rect": [160, 0, 160, 180]}]},
+            "main": {"layers": [{"source": "bg"}, {"source": "pip", "rect": [160, 90, 160, 90]}]}},
+ "program": "main"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	red, blue, bg := [3]float64{0xc0, 0x20, 0x20}, [3]float64{0x20, 0x40, 0xc0}, [3]float64{0x20, 0x30, 0x40}
+	eventually(t, 20*time.Second, "the nested scene in its corner", func() bool {
+		return colourIs(t, s, 80, 45, bg)() && colourIs(t, s, 200, 135, red)() && colourIs(t, s, 280, 135, blue)()
+	})
+	// The nested scene's source changes: so does the corner.
+	if code, body := s.request(t, "PATCH", "api/scenes", "", "application/merge-patch+json", `{"sources": {"red": {"color": "#20c020"}}}`); code != 200 {
+		t.Fatalf("PATCH: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the nested scene's new colour", colourIs(t, s, 200, 135, [3]float64{0x20, 0xc0, 0x20}))
 }

@@ -24,14 +24,15 @@ func chainKey(l *scene.Layer) string {
 // source: the source's name and settings, and the layer's passes (they
 // run after the shader, in the same chain).
 func generatorKey(d *scene.Description, l *scene.Layer) string {
-	spec, _ := json.Marshal(d.Sources[l.Source]) // map keys sorted: one text per value
-	return "isf\x00" + string(spec) + "\x00" + chainKey(l)
+	src := d.Sources[l.Source]
+	spec, _ := json.Marshal(src) // map keys sorted: one text per value
+	return src.Type + "\x00" + string(spec) + "\x00" + chainKey(l)
 }
 
 // layerKey is the key of l's chain in a chains map: its generator's for
-// an isf source, else its own passes' ("" for none).
+// an isf or scene source, else its own passes' ("" for none).
 func layerKey(d *scene.Description, l *scene.Layer) string {
-	if d.Sources[l.Source].Type == scene.TypeISF {
+	if t := d.Sources[l.Source].Type; t == scene.TypeISF || t == scene.TypeScene {
 		return generatorKey(d, l)
 	}
 	if len(l.Passes) == 0 {
@@ -63,7 +64,7 @@ func (s *Service) buildChains(d *scene.Description, have map[string]*compositor.
 				continue
 			}
 			src := d.Sources[l.Source]
-			if src.Type == scene.TypeISF {
+			if src.Type == scene.TypeISF || src.Type == scene.TypeScene {
 				c, err := s.newGenerator(d, l)
 				if err != nil {
 					failed[l.Source] = true
@@ -96,15 +97,24 @@ func (s *Service) buildChains(d *scene.Description, have map[string]*compositor.
 // service's settings, the others from the plugin registry (built-in
 // filters, ISF files).
 func (s *Service) newLayerChain(l *scene.Layer) (*compositor.LayerChain, error) {
+	passes, err := s.newPasses(l.Passes)
+	if err != nil {
+		return nil, err
+	}
+	return s.pl.NewLayerChain(l.Source, passes...)
+}
+
+// newPasses makes a layer's passes by name.
+func (s *Service) newPasses(names []string) ([]compositor.Pass, error) {
 	var passes []compositor.Pass
-	for _, name := range l.Passes {
+	for _, name := range names {
 		p, err := s.newPass(name)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("layer pass %q: %w", name, err)
 		}
 		passes = append(passes, p)
 	}
-	return s.pl.NewLayerChain(l.Source, passes...)
+	return passes, nil
 }
 
 // newPass makes a layer's pass by name.
@@ -123,6 +133,19 @@ func (s *Service) newPass(name string) (compositor.Pass, error) {
 // is), at the source's size, then the layer's own passes.
 func (s *Service) newGenerator(d *scene.Description, l *scene.Layer) (*compositor.LayerChain, error) {
 	src := d.Sources[l.Source]
+	w, h := src.Width, src.Height
+	if w == 0 {
+		w, h = d.Canvas.Width, d.Canvas.Height
+	}
+	if src.Type == scene.TypeScene {
+		// A nested scene: its layers are drawn by the compositor, then
+		// the layer's passes.
+		passes, err := s.newPasses(l.Passes)
+		if err != nil {
+			return nil, err
+		}
+		return s.pl.NewNested(l.Source, w, h, passes...)
+	}
 	// Looked at before it is read: an edit while it is read is seen by
 	// the next look.
 	s.scenes.noteShader(src.Path)
@@ -130,19 +153,11 @@ func (s *Service) newGenerator(d *scene.Description, l *scene.Layer) (*composito
 	if err != nil {
 		return nil, err
 	}
-	passes := []compositor.Pass{pass}
-	for _, name := range l.Passes {
-		p, err := s.newPass(name)
-		if err != nil {
-			return nil, fmt.Errorf("layer pass %q: %w", name, err)
-		}
-		passes = append(passes, p)
+	passes, err := s.newPasses(l.Passes)
+	if err != nil {
+		return nil, err
 	}
-	w, h := src.Width, src.Height
-	if w == 0 {
-		w, h = d.Canvas.Width, d.Canvas.Height
-	}
-	return s.pl.NewGenerator(l.Source, w, h, passes...)
+	return s.pl.NewGenerator(l.Source, w, h, append([]compositor.Pass{pass}, passes...)...)
 }
 
 // closeChains closes the chains of old that next does not have.

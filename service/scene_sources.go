@@ -50,8 +50,8 @@ type sceneSource struct {
 
 // start runs the source on its own goroutine.
 func (ss *sceneSource) start(ctx context.Context, s *Service, set *sceneSet) {
-	if ss.spec.Type == scene.TypeISF {
-		return // a generator on the GL thread: nothing to read
+	if ss.spec.Type == scene.TypeISF || ss.spec.Type == scene.TypeScene {
+		return // drawn on the GL thread: nothing to read
 	}
 	ss.mu.Lock()
 	ss.started = time.Now()
@@ -100,7 +100,7 @@ func (ss *sceneSource) newest(set *sceneSet) media.VideoFrame {
 // ended, which stays on its last frame. Under mu.
 func (ss *sceneSource) stalledLocked(now time.Time) bool {
 	switch {
-	case ss.spec.Type == scene.TypeColor || ss.spec.Type == scene.TypeISF || ss.state == "ended" || ss.started.IsZero():
+	case ss.spec.Type == scene.TypeColor || ss.spec.Type == scene.TypeISF || ss.spec.Type == scene.TypeScene || ss.state == "ended" || ss.started.IsZero():
 		return false
 	case ss.frames == 0:
 		return now.Sub(ss.started) > sourceStallAfter

@@ -77,24 +77,9 @@ func loadScenes(path string) (*scene.Description, error) {
 }
 
 // parseScenes parses and checks a description (a file's, or one sent
-// through the API). It names what this version cannot do yet (issue 11 is
-// being built in steps) rather than ignore it.
+// through the API).
 func parseScenes(data []byte) (*scene.Description, error) {
-	d, err := scene.Parse(data, scene.Checks{})
-	if err != nil {
-		return nil, err
-	}
-	var errs scene.Errors
-	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
-		switch t := d.Sources[name].Type; t {
-		case scene.TypeScene:
-			errs = append(errs, &scene.Error{Path: "sources." + name, Msg: fmt.Sprintf("%s sources are not composed yet: this version composes testsrc, y4m, image, color, text, isf and whip", t)})
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return d, nil
+	return scene.Parse(data, scene.Checks{})
 }
 
 // configuredInput is what the service was told to show: --input, or the
@@ -115,7 +100,7 @@ func newSceneSet(d *scene.Description, old *sceneSet, chains map[string]*composi
 	index := map[string]int{}
 	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
 		ss := &sceneSource{name: name, spec: d.Sources[name], state: "opening"}
-		if ss.spec.Type == scene.TypeISF {
+		if ss.spec.Type == scene.TypeISF || ss.spec.Type == scene.TypeScene {
 			ss.state = "live" // rendered by the compositor, not read
 		}
 		if old != nil {
@@ -127,14 +112,29 @@ func newSceneSet(d *scene.Description, old *sceneSet, chains map[string]*composi
 		index[name] = len(set.sources)
 		set.sources = append(set.sources, ss)
 	}
-	for _, l := range d.Scenes[d.Program].Layers {
-		frame := index[l.Source]
-		if d.Sources[l.Source].Type == scene.TypeISF {
-			frame = compositor.Generated
-		}
-		set.program = append(set.program, compositor.Layer{Frame: frame, Spec: l, Chain: chains[layerKey(d, &l)]})
-	}
+	set.program = resolveLayers(d, d.Scenes[d.Program].Layers, index, chains, 0)
 	return set
+}
+
+// resolveLayers turns a scene's layers into the compositor's: sources by
+// index, generators and nested scenes (whose own layers are resolved in
+// turn; validation refused cycles) by their chains.
+func resolveLayers(d *scene.Description, layers []scene.Layer, index map[string]int, chains map[string]*compositor.LayerChain, depth int) []compositor.Layer {
+	var out []compositor.Layer
+	for _, l := range layers {
+		cl := compositor.Layer{Frame: index[l.Source], Spec: l, Chain: chains[layerKey(d, &l)]}
+		switch src := d.Sources[l.Source]; src.Type {
+		case scene.TypeISF:
+			cl.Frame = compositor.Generated
+		case scene.TypeScene:
+			cl.Frame = compositor.Generated
+			if depth < compositor.MaxNesting {
+				cl.Nested = resolveLayers(d, d.Scenes[src.Scene].Layers, index, chains, depth+1)
+			}
+		}
+		out = append(out, cl)
+	}
+	return out
 }
 
 // size is a source's render size: its own, or the canvas's.

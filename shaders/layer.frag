@@ -5,6 +5,9 @@
 // the compositor), converted here, only where the layer is drawn.
 uniform sampler2D uInput;
 uniform float uOpacity;
+// uPremultiplied: the source's colour is premultiplied by its alpha (a
+// nested scene's frame); it is blended with ONE, ONE_MINUS_SRC_ALPHA.
+uniform bool uPremultiplied;
 in vec2 vUV;
 out vec4 fragColor;
 
@@ -14,5 +17,5 @@ void main() {
 #else
 	vec4 c = texture(uInput, vUV);
 #endif
-	fragColor = vec4(c.rgb, c.a * uOpacity);
+	fragColor = uPremultiplied ? c * uOpacity : vec4(c.rgb, c.a * uOpacity);
 }
