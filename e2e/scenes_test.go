@@ -743,3 +743,56 @@ func TestScenesNested(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "the nested scene's new colour", colourIs(t, s, 200, 135, [3]float64{0x20, 0xc0, 0x20}))
 }
+
+// TestScenesAudio: the programme's sound is the mix of its scene's
+// audible layers. Two test sources with tones of 440 and 660 Hz: in scene
+// a the 660 one is muted, and a viewer hears 440 Hz; in scene b it is the
+// other way round; during a dissolve back to a, both are heard.
+func TestScenesAudio(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"t440": {"type": "testsrc", "width": 320, "height": 180, "tone": 440},
+             "t660": {"type": "testsrc", "width": 320, "height": 180, "tone": 660}},
+ "scenes": {"a": {"layers": [{"source": "t440", "rect": [0, 0, 160, 90]}, {"source": "t660", "rect": [160, 0, 160, 90], "muted": true}]},
+            "b": {"layers": [{"source": "t440", "rect": [0, 0, 160, 90], "muted": true}, {"source": "t660", "rect": [160, 0, 160, 90], "gain": 1.5}]}},
+ "program": "a"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	v := watch(t, s, "")
+	// powers of the last second heard, from a fresh second.
+	listen := func() (p440, p660 float64) {
+		t.Helper()
+		v.mu.Lock()
+		v.pcm = v.pcm[:0]
+		v.mu.Unlock()
+		eventually(t, 10*time.Second, "a second of audio", func() bool {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			return len(v.pcm) >= 48000
+		})
+		v.mu.Lock()
+		pcm := append([]float32(nil), v.pcm...)
+		v.mu.Unlock()
+		return goertzel(pcm, 440), goertzel(pcm, 660)
+	}
+	time.Sleep(time.Second) // the sources' sound primed
+	if p440, p660 := listen(); p440 < 20*p660 {
+		t.Errorf("scene a: 440 Hz %.3g, 660 Hz %.3g: want 440 alone", p440, p660)
+	}
+	if code, body := s.request(t, "POST", "api/scenes/b/activate", "", "application/json", ""); code != 200 {
+		t.Fatalf("activate b: %d %s", code, body)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if p440, p660 := listen(); p660 < 20*p440 {
+		t.Errorf("scene b: 440 Hz %.3g, 660 Hz %.3g: want 660 alone", p440, p660)
+	}
+	if code, body := s.request(t, "POST", "api/scenes/a/activate", "", "application/json", `{"transition": "dissolve", "duration": 6}`); code != 200 {
+		t.Fatalf("dissolve to a: %d %s", code, body)
+	}
+	time.Sleep(2 * time.Second)
+	if p440, p660 := listen(); p440 < p660/50 || p660 < p440/50 {
+		t.Errorf("during the dissolve: 440 Hz %.3g, 660 Hz %.3g: want both", p440, p660)
+	}
+}

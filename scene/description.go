@@ -67,6 +67,9 @@ type Source struct {
 	Height int `json:"height,omitempty"`
 	// Inputs: isf, the shader's input values by name.
 	Inputs map[string]any `json:"inputs,omitempty"`
+	// Tone: testsrc, the frequency of its steady tone in Hz (0: 440), so
+	// that sources can be told apart by ear (and by a test).
+	Tone int `json:"tone,omitempty"`
 }
 
 // Scene is an ordered list of layers: the first is drawn first, at the

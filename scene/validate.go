@@ -106,7 +106,7 @@ func validateSource(at, name string, s Source, d *Description, add func(string, 
 	var takes, needs []string
 	switch s.Type {
 	case TypeTestsrc:
-		takes = []string{"width", "height"}
+		takes = []string{"width", "height", "tone"}
 	case TypeY4M:
 		takes, needs = []string{"path", "loop"}, []string{"path"}
 	case TypeImage:
@@ -130,7 +130,7 @@ func validateSource(at, name string, s Source, d *Description, add func(string, 
 	set := map[string]bool{
 		"path": s.Path != "", "loop": s.Loop, "color": s.Color != "", "text": s.Text != "",
 		"font": s.Font != "", "size": s.Size != 0, "scene": s.Scene != "", "width": s.Width != 0,
-		"height": s.Height != 0, "inputs": s.Inputs != nil,
+		"height": s.Height != 0, "inputs": s.Inputs != nil, "tone": s.Tone != 0,
 	}
 	for _, f := range slices.Sorted(maps.Keys(set)) {
 		if set[f] && !slices.Contains(takes, f) {
@@ -149,6 +149,9 @@ func validateSource(at, name string, s Source, d *Description, add func(string, 
 		if _, ok := ParseColor(s.Color); !ok {
 			add(at+".color", "%q: want #rgb, #rrggbb or #rrggbbaa", s.Color)
 		}
+	}
+	if s.Tone != 0 && (s.Tone < 20 || s.Tone > 20000) {
+		add(at+".tone", "%d Hz: want 20 to 20000 (0: 440)", s.Tone)
 	}
 	if s.Type == TypeText && (!finite(s.Size) || s.Size < 0 || s.Size > 1000) {
 		add(at+".size", "%g: want 0 (the default) to 1000 pixels", s.Size)

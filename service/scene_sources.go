@@ -46,6 +46,8 @@ type sceneSource struct {
 	// instance opened; running is the one open.
 	fields  map[string]string
 	running *text.Source
+	// audio is the source's sound waiting for the mixer.
+	audio sourceAudio
 }
 
 // start runs the source on its own goroutine.
@@ -183,7 +185,14 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 			}
 			ss.set("live", "")
 			start := time.Now()
+			stopAudio := func() {}
+			if a, ok := src.(source.Audio); ok {
+				actx, stop := context.WithCancel(ctx)
+				go ss.pumpAudio(actx, a)
+				stopAudio = stop
+			}
 			err = ss.pump(ctx, src)
+			stopAudio()
 			ss.mu.Lock()
 			ss.running = nil
 			ss.mu.Unlock()
@@ -234,7 +243,7 @@ func (ss *sceneSource) open(ctx context.Context, s *Service, set *sceneSet) (sou
 		ss.set("waiting", "waiting for a publisher at /whip/"+ss.name)
 		return s.awaitPublisher(ctx, ss.name)
 	case scene.TypeTestsrc:
-		return testsrc.NewSource(sz[0], sz[1], fps, testsrc.SourceOptions{})
+		return testsrc.NewSource(sz[0], sz[1], fps, testsrc.SourceOptions{ToneHz: ss.spec.Tone})
 	case scene.TypeY4M:
 		return y4m.Open(ss.spec.Path, y4m.Options{Loop: ss.spec.Loop})
 	case scene.TypeImage:

@@ -3,10 +3,12 @@ package service
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 
+	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/scene"
 	"github.com/shadercast/shadercast/source"
 	"github.com/shadercast/shadercast/whip"
@@ -141,3 +143,11 @@ type publication struct {
 }
 
 func (v publication) Close() error { return v.p.Close() }
+
+// ReadAudio is the publisher's sound; io.EOF at once when it sends none.
+func (v publication) ReadAudio(ctx context.Context) (media.AudioData, error) {
+	if v.p.Audio == nil {
+		return media.AudioData{}, io.EOF
+	}
+	return v.p.Audio.ReadAudio(ctx)
+}

@@ -297,7 +297,11 @@ func (s *Service) Run(ctx context.Context) error {
 		s.goFn(func() { s.runCompositor(runCtx) })
 		s.goFn(func() { s.runInputs(runCtx) })
 	}
-	s.goFn(func() { s.runAudio(runCtx) })
+	if s.scenes != nil {
+		s.goFn(func() { s.mixAudio(runCtx) })
+	} else {
+		s.goFn(func() { s.runAudio(runCtx) })
+	}
 	s.goFn(func() { s.runPluginEvents(runCtx) })
 	s.goFn(func() { s.runPassErrors(runCtx) })
 	s.goFn(func() { s.runWatchdog(runCtx) })

@@ -38,6 +38,8 @@ var ErrClosed = errors.New("testsrc: source closed")
 type SourceOptions struct {
 	// Channels is 1 (mono) or 2 (stereo, both the same); 0 means 2.
 	Channels int
+	// ToneHz is the steady tone's frequency, whole Hz; 0 means ToneHz.
+	ToneHz int
 }
 
 // Source is the test pattern as a live input with sound (source.Video and
@@ -49,6 +51,7 @@ type Source struct {
 	p      *Pattern
 	fps    float64
 	ch     int
+	tone   int64 // Hz
 	clock  pace.Clock
 	done   chan struct{}
 	closed sync.Once
@@ -87,7 +90,13 @@ func NewSource(width, height int, fps float64, opts SourceOptions) (*Source, err
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{p: p, fps: fps, ch: opts.Channels, done: make(chan struct{}),
+	if opts.ToneHz == 0 {
+		opts.ToneHz = ToneHz
+	}
+	if opts.ToneHz < 1 || opts.ToneHz >= AudioSampleRate/2 {
+		return nil, fmt.Errorf("testsrc: tone %d Hz, want 1 to %d", opts.ToneHz, AudioSampleRate/2-1)
+	}
+	s := &Source{p: p, fps: fps, ch: opts.Channels, tone: int64(opts.ToneHz), done: make(chan struct{}),
 		abuf: make([]byte, 4*AudioBlock*opts.Channels)}
 	s.vps = pace.Stream{Clock: &s.clock, Slack: time.Duration(float64(time.Second) / fps)}
 	s.aps = pace.Stream{Clock: &s.clock, Slack: 20 * time.Millisecond}
@@ -179,7 +188,7 @@ func (s *Source) fillAudio(n0 int64) {
 		for s.FrameTimestamp(i+1)*AudioSampleRate <= t48 {
 			i++
 		}
-		v := ToneLevel * sinAt(ToneHz, n)
+		v := ToneLevel * sinAt(s.tone, n)
 		if s.p.Flash(i) {
 			v += BeepLevel * sinAt(BeepHz, n)
 		}
