@@ -43,6 +43,10 @@ type DeviceInfo struct {
 	Software bool `json:"software"`
 	// TimerQueries is true when per-pass GPU times can be measured.
 	TimerQueries bool `json:"timerQueries"`
+	// GLSL is the context's own GLSL version (330 for OpenGL 3.3, 450 for
+	// 4.5): ISF files that rely on implicit conversions GLSL 3.30 refuses
+	// compile with it.
+	GLSL int `json:"glsl"`
 }
 
 // Device owns one headless OpenGL context and the OS thread it is bound to.
@@ -140,6 +144,7 @@ func OpenDevice(opts DeviceOptions) (*Device, error) {
 		var bits int32
 		gl.GetQueryiv(gl.TIME_ELAPSED, gl.QUERY_COUNTER_BITS, &bits)
 		d.info.TimerQueries = bits > 0
+		d.info.GLSL = int(100*major + 10*minor)
 		gl.GenVertexArrays(1, &d.vao)
 		gl.BindVertexArray(d.vao)
 		gl.PixelStorei(gl.UNPACK_ALIGNMENT, 1)

@@ -917,3 +917,41 @@ void main() { gl_FragColor = vec4(0.0, g, 0.0, 1.0); }
 		t.Errorf("uniforms after reload %+v", u)
 	}
 }
+
+// TestISFImplicitConversions: an ISF file that leans on GLSL 4.x's
+// implicit conversions (an int into a uint, an int returned as a float),
+// as published ones do, compiles with the context's own GLSL version where
+// it has one, and renders; a shader using "sample", a keyword from GLSL
+// 4.00 on, still compiles as 3.30.
+func TestISFImplicitConversions(t *testing.T) {
+	conv := isfPass(t, "conv.fs", `/*{"INPUTS": []}*/
+float half_(float x) { if (x < 0.0) return 0; return x * 0.5; }
+void main() {
+	uint u = 128;
+	gl_FragColor = vec4(float(u) / 255.0, half_(1.0), 0.0, 1.0);
+}
+`, "")
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	err = p.AddPass(conv)
+	if testDevice.Info().GLSL <= 330 {
+		if err == nil {
+			t.Error("GLSL 3.30 compiled implicit int to uint conversions")
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("on GLSL %d: %v", testDevice.Info().GLSL, err)
+	}
+	_, pix := patternFrame(t, 4, 4)
+	got := processRGBA(t, p, frameAt(t, pix, 4, 4, 0))
+	checkPixels(t, got, 4, 4, 1, func(x, y int) [4]int { return [4]int{128, 128, 0, 255} })
+	if err := p.AddPass(isfPass(t, "sample.fs", `/*{"INPUTS": []}*/
+void main() { float sample = 0.25; gl_FragColor = vec4(sample); }
+`, "")); err != nil {
+		t.Errorf("a shader naming a variable sample: %v", err)
+	}
+}

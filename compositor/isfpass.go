@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"strings"
 	"time"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
@@ -144,9 +145,20 @@ func (p *ISFPass) setup(d *Device) error {
 	if vsFile == "" {
 		vsFile = p.sh.File + " (vertex)"
 	}
-	prog, err := d.newProgram(
-		shaderSource{file: vsFile, text: p.sh.Vertex, includes: includes},
-		shaderSource{file: p.sh.File, text: p.sh.Fragment, includes: includes})
+	vs := shaderSource{file: vsFile, text: p.sh.Vertex, includes: includes}
+	fs := shaderSource{file: p.sh.File, text: p.sh.Fragment, includes: includes}
+	prog, err := d.newProgram(vs, fs)
+	if err != nil && d.info.GLSL > 330 {
+		// Published ISF files lean on implicit conversions of GLSL 4.x
+		// (an int literal into a uint; an int returned as a float, 4.20
+		// on) that GLSL 3.30 refuses. 3.30 first, because 4.x makes words
+		// such as "sample" keywords; the error stays 3.30's when the
+		// context's own version fails too.
+		vs.text, fs.text = glslVersion(vs.text, d.info.GLSL), glslVersion(fs.text, d.info.GLSL)
+		if prog4, err4 := d.newProgram(vs, fs); err4 == nil {
+			prog, err = prog4, nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -181,6 +193,11 @@ func (p *ISFPass) setup(d *Device) error {
 		return fmt.Errorf("%s: %w", p.sh.File, err)
 	}
 	return nil
+}
+
+// glslVersion moves a translated shader from GLSL 3.30 to version v.
+func glslVersion(src string, v int) string {
+	return strings.Replace(src, "#version 330 core", fmt.Sprintf("#version %d core", v), 1)
 }
 
 // uploadImage makes a texture of img, row 0 at the top like frames.
