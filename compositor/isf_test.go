@@ -955,3 +955,48 @@ void main() { float sample = 0.25; gl_FragColor = vec4(sample); }
 		t.Errorf("a shader naming a variable sample: %v", err)
 	}
 }
+
+// TestISFAudio: audio and audioFFT inputs show what SetAudio gave last, one
+// row per channel (IMG_SIZE says how many samples and bins), in every
+// colour channel; before SetAudio they show silence (0.5 and 0); SetAudio
+// refuses shapes that are not whole rows.
+func TestISFAudio(t *testing.T) {
+	pass := isfPass(t, "audio.fs", `/*{"INPUTS": [
+	{"NAME": "wave", "TYPE": "audio", "MAX": 256},
+	{"NAME": "fft", "TYPE": "audioFFT"}]}*/
+void main() {
+	int x = int(gl_FragCoord.x);
+	if (x == 0)
+		gl_FragColor = vec4(IMG_SIZE(wave).x / 4096.0, IMG_SIZE(wave).y / 255.0, IMG_SIZE(fft).x / 4096.0, IMG_SIZE(fft).y / 255.0);
+	else if (x == 3)
+		gl_FragColor = vec4(IMG_SIZE(wave) / 255.0, IMG_SIZE(fft) / 255.0);
+	else if (x == 1)
+		gl_FragColor = vec4(IMG_PIXEL(wave, vec2(2.5, 0.5)).rgb, IMG_PIXEL(wave, vec2(2.5, 1.5)).g);
+	else
+		gl_FragColor = vec4(IMG_PIXEL(fft, vec2(1.5, 0.5)).b, IMG_PIXEL(fft, vec2(1.5, 1.5)).r, 0.0, 1.0);
+}
+`, "")
+	if in := pass.Shader().Input("wave"); in == nil || in.Samples != 256 {
+		t.Fatalf("wave input %+v", in)
+	}
+	p := rgbaPipeline(t, pass)
+	_, pix := patternFrame(t, 4, 1)
+	// Silence first: 1024 samples and 512 bins of stereo.
+	got := processRGBA(t, p, frameAt(t, pix, 4, 1, 0))
+	want := [][4]int{{64, 2, 32, 2}, {128, 128, 128, 128}, {0, 0, 0, 255}, {255, 2, 255, 2}}
+	checkPixels(t, got, 4, 1, 1, func(x, y int) [4]int { return want[x] })
+	// 4 samples and 3 bins of stereo: the right channel louder.
+	wave := []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}
+	spectrum := []float32{0, 0.25, 0, 0, 0.75, 0}
+	if err := p.SetAudio(Audio{Channels: 2, Wave: wave, Spectrum: spectrum}); err != nil {
+		t.Fatal(err)
+	}
+	got = processRGBA(t, p, frameAt(t, pix, 4, 1, 33333))
+	want = [][4]int{{isfQ8(4.0 / 4096), 2, isfQ8(3.0 / 4096), 2}, {isfQ8(0.3), isfQ8(0.3), isfQ8(0.3), isfQ8(0.7)}, {isfQ8(0.25), isfQ8(0.75), 0, 255}, {4, 2, 3, 2}}
+	checkPixels(t, got, 4, 1, 1, func(x, y int) [4]int { return want[x] })
+	for _, bad := range []Audio{{Channels: 0, Wave: wave, Spectrum: spectrum}, {Channels: 3, Wave: wave, Spectrum: spectrum}, {Channels: 2, Spectrum: spectrum}} {
+		if err := p.SetAudio(bad); err == nil {
+			t.Errorf("SetAudio took %d channels of %d and %d values", bad.Channels, len(bad.Wave), len(bad.Spectrum))
+		}
+	}
+}

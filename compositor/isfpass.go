@@ -332,7 +332,7 @@ func (p *ISFPass) render(f *frameState, src, dst *target) (*target, error) {
 		gl.UseProgram(prog.id)
 		gl.Uniform1i(prog.loc("PASSINDEX"), int32(i))
 		gl.Uniform2f(prog.loc("RENDERSIZE"), float32(tw), float32(th))
-		units := p.bindImages(src.tex)
+		units := p.bindImages(f, src.tex)
 		gl.BindFramebuffer(gl.FRAMEBUFFER, into.fbo)
 		gl.Viewport(0, 0, int32(into.tex.w), int32(into.tex.h))
 		gl.DrawArrays(gl.TRIANGLE_STRIP, 0, 4)
@@ -367,7 +367,7 @@ func (p *ISFPass) render(f *frameState, src, dst *target) (*target, error) {
 // bindImages binds every image the program samples to its own unit, with
 // the linear sampler, and sets the reference's _name_imgSize/_imgRect/_flip
 // companions; it returns the number of units used.
-func (p *ISFPass) bindImages(input texture) int {
+func (p *ISFPass) bindImages(f *frameState, input texture) int {
 	prog := p.prog
 	unit := 0
 	bind := func(name string, t texture) {
@@ -385,7 +385,17 @@ func (p *ISFPass) bindImages(input texture) int {
 		unit++
 	}
 	for _, in := range p.sh.Inputs {
-		if in.Type != isf.TypeImage {
+		switch in.Type {
+		case isf.TypeAudio, isf.TypeAudioFFT:
+			wave, spectrum := f.pl.audio.textures(f.dev)
+			if in.Type == isf.TypeAudio {
+				bind(in.Uniform, wave)
+			} else {
+				bind(in.Uniform, spectrum)
+			}
+			continue
+		case isf.TypeImage:
+		default:
 			continue
 		}
 		t, ok := p.images[in.Name]
@@ -418,8 +428,8 @@ func (p *ISFPass) bindImages(input texture) int {
 func (p *ISFPass) uniformInfo() []UniformInfo {
 	var out []UniformInfo
 	for _, in := range p.sh.Inputs {
-		if in.Name == isf.InputImage && in.Type == isf.TypeImage {
-			continue // the frame itself
+		if in.Name == isf.InputImage && in.Type == isf.TypeImage || in.Type == isf.TypeAudio || in.Type == isf.TypeAudioFFT {
+			continue // the frame itself, or the host's sound
 		}
 		u := UniformInfo{Name: in.Name, Type: in.Type, Label: in.Label, Values: in.Values, Labels: in.Labels}
 		if in.Type == isf.TypeImage {

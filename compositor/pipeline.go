@@ -139,6 +139,9 @@ type Pipeline struct {
 	fromCanvas  target // a transition's outgoing scene
 	used        []bool // per frame of a composition: shown by a layer
 
+	// audio is what ISF passes' audio inputs show (SetAudio).
+	audio audioImages
+
 	// The watchdog's state, GL thread: the passes issued on a GPU and
 	// not yet known complete, when the frame being rendered started, the
 	// start of the last frame that overran (blamed once), and whether a
@@ -554,6 +557,7 @@ func (p *Pipeline) Close() error {
 		}
 		p.layerChains = nil
 		p.dev.deleteTarget(&p.fromCanvas)
+		p.audio.release(p.dev)
 		p.layers.release(p.dev)
 		p.res.release(p.dev)
 		p.dev.removePipeline(p)

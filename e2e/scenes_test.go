@@ -796,3 +796,42 @@ func TestScenesAudio(t *testing.T) {
 		t.Errorf("during the dissolve: 440 Hz %.3g, 660 Hz %.3g: want both", p440, p660)
 	}
 }
+
+// TestScenesAudioReactive: an ISF generator with an audioFFT input sees the
+// programme's sound: the bins around a 440 Hz tone light it while the
+// tone's layer is audible, and go dark once it is muted.
+func TestScenesAudioReactive(t *testing.T) {
+	dir := t.TempDir()
+	shader := filepath.Join(dir, "meter.fs")
+	// 1024-sample FFT at 48 kHz: 440 Hz falls between bins 9 and 10.
+	err := os.WriteFile(shader, []byte(`/*{"INPUTS": [{"NAME": "fft", "TYPE": "audioFFT"}]}*/
+void main() {
+	float m = max(IMG_PIXEL(fft, vec2(9.5, 0.5)).r, IMG_PIXEL(fft, vec2(10.5, 0.5)).r);
+	gl_FragColor = vec4(vec3(min(m * 8.0, 1.0)), 1.0);
+}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "scenes.json")
+	version := func(muted bool) string {
+		return fmt.Sprintf(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"tone": {"type": "testsrc", "width": 320, "height": 180, "tone": 440}, "meter": {"type": "isf", "path": %q, "width": 64, "height": 36}},
+ "scenes": {"a": {"layers": [{"source": "meter", "fit": "stretch"}, {"source": "tone", "rect": [0, 0, 80, 45], "muted": %t}]}},
+ "program": "a"}`, shader, muted)
+	}
+	if err := os.WriteFile(file, []byte(version(false)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	lit := func() float64 { return patch(s.snapshot(t, ""), 240, 120)[1] }
+	eventually(t, 20*time.Second, "the meter lit by the tone", func() bool {
+		code, _ := s.request(t, "GET", "api/snapshot.png", "", "", "")
+		return code == 200 && lit() > 150
+	})
+	if code, body := s.request(t, "PATCH", "api/scenes", "", "application/merge-patch+json",
+		`{"scenes": {"a": {"layers": [{"source": "meter", "fit": "stretch"}, {"source": "tone", "rect": [0, 0, 80, 45], "muted": true}]}}}`); code != 200 {
+		t.Fatalf("PATCH: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the meter dark once the tone is muted", func() bool { return lit() < 30 })
+}

@@ -51,7 +51,12 @@ const (
 	TypeColor   = "color"
 	TypePoint2D = "point2D"
 	TypeImage   = "image"
-	TypeEvent   = "event"
+	// TypeAudio and TypeAudioFFT are the host's sound as images (ISF's
+	// convention): one row per channel, a sample (waveform, centred on
+	// 0.5) or a frequency bin (magnitude, 0 to 1) per column.
+	TypeAudio    = "audio"
+	TypeAudioFFT = "audioFFT"
+	TypeEvent    = "event"
 )
 
 // InputImage is the name of the input that receives the frame being
@@ -79,6 +84,9 @@ type Input struct {
 	// Default is always set after Parse (the type's zero when the header
 	// gives none); Min, Max and Identity are nil when not given.
 	Default, Min, Max, Identity Value
+	// Samples is the MAX of an audio or audioFFT input: the samples or
+	// bins it asks for (0: the host's choice).
+	Samples int
 	// Values and Labels are a long's choices.
 	Values []int
 	Labels []string
@@ -149,6 +157,12 @@ const PreludeLine = 100001
 func (s *Shader) IsFilter() bool {
 	in := s.Input(InputImage)
 	return in != nil && in.Type == TypeImage
+}
+
+// IsImage reports whether the input is read as an image: an image, or
+// the host's sound (audio, audioFFT).
+func (in *Input) IsImage() bool {
+	return in.Type == TypeImage || in.Type == TypeAudio || in.Type == TypeAudioFFT
 }
 
 // Input returns the input named name, or nil.
@@ -663,12 +677,21 @@ func (sh *Shader) readInputs(raw []rawInput, hdrErr headerErr) error {
 		case TypeColor:
 			n = 4
 		case TypeImage:
-		case "audio", "audioFFT":
-			return fmt.Errorf("%w: %w", hdrErr(keyAnchor("NAME", r.NAME), "%s: TYPE %q is not supported (shadercast has no audio input for shaders)", where, r.TYPE), ErrUnsupported)
+		case TypeAudio, TypeAudioFFT:
+			// MAX is how many samples or bins the shader would like; the
+			// host may give fewer (IMG_SIZE says how many).
+			if r.MAX != nil {
+				f, ok := r.MAX.(float64)
+				if !ok || f < 1 || f > 1<<16 || f != math.Trunc(f) {
+					return hdrErr(keyAnchor("NAME", r.NAME), "%s: MAX of an %s input is a whole number of samples, 1 to 65536", where, r.TYPE)
+				}
+				in.Samples = int(f)
+			}
+			r.MAX = nil
 		case "cube":
 			return fmt.Errorf("%w: %w", hdrErr(keyAnchor("NAME", r.NAME), "%s: TYPE %q (cube maps) is not supported", where, r.TYPE), ErrUnsupported)
 		default:
-			return hdrErr(keyAnchor("NAME", r.NAME), "%s: unknown TYPE %q (want float, bool, long, color, point2D, image or event)", where, r.TYPE)
+			return hdrErr(keyAnchor("NAME", r.NAME), "%s: unknown TYPE %q (want float, bool, long, color, point2D, image, event, audio or audioFFT)", where, r.TYPE)
 		}
 		var err error
 		conv := func(field string, v any) Value {
@@ -726,8 +749,11 @@ func (sh *Shader) readInputs(raw []rawInput, hdrErr headerErr) error {
 		if n > 0 {
 			if in.Min != nil && in.Max != nil {
 				for c := range in.Min {
+					// A range written backwards (a slider that runs
+					// down, as some published files have it) is the
+					// range between the two.
 					if in.Min[c] > in.Max[c] {
-						return hdrErr(keyAnchor("NAME", r.NAME), "%s: MIN is above MAX", where)
+						in.Min[c], in.Max[c] = in.Max[c], in.Min[c]
 					}
 				}
 			}
@@ -1044,7 +1070,7 @@ var imageRead = regexp.MustCompile(`\b(IMG_PIXEL|IMG_NORM_PIXEL|IMG_THIS_PIXEL|I
 func (sh *Shader) checkImageReads(src string) error {
 	images := map[string]bool{}
 	for _, in := range sh.Inputs {
-		if in.Type == TypeImage {
+		if in.IsImage() {
 			images[in.Uniform] = true
 		}
 	}

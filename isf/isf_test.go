@@ -67,7 +67,6 @@ func TestParseErrors(t *testing.T) {
 		{"unclosed header", "/*{ \"INPUTS\": [] " + simpleBody, "never closed", 1, 0},
 		{"unknown type", `/*{"INPUTS": [{"NAME": "a", "TYPE": "vec3"}]}*/` + simpleBody, `unknown TYPE "vec3"`, 1, 0},
 		{"bad default", `/*{"INPUTS": [{"NAME": "a", "TYPE": "color", "DEFAULT": 1}]}*/` + simpleBody, "DEFAULT", 1, 0},
-		{"min above max", `/*{"INPUTS": [{"NAME": "a", "TYPE": "float", "MIN": 2, "MAX": 1}]}*/` + simpleBody, "MIN is above MAX", 0, 0},
 		{"reserved name", `/*{"INPUTS": [{"NAME": "TIME", "TYPE": "float"}]}*/` + simpleBody, "built-in", 0, 0},
 		{"twice", `/*{"INPUTS": [{"NAME": "a", "TYPE": "float"}, {"NAME": "a", "TYPE": "bool"}]}*/` + simpleBody, "twice", 0, 0},
 		{"labels", `/*{"INPUTS": [{"NAME": "a", "TYPE": "long", "VALUES": [1, 2], "LABELS": ["one"]}]}*/` + simpleBody, "LABELS", 0, 0},
@@ -109,9 +108,17 @@ func TestParseErrors(t *testing.T) {
 			}
 		})
 	}
-	_, err := Parse("a.fs", []byte(`/*{"INPUTS": [{"NAME": "snd", "TYPE": "audioFFT"}]}*/`+simpleBody), nil)
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "audioFFT") {
-		t.Errorf("audio input: %v", err)
+	sh, err := Parse("a.fs", []byte(`/*{"INPUTS": [{"NAME": "snd", "TYPE": "audioFFT", "MAX": 128}, {"NAME": "w", "TYPE": "audio"}]}*/`+simpleBody), nil)
+	if err != nil || sh.Input("snd").Samples != 128 || sh.Input("w").Samples != 0 || !sh.Input("w").IsImage() || !strings.Contains(sh.Fragment, "uniform sampler2D snd;") {
+		t.Errorf("audio inputs: %v", err)
+	}
+	if _, err := Parse("a.fs", []byte(`/*{"INPUTS": [{"NAME": "snd", "TYPE": "audio", "MAX": 0.5}]}*/`+simpleBody), nil); err == nil {
+		t.Error("an audio input with a MAX that is no number of samples")
+	}
+	// A range written backwards is the range between the two.
+	sh, err = Parse("a.fs", []byte(`/*{"INPUTS": [{"NAME": "size", "TYPE": "float", "MIN": 1, "MAX": 0.05, "DEFAULT": 0.001}]}*/`+simpleBody), nil)
+	if err != nil || sh.Input("size").Min[0] != 0.05 || sh.Input("size").Max[0] != 1 || sh.Input("size").Default[0] != 0.05 {
+		t.Errorf("a reversed range: %v", err)
 	}
 }
 

@@ -106,7 +106,7 @@ uniform int FRAMEINDEX;
 			fmt.Fprintf(&b, "uniform vec4 %s;\n", in.Uniform)
 		case TypePoint2D:
 			fmt.Fprintf(&b, "uniform vec2 %s;\n", in.Uniform)
-		case TypeImage:
+		case TypeImage, TypeAudio, TypeAudioFFT:
 			image(in.Uniform)
 		}
 	}

@@ -540,6 +540,7 @@ func (s *Service) runAudio(ctx context.Context) {
 	const block = 20 * time.Millisecond
 	const rate, frames = 48000, 960
 	silence := make([]byte, frames*4)
+	scope := newScope()
 	tick := time.NewTicker(block)
 	defer tick.Stop()
 	var next int64 = -1 // the output µs the next block should start at
@@ -581,6 +582,7 @@ func (s *Service) runAudio(ctx context.Context) {
 			next = ts + int64(a.NumberOfFrames())*1e6/int64(a.SampleRate())
 			lastReal = time.Now()
 			s.stats.audioIn.Add(1)
+			scope.feed(s.pl, a)
 			s.audio.Writable().Write(ctx, a)
 		case <-tick.C:
 			if time.Since(lastReal) < 5*block {
@@ -597,6 +599,7 @@ func (s *Service) runAudio(ctx context.Context) {
 			}
 			next += int64(block / time.Microsecond)
 			s.stats.silence.Add(1)
+			scope.feed(s.pl, a)
 			s.audio.Writable().Write(ctx, a)
 		}
 	}

@@ -155,6 +155,7 @@ func (s *Service) mixAudio(ctx context.Context) {
 	mix := make([]float32, mixBlock*mixChannels)
 	raw := make([]byte, 4*len(mix))
 	var w, from []float64
+	scope := newScope()
 	next := int64(-1) // the output µs the next block starts at
 	for {
 		select {
@@ -190,6 +191,7 @@ func (s *Service) mixAudio(ctx context.Context) {
 		} else {
 			s.stats.silence.Add(1)
 		}
+		scope.feed(s.pl, a)
 		s.audio.Writable().Write(ctx, a)
 	}
 }
