@@ -653,8 +653,9 @@ func TestScenesSlate(t *testing.T) {
 // /whip/{name}, side by side on the canvas: each pion publisher's picture
 // shows in its own layer; a second publisher for a taken source gets 409;
 // a publisher that leaves (DELETE) gives its layer a slate and its source
-// the state "waiting", and the next publisher takes its place; plain
-// /whip publishes nothing in a scenes description.
+// the state "waiting", and the next publisher takes its place; one that
+// vanishes leaves its last picture, then a slate, while the other goes on;
+// plain /whip publishes nothing in a scenes description.
 func TestScenesWHIPSources(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "scenes.json")
 	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
@@ -709,11 +710,21 @@ func TestScenesWHIPSources(t *testing.T) {
 	p3.publish(t, s.URL+"whip/cam1", "")
 	p3.start(t, 320, 240, yuv601(green), yuv601(green))
 	eventually(t, 20*time.Second, "the next publisher on cam1", colourIs(t, s, 80, 90, green))
+	// cam2's publisher vanishes (no DELETE, its network gone): its layer
+	// keeps its last picture, then a slate, while cam1 goes on.
+	p2.vanish()
+	time.Sleep(time.Second)
+	if !colourIs(t, s, 240, 90, blue)() || !colourIs(t, s, 80, 90, green)() {
+		t.Error("cam2's last picture or cam1 lost a second after cam2 vanished")
+	}
+	eventually(t, 10*time.Second, "cam2's slate beside cam1", func() bool {
+		return colourIs(t, s, 180, 20, [3]float64{24, 24, 32})() && colourIs(t, s, 80, 90, green)()
+	})
 	// Plain /whip has no source here.
 	p4 := newPublisher(t, "", true, false)
 	code, _, _ := postSDP(t, s.URL+"whip", "", p4.offer(t))
 	time.Sleep(time.Second)
-	if code == http.StatusCreated && (!colourIs(t, s, 80, 90, green)() || !colourIs(t, s, 240, 90, blue)()) {
+	if code == http.StatusCreated && (!colourIs(t, s, 80, 90, green)() || !colourIs(t, s, 180, 20, [3]float64{24, 24, 32})()) {
 		t.Error("a publisher at plain /whip changed the picture")
 	}
 }
@@ -747,14 +758,16 @@ func TestScenesNested(t *testing.T) {
 // TestScenesAudio: the programme's sound is the mix of its scene's
 // audible layers. Two test sources with tones of 440 and 660 Hz: in scene
 // a the 660 one is muted, and a viewer hears 440 Hz; in scene b it is the
-// other way round; during a dissolve back to a, both are heard.
+// other way round; during a dissolve back to a, both are heard; in scene c
+// both are, the 660 one at half the gain (a quarter of the power).
 func TestScenesAudio(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "scenes.json")
 	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
  "sources": {"t440": {"type": "testsrc", "width": 320, "height": 180, "tone": 440},
              "t660": {"type": "testsrc", "width": 320, "height": 180, "tone": 660}},
  "scenes": {"a": {"layers": [{"source": "t440", "rect": [0, 0, 160, 90]}, {"source": "t660", "rect": [160, 0, 160, 90], "muted": true}]},
-            "b": {"layers": [{"source": "t440", "rect": [0, 0, 160, 90], "muted": true}, {"source": "t660", "rect": [160, 0, 160, 90], "gain": 1.5}]}},
+            "b": {"layers": [{"source": "t440", "rect": [0, 0, 160, 90], "muted": true}, {"source": "t660", "rect": [160, 0, 160, 90], "gain": 1.5}]},
+            "c": {"layers": [{"source": "t440", "rect": [0, 0, 160, 90]}, {"source": "t660", "rect": [160, 0, 160, 90], "gain": 0.5}]}},
  "program": "a"}`), 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -795,6 +808,14 @@ func TestScenesAudio(t *testing.T) {
 	if p440, p660 := listen(); p440 < p660/50 || p660 < p440/50 {
 		t.Errorf("during the dissolve: 440 Hz %.3g, 660 Hz %.3g: want both", p440, p660)
 	}
+	if code, body := s.request(t, "POST", "api/scenes/c/activate", "", "application/json", ""); code != 200 {
+		t.Fatalf("activate c: %d %s", code, body)
+	}
+	time.Sleep(300 * time.Millisecond)
+	// Gains 1 and 0.5: powers 4 to 1 (the codec moves it a little).
+	if p440, p660 := listen(); p440/p660 < 2.5 || p440/p660 > 6.5 {
+		t.Errorf("scene c: 440 Hz %.3g, 660 Hz %.3g: power ratio %.2f, want about 4", p440, p660, p440/p660)
+	}
 }
 
 // TestScenesAudioReactive: an ISF generator with an audioFFT input sees the
@@ -834,4 +855,40 @@ void main() {
 		t.Fatalf("PATCH: %d %s", code, body)
 	}
 	eventually(t, 10*time.Second, "the meter dark once the tone is muted", func() bool { return lit() < 30 })
+}
+
+// TestScenesExamples: the example scenes files a newcomer runs (README)
+// load, compose, and have every source live (a camera waiting for its
+// publisher), and every scene of them goes on air.
+func TestScenesExamples(t *testing.T) {
+	for _, file := range []string{"../examples/scenes/studio/studio.json", "../examples/scenes/picture-in-picture.json"} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			s := start(t, nil, nil, "--scenes", file)
+			var v struct {
+				Scenes       map[string]any `json:"scenes"`
+				SourceStates map[string]struct {
+					State, LastError string
+				} `json:"sourceStates"`
+			}
+			eventually(t, 20*time.Second, "every source live", func() bool {
+				v.SourceStates = nil
+				s.getJSON(t, "api/scenes", "", &v)
+				for _, st := range v.SourceStates {
+					if st.State != "live" && st.State != "waiting" {
+						return false
+					}
+				}
+				return len(v.SourceStates) > 0
+			})
+			for name := range v.Scenes {
+				if code, body := s.request(t, "POST", "api/scenes/"+name+"/activate", "", "application/json", `{"transition": "dissolve", "duration": 0.2}`); code != 200 {
+					t.Errorf("activate %s: %d %s", name, code, body)
+				}
+				time.Sleep(300 * time.Millisecond)
+				if code, _ := s.request(t, "GET", "api/snapshot.png", "", "", ""); code != 200 {
+					t.Errorf("no snapshot in scene %s", name)
+				}
+			}
+		})
+	}
 }

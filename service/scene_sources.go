@@ -217,6 +217,9 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 				backoff = time.Second
 			}
 		}
+		if ctx.Err() != nil {
+			return // stopped while opening (a whip source waiting): no failure
+		}
 		s.stats.inputErrors.Add(1)
 		ss.set("failed", err.Error())
 		if isPanic(err) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sync"
@@ -72,6 +73,16 @@ func loadScenes(path string) (*scene.Description, error) {
 	d, err := parseScenes(data)
 	if err != nil {
 		return nil, fmt.Errorf("--scenes %s: %w", path, err)
+	}
+	// A file's relative paths are its folder's, as a web page's are.
+	dir := filepath.Dir(path)
+	for name, src := range d.Sources {
+		for _, p := range []*string{&src.Path, &src.Font} {
+			if *p != "" && *p != "-" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(dir, *p)
+			}
+		}
+		d.Sources[name] = src
 	}
 	return d, nil
 }
