@@ -209,7 +209,11 @@
     return '#' + c(v[0] || 0) + c(v[1] || 0) + c(v[2] || 0);
   }
 
-  function control(pass, u) {
+  // control builds the control of input u of pass; set(name, value) sends
+  // a value (the pipeline's PATCH unless given: a layer's pass).
+  function control(pass, u, set) {
+    const own = !!set;
+    set = set || ((n, v) => setInput(pass.name, n, v));
     const row = document.createElement('label');
     row.className = 'input';
     const name = document.createElement('span');
@@ -227,7 +231,7 @@
         el.value = u.value;
         const out = document.createElement('output');
         out.textContent = Number(u.value).toFixed(3);
-        el.addEventListener('input', () => { out.textContent = Number(el.value).toFixed(3); setInput(pass.name, u.name, Number(el.value)); });
+        el.addEventListener('input', () => { out.textContent = Number(el.value).toFixed(3); set(u.name, Number(el.value)); });
         row.append(el, out);
         break;
       }
@@ -235,7 +239,7 @@
         el = document.createElement('input');
         el.type = 'checkbox';
         el.checked = !!u.value;
-        el.addEventListener('change', () => setInput(pass.name, u.name, el.checked));
+        el.addEventListener('change', () => set(u.name, el.checked));
         row.append(el);
         break;
       case 'long':
@@ -249,7 +253,7 @@
             if (v === u.value) o.selected = true;
             el.append(o);
           });
-          el.addEventListener('change', () => setInput(pass.name, u.name, Number(el.value)));
+          el.addEventListener('change', () => set(u.name, Number(el.value)));
         } else {
           el = document.createElement('input');
           el.type = 'number';
@@ -257,7 +261,7 @@
           el.value = u.value;
           if (typeof u.min === 'number') el.min = u.min;
           if (typeof u.max === 'number') el.max = u.max;
-          el.addEventListener('change', () => setInput(pass.name, u.name, Number(el.value)));
+          el.addEventListener('change', () => set(u.name, Number(el.value)));
         }
         row.append(el);
         break;
@@ -272,13 +276,21 @@
         el.addEventListener('input', () => {
           const h = el.value;
           const rgb = [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16) / 255);
-          setInput(pass.name, u.name, u.type === 'vec3' ? rgb : [...rgb, v.length > 3 ? v[3] : 1]);
+          set(u.name, u.type === 'vec3' ? rgb : [...rgb, v.length > 3 ? v[3] : 1]);
         });
         row.append(el);
         break;
       }
       case 'point2D':
       case 'vec2': {
+        if (own) { // picked on the video for the pipeline's passes only
+          el = document.createElement('input');
+          el.type = 'text';
+          el.value = JSON.stringify(u.value);
+          el.addEventListener('change', () => { try { set(u.name, JSON.parse(el.value)); } catch (_) { /* not JSON yet */ } });
+          row.append(el);
+          break;
+        }
         el = document.createElement('button');
         el.type = 'button';
         const v = Array.isArray(u.value) ? u.value : [0, 0];
@@ -299,7 +311,7 @@
         el = document.createElement('button');
         el.type = 'button';
         el.textContent = 'trigger';
-        el.addEventListener('click', (e) => { e.preventDefault(); setInput(pass.name, u.name, true); });
+        el.addEventListener('click', (e) => { e.preventDefault(); set(u.name, true); });
         row.append(el);
         break;
       default: {
@@ -309,7 +321,7 @@
         el.addEventListener('change', () => {
           let v = el.value;
           try { v = JSON.parse(v); } catch (_) { /* a plain string, e.g. an image file name */ }
-          setInput(pass.name, u.name, v);
+          set(u.name, v);
         });
         row.append(el);
       }
@@ -473,6 +485,104 @@
     });
     scenesEl.replaceChildren(label, ...buttons, trans, dur);
     scenesEl.hidden = !names.length;
+    renderLayers(d);
+  }
+
+  // ---- the programme's layers ------------------------------------------------
+  // Per layer of the scene on air: visibility, opacity, sound (PATCH
+  // ./api/scenes, a merge patch replacing the scene's layer list), and the
+  // inputs of its passes (POST ./api/scenes/{scene}/layers/{i}/inputs).
+
+  const layersBox = document.getElementById('layers-box');
+  const layersEl = document.getElementById('layers');
+  async function sendLayers(scene, layers) {
+    const resp = await fetch(api('scenes'), {
+      method: 'PATCH',
+      headers: headers({ 'Content-Type': 'application/merge-patch+json' }),
+      body: JSON.stringify({ scenes: { [scene]: { layers } } }),
+    });
+    const j = await resp.json().catch(() => ({}));
+    if (!resp.ok) {
+      hooks.controlErrors++;
+      showError(j.error || ('PATCH failed: ' + resp.status));
+      return;
+    }
+    showError('');
+    renderScenes(j);
+  }
+  async function setLayerInput(scene, i, pass, name, value) {
+    const resp = await fetch(api('scenes/' + encodeURIComponent(scene) + '/layers/' + i + '/inputs'), {
+      method: 'POST',
+      headers: headers({ 'Content-Type': 'application/json' }),
+      body: JSON.stringify({ pass, inputs: { [name]: value } }),
+    });
+    const j = await resp.json().catch(() => ({}));
+    if (!resp.ok) {
+      hooks.controlErrors++;
+      showError(j.error || ('layer input failed: ' + resp.status));
+      return;
+    }
+    showError('');
+  }
+  function renderLayers(d) {
+    const scene = d.program;
+    const layers = ((d.scenes || {})[scene] || {}).layers || [];
+    const passes = ((d.layerPasses || {})[scene]) || [];
+    const items = layers.map((l, i) => {
+      const box = document.createElement('fieldset');
+      box.className = 'layer';
+      box.dataset.layer = String(i);
+      const legend = document.createElement('legend');
+      legend.textContent = i + ': ' + l.source;
+      box.append(legend);
+      const change = (patch) => sendLayers(scene, layers.map((x, k) => (k === i ? { ...x, ...patch } : x)));
+      const check = (key, label) => {
+        const row = document.createElement('label');
+        row.className = 'input';
+        const name = document.createElement('span');
+        name.textContent = label;
+        const el = document.createElement('input');
+        el.type = 'checkbox';
+        el.checked = !!l[key];
+        el.dataset.layerKey = key;
+        el.addEventListener('change', () => change({ [key]: el.checked }));
+        row.append(name, el);
+        return row;
+      };
+      const slider = (key, label, max) => {
+        const row = document.createElement('label');
+        row.className = 'input';
+        const name = document.createElement('span');
+        name.textContent = label;
+        const el = document.createElement('input');
+        el.type = 'range';
+        el.min = '0'; el.max = String(max); el.step = String(max / 100);
+        el.value = String(l[key]);
+        el.dataset.layerKey = key;
+        const out = document.createElement('output');
+        out.textContent = Number(l[key]).toFixed(2);
+        el.addEventListener('input', () => { out.textContent = Number(el.value).toFixed(2); });
+        // On release: a PATCH re-renders the list.
+        el.addEventListener('change', () => change({ [key]: Number(el.value) }));
+        row.append(name, el, out);
+        return row;
+      };
+      box.append(check('visible', 'visible'), slider('opacity', 'opacity', 1), check('muted', 'muted'), slider('gain', 'gain', 2));
+      for (const pass of passes[i] || []) {
+        const sub = document.createElement('fieldset');
+        sub.className = 'pass';
+        const pl = document.createElement('legend');
+        pl.textContent = pass.name + (pass.error ? ' (held out)' : '');
+        sub.append(pl);
+        for (const u of pass.uniforms || []) {
+          sub.append(control(pass, u, (n, v) => setLayerInput(scene, i, pass.name, n, v)));
+        }
+        box.append(sub);
+      }
+      return box;
+    });
+    layersEl.replaceChildren(...items);
+    layersBox.hidden = !items.length;
   }
   async function loadScenes() {
     const resp = await fetch(api('scenes'), { headers: headers({}) });

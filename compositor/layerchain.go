@@ -3,6 +3,7 @@ package compositor
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
@@ -53,6 +54,9 @@ type LayerChain struct {
 	// not reported; depth guards against a chain nested in itself.
 	scratch LayerResult
 	depth   int
+
+	// view is what Passes reads: published on the GL thread.
+	view atomic.Pointer[[]PassInfo]
 }
 
 // Generated is the Frame of a Layer that shows a generator
@@ -107,10 +111,11 @@ func (p *Pipeline) NewLayerChain(name string, passes ...Pass) (*LayerChain, erro
 				c.release()
 				return fmt.Errorf("compositor: layer chain %q: %w", name, err)
 			}
-			c.entries = append(c.entries, &chainEntry{name: name + "/" + pass.Name(), pass: pass, enabled: true, timer: p.timers.newTimer(p.dev)})
+			c.entries = append(c.entries, &chainEntry{name: name + "/" + pass.Name(), pass: pass, enabled: true, timer: p.timers.newTimer(p.dev), chain: c})
 		}
 		c.frame = frameState{dev: p.dev, res: &p.res, pl: p, ping: &c.ping}
 		p.layerChains = append(p.layerChains, c)
+		c.publish()
 		return nil
 	})
 	if err != nil {
@@ -220,10 +225,32 @@ func (c *LayerChain) SetUniform(pass, name string, value any) error {
 			if !e.overran {
 				e.err = nil // a bypassed pass gets another try
 			}
+			c.publish()
 			return nil
 		}
 		return fmt.Errorf("compositor: chain %q has no pass %q", c.name, pass)
 	})
+}
+
+// Passes describes the chain's passes in order, as of the last change: it
+// never waits for the GL thread. The slice is the caller's.
+func (c *LayerChain) Passes() []PassInfo {
+	if v := c.view.Load(); v != nil {
+		return slices.Clone(*v)
+	}
+	return nil
+}
+
+// publish makes the chain's description the one Passes reads; GL thread.
+func (c *LayerChain) publish() {
+	v := make([]PassInfo, len(c.entries))
+	for i, e := range c.entries {
+		v[i] = describePass(e.pass, e.enabled)
+		if e.err != nil {
+			v[i].Error = e.err.Error()
+		}
+	}
+	c.view.Store(&v)
 }
 
 // Name returns the name the chain was made with.

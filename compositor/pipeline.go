@@ -169,6 +169,9 @@ type chainEntry struct {
 	err     error
 	overran bool
 	gone    bool // removed from its chain: the watchdog leaves it be
+	// chain is the layer chain the entry is in (nil: the pipeline's), to
+	// publish its description when the pass is held out.
+	chain *LayerChain
 }
 
 // NewPipeline creates a pipeline on dev with the given passes, in order, all

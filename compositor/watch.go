@@ -233,6 +233,9 @@ func (p *Pipeline) disableOverrun(e *chainEntry, took time.Duration) {
 	e.err = fmt.Errorf("a frame took %v rendering this pass, past the %v frame deadline: the pass is disabled (enable it again, or replace it, to retry)",
 		took.Round(10*time.Millisecond), p.frameDeadline())
 	p.publish()
+	if e.chain != nil {
+		e.chain.publish()
+	}
 	if p.cfg.OnPassError != nil {
 		p.cfg.OnPassError(PassError{Pass: e.name, Err: e.err, Overrun: true})
 	}
@@ -246,6 +249,9 @@ func (p *Pipeline) passFailed(e *chainEntry, err error) {
 	p.stats.passFailures.Add(1)
 	e.err = fmt.Errorf("pass %q failed on frame %d and is bypassed until it changes: %w", e.name, p.frames-1, err)
 	p.publish()
+	if e.chain != nil {
+		e.chain.publish()
+	}
 	if p.cfg.OnPassError != nil {
 		p.cfg.OnPassError(PassError{Pass: e.name, Err: e.err})
 	}

@@ -428,6 +428,19 @@ func TestBrowserScenes(t *testing.T) {
 		e := sse.last("scenes")
 		return strings.Contains(e, `"transition":"dip"`) && strings.Contains(e, `"duration":2.5`) && strings.Contains(e, `"program":"b"`)
 	})
+	// The layers on air: hiding b's only layer on the page leaves black.
+	eventually(t, 10*time.Second, "the layer controls of scene b", func() bool {
+		var n int
+		page.Eval(ctx, `document.querySelectorAll('#layers fieldset.layer input[data-layer-key="visible"]').length`, &n)
+		return n == 1
+	})
+	if err := page.Eval(ctx, `(() => { const c = document.querySelector('#layers fieldset.layer input[data-layer-key="visible"]'); c.checked = false; c.dispatchEvent(new Event('change')); return true; })()`, &ok); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "black once the layer is hidden", func() bool {
+		c := snapshotAt(t, s, 160, 90)
+		return c.R < 20 && c.G < 20 && c.B < 20
+	})
 }
 
 // TestScenesTextFields: POST /api/sources/{name}/fields sets a text
@@ -890,5 +903,57 @@ func TestScenesExamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScenesLayerInputs: a layer's pass has inputs like the pipeline's:
+// GET /api/scenes lists them by scene and layer, and POST
+// /api/scenes/{scene}/layers/{i}/inputs sets them (the invert pass's
+// amount 0 shows the red source as it is, 1 inverts it to cyan); a wrong
+// layer, pass or value is refused.
+func TestScenesLayerInputs(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"red": {"type": "color", "color": "#c02020"}},
+ "scenes": {"a": {"layers": [{"source": "red", "passes": ["invert"]}]}}, "program": "a"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	var v struct {
+		LayerPasses map[string][][]struct {
+			Name     string
+			Uniforms []struct {
+				Name  string
+				Value any
+			}
+		} `json:"layerPasses"`
+	}
+	s.getJSON(t, "api/scenes", "", &v)
+	if ps := v.LayerPasses["a"]; len(ps) != 1 || len(ps[0]) != 1 || ps[0][0].Name != "invert" || len(ps[0][0].Uniforms) == 0 {
+		t.Fatalf("layerPasses %+v", v.LayerPasses)
+	}
+	cyan := [3]float64{255 - 0xc0, 255 - 0x20, 255 - 0x20}
+	eventually(t, 20*time.Second, "the red source inverted", colourIs(t, s, 160, 90, cyan))
+	set := func(path, body string) (int, string) {
+		return s.request(t, "POST", path, "", "application/json", body)
+	}
+	if code, body := set("api/scenes/a/layers/0/inputs", `{"pass": "invert", "inputs": {"uAmount": 0}}`); code != 200 {
+		t.Fatalf("set uAmount: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the red source as it is", colourIs(t, s, 160, 90, [3]float64{0xc0, 0x20, 0x20}))
+	for _, c := range []struct {
+		path, body string
+		code       int
+	}{
+		{"api/scenes/a/layers/1/inputs", `{"pass": "invert", "inputs": {"uAmount": 1}}`, 404},
+		{"api/scenes/nope/layers/0/inputs", `{"pass": "invert", "inputs": {"uAmount": 1}}`, 404},
+		{"api/scenes/a/layers/0/inputs", `{"pass": "blur", "inputs": {"uAmount": 1}}`, 422},
+		{"api/scenes/a/layers/0/inputs", `{"pass": "invert", "inputs": {"uAmount": "loud"}}`, 422},
+		{"api/scenes/a/layers/0/inputs", `{"pass": "invert", "inputz": {}}`, 400},
+	} {
+		if code, body := set(c.path, c.body); code != c.code {
+			t.Errorf("POST %s %s: %d %s, want %d", c.path, c.body, code, body, c.code)
+		}
 	}
 }

@@ -43,7 +43,7 @@ func (s *Service) routes() http.Handler {
 	mux.Handle("/api/barcodes", s.control(s.apiBarcodes, http.MethodGet))
 	mux.Handle("/api/scenes", s.control(s.apiScenes, http.MethodGet, http.MethodPut, http.MethodPatch))
 	mux.Handle("/api/sources", s.control(s.apiSources, http.MethodGet))
-	mux.Handle("/api/scenes/", s.control(s.apiActivate, http.MethodPost))
+	mux.Handle("/api/scenes/", s.control(s.apiScene, http.MethodPost))
 	mux.Handle("/api/sources/", s.control(s.apiSourceFields, http.MethodPost))
 	mux.Handle("/api/", s.control(func(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/internal/mergepatch"
 	"github.com/shadercast/shadercast/scene"
 )
@@ -78,6 +80,9 @@ type ScenesView struct {
 	Transitions []string `json:"transitions"`
 	// Transition is the switch under way, if any.
 	Transition *TransitionView `json:"transition,omitempty"`
+	// LayerPasses are the passes of layers that have some, with their
+	// inputs, by scene and layer index (null for a layer without).
+	LayerPasses map[string][][]compositor.PassInfo `json:"layerPasses"`
 }
 
 // TransitionView is a switch under way.
@@ -105,8 +110,19 @@ func errNoScenes(w http.ResponseWriter) {
 	jsonError(w, http.StatusNotFound, "no scenes: the service runs one --input (start it with --scenes FILE)")
 }
 
+// apiScene routes POST /api/scenes/{name}/...: activate, or a layer's
+// inputs.
+func (s *Service) apiScene(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/inputs") {
+		s.apiLayerInputs(w, r)
+		return
+	}
+	s.apiActivate(w, r)
+}
+
 // scenesRoute takes the {name} of a route prefix{name}suffix, answering
-// 404 (and false) without --scenes or for another path.
+// 404 (and false) without --scenes or for another path. The inputs route
+// takes {scene}/layers/{index} as its name.
 func (s *Service) scenesRoute(w http.ResponseWriter, r *http.Request, prefix, suffix string) (string, bool) {
 	if s.scenes == nil {
 		errNoScenes(w)
@@ -114,7 +130,7 @@ func (s *Service) scenesRoute(w http.ResponseWriter, r *http.Request, prefix, su
 	}
 	name, _ := strings.CutPrefix(r.URL.Path, prefix)
 	name, ok := strings.CutSuffix(name, suffix)
-	if !ok || name == "" || strings.Contains(name, "/") {
+	if !ok || name == "" || strings.Contains(name, "/") && suffix != "/inputs" {
 		jsonError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path+" (want "+prefix+"{name}"+suffix+")")
 		return "", false
 	}
@@ -153,7 +169,69 @@ func (s *Service) scenesView() ScenesView {
 	s.scenes.mu.Lock()
 	v.ReloadError = s.scenes.reloadErr
 	s.scenes.mu.Unlock()
+	v.LayerPasses = map[string][][]compositor.PassInfo{}
+	s.scenes.applyMu.Lock()
+	chains := s.scenes.chains
+	s.scenes.applyMu.Unlock()
+	for name, sc := range set.desc.Scenes {
+		var per [][]compositor.PassInfo
+		for i := range sc.Layers {
+			var ps []compositor.PassInfo
+			if c := chains[layerKey(set.desc, &sc.Layers[i])]; c != nil {
+				ps = c.Passes()
+			}
+			per = append(per, ps)
+		}
+		v.LayerPasses[name] = per
+	}
 	return v
+}
+
+// LayerInputsRequest is the body of POST
+// /api/scenes/{scene}/layers/{index}/inputs.
+type LayerInputsRequest struct {
+	Pass   string         `json:"pass"`
+	Inputs map[string]any `json:"inputs"`
+}
+
+// apiLayerInputs is POST /api/scenes/{scene}/layers/{index}/inputs: it
+// sets inputs of a layer's pass (a vignette's amount, an ISF source's
+// speed), type-checked as PATCH /api/pipeline does, from the next frame.
+// The layers that show one source through the same passes share them.
+func (s *Service) apiLayerInputs(w http.ResponseWriter, r *http.Request) {
+	rest, _ := s.scenesRoute(w, r, "/api/scenes/", "/inputs")
+	if rest == "" {
+		return
+	}
+	sceneName, idx, ok := strings.Cut(rest, "/layers/")
+	i, err := strconv.Atoi(idx)
+	set := s.scenes.cur.Load()
+	sc, found := set.desc.Scenes[sceneName]
+	if !ok || err != nil || !found || i < 0 || i >= len(sc.Layers) {
+		jsonError(w, http.StatusNotFound, fmt.Sprintf("no layer %q of scene %q", idx, sceneName))
+		return
+	}
+	var req LayerInputsRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		jsonError(w, http.StatusBadRequest, "body: "+err.Error())
+		return
+	}
+	s.scenes.applyMu.Lock()
+	c := s.scenes.chains[layerKey(set.desc, &sc.Layers[i])]
+	s.scenes.applyMu.Unlock()
+	if c == nil {
+		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("layer %d of scene %q has no passes", i, sceneName))
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(req.Inputs)) {
+		if err := c.SetUniform(req.Pass, k, req.Inputs[k]); err != nil {
+			jsonError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"passes": c.Passes()})
 }
 
 // sourceStates are the states of set's sources, by name.
