@@ -957,3 +957,43 @@ func TestScenesLayerInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestScenesLayerPassReload: a layer's plugin pass follows its file as the
+// pipeline's passes do: an edit shows on the layer, with the input value
+// set through the API kept.
+func TestScenesLayerPassReload(t *testing.T) {
+	dir := t.TempDir()
+	shaders := filepath.Join(dir, "shaders")
+	if err := os.Mkdir(shaders, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plugin := filepath.Join(shaders, "tint.fs")
+	write := func(green string) {
+		t.Helper()
+		src := `/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}, {"NAME": "amount", "TYPE": "float", "DEFAULT": 0.5}]}*/
+void main() { gl_FragColor = vec4(amount, ` + green + `, 0.2, 1.0); }
+`
+		if err := os.WriteFile(plugin+".tmp", []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(plugin+".tmp", plugin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("0.2")
+	file := filepath.Join(dir, "scenes.json")
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+ "sources": {"bg": {"type": "color", "color": "#000000"}},
+ "scenes": {"a": {"layers": [{"source": "bg", "passes": ["tint"]}]}}, "program": "a"}`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, nil, nil, "--scenes", file, "--no-barcode", "--shaders", shaders)
+	eventually(t, 20*time.Second, "the tint", colourIs(t, s, 160, 90, [3]float64{0.5 * 255, 0.2 * 255, 0.2 * 255}))
+	if code, body := s.request(t, "POST", "api/scenes/a/layers/0/inputs", "", "application/json", `{"pass": "tint", "inputs": {"amount": 0.8}}`); code != 200 {
+		t.Fatalf("set amount: %d %s", code, body)
+	}
+	eventually(t, 10*time.Second, "the amount set", colourIs(t, s, 160, 90, [3]float64{0.8 * 255, 0.2 * 255, 0.2 * 255}))
+	write("0.6")
+	eventually(t, 10*time.Second, "the edited plugin, the amount kept", colourIs(t, s, 160, 90, [3]float64{0.8 * 255, 0.6 * 255, 0.2 * 255}))
+}

@@ -69,6 +69,9 @@ func (s *Service) runPluginEvents(ctx context.Context) {
 			} else if s.win != nil {
 				s.win.SetStatus("")
 			}
+			if ev.Kind == plugins.Changed || ev.Kind == plugins.Added {
+				s.reloadLayerPass(ev.Name)
+			}
 			s.publishPipeline()
 		}
 	}

@@ -196,3 +196,58 @@ func (s *Service) rebuildGenerators(redo map[string]bool) error {
 	s.scenes.mu.Unlock()
 	return nil
 }
+
+// reloadLayerPass makes again, from the registry, the layer chains that
+// run plugin pass name and the transition of that name (its file changed,
+// or appeared), as the pipeline's own chain follows its files: the new
+// chains start with the old ones' input values. A chain that does not
+// build keeps running as it was, and the error is reported as a scenes
+// version's.
+func (s *Service) reloadLayerPass(name string) {
+	if s.scenes == nil {
+		return
+	}
+	s.scenes.applyMu.Lock()
+	defer s.scenes.applyMu.Unlock()
+	if c := s.scenes.transitions[name]; c != nil {
+		delete(s.scenes.transitions, name) // made again on its next use
+		c.Close()
+	}
+	cur := s.scenes.cur.Load()
+	d := cur.desc
+	have := maps.Clone(s.scenes.chains)
+	stale := map[string]*compositor.LayerChain{}
+	for _, sc := range d.Scenes {
+		for i := range sc.Layers {
+			l := &sc.Layers[i]
+			if !slices.Contains(l.Passes, name) {
+				continue
+			}
+			if k := layerKey(d, l); have[k] != nil {
+				stale[k] = have[k]
+				delete(have, k)
+			}
+		}
+	}
+	if len(stale) == 0 {
+		return
+	}
+	chains, err := s.buildChains(d, have)
+	if err != nil {
+		s.scenesError(fmt.Errorf("pass %q reloaded: %w", name, err))
+		return
+	}
+	for k, old := range stale {
+		c := chains[k]
+		for _, p := range old.Passes() {
+			for _, u := range p.Uniforms {
+				c.SetUniform(p.Name, u.Name, u.Value) // what no longer fits is dropped
+			}
+		}
+	}
+	if !s.applyLocked(d, chains, cur.trans) {
+		closeChains(chains, s.scenes.chains)
+		return
+	}
+	s.log.Info("layer chains follow a plugin's new version", "pass", name, "chains", len(stale))
+}
