@@ -655,6 +655,9 @@ func TestScenesSlate(t *testing.T) {
 	if st := state(); st != "stalled" {
 		t.Errorf("state %q while quiet, want stalled", st)
 	}
+	if _, m := s.request(t, "GET", "metrics", "", "", ""); !strings.Contains(m, `shadercast_scene_sources{state="stalled"} 1`) {
+		t.Error("the metrics do not count the stalled source")
+	}
 	sending.Store(true)
 	eventually(t, 10*time.Second, "the camera's picture again", colourIs(t, s, 20, 20, grey))
 	if st := state(); st != "live" {

@@ -51,6 +51,10 @@ func newMetrics(s *Service) *metrics {
 		return 0
 	})
 	m.reg.MustRegister(&passCollector{s: s})
+	if s.scenes != nil {
+		m.reg.MustRegister(&sceneCollector{s: s})
+		counter("scenes_audio_dropped_frames_total", "Sources' audio frames dropped: a source's buffer was full (its clock ran ahead of the mixer's), or not 48 kHz.", u(&s.stats.audioDropped))
+	}
 	registerShaderMetrics(m, s)
 	m.reg.MustRegister(&rtcCollector{s: s})
 	m.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "shadercast", Name: "frame_latency_seconds",
@@ -74,6 +78,23 @@ func (c *dropCollector) Collect(ch chan<- prometheus.Metric) {
 		"generator": c.s.video.Stats().DroppedOverflow,
 	} {
 		ch <- prometheus.MustNewConstMetric(dropDesc, prometheus.CounterValue, float64(n), reason)
+	}
+}
+
+// sceneCollector reports the scenes' sources by state (a bounded label:
+// the states, not the sources' names).
+type sceneCollector struct{ s *Service }
+
+var sceneSourcesDesc = prometheus.NewDesc("shadercast_scene_sources", "Sources of the scenes in force, by state (opening, waiting, live, stalled, ended, failed).", []string{"state"}, nil)
+
+func (c *sceneCollector) Describe(ch chan<- *prometheus.Desc) { ch <- sceneSourcesDesc }
+func (c *sceneCollector) Collect(ch chan<- prometheus.Metric) {
+	n := map[string]int{"opening": 0, "waiting": 0, "live": 0, "stalled": 0, "ended": 0, "failed": 0}
+	for _, st := range c.s.sourceStates(c.s.scenes.cur.Load()) {
+		n[st.State]++
+	}
+	for state, k := range n {
+		ch <- prometheus.MustNewConstMetric(sceneSourcesDesc, prometheus.GaugeValue, float64(k), state)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shadercast/shadercast/compositor"
@@ -45,25 +46,26 @@ type sourceAudio struct {
 
 // push appends d's samples (mono taken to both channels, more than two
 // channels mixed down to two by taking the first two), dropping the
-// oldest past mixMax. d stays the caller's.
-func (a *sourceAudio) push(d media.AudioData) {
+// oldest past mixMax; it returns the frames it dropped. d stays the
+// caller's.
+func (a *sourceAudio) push(d media.AudioData) (dropped int) {
 	n, ch := d.NumberOfFrames(), d.NumberOfChannels()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if d.SampleRate() != mixRate || ch < 1 {
 		a.dropped += uint64(n)
-		return
+		return n
 	}
 	size, err := d.AllocationSize(media.AudioDataCopyToOptions{Format: media.F32})
 	if err != nil {
-		return
+		return 0
 	}
 	if cap(a.raw) < size {
 		a.raw = make([]byte, size)
 	}
 	raw := a.raw[:size]
 	if d.CopyTo(raw, media.AudioDataCopyToOptions{Format: media.F32}) != nil {
-		return
+		return 0
 	}
 	for i := 0; i < n; i++ {
 		l := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i*ch:]))
@@ -76,7 +78,9 @@ func (a *sourceAudio) push(d media.AudioData) {
 	if over := len(a.buf) - mixMax*mixChannels; over > 0 {
 		a.buf = append(a.buf[:0], a.buf[over:]...)
 		a.dropped += uint64(over / mixChannels)
+		return over / mixChannels
 	}
+	return 0
 }
 
 // take adds the next block times w into mix (mixBlock stereo frames) and
@@ -102,14 +106,15 @@ func (a *sourceAudio) take(mix []float32, w float32) bool {
 	return n > 0 && w != 0
 }
 
-// pumpAudio reads a source's sound into its buffer until the source ends.
-func (ss *sceneSource) pumpAudio(ctx context.Context, src source.Audio) {
+// pumpAudio reads a source's sound into its buffer until the source ends,
+// counting what the buffer drops in drops.
+func (ss *sceneSource) pumpAudio(ctx context.Context, src source.Audio, drops *atomic.Uint64) {
 	for {
 		d, err := src.ReadAudio(ctx)
 		if err != nil {
 			return
 		}
-		ss.audio.push(d)
+		drops.Add(uint64(ss.audio.push(d)))
 		d.Close()
 	}
 }

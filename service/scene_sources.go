@@ -188,7 +188,7 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 			stopAudio := func() {}
 			if a, ok := src.(source.Audio); ok {
 				actx, stop := context.WithCancel(ctx)
-				go ss.pumpAudio(actx, a)
+				go ss.pumpAudio(actx, a, &s.stats.audioDropped)
 				stopAudio = stop
 			}
 			err = ss.pump(ctx, src)

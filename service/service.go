@@ -111,6 +111,7 @@ type counters struct {
 	audioIn       atomic.Uint64
 	audioDrops    atomic.Uint64
 	silence       atomic.Uint64
+	audioDropped  atomic.Uint64 // --scenes: sources' audio frames dropped
 	detections    atomic.Uint64 // frames with at least one barcode
 	// panics counts panics recovered at the boundaries that run untrusted
 	// work (input readers, decoders, plugin loading; see internal/safe).

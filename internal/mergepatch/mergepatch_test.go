@@ -52,3 +52,16 @@ func sameJSON(t *testing.T, a, b string) bool {
 	jb, _ := json.Marshal(y)
 	return string(ja) == string(jb)
 }
+
+// FuzzApply: any two inputs give a result or an error, never a panic, and
+// a result is JSON.
+func FuzzApply(f *testing.F) {
+	f.Add([]byte(`{"a":{"b":1}}`), []byte(`{"a":{"b":null,"c":[1]}}`))
+	f.Add([]byte(`[]`), []byte(`{"x":{"y":{"z":null}}}`))
+	f.Fuzz(func(t *testing.T, doc, patch []byte) {
+		out, err := Apply(doc, patch)
+		if err == nil && !json.Valid(out) {
+			t.Fatalf("%s + %s = invalid JSON %s", doc, patch, out)
+		}
+	})
+}
