@@ -61,8 +61,8 @@ type Layer struct {
 	Chain *LayerChain
 	// Nested are the layers of a nested scene (Frame Generated, Chain from
 	// Pipeline.NewNested): drawn on the same Frames, on the chain's
-	// transparent frame, as its picture. Their own chains run and draw,
-	// but report no results (their placement is the nested scene's).
+	// transparent frame, as its picture. Their chains' results come with
+	// the nested placements (LayerResult.Outer).
 	Nested []Layer
 }
 
@@ -241,7 +241,8 @@ var (
 )
 
 // drawLayers draws layers over bg on dst, running their chains; their
-// results are numbered from base in Output.Layers (none when base < 0).
+// results are numbered from base in Output.Layers (a nested scene's,
+// base < 0, by the top-level layer that shows it: r.nestTop).
 func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *target, bg [4]float32) error {
 	gl.BindFramebuffer(gl.FRAMEBUFFER, dst.fbo)
 	gl.ClearColor(bg[0], bg[1], bg[2], bg[3])
@@ -277,7 +278,7 @@ func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *target,
 		if l.Chain.live() {
 			at := base + k
 			if base < 0 {
-				at = -1
+				at = r.nestTop
 			}
 			if src, err = l.Chain.run(r, s, l.Frame, at, pl, l.Nested); err != nil {
 				return err

@@ -50,10 +50,8 @@ type LayerChain struct {
 	nested bool
 	// trans: a transition's chain (NewTransition).
 	trans bool
-	// scratch takes the results of a nested scene's layers, which are
-	// not reported; depth guards against a chain nested in itself.
-	scratch LayerResult
-	depth   int
+	// depth guards against a chain nested in itself.
+	depth int
 
 	// view is what Passes reads: published on the GL thread.
 	view atomic.Pointer[[]PassInfo]
@@ -86,13 +84,29 @@ type LayerResult struct {
 	// chain ran; during a transition, the outgoing scene's layers follow
 	// (len(Layers) + their index in Transition.From).
 	Layer int
+	// Chain is the name of the chain that ran (the service names them
+	// after their sources).
+	Chain string
 	// Width and Height are the source frame's: Detections are in its
-	// pixels. Placement maps them to the canvas (scene.Placement.ToCanvas).
+	// pixels. Placement maps them to where the layer draws the frame, and
+	// for a layer inside nested scenes Outer maps that on to the canvas
+	// (the nested scenes' placements, outermost first): ToCanvas does
+	// both.
 	Width, Height int
 	Placement     scene.Placement
+	Outer         []scene.Placement
 	// Detections are the barcodes the chain's barcode pass found. Compose
 	// reuses the storage of Output.Layers and of their Detections.
 	Detections []barcode.DetectedBarcode
+}
+
+// ToCanvas maps a point of the source frame to the canvas.
+func (r *LayerResult) ToCanvas(x, y float64) (float64, float64) {
+	x, y = r.Placement.ToCanvas(x, y)
+	for i := len(r.Outer) - 1; i >= 0; i-- {
+		x, y = r.Outer[i].ToCanvas(x, y)
+	}
+	return x, y
 }
 
 // NewLayerChain makes a chain of passes (in order, all enabled) for the
@@ -327,11 +341,13 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 	}
 	f := &c.frame
 	f.info = FrameInfo{Index: c.frames, Timestamp: r.ts, Width: w, Height: h}
-	res := &c.scratch // a nested scene's layers report nothing
-	if k >= 0 {
-		res = r.out.layerResult(k, w, h, pl)
-	}
+	res := r.out.layerResult(k, w, h, pl)
+	res.Chain = c.name
+	res.Outer = append(res.Outer[:0], r.outer...)
 	f.detections = res.Detections[:0]
+	// A nested scene's layers add results of their own: the slice may
+	// move, so the result is found again by its index.
+	ri := len(r.out.Layers) - 1
 	c.frames++
 	if s != nil && c.analysesOnly() {
 		p.analyse(f, c.entries, &s.src)
@@ -367,7 +383,12 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 			return layerSource{}, fmt.Errorf("%w: scenes nested deeper than %d", ErrFrame, MaxNesting)
 		}
 		c.depth++
+		if len(r.outer) == 0 {
+			r.nestTop = k
+		}
+		r.outer = append(r.outer, pl)
 		err := p.drawLayers(r, nested, -1, cur, transparent)
+		r.outer = r.outer[:len(r.outer)-1]
 		c.depth--
 		if err != nil {
 			return layerSource{}, err
@@ -386,7 +407,7 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 		drawFullscreen(s.src.tex.id, cur)
 	}
 	out, err := p.runPasses(f, c.entries, cur, nil)
-	res.Detections = f.detections
+	r.out.Layers[ri].Detections = f.detections
 	if err != nil {
 		return layerSource{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/internal/glthread"
 	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/scene"
 )
 
 // OutputFormat is the pixel format a pipeline reads back.
@@ -238,6 +239,11 @@ type request struct {
 	slot  int // ring slot of an async readback
 	start time.Time
 	frame uint64 // the pipeline's index of the frame, once rendered
+	// outer are the placements of the nested scenes being drawn,
+	// outermost first, and nestTop the top-level layer that shows them:
+	// what a result inside them is told with.
+	outer   []scene.Placement
+	nestTop int
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}

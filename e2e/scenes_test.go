@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/internal/chromium"
 )
 
@@ -747,28 +748,69 @@ func TestScenesWHIPSources(t *testing.T) {
 
 // TestScenesNested: a scene source shows another scene as one layer (its
 // layers drawn at the source's size, then placed, here at half size in a
-// corner over a background), and follows what that scene's sources show.
+// corner over a background), follows what that scene's sources show, and
+// a barcode pass inside it reports the code with its own source's name, in
+// canvas pixels through both placements.
 func TestScenesNested(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "scenes.json")
-	err := os.WriteFile(file, []byte(`{"canvas": {"width": 320, "height": 180, "fps": 15},
+	dir := t.TempDir()
+	code, err := barcode.Encode("qr_code", "nested", 120, 120)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 320, 180))
+	for i := range img.Pix {
+		img.Pix[i] = 230
+		if i%4 == 3 {
+			img.Pix[i] = 255 // opaque
+		}
+	}
+	for y := 0; y < 120; y++ {
+		for x := 0; x < 120; x++ {
+			v := code.GrayAt(x, y).Y
+			o := img.PixOffset(100+x, 30+y)
+			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = v, v, v
+		}
+	}
+	writePNG(t, filepath.Join(dir, "qr.png"), img)
+	file := filepath.Join(dir, "scenes.json")
+	err = os.WriteFile(file, []byte(`{"canvas": {"width": 640, "height": 360, "fps": 15},
  "sources": {"bg": {"type": "color", "color": "#203040"}, "red": {"type": "color", "color": "#c02020"},
-             "blue": {"type": "color", "color": "#2040c0"}, "pip": {"type": "scene", "scene": "split"}},
- "scenes": {"split": {"layers": [{"source": "red", "rect": [0, 0, 160, 180]}, {"source": "blue", "rect": [160, 0, 160, 180]}]},
-            "main": {"layers": [{"source": "bg"}, {"source": "pip", "rect": [160, 90, 160, 90]}]}},
+             "qr": {"type": "image", "path": "qr.png"}, "pip": {"type": "scene", "scene": "split"}},
+ "scenes": {"split": {"layers": [{"source": "red", "rect": [0, 0, 320, 360]}, {"source": "qr", "rect": [320, 0, 320, 360], "fit": "stretch", "passes": ["barcode"]}]},
+            "main": {"layers": [{"source": "bg"}, {"source": "pip", "rect": [320, 180, 320, 180]}]}},
  "program": "main"}`), 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
-	red, blue, bg := [3]float64{0xc0, 0x20, 0x20}, [3]float64{0x20, 0x40, 0xc0}, [3]float64{0x20, 0x30, 0x40}
+	s := start(t, nil, nil, "--scenes", file)
+	sse := subscribe(t, s, "")
+	red, bg := [3]float64{0xc0, 0x20, 0x20}, [3]float64{0x20, 0x30, 0x40}
 	eventually(t, 20*time.Second, "the nested scene in its corner", func() bool {
-		return colourIs(t, s, 80, 45, bg)() && colourIs(t, s, 200, 135, red)() && colourIs(t, s, 280, 135, blue)()
+		return colourIs(t, s, 160, 90, bg)() && colourIs(t, s, 400, 270, red)()
 	})
+	// The code is at (100..220, 30..150) of the 320x180 qr source, which
+	// the split scene stretches to (320..640, 0..360) of its 640x360 frame
+	// (x1, x2), which main places at half size from (320, 180): the code's
+	// centre (160, 90) is (480, 180) in the split scene and lands at
+	// (320 + 480 / 2, 180 + 180 / 2).
+	var ev layerDetections
+	eventually(t, 20*time.Second, "the nested layer's barcode", func() bool {
+		e := sse.last("detections")
+		return e != "" && json.Unmarshal([]byte(e), &ev) == nil && len(ev.Barcodes) == 1
+	})
+	b := ev.Barcodes[0]
+	var cx, cy float64
+	for _, p := range b.CornerPoints {
+		cx, cy = cx+p.X/4, cy+p.Y/4
+	}
+	if b.Source != "qr" || b.RawValue != "nested" || math.Hypot(cx-560, cy-270) > 4 {
+		t.Errorf("nested barcode from %q %q at (%.1f, %.1f), want from qr at (560, 270)", b.Source, b.RawValue, cx, cy)
+	}
 	// The nested scene's source changes: so does the corner.
 	if code, body := s.request(t, "PATCH", "api/scenes", "", "application/merge-patch+json", `{"sources": {"red": {"color": "#20c020"}}}`); code != 200 {
 		t.Fatalf("PATCH: %d %s", code, body)
 	}
-	eventually(t, 10*time.Second, "the nested scene's new colour", colourIs(t, s, 200, 135, [3]float64{0x20, 0xc0, 0x20}))
+	eventually(t, 10*time.Second, "the nested scene's new colour", colourIs(t, s, 400, 270, [3]float64{0x20, 0xc0, 0x20}))
 }
 
 // TestScenesAudio: the programme's sound is the mix of its scene's

@@ -8,10 +8,11 @@ import (
 )
 
 // programDetections gathers a frame's barcodes: the output chain's, then
-// each layer chain's, mapped onto the canvas where the layer shows them and
-// told with their source (layerSources name each layer's). The result and
-// its corner slices are reused by the next call: compositor goroutine.
-func (s *Service) programDetections(out *compositor.Output, layerSources []string) []Detection {
+// each layer chain's, mapped onto the canvas where the layer shows them
+// (through the nested scenes it is in) and told with their source (the
+// chains are named after their sources). The result and its corner slices
+// are reused by the next call: compositor goroutine.
+func (s *Service) programDetections(out *compositor.Output) []Detection {
 	d := s.dets[:0]
 	next := func() *Detection {
 		if len(d) < cap(d) {
@@ -27,11 +28,9 @@ func (s *Service) programDetections(out *compositor.Output, layerSources []strin
 		e.DetectedBarcode, e.Source, e.InSource = b, "", nil
 		e.CornerPoints = append(corners, b.CornerPoints...)
 	}
-	for _, lr := range out.Layers {
-		src := ""
-		if lr.Layer < len(layerSources) {
-			src = layerSources[lr.Layer]
-		}
+	for k := range out.Layers {
+		lr := &out.Layers[k]
+		src := lr.Chain
 		for _, b := range lr.Detections {
 			e := next()
 			corners := e.CornerPoints[:0]
@@ -45,7 +44,7 @@ func (s *Service) programDetections(out *compositor.Output, layerSources []strin
 			e.CornerPoints = corners
 			minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 			for _, p := range b.CornerPoints {
-				x, y := lr.Placement.ToCanvas(p.X, p.Y)
+				x, y := lr.ToCanvas(p.X, p.Y)
 				e.CornerPoints = append(e.CornerPoints, barcode.Point{X: x, Y: y})
 				minX, minY, maxX, maxY = min(minX, x), min(minY, y), max(maxX, x), max(maxY, y)
 			}

@@ -491,14 +491,13 @@ func (s *Service) runCompositor(ctx context.Context) {
 
 // composite runs one frame through the pipeline and hands the result on.
 func (s *Service) composite(ctx context.Context, f media.VideoFrame, created time.Time, out *compositor.Output) {
-	s.output(ctx, s.pl.Process(ctx, f, out), created, out, nil)
+	s.output(ctx, s.pl.Process(ctx, f, out), created, out)
 }
 
 // output hands on what the pipeline made of one frame (Process's or
 // Compose's, whose error is err): the detections, the snapshot, the
-// recording and the video track. layerSources name the source of each
-// layer of a composition.
-func (s *Service) output(ctx context.Context, err error, created time.Time, out *compositor.Output, layerSources []string) {
+// recording and the video track.
+func (s *Service) output(ctx context.Context, err error, created time.Time, out *compositor.Output) {
 	if err != nil {
 		if ctx.Err() == nil {
 			s.stats.processErrors.Add(1)
@@ -514,7 +513,7 @@ func (s *Service) output(ctx context.Context, err error, created time.Time, out 
 	res := out.Frame
 	out.Frame = media.VideoFrame{}
 	s.lat.put(res.Timestamp(), created)
-	dets := s.programDetections(out, layerSources)
+	dets := s.programDetections(out)
 	if len(dets) > 0 {
 		s.stats.detections.Add(1)
 	}

@@ -281,7 +281,6 @@ func (s *Service) mix(ctx context.Context) {
 	next := time.Now()
 	c := compositor.Composition{Width: cv.Width, Height: cv.Height, Duration: interval.Microseconds()}
 	var out compositor.Output
-	var layerSources []string // the source of each of c.Layers, then of c.Transition.From
 	var trans compositor.Transition
 	lastOut := int64(-1)
 	for {
@@ -305,11 +304,11 @@ func (s *Service) mix(ctx context.Context) {
 		for _, ss := range set.sources {
 			c.Frames = append(c.Frames, ss.newest(set))
 		}
-		c.Layers, layerSources = showable(c.Layers[:0], layerSources[:0], set, c.Frames, set.program)
+		c.Layers = showable(c.Layers[:0], c.Frames, set.program)
 		c.Transition = nil
 		if t := set.trans; t != nil {
 			if progress := t.progress(time.Now()); progress < 1 {
-				trans.From, layerSources = showable(trans.From[:0], layerSources, set, c.Frames, t.layers)
+				trans.From = showable(trans.From[:0], c.Frames, t.layers)
 				trans.Chain, trans.Progress = t.chain, progress
 				c.Transition = &trans
 			}
@@ -324,25 +323,17 @@ func (s *Service) mix(ctx context.Context) {
 		}
 		c.Frames = c.Frames[:0]
 		s.stats.framesIn.Add(1)
-		s.output(ctx, err, created, &out, layerSources)
+		s.output(ctx, err, created, &out)
 	}
 }
 
-// showable appends to dst the layers that have something to show (a
-// generator, or a source with a frame in frames), and their sources' names
-// to names.
-func showable(dst []compositor.Layer, names []string, set *sceneSet, frames []media.VideoFrame, layers []compositor.Layer) ([]compositor.Layer, []string) {
+// showable appends to dst the layers that have something to show: a
+// generator, or a source with a frame in frames.
+func showable(dst []compositor.Layer, frames []media.VideoFrame, layers []compositor.Layer) []compositor.Layer {
 	for _, l := range layers {
-		switch {
-		case l.Frame == compositor.Generated:
-			if l.Chain != nil {
-				dst = append(dst, l)
-				names = append(names, l.Spec.Source)
-			}
-		case !frames[l.Frame].Closed():
+		if l.Frame == compositor.Generated && l.Chain != nil || l.Frame >= 0 && !frames[l.Frame].Closed() {
 			dst = append(dst, l)
-			names = append(names, set.sources[l.Frame].name)
 		}
 	}
-	return dst, names
+	return dst
 }
