@@ -489,7 +489,8 @@
   }
 
   // ---- the programme's layers ------------------------------------------------
-  // Per layer of the scene on air: visibility, opacity, sound (PATCH
+  // Per layer of the scene on air: visibility, opacity, placement (rect,
+  // fit, rotation), sound (PATCH
   // ./api/scenes, a merge patch replacing the scene's layer list), and the
   // inputs of its passes (POST ./api/scenes/{scene}/layers/{i}/inputs).
 
@@ -567,7 +568,55 @@
         row.append(name, el, out);
         return row;
       };
-      box.append(check('visible', 'visible'), slider('opacity', 'opacity', 1), check('muted', 'muted'), slider('gain', 'gain', 2));
+      // Placement: the rect in canvas pixels, the fit, the turn.
+      const place = document.createElement('label');
+      place.className = 'input';
+      const pname = document.createElement('span');
+      pname.textContent = 'rect';
+      const nums = document.createElement('span');
+      const rect = (l.rect || [0, 0, 0, 0]).map((v) => Math.round(v));
+      rect.forEach((v, k) => {
+        const el = document.createElement('input');
+        el.type = 'number';
+        el.step = '1';
+        el.value = String(v);
+        el.style.width = '4.5em';
+        el.dataset.layerKey = 'rect' + k;
+        el.addEventListener('change', () => {
+          const r = rect.slice();
+          r[k] = Number(el.value);
+          change({ rect: r });
+        });
+        nums.append(el);
+      });
+      place.append(pname, nums);
+      const fitRow = document.createElement('label');
+      fitRow.className = 'input';
+      const fname = document.createElement('span');
+      fname.textContent = 'fit';
+      const fit = document.createElement('select');
+      fit.dataset.layerKey = 'fit';
+      for (const f of ['contain', 'cover', 'stretch']) {
+        const o = document.createElement('option');
+        o.value = o.textContent = f;
+        fit.append(o);
+      }
+      fit.value = l.fit || 'contain';
+      fit.addEventListener('change', () => change({ fit: fit.value }));
+      fitRow.append(fname, fit);
+      const rot = document.createElement('label');
+      rot.className = 'input';
+      const rname = document.createElement('span');
+      rname.textContent = 'rotation';
+      const deg = document.createElement('input');
+      deg.type = 'number';
+      deg.step = '1';
+      deg.value = String(l.rotation || 0);
+      deg.dataset.layerKey = 'rotation';
+      deg.addEventListener('change', () => change({ rotation: Number(deg.value) }));
+      rot.append(rname, deg);
+      box.append(check('visible', 'visible'), slider('opacity', 'opacity', 1), place, fitRow, rot,
+        check('muted', 'muted'), slider('gain', 'gain', 2));
       for (const pass of passes[i] || []) {
         const sub = document.createElement('fieldset');
         sub.className = 'pass';

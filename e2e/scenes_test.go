@@ -429,7 +429,20 @@ func TestBrowserScenes(t *testing.T) {
 		e := sse.last("scenes")
 		return strings.Contains(e, `"transition":"dip"`) && strings.Contains(e, `"duration":2.5`) && strings.Contains(e, `"program":"b"`)
 	})
-	// The layers on air: hiding b's only layer on the page leaves black.
+	// The layers on air: b's only layer moved to the left half on the page
+	// leaves black on the right; hidden, black everywhere.
+	eventually(t, 10*time.Second, "the placement controls of scene b", func() bool {
+		var n int
+		page.Eval(ctx, `document.querySelectorAll('#layers fieldset.layer input[data-layer-key="rect2"]').length`, &n)
+		return n == 1
+	})
+	if err := page.Eval(ctx, `(() => { const w = document.querySelector('#layers fieldset.layer input[data-layer-key="rect2"]'); w.value = '160'; w.dispatchEvent(new Event('change')); return true; })()`, &ok); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "black right of the narrowed layer", func() bool {
+		c, l := snapshotAt(t, s, 240, 90), snapshotAt(t, s, 80, 90)
+		return c.R < 20 && c.G < 20 && c.B < 20 && l.B > 150
+	})
 	eventually(t, 10*time.Second, "the layer controls of scene b", func() bool {
 		var n int
 		page.Eval(ctx, `document.querySelectorAll('#layers fieldset.layer input[data-layer-key="visible"]').length`, &n)
