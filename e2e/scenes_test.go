@@ -696,12 +696,24 @@ func TestScenesWHIPSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := start(t, nil, nil, "--scenes", file, "--no-barcode")
+	sse := subscribe(t, s, "")
 	state := func(name string) string {
 		var v struct {
 			SourceStates map[string]struct{ State string } `json:"sourceStates"`
 		}
 		s.getJSON(t, "api/scenes", "", &v)
 		return v.SourceStates[name].State
+	}
+	// sourceEvent reports whether SSE told of source name in state.
+	sourceEvent := func(name, state string) bool {
+		sse.mu.Lock()
+		defer sse.mu.Unlock()
+		for _, e := range sse.events["source"] {
+			if strings.Contains(e, `"source":"`+name+`"`) && strings.Contains(e, `"state":"`+state+`"`) {
+				return true
+			}
+		}
+		return false
 	}
 	eventually(t, 10*time.Second, "cam1 waiting", func() bool { return state("cam1") == "waiting" })
 	red, blue, green := [3]float64{200, 40, 40}, [3]float64{40, 60, 200}, [3]float64{40, 180, 60}
@@ -716,6 +728,9 @@ func TestScenesWHIPSources(t *testing.T) {
 	})
 	if st := state("cam1"); st != "live" {
 		t.Errorf("cam1 %q with a publisher, want live", st)
+	}
+	if !sourceEvent("cam1", "live") {
+		t.Errorf("SSE source events %v, want cam1 live", sse.events["source"])
 	}
 	// A second publisher for cam1: 409.
 	extra := newPublisher(t, "", true, false)
@@ -734,6 +749,9 @@ func TestScenesWHIPSources(t *testing.T) {
 	})
 	if st := state("cam1"); st != "stalled" && st != "waiting" {
 		t.Errorf("cam1 %q after its publisher left", st)
+	}
+	if !sourceEvent("cam1", "waiting") {
+		t.Errorf("SSE source events %v, want cam1 waiting after its publisher left", sse.events["source"])
 	}
 	// The next publisher takes cam1.
 	p3 := newPublisher(t, "", true, false)

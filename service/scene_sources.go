@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -48,6 +49,8 @@ type sceneSource struct {
 	running *text.Source
 	// audio is the source's sound waiting for the mixer.
 	audio sourceAudio
+	// announce tells the events stream of a state change (under mu).
+	announce func(SourceEvent)
 }
 
 // start runs the source on its own goroutine.
@@ -57,6 +60,11 @@ func (ss *sceneSource) start(ctx context.Context, s *Service, set *sceneSet) {
 	}
 	ss.mu.Lock()
 	ss.started = time.Now()
+	ss.announce = func(ev SourceEvent) {
+		if b, err := json.Marshal(ev); err == nil {
+			s.hub.publish(event{name: "source", data: b})
+		}
+	}
 	ss.mu.Unlock()
 	ctx, ss.stop = context.WithCancel(ctx)
 	ss.done = make(chan struct{})
@@ -149,11 +157,25 @@ func (ss *sceneSource) put(f media.VideoFrame) {
 
 func (ss *sceneSource) set(state, lastError string) {
 	ss.mu.Lock()
+	changed := ss.state != state
 	ss.state = state
 	if lastError != "" {
 		ss.lastError = lastError
 	}
+	announce := ss.announce
 	ss.mu.Unlock()
+	if changed && announce != nil {
+		announce(SourceEvent{Source: ss.name, State: state, LastError: lastError})
+	}
+}
+
+// SourceEvent is SSE "source": a scene source's state changed (opening,
+// waiting, live, ended, failed; stalled is told by GET /api/scenes and
+// the metrics, as it is a matter of time, not of an event).
+type SourceEvent struct {
+	Source    string `json:"source"`
+	State     string `json:"state"`
+	LastError string `json:"lastError,omitempty"`
 }
 
 // run opens and reads the source until ctx ends. A failure is logged once
