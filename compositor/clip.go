@@ -10,19 +10,21 @@ const maxClipped = 8
 
 // clipPolygon clips the convex polygon in (up to 4 vertices) to the
 // rectangle r (x, y, width, height; Sutherland-Hodgman, one edge at a
-// time) and returns the vertices left, in order, in out's storage.
+// time) and returns the vertices left, in order, in out's storage. A
+// polygon that is not convex (corners a detector gave in a twisted order)
+// is taken as its convex hull first: the result then always fits.
 func clipPolygon(in [][2]float64, r [4]float64, out *[maxClipped][2]float64) [][2]float64 {
 	var a, b [maxClipped][2]float64
-	cur := a[:copy(a[:], in)]
+	cur := hull(in, a[:0])
 	for edge := range 4 {
 		next := b[:0]
 		for i := range cur {
 			p, q := cur[i], cur[(i+1)%len(cur)]
 			pin, qin := inside(p, r, edge), inside(q, r, edge)
-			if pin {
+			if pin && len(next) < maxClipped {
 				next = append(next, p)
 			}
-			if pin != qin {
+			if pin != qin && len(next) < maxClipped {
 				next = append(next, crossing(p, q, r, edge))
 			}
 		}
@@ -33,6 +35,39 @@ func clipPolygon(in [][2]float64, r [4]float64, out *[maxClipped][2]float64) [][
 		}
 	}
 	return out[:copy(out[:], cur)]
+}
+
+// hull appends to dst the convex hull of pts (at most 4), counter-clockwise
+// in x-right y-up terms (Andrew's monotone chain).
+func hull(pts [][2]float64, dst [][2]float64) [][2]float64 {
+	var sorted [4][2]float64
+	n := copy(sorted[:], pts)
+	p := sorted[:n]
+	for i := 1; i < n; i++ { // insertion sort: four points
+		for j := i; j > 0 && (p[j][0] < p[j-1][0] || p[j][0] == p[j-1][0] && p[j][1] < p[j-1][1]); j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+	if n < 3 {
+		return append(dst, p...)
+	}
+	cross := func(o, a, b [2]float64) float64 { return (a[0]-o[0])*(b[1]-o[1]) - (a[1]-o[1])*(b[0]-o[0]) }
+	start := len(dst)
+	for _, q := range p { // lower chain
+		for len(dst)-start >= 2 && cross(dst[len(dst)-2], dst[len(dst)-1], q) <= 0 {
+			dst = dst[:len(dst)-1]
+		}
+		dst = append(dst, q)
+	}
+	lower := len(dst) - start
+	for i := n - 2; i >= 0; i-- { // upper chain
+		q := p[i]
+		for len(dst)-start > lower && cross(dst[len(dst)-2], dst[len(dst)-1], q) <= 0 {
+			dst = dst[:len(dst)-1]
+		}
+		dst = append(dst, q)
+	}
+	return dst[:len(dst)-1] // the first point again
 }
 
 // inside reports whether p is on the inner side of r's edge (0 left, 1

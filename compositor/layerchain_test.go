@@ -267,6 +267,11 @@ func TestClip(t *testing.T) {
 	if got := clipPolygon([][2]float64{{0, -5}, {5, 0}, {0, 5}, {-5, 0}}, r, &out); math.Abs(area(got)-12.5) > 1e-9 {
 		t.Errorf("corner diamond clipped to %v, area %g, want 12.5", got, area(got))
 	}
+	// Corners in a twisted order (a bow tie) crossing every edge: its hull
+	// is clipped, and nothing overflows.
+	if got := clipPolygon([][2]float64{{15, 10}, {-5, 0}, {15, 15}, {0, -5}}, r, &out); len(got) < 3 || area(got) > 100 {
+		t.Errorf("a twisted quad clipped to %v", got)
+	}
 	if got := clipPolygon([][2]float64{{20, 20}, {30, 20}, {30, 30}}, r, &out); len(got) != 0 {
 		t.Errorf("outside polygon clipped to %v", got)
 	}

@@ -324,6 +324,15 @@ func TestScenesTransition(t *testing.T) {
 	if v.Program != "b" || v.Transition.Name != "dissolve" || v.Transition.From != "a" || v.Transition.Progress <= 0 || v.Transition.Progress >= 1 {
 		t.Errorf("/api/scenes during the transition: program %q, transition %+v", v.Program, v.Transition)
 	}
+	// A change that keeps the programme (a layer's gain) lets it go on.
+	if code, body := s.request(t, "PATCH", "api/scenes", "", "application/merge-patch+json", `{"scenes": {"b": {"layers": [{"source": "blue", "gain": 0.5}]}}}`); code != 200 {
+		t.Fatalf("PATCH during the transition: %d %s", code, body)
+	}
+	v.Transition = nil
+	s.getJSON(t, "api/scenes", "", &v)
+	if v.Transition == nil || v.Transition.Name != "dissolve" {
+		t.Errorf("a PATCH keeping the programme ended the transition: %+v", v.Transition)
+	}
 	if strings.Join(v.Transitions, ",") != "dip,dissolve,wipe" {
 		t.Errorf("transitions %v", v.Transitions)
 	}
@@ -432,9 +441,9 @@ func TestBrowserScenes(t *testing.T) {
 	// The layers on air: b's only layer moved to the left half on the page
 	// leaves black on the right; hidden, black everywhere.
 	eventually(t, 10*time.Second, "the placement controls of scene b", func() bool {
-		var n int
-		page.Eval(ctx, `document.querySelectorAll('#layers fieldset.layer input[data-layer-key="rect2"]').length`, &n)
-		return n == 1
+		var legend string
+		page.Eval(ctx, `(() => { const l = document.querySelectorAll('#layers fieldset.layer > legend'); return l.length === 1 ? l[0].textContent : ''; })()`, &legend)
+		return legend == "0: blue" // scene b's, not a's from before the switch
 	})
 	if err := page.Eval(ctx, `(() => { const w = document.querySelector('#layers fieldset.layer input[data-layer-key="rect2"]'); w.value = '160'; w.dispatchEvent(new Event('change')); return true; })()`, &ok); err != nil {
 		t.Fatal(err)
@@ -768,6 +777,14 @@ func TestScenesWHIPSources(t *testing.T) {
 	eventually(t, 10*time.Second, "cam2's slate beside cam1", func() bool {
 		return colourIs(t, s, 180, 20, [3]float64{24, 24, 32})() && colourIs(t, s, 80, 90, green)()
 	})
+	// A whip source added while running takes a publisher at once.
+	if code, body := s.request(t, "PATCH", "api/scenes", "", "application/merge-patch+json", `{"sources": {"cam3": {"type": "whip"}}}`); code != 200 {
+		t.Fatalf("PATCH adding cam3: %d %s", code, body)
+	}
+	p5 := newPublisher(t, "", true, false)
+	if code, body, _ := postSDP(t, s.URL+"whip/cam3", "", p5.offer(t)); code != http.StatusCreated {
+		t.Errorf("a publisher for the new cam3: %d %s", code, body)
+	}
 	// Plain /whip has no source here.
 	p4 := newPublisher(t, "", true, false)
 	code, _, _ := postSDP(t, s.URL+"whip", "", p4.offer(t))

@@ -272,3 +272,36 @@ func TestPlacementToCanvas(t *testing.T) {
 		t.Errorf("cropped: (100, 0) -> (%g, %g), want (100, 50)", x, y)
 	}
 }
+
+// Nested scenes that fan out (each showing the next scene many times) are
+// refused by what they would draw, before anything expands them.
+func TestParseNestingFanOut(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"sources": {"bg": {"type": "color", "color": "#000"}`)
+	for i := 1; i < 5; i++ {
+		fmt.Fprintf(&b, `, "s%d": {"type": "scene", "scene": "n%d"}`, i, i)
+	}
+	b.WriteString(`}, "scenes": {`)
+	for i := 0; i < 5; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `"n%d": {"layers": [`, i)
+		for k := 0; k < 8; k++ {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			if i < 4 {
+				fmt.Fprintf(&b, `{"source": "s%d"}`, i+1)
+			} else {
+				b.WriteString(`{"source": "bg"}`)
+			}
+		}
+		b.WriteString("]}")
+	}
+	b.WriteString(`}, "program": "n0"}`)
+	_, err := Parse([]byte(b.String()), Checks{})
+	if err == nil || !strings.Contains(err.Error(), "scenes.n0: draws") {
+		t.Fatalf("8^5 layers through nested scenes: %v", err)
+	}
+}

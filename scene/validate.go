@@ -14,7 +14,10 @@ const (
 	MaxSources = 64
 	MaxScenes  = 64
 	MaxLayers  = 32 // per scene
-	MaxPasses  = 16 // per layer
+	// MaxDrawnLayers bounds the layers one scene draws, its nested scenes'
+	// counted as often as they are shown.
+	MaxDrawnLayers = 256
+	MaxPasses      = 16 // per layer
 )
 
 // Checks are what Validate cannot know by itself. Nil fields accept
@@ -92,6 +95,19 @@ func Validate(d *Description, c Checks) Errors {
 	}
 	if path, cycle := findCycle(d); cycle != "" {
 		add(path, "scenes show each other in a cycle: %s", cycle)
+	} else {
+		// Nested scenes multiply: each scene source shows all of its
+		// scene's layers. Bound what one scene draws in all, or a small
+		// file could ask for millions of layers.
+		memo := map[string]int{}
+		for _, name := range slices.Sorted(maps.Keys(d.Scenes)) {
+			if len(d.Scenes[name].Layers) > MaxLayers {
+				continue // told above
+			}
+			if n := expanded(d, name, memo, 0); n > MaxDrawnLayers {
+				add("scenes."+name, "draws %d layers through its nested scenes: at most %d", n, MaxDrawnLayers)
+			}
+		}
 	}
 	slices.SortStableFunc(errs, func(a, b *Error) int { return strings.Compare(a.Path, b.Path) })
 	return errs
@@ -205,6 +221,29 @@ func validateLayer(at string, l Layer, d *Description, c Checks, add func(string
 			}
 		}
 	}
+}
+
+// expanded counts the layers scene name draws, nested scenes' included
+// (memo: counts known; without cycles, which are refused first). It stops
+// counting past MaxDrawnLayers.
+func expanded(d *Description, name string, memo map[string]int, depth int) int {
+	if n, ok := memo[name]; ok {
+		return n
+	}
+	n := 0
+	for _, l := range d.Scenes[name].Layers {
+		n++
+		if src, ok := d.Sources[l.Source]; ok && src.Type == TypeScene && depth < MaxScenes {
+			if _, ok := d.Scenes[src.Scene]; ok {
+				n += expanded(d, src.Scene, memo, depth+1)
+			}
+		}
+		if n > MaxDrawnLayers {
+			break
+		}
+	}
+	memo[name] = n
+	return n
 }
 
 // findCycle finds scenes that show each other through scene sources, and

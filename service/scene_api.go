@@ -287,6 +287,10 @@ func (s *Service) putScenes(w http.ResponseWriter, r *http.Request) bool {
 		}
 		return false
 	}
+	// The look at the description in force and the swap are one step
+	// under applyMu: a switch or reload meanwhile is not undone.
+	s.scenes.applyMu.Lock()
+	defer s.scenes.applyMu.Unlock()
 	cur := s.scenes.cur.Load().desc
 	data := body
 	if r.Method == http.MethodPatch {
@@ -307,7 +311,7 @@ func (s *Service) putScenes(w http.ResponseWriter, r *http.Request) bool {
 		err = s.confine(d)
 	}
 	if err == nil {
-		err = s.applyScenes(d, false)
+		err = s.applyScenesLocked(d, false)
 	}
 	if err != nil {
 		sceneErrors(w, err, r.Method == http.MethodPatch)
@@ -354,16 +358,14 @@ func sceneErrors(w http.ResponseWriter, err error, patch bool) {
 // (sources' path and font): each is one the scenes file names, or lies
 // within --media (a relative path is taken there, and d gets the file's
 // real path). A control client may otherwise make the service read any
-// file it can.
+// file it can. Under applyMu.
 func (s *Service) confine(d *scene.Description) error {
 	known := map[string]bool{}
-	s.scenes.applyMu.Lock()
-	if f := s.scenes.fromFile; f != nil {
+	if f := s.scenes.fromFile; f != nil { // applyMu is held
 		for _, src := range f.Sources {
 			known[src.Path], known[src.Font] = true, true
 		}
 	}
-	s.scenes.applyMu.Unlock()
 	var errs scene.Errors
 	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
 		src := d.Sources[name]
@@ -405,12 +407,11 @@ func (s *Service) inMedia(p string) (string, error) {
 	if !filepath.IsAbs(p) {
 		full = filepath.Join(root, p)
 	}
+	// One answer for a file that is missing and one that is elsewhere:
+	// a control client learns nothing of files outside --media.
 	real, err := filepath.EvalSymlinks(full)
-	if err != nil {
-		return "", fmt.Errorf("%q: no such file in --media", p)
-	}
-	if rel, err := filepath.Rel(root, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("%q is outside --media %s", p, s.cfg.Media)
+	if rel, rerr := filepath.Rel(root, real); err != nil || rerr != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%q: no such file in --media %s", p, s.cfg.Media)
 	}
 	return real, nil
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/plugins"
@@ -188,7 +189,7 @@ func (s *Service) rebuildGenerators(redo map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("--scenes %s: %w", s.scenes.path, err)
 	}
-	if !s.applyLocked(d, chains, nil) {
+	if !s.applyLocked(d, chains, s.carryTransition(d)) {
 		closeChains(chains, s.scenes.chains)
 	}
 	s.scenes.mu.Lock()
@@ -210,8 +211,14 @@ func (s *Service) reloadLayerPass(name string) {
 	s.scenes.applyMu.Lock()
 	defer s.scenes.applyMu.Unlock()
 	if c := s.scenes.transitions[name]; c != nil {
-		delete(s.scenes.transitions, name) // made again on its next use
-		c.Close()
+		if t := s.scenes.cur.Load().trans; t != nil && t.chain == c && t.progress(time.Now()) < 1 {
+			// In use: the switch under way keeps the version it began
+			// with; the next use after it gets the new one.
+			s.log.Info("transition reloaded while in use; its new version serves the next switch", "transition", name)
+		} else {
+			delete(s.scenes.transitions, name) // made again on its next use
+			c.Close()
+		}
 	}
 	cur := s.scenes.cur.Load()
 	d := cur.desc
@@ -245,7 +252,7 @@ func (s *Service) reloadLayerPass(name string) {
 			}
 		}
 	}
-	if !s.applyLocked(d, chains, cur.trans) {
+	if !s.applyLocked(d, chains, s.carryTransition(d)) {
 		closeChains(chains, s.scenes.chains)
 		return
 	}

@@ -51,6 +51,7 @@ type sceneSource struct {
 	audio sourceAudio
 	// announce tells the events stream of a state change (under mu).
 	announce func(SourceEvent)
+	ended    bool // end has run: nothing more is made for it
 }
 
 // start runs the source on its own goroutine.
@@ -84,6 +85,7 @@ func (ss *sceneSource) end() {
 	ss.mu.Lock()
 	ss.frame.Close()
 	ss.slate.Close()
+	ss.ended = true
 	ss.mu.Unlock()
 }
 
@@ -94,6 +96,9 @@ func (ss *sceneSource) end() {
 func (ss *sceneSource) newest(set *sceneSet) media.VideoFrame {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if ss.ended {
+		return media.VideoFrame{} // stopped: a mixer still on the old set shows nothing of it
+	}
 	if ss.stalledLocked(time.Now()) {
 		return ss.slateLocked(set)
 	}
@@ -251,7 +256,12 @@ func (ss *sceneSource) run(ctx context.Context, s *Service, set *sceneSet) {
 		}
 		lastErr = err.Error()
 		if ss.spec.Type == scene.TypeWHIP {
-			continue // a publisher gone before its first picture: wait for the next at once
+			// A publisher gone before its first picture: wait for the
+			// next soon, without the growing backoff of a file.
+			if !sleepCtx(ctx, 250*time.Millisecond) {
+				return
+			}
+			continue
 		}
 		if !sleepCtx(ctx, backoff) {
 			return

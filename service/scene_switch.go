@@ -55,7 +55,7 @@ func (s *Service) switchProgram(name string, tr *switchRequest) bool {
 	if tr != nil && from != name {
 		// The sources are the description's, in the same order: the
 		// outgoing layers keep their frame indices.
-		trans = &sceneTransition{name: tr.name, from: from, layers: cur.program, chain: tr.chain, start: time.Now(), duration: tr.duration}
+		trans = &sceneTransition{name: tr.name, from: from, chain: tr.chain, start: time.Now(), duration: tr.duration}
 	}
 	s.applyLocked(&d, s.scenes.chains, trans)
 	return true

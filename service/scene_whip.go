@@ -50,6 +50,10 @@ func (s *Service) whipSource(name string) *whipSource {
 	if e := ws.handlers[name]; e != nil {
 		return e
 	}
+	// Again under mu: syncWHIPSources may have removed the source since.
+	if src, ok := s.scenes.cur.Load().desc.Sources[name]; !ok || src.Type != scene.TypeWHIP {
+		return nil
+	}
 	e := &whipSource{pubs: make(chan *whip.Publication, 1)}
 	cfg := s.whipConfig(func(p *whip.Publication) {
 		select {

@@ -88,9 +88,28 @@ func loadScenes(path string) (*scene.Description, error) {
 }
 
 // parseScenes parses and checks a description (a file's, or one sent
-// through the API).
+// through the API): the model's checks, and the service's own: standard
+// input can feed one source only.
 func parseScenes(data []byte) (*scene.Description, error) {
-	return scene.Parse(data, scene.Checks{})
+	d, err := scene.Parse(data, scene.Checks{})
+	if err != nil {
+		return nil, err
+	}
+	var errs scene.Errors
+	stdin := ""
+	for _, name := range slices.Sorted(maps.Keys(d.Sources)) {
+		if d.Sources[name].Path != "-" {
+			continue
+		}
+		if stdin != "" {
+			errs = append(errs, &scene.Error{Path: "sources." + name + ".path", Msg: fmt.Sprintf(`"-" (standard input) is source %q's already: one source can read it`, stdin)})
+		}
+		stdin = name
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return d, nil
 }
 
 // configuredInput is what the service was told to show: --input, or the
@@ -203,6 +222,12 @@ func (s *Service) runScenes(ctx context.Context) {
 func (s *Service) applyScenes(d *scene.Description, fromFile bool) error {
 	s.scenes.applyMu.Lock()
 	defer s.scenes.applyMu.Unlock()
+	return s.applyScenesLocked(d, fromFile)
+}
+
+// applyScenesLocked is applyScenes with applyMu held. A transition under
+// way goes on when d keeps the programme and the scene it comes from.
+func (s *Service) applyScenesLocked(d *scene.Description, fromFile bool) error {
 	chains, err := s.buildChains(d, s.scenes.chains)
 	if err != nil {
 		if fromFile {
@@ -210,7 +235,7 @@ func (s *Service) applyScenes(d *scene.Description, fromFile bool) error {
 		}
 		return err
 	}
-	if !s.applyLocked(d, chains, nil) {
+	if !s.applyLocked(d, chains, s.carryTransition(d)) {
 		closeChains(chains, s.scenes.chains)
 		return errors.New("the service is stopping")
 	}
@@ -230,9 +255,25 @@ type ScenesEvent struct {
 	From       string  `json:"from,omitempty"`
 }
 
+// carryTransition is the transition under way, to go on in d: when d keeps
+// the programme and the scene it comes from (a PATCH of a layer's gain,
+// a plugin reloaded); nil otherwise. Under applyMu.
+func (s *Service) carryTransition(d *scene.Description) *sceneTransition {
+	cur := s.scenes.cur.Load()
+	t := cur.trans
+	if t == nil || t.progress(time.Now()) >= 1 || d.Program != cur.desc.Program {
+		return nil
+	}
+	if _, ok := d.Scenes[t.from]; !ok {
+		return nil
+	}
+	return &sceneTransition{name: t.name, from: t.from, chain: t.chain, start: t.start, duration: t.duration}
+}
+
 // applyLocked is applyScenes with applyMu held and d's chains made; it
 // reports whether it put them in force (not when the service is not
-// running, or stopping).
+// running, or stopping). A transition's outgoing layers are resolved here,
+// on the new set's sources and chains.
 func (s *Service) applyLocked(d *scene.Description, chains map[string]*compositor.LayerChain, trans *sceneTransition) bool {
 	sc := s.scenes
 	if sc.ctx == nil || sc.ctx.Err() != nil {
@@ -240,13 +281,22 @@ func (s *Service) applyLocked(d *scene.Description, chains map[string]*composito
 	}
 	cur := sc.cur.Load()
 	next := newSceneSet(d, cur, chains)
+	if trans != nil {
+		index := map[string]int{}
+		for i, ss := range next.sources {
+			index[ss.name] = i
+		}
+		trans.layers = resolveLayers(d, d.Scenes[trans.from].Layers, index, chains, 0)
+	}
 	next.trans = trans
+	// The set is in force before its new sources start: a whip source
+	// finds its endpoint in it.
+	sc.cur.Store(next)
 	for _, ss := range next.sources {
 		if ss.done == nil {
 			ss.start(sc.ctx, s, next)
 		}
 	}
-	sc.cur.Store(next)
 	s.syncWHIPSources(d)
 	// A composition still in flight with a chain closed here shows its
 	// layer without it, once.
