@@ -129,7 +129,9 @@ func (c *Composition) check() error {
 		case len(t.From) > MaxCompositionLayers:
 			return fmt.Errorf("%w: %d layers going off, at most %d", ErrFrame, len(t.From), MaxCompositionLayers)
 		}
-		layers = append(slices.Clip(layers), t.From...)
+		if err := checkLayers(t.From, len(c.Frames), 0); err != nil {
+			return err
+		}
 	}
 	return checkLayers(layers, len(c.Frames), 0)
 }

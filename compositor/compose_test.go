@@ -211,18 +211,21 @@ func TestComposeFreesEverything(t *testing.T) {
 // 4x720p-grid-barcode1 adds the barcode pass in the first layer's own
 // chain, as the service runs it without a GPU (analysis at 427 px), on
 // the test scene in motion (BenchmarkBarcodeMoving's frames): the
-// difference is what a layer's barcode pass costs.
+// difference is what a layer's barcode pass costs. 4x720p-grid-dissolve is
+// the grid half way through a dissolve from its mirror: both drawn, and
+// combined by the built-in ISF dissolve.
 func BenchmarkComposite(b *testing.B) {
-	for _, withPass := range []bool{false, true} {
+	for _, variant := range []string{"", "barcode1", "dissolve"} {
 		name := "4x720p-grid"
-		if withPass {
-			name += "-barcode1"
+		if variant != "" {
+			name += "-" + variant
 		}
-		b.Run(name, func(b *testing.B) { benchGrid(b, withPass) })
+		b.Run(name, func(b *testing.B) { benchGrid(b, variant) })
 	}
 }
 
-func benchGrid(b *testing.B, withPass bool) {
+func benchGrid(b *testing.B, variant string) {
+	withPass := variant == "barcode1"
 	const W, H = 1280, 720
 	c := &Composition{Width: W, Height: H, Duration: 33333, Frames: make([]media.VideoFrame, 4)}
 	// Two frames per source, alternating: each composition has new
@@ -265,6 +268,17 @@ func benchGrid(b *testing.B, withPass bool) {
 			l.Chain = chain
 		}
 		c.Layers = append(c.Layers, l)
+	}
+	if variant == "dissolve" {
+		tr, err := p.NewTransition("dissolve", builtinTransition(b, "dissolve.fs"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		mirror := make([]Layer, 4)
+		for i := range mirror {
+			mirror[i] = Layer{Frame: i, Spec: visible(scene.Rect{float64(1-i%2) * W / 2, float64(1-i/2) * H / 2, W / 2, H / 2}, scene.FitContain)}
+		}
+		c.Transition = &Transition{From: mirror, Chain: tr, Progress: 0.5}
 	}
 	var out Output
 	ctx := context.Background()

@@ -21,7 +21,7 @@ import (
 )
 
 // isfPass parses src as file name and makes its pass.
-func isfPass(t *testing.T, name, src, vs string) *ISFPass {
+func isfPass(t testing.TB, name, src, vs string) *ISFPass {
 	t.Helper()
 	var v []byte
 	if vs != "" {

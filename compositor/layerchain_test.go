@@ -464,7 +464,7 @@ func mustChain(t *testing.T, p *Pipeline) *LayerChain {
 }
 
 // builtinTransition is a pass of one of the built-in ISF transitions.
-func builtinTransition(t *testing.T, file string) *ISFPass {
+func builtinTransition(t testing.TB, file string) *ISFPass {
 	t.Helper()
 	src, err := fs.ReadFile(shaders.Transitions(), file)
 	if err != nil {
