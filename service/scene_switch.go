@@ -41,43 +41,48 @@ func (t *sceneTransition) progress(at time.Time) float64 {
 // the description in force under applyMu, so that a reload between the
 // caller's look and the switch is not undone. A switch during a
 // transition starts from the scene that transition was going to.
-func (s *Service) switchProgram(name string, tr *switchRequest) bool {
+func (s *Service) switchProgram(name string, tr *switchRequest) error {
 	s.scenes.applyMu.Lock()
 	defer s.scenes.applyMu.Unlock()
 	cur := s.scenes.cur.Load()
 	if _, ok := cur.desc.Scenes[name]; !ok {
-		return false
+		return fmt.Errorf("no scene %q", name)
 	}
 	d := *cur.desc
 	from := d.Program
 	d.Program = name
 	var trans *sceneTransition
-	if tr != nil && from != name {
-		// The sources are the description's, in the same order: the
-		// outgoing layers keep their frame indices.
-		trans = &sceneTransition{name: tr.name, from: from, chain: tr.chain, start: time.Now(), duration: tr.duration}
+	if tr != nil {
+		// Made or found under the same lock as the switch: a reload
+		// cannot close it in between.
+		chain, err := s.transitionChainLocked(tr.name, tr.inputs)
+		if err != nil {
+			return err
+		}
+		if from != name {
+			trans = &sceneTransition{name: tr.name, from: from, chain: chain, start: time.Now(), duration: tr.duration}
+		}
 	}
 	s.applyLocked(&d, s.scenes.chains, trans)
-	return true
+	return nil
 }
 
-// switchRequest is a transition asked for: its chain, ready, and how long.
+// switchRequest is a transition asked for: its name, inputs to set, and
+// how long.
 type switchRequest struct {
 	name     string
-	chain    *compositor.LayerChain
+	inputs   map[string]any
 	duration time.Duration
 }
 
-// transitionChain returns the chain of the transition called name, made on
-// first use, with inputs set (the others as last set, or the shader's
-// defaults).
-func (s *Service) transitionChain(name string, inputs map[string]any) (*compositor.LayerChain, error) {
+// transitionChainLocked returns the chain of the transition called name,
+// made on first use, with inputs set (the others as last set, or the
+// shader's defaults). Under applyMu.
+func (s *Service) transitionChainLocked(name string, inputs map[string]any) (*compositor.LayerChain, error) {
 	in, ok := s.passes.reg.Lookup(name)
 	if !ok || !in.Transition {
 		return nil, fmt.Errorf("no transition %q (the transitions: %s)", name, strings.Join(s.transitionNames(), ", "))
 	}
-	s.scenes.applyMu.Lock()
-	defer s.scenes.applyMu.Unlock()
 	c := s.scenes.transitions[name]
 	if c == nil {
 		pass, err := s.passes.reg.New(name)
@@ -125,7 +130,7 @@ func (s *Service) activateNth(n int) {
 	if n < 1 || n > len(names) {
 		return
 	}
-	if s.switchProgram(names[n-1], nil) {
+	if s.switchProgram(names[n-1], nil) == nil {
 		s.log.Info("preview: scene activated", "program", names[n-1])
 	}
 }
@@ -167,28 +172,19 @@ func (s *Service) apiActivate(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("duration %g: want 0 to 60 seconds", req.Duration))
 		return
 	}
-	if _, ok := s.scenes.cur.Load().desc.Scenes[name]; !ok {
-		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("no scene %q", name))
-		return
-	}
 	var tr *switchRequest
 	if req.Transition != "" && !strings.EqualFold(req.Transition, "cut") {
-		chain, err := s.transitionChain(req.Transition, req.Inputs)
-		if err != nil {
-			jsonError(w, http.StatusUnprocessableEntity, err.Error())
-			return
-		}
 		d := time.Duration(req.Duration * float64(time.Second))
 		if d == 0 {
 			d = defaultTransition
 		}
-		tr = &switchRequest{name: req.Transition, chain: chain, duration: d}
+		tr = &switchRequest{name: req.Transition, inputs: req.Inputs, duration: d}
 	} else if len(req.Inputs) > 0 {
 		jsonError(w, http.StatusUnprocessableEntity, "inputs: a cut has none")
 		return
 	}
-	if !s.switchProgram(name, tr) {
-		jsonError(w, http.StatusUnprocessableEntity, fmt.Sprintf("no scene %q", name))
+	if err := s.switchProgram(name, tr); err != nil {
+		jsonError(w, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
 	s.log.Info("scene activated", "program", name, "transition", req.Transition)
