@@ -119,26 +119,9 @@ func TestLayerChainYUV(t *testing.T) {
 // highlights it where the layer shows it; the output chain reports nothing.
 // With a crop through the code, the highlight stays inside the layer.
 func TestLayerChainBarcode(t *testing.T) {
-	code, err := barcode.Encode("qr_code", "layer one", 200, 200)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const SW, SH = 640, 400
-	img := image.NewRGBA(image.Rect(0, 0, SW, SH))
-	for i := range img.Pix {
-		img.Pix[i] = 200
-		if i%4 == 3 {
-			img.Pix[i] = 255
-		}
-	}
 	ox, oy := 300, 120
-	for y := 0; y < 200; y++ {
-		for x := 0; x < 200; x++ {
-			v := code.GrayAt(x, y).Y
-			o := img.PixOffset(ox+x, oy+y)
-			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = v, v, v
-		}
-	}
+	img := qrOnGrey(t, "layer one", SW, SH, ox, oy)
 	const W, H = 1280, 720
 	greenAt := func(got []byte, x, y int) bool {
 		o := 4 * (y*W + x)

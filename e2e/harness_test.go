@@ -269,6 +269,25 @@ type viewer struct {
 }
 
 // watch connects a viewer (video, audio and a data channel).
+// secondOfAudio waits for a second of decoded audio and returns a copy;
+// fresh drops what was heard before, so that the second starts now.
+func (v *viewer) secondOfAudio(t testing.TB, fresh bool) []float32 {
+	t.Helper()
+	if fresh {
+		v.mu.Lock()
+		v.pcm = v.pcm[:0]
+		v.mu.Unlock()
+	}
+	eventually(t, 10*time.Second, "a second of audio", func() bool {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return len(v.pcm) >= 48000
+	})
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]float32(nil), v.pcm...)
+}
+
 func watch(t testing.TB, s *service, token string) *viewer {
 	t.Helper()
 	pc, err := newAPI(t).NewPeerConnection(webrtc.Configuration{})

@@ -883,17 +883,7 @@ func TestScenesAudio(t *testing.T) {
 	// powers of the last second heard, from a fresh second.
 	listen := func() (p440, p660 float64) {
 		t.Helper()
-		v.mu.Lock()
-		v.pcm = v.pcm[:0]
-		v.mu.Unlock()
-		eventually(t, 10*time.Second, "a second of audio", func() bool {
-			v.mu.Lock()
-			defer v.mu.Unlock()
-			return len(v.pcm) >= 48000
-		})
-		v.mu.Lock()
-		pcm := append([]float32(nil), v.pcm...)
-		v.mu.Unlock()
+		pcm := v.secondOfAudio(t, true)
 		return goertzel(pcm, 440), goertzel(pcm, 660)
 	}
 	time.Sleep(time.Second) // the sources' sound primed

@@ -151,14 +151,7 @@ func TestDefaultService(t *testing.T) {
 	}
 
 	// Sound: the tone dominates the decoded audio.
-	eventually(t, 10*time.Second, "a second of audio", func() bool {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		return len(v.pcm) >= 48000
-	})
-	v.mu.Lock()
-	pcm := append([]float32(nil), v.pcm...)
-	v.mu.Unlock()
+	pcm := v.secondOfAudio(t, false)
 	p440, p300, p700 := goertzel(pcm, 440), goertzel(pcm, 300), goertzel(pcm, 700)
 	if p440 < 20*p300 || p440 < 20*p700 {
 		t.Errorf("440 Hz tone not dominant: power 440 %.3g, 300 %.3g, 700 %.3g", p440, p300, p700)
