@@ -124,36 +124,11 @@ func TestBarcodeMaskMatchesReference(t *testing.T) {
 	}
 }
 
-// qrOnGrey is a w x h light grey picture with a 200 px QR code of value
-// at (ox, oy).
-func qrOnGrey(t testing.TB, value string, w, h, ox, oy int) *image.RGBA {
-	t.Helper()
-	code, err := barcode.Encode("qr_code", value, 200, 200)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = 200
-		if i%4 == 3 {
-			img.Pix[i] = 255
-		}
-	}
-	for y := 0; y < 200; y++ {
-		for x := 0; x < 200; x++ {
-			v := code.GrayAt(x, y).Y
-			o := img.PixOffset(ox+x, oy+y)
-			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = v, v, v
-		}
-	}
-	return img
-}
-
 // TestBarcodeHighlightAndTimestamp: the detections come with the frame they
 // were found in, and the highlight changes pixels inside the code's box
 // only (outside, the output equals the input exactly).
 func TestBarcodeHighlightAndTimestamp(t *testing.T) {
-	img := qrOnGrey(t, "shadercast", 480, 320, 150, 60)
+	img := barcodetest.QROnGrey(t, "shadercast", 200, 480, 320, 150, 60, 200)
 	params := barcode.DefaultParams()
 	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA}, NewBarcodePass(params))
 	if err != nil {

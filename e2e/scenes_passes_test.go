@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/internal/barcodetest"
 )
 
 // layerDetections is a detections event as a scenes programme sends it.
@@ -40,26 +39,9 @@ type layerDetections struct {
 // with its place in the file, and the last good version stays.
 func TestScenesLayerBarcode(t *testing.T) {
 	dir := t.TempDir()
-	code, err := barcode.Encode("qr_code", "dock 4", 160, 160)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// 480x320, light grey, the code at (260, 100).
 	const ox, oy = 260, 100
-	img := image.NewRGBA(image.Rect(0, 0, 480, 320))
-	for i := range img.Pix {
-		img.Pix[i] = 190
-		if i%4 == 3 {
-			img.Pix[i] = 255
-		}
-	}
-	for y := 0; y < 160; y++ {
-		for x := 0; x < 160; x++ {
-			v := code.GrayAt(x, y).Y
-			o := img.PixOffset(ox+x, oy+y)
-			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = v, v, v
-		}
-	}
+	img := barcodetest.QROnGrey(t, "dock 4", 160, 480, 320, ox, oy, 190)
 	pic := filepath.Join(dir, "cam.png")
 	writePNG(t, pic, img)
 	file := filepath.Join(dir, "scenes.json")

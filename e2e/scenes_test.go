@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/internal/barcodetest"
 	"github.com/shadercast/shadercast/internal/chromium"
 )
 
@@ -801,27 +801,10 @@ func TestScenesWHIPSources(t *testing.T) {
 // canvas pixels through both placements.
 func TestScenesNested(t *testing.T) {
 	dir := t.TempDir()
-	code, err := barcode.Encode("qr_code", "nested", 120, 120)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := image.NewRGBA(image.Rect(0, 0, 320, 180))
-	for i := range img.Pix {
-		img.Pix[i] = 230
-		if i%4 == 3 {
-			img.Pix[i] = 255 // opaque
-		}
-	}
-	for y := 0; y < 120; y++ {
-		for x := 0; x < 120; x++ {
-			v := code.GrayAt(x, y).Y
-			o := img.PixOffset(100+x, 30+y)
-			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = v, v, v
-		}
-	}
+	img := barcodetest.QROnGrey(t, "nested", 120, 320, 180, 100, 30, 230)
 	writePNG(t, filepath.Join(dir, "qr.png"), img)
 	file := filepath.Join(dir, "scenes.json")
-	err = os.WriteFile(file, []byte(`{"canvas": {"width": 640, "height": 360, "fps": 15},
+	err := os.WriteFile(file, []byte(`{"canvas": {"width": 640, "height": 360, "fps": 15},
  "sources": {"bg": {"type": "color", "color": "#203040"}, "red": {"type": "color", "color": "#c02020"},
              "qr": {"type": "image", "path": "qr.png"}, "pip": {"type": "scene", "scene": "split"}},
  "scenes": {"split": {"layers": [{"source": "red", "rect": [0, 0, 320, 360]}, {"source": "qr", "rect": [320, 0, 320, 360], "fit": "stretch", "passes": ["barcode"]}]},
