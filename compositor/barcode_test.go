@@ -8,6 +8,7 @@ import (
 
 	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/internal/barcodetest"
+	"github.com/shadercast/shadercast/internal/codetest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -128,7 +129,7 @@ func TestBarcodeMaskMatchesReference(t *testing.T) {
 // were found in, and the highlight changes pixels inside the code's box
 // only (outside, the output equals the input exactly).
 func TestBarcodeHighlightAndTimestamp(t *testing.T) {
-	img := barcodetest.QROnGrey(t, "shadercast", 200, 480, 320, 150, 60, 200)
+	img := codetest.QROnGrey(t, "shadercast", 200, 480, 320, 150, 60, 200)
 	params := barcode.DefaultParams()
 	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA}, NewBarcodePass(params))
 	if err != nil {

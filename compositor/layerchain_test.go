@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/shadercast/shadercast/barcode"
-	"github.com/shadercast/shadercast/internal/barcodetest"
+	"github.com/shadercast/shadercast/internal/codetest"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/scene"
 	"github.com/shadercast/shadercast/shaders"
@@ -122,7 +122,7 @@ func TestLayerChainYUV(t *testing.T) {
 func TestLayerChainBarcode(t *testing.T) {
 	const SW, SH = 640, 400
 	ox, oy := 300, 120
-	img := barcodetest.QROnGrey(t, "layer one", 200, SW, SH, ox, oy, 200)
+	img := codetest.QROnGrey(t, "layer one", 200, SW, SH, ox, oy, 200)
 	const W, H = 1280, 720
 	greenAt := func(got []byte, x, y int) bool {
 		o := 4 * (y*W + x)

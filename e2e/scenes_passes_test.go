@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadercast/shadercast/internal/barcodetest"
+	"github.com/shadercast/shadercast/internal/codetest"
 )
 
 // layerDetections is a detections event as a scenes programme sends it.
@@ -41,7 +41,7 @@ func TestScenesLayerBarcode(t *testing.T) {
 	dir := t.TempDir()
 	// 480x320, light grey, the code at (260, 100).
 	const ox, oy = 260, 100
-	img := barcodetest.QROnGrey(t, "dock 4", 160, 480, 320, ox, oy, 190)
+	img := codetest.QROnGrey(t, "dock 4", 160, 480, 320, ox, oy, 190)
 	pic := filepath.Join(dir, "cam.png")
 	writePNG(t, pic, img)
 	file := filepath.Join(dir, "scenes.json")

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadercast/shadercast/internal/barcodetest"
 	"github.com/shadercast/shadercast/internal/chromium"
+	"github.com/shadercast/shadercast/internal/codetest"
 )
 
 // TestScenesComposeSources: a scenes file with a colour background, a
@@ -801,7 +801,7 @@ func TestScenesWHIPSources(t *testing.T) {
 // canvas pixels through both placements.
 func TestScenesNested(t *testing.T) {
 	dir := t.TempDir()
-	img := barcodetest.QROnGrey(t, "nested", 120, 320, 180, 100, 30, 230)
+	img := codetest.QROnGrey(t, "nested", 120, 320, 180, 100, 30, 230)
 	writePNG(t, filepath.Join(dir, "qr.png"), img)
 	file := filepath.Join(dir, "scenes.json")
 	err := os.WriteFile(file, []byte(`{"canvas": {"width": 640, "height": 360, "fps": 15},

@@ -1,4 +1,8 @@
-package barcodetest
+// Package codetest makes pictures of barcodes whose place is known by
+// construction, for the tests of what finds them (the compositor's barcode
+// pass, the service). It is apart from barcodetest, which barcode's own
+// tests use: this one imports barcode.
+package codetest
 
 import (
 	"image"
