@@ -60,14 +60,14 @@ type audioImages struct {
 	dirty bool
 
 	// GL thread.
-	wave, spectrum texture
+	wave, spectrum Texture
 	staging        Audio
 	flipped        []float32
 }
 
 // textures returns the waveform and spectrum textures, uploading what
 // changed; GL thread.
-func (a *audioImages) textures(d *Device) (wave, spectrum texture) {
+func (a *audioImages) textures(d *Device) (wave, spectrum Texture) {
 	a.mu.Lock()
 	dirty := a.dirty
 	if dirty {
@@ -82,7 +82,7 @@ func (a *audioImages) textures(d *Device) (wave, spectrum texture) {
 		dirty = true
 	}
 	if dirty {
-		upload := func(t *texture, rows []float32) {
+		upload := func(t *Texture, rows []float32) {
 			w, h := len(rows)/a.staging.Channels, a.staging.Channels
 			// ISF's image coordinates point up: its row y = 0, the first
 			// channel, is the texture's last (frames' row 0 is the top).

@@ -28,17 +28,17 @@ type BarcodePass struct {
 	highlight bool
 	last      int // detections in the last frame
 
-	stages [3]*program // stages[0] is compiled for the scale, in ensure
+	stages [3]*Program // stages[0] is compiled for the scale, in ensure
 	// Stage 1 and the luma packing reading a frame's Y plane (a layer's
 	// source analysed where it is: analyze), by YUV variant, made on
 	// first use; yuvStage0 for the scale of stages[0].
-	yuvStage0 [numYUVVariants]*program
-	yuvLuma   [numYUVVariants]*program
+	yuvStage0 [numYUVVariants]*Program
+	yuvLuma   [numYUVVariants]*Program
 	tensor    planes // w x h RGBA32F + RG32F
 	pooled    planes // same
-	mask      target // w x h RGBA8
-	lumaT     target // ceil(W/4) x H RGBA8: four luma samples per texel
-	lumaP     *program
+	mask      Target // w x h RGBA8
+	lumaT     Target // ceil(W/4) x H RGBA8: four luma samples per texel
+	lumaP     *Program
 	aw, ah    int
 	scale     int
 	fw, fh    int
@@ -46,11 +46,11 @@ type BarcodePass struct {
 	luma      barcode.Gray
 	// src, lumaRead (the whole frame read back) and lumaValid (the part
 	// read back, in lumaT texels) serve Luma and LumaIn during one render.
-	src       layerSource
+	src       Picture
 	lumaRead  bool
 	lumaValid image.Rectangle
 
-	hlProg *program
+	hlProg *Program
 	vbo    uint32
 	verts  []float32
 }
@@ -70,7 +70,7 @@ func (b *BarcodePass) Name() string { return "barcode" }
 // so on the frame size: it is compiled in ensure.
 var barcodeStages = [3]string{"barcode_tensor.frag", "barcode_boxh.frag", "barcode_classify.frag"}
 
-func (b *BarcodePass) setup(d *Device) error {
+func (b *BarcodePass) Setup(d *Device) error {
 	if b.det != nil {
 		return fmt.Errorf("compositor: the barcode pass is already in a pipeline; make a new one")
 	}
@@ -78,17 +78,17 @@ func (b *BarcodePass) setup(d *Device) error {
 	var err error
 	for i := 1; i < len(barcodeStages); i++ {
 		if b.stages[i], err = d.newProgram(fullscreenVert(), withPrelude(builtin(barcodeStages[i]), "", "", radius)); err != nil {
-			b.release(d)
+			b.Release(d)
 			return err
 		}
 	}
 	if b.lumaP, err = d.newProgram(fullscreenVert(), builtin("luma_pack.frag")); err != nil {
-		b.release(d)
+		b.Release(d)
 		return err
 	}
 	hv := shaderSource{file: "highlight.vert", text: shaders.MustSource("highlight.vert")}
 	if b.hlProg, err = d.newProgram(hv, builtin("highlight.frag")); err != nil {
-		b.release(d)
+		b.Release(d)
 		return err
 	}
 	b.vbo = d.newBuffer(gl.ARRAY_BUFFER, 0, gl.STREAM_DRAW)
@@ -104,7 +104,7 @@ func (b *BarcodePass) releaseSized(d *Device) {
 	b.fw, b.fh = 0, 0
 }
 
-func (b *BarcodePass) release(d *Device) {
+func (b *BarcodePass) Release(d *Device) {
 	b.releaseSized(d)
 	for i := range b.stages {
 		d.deleteProgram(&b.stages[i])
@@ -158,8 +158,8 @@ func (b *BarcodePass) ensure(d *Device, w, h int) error {
 	return nil
 }
 
-func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
-	if err := b.detect(f, layerSource{tex: src.tex, w: src.tex.w, h: src.tex.h}); err != nil {
+func (b *BarcodePass) Render(f *Frame, src, dst *Target) (*Target, error) {
+	if err := b.detect(f, Picture{tex: src.tex, w: src.tex.w, h: src.tex.h}); err != nil {
 		return nil, err
 	}
 	if !b.highlighting() || len(f.detections) == 0 {
@@ -172,12 +172,12 @@ func (b *BarcodePass) render(f *frameState, src, dst *target) (*target, error) {
 
 // analyze implements analyzer: the detection of render, on src as it is
 // (its YUV planes when it has them: no RGBA copy of the frame is made).
-func (b *BarcodePass) analyze(f *frameState, src *layerSource) error { return b.detect(f, *src) }
+func (b *BarcodePass) analyze(f *Frame, src *Picture) error { return b.detect(f, *src) }
 
 // overlay implements analyzer: the highlights of the last analyze, drawn
 // onto dst where pl puts the frame, clipped to the part of the frame pl
 // shows, at dst's own line width.
-func (b *BarcodePass) overlay(f *frameState, dst *target, pl scene.Placement, opacity float64) {
+func (b *BarcodePass) overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64) {
 	if b.highlighting() && len(f.detections) > 0 {
 		b.draw(dst, f.detections, &pl, float32(min(max(opacity, 0), 1)))
 	}
@@ -204,7 +204,7 @@ func (b *BarcodePass) highlighting() bool {
 }
 
 // detect finds the barcodes of src into f.detections.
-func (b *BarcodePass) detect(f *frameState, src layerSource) error {
+func (b *BarcodePass) detect(f *Frame, src Picture) error {
 	w, h := src.w, src.h
 	if err := b.ensure(f.dev, w, h); err != nil {
 		return err
@@ -241,7 +241,7 @@ func (b *BarcodePass) detect(f *frameState, src layerSource) error {
 
 	b.src, b.lumaRead, b.lumaValid = src, false, image.Rectangle{}
 	f.detections = copyDetections(f.detections, b.det.DetectFrom(&b.maskBuf, b))
-	b.src = layerSource{}
+	b.src = Picture{}
 
 	b.mu.Lock()
 	b.last = len(f.detections)
@@ -251,7 +251,7 @@ func (b *BarcodePass) detect(f *frameState, src layerSource) error {
 
 // useStage makes analysis stage i current with its common uniforms: the
 // inputs on units 0 and 1 and the input size.
-func (b *BarcodePass) useStage(i, w, h int) *program {
+func (b *BarcodePass) useStage(i, w, h int) *Program {
 	st := b.stages[i]
 	gl.UseProgram(st.id)
 	gl.Uniform1i(st.loc("uInput"), 0)
@@ -343,7 +343,7 @@ var (
 // (the frame the codes were found in), or, with pl, where pl puts that
 // frame in t, clipped to the part of it pl shows; alpha scales their
 // opacity (a layer's).
-func (b *BarcodePass) draw(t *target, dets []barcode.DetectedBarcode, pl *scene.Placement, alpha float32) {
+func (b *BarcodePass) draw(t *Target, dets []barcode.DetectedBarcode, pl *scene.Placement, alpha float32) {
 	thick := float32(math.Max(2, math.Round(float64(min(t.tex.w, t.tex.h))/180)))
 	v := b.verts[:0]
 	var clipped [maxClipped][2]float64
@@ -452,13 +452,13 @@ func (b *BarcodePass) SetHighlight(on bool) {
 	b.mu.Unlock()
 }
 
-func (b *BarcodePass) uniformInfo() []UniformInfo {
+func (b *BarcodePass) Uniforms() []UniformInfo {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return []UniformInfo{{Name: "highlight", Type: "bool", Value: b.highlight, Label: "Highlight barcodes", Default: true}}
 }
 
-func (b *BarcodePass) setUniform(name string, v any) error {
+func (b *BarcodePass) SetUniform(name string, v any) error {
 	on, ok := v.(bool)
 	if name != "highlight" || !ok {
 		return errUniform("barcode", name, v)

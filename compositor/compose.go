@@ -79,7 +79,7 @@ const (
 // its layers draw it.
 type sourceSlot struct {
 	in  inputTextures
-	src layerSource
+	src Picture
 	// last holds (a reference to) the frame uploaded last: while it is
 	// held its pixels cannot be reused for another frame, so a frame with
 	// the same pixels (a still or colour repeated, a clone) is the same
@@ -176,7 +176,7 @@ func shown(l *Layer) bool { return l.Spec.Visible && l.Spec.Opacity > 0 }
 
 // compose draws r's composition on the canvas (the RGBA input texture of
 // the canvas's size) and returns it for the chain; GL thread.
-func (p *Pipeline) compose(r *request) (*target, error) {
+func (p *Pipeline) compose(r *request) (*Target, error) {
 	c := r.comp
 	if err := p.ensureSized(media.RGBA, c.Width, c.Height); err != nil {
 		p.stats.dropped(dropInvalid)
@@ -245,7 +245,7 @@ var (
 // drawLayers draws layers over bg on dst, running their chains; their
 // results are numbered from base in Output.Layers (a nested scene's,
 // base < 0, by the top-level layer that shows it: r.nestTop).
-func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *target, bg [4]float32) error {
+func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *Target, bg [4]float32) error {
 	gl.BindFramebuffer(gl.FRAMEBUFFER, dst.fbo)
 	gl.ClearColor(bg[0], bg[1], bg[2], bg[3])
 	gl.Clear(gl.COLOR_BUFFER_BIT)
@@ -256,7 +256,7 @@ func (p *Pipeline) drawLayers(r *request, layers []Layer, base int, dst *target,
 			continue
 		}
 		var s *sourceSlot
-		var src layerSource
+		var src Picture
 		w, h := 0, 0
 		if l.Frame == Generated {
 			if l.Chain.gen[0] == 0 {
@@ -328,7 +328,7 @@ func (p *Pipeline) uploadSource(s *sourceSlot, frame media.VideoFrame) error {
 	if c, err := frame.Clone(); err == nil {
 		s.last = c
 	}
-	s.src = layerSource{tex: s.in.input.tex, w: w, h: h}
+	s.src = Picture{tex: s.in.input.tex, w: w, h: h}
 	if f.IsYUV() {
 		s.src.in, s.src.yuv = &s.in, yuvVariant(f == media.NV12, frame.ColorSpace())
 	}

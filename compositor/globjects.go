@@ -14,13 +14,13 @@ import (
 // every object is counted; they run on the GL thread only.
 
 // texture is a 2D texture with its size and internal format.
-type texture struct {
+type Texture struct {
 	id     uint32
 	w, h   int
 	format int32 // internal format, e.g. gl.RGBA8
 }
 
-func (d *Device) newTexture(w, h int, internal int32, format, typ uint32) texture {
+func (d *Device) newTexture(w, h int, internal int32, format, typ uint32) Texture {
 	var id uint32
 	gl.GenTextures(1, &id)
 	gl.BindTexture(gl.TEXTURE_2D, id)
@@ -31,29 +31,29 @@ func (d *Device) newTexture(w, h int, internal int32, format, typ uint32) textur
 	gl.TexParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAX_LEVEL, 0)
 	gl.TexImage2D(gl.TEXTURE_2D, 0, internal, int32(w), int32(h), 0, format, typ, nil)
 	d.track("texture", 1)
-	return texture{id: id, w: w, h: h, format: internal}
+	return Texture{id: id, w: w, h: h, format: internal}
 }
 
-func (d *Device) deleteTexture(t *texture) {
+func (d *Device) deleteTexture(t *Texture) {
 	d.release("texture", &t.id, gl.DeleteTextures)
-	*t = texture{}
+	*t = Texture{}
 }
 
 // target is a texture with a framebuffer that renders into it.
-type target struct {
-	tex texture
+type Target struct {
+	tex Texture
 	fbo uint32
 }
 
-func (d *Device) newTarget(w, h int, internal int32, format, typ uint32) (target, error) {
-	t := target{tex: d.newTexture(w, h, internal, format, typ)}
+func (d *Device) newTarget(w, h int, internal int32, format, typ uint32) (Target, error) {
+	t := Target{tex: d.newTexture(w, h, internal, format, typ)}
 	gl.GenFramebuffers(1, &t.fbo)
 	d.track("framebuffer", 1)
 	gl.BindFramebuffer(gl.FRAMEBUFFER, t.fbo)
 	gl.FramebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex.id, 0)
 	if st := gl.CheckFramebufferStatus(gl.FRAMEBUFFER); st != gl.FRAMEBUFFER_COMPLETE {
 		d.deleteTarget(&t)
-		return target{}, fmt.Errorf("compositor: framebuffer %dx%d (format 0x%x) incomplete: 0x%x", w, h, internal, st)
+		return Target{}, fmt.Errorf("compositor: framebuffer %dx%d (format 0x%x) incomplete: 0x%x", w, h, internal, st)
 	}
 	return t, nil
 }
@@ -61,7 +61,7 @@ func (d *Device) newTarget(w, h int, internal int32, format, typ uint32) (target
 // planes is a framebuffer with two colour attachments, for passes that
 // write two textures at once (gl_FragData locations 0 and 1).
 type planes struct {
-	tex [2]texture
+	tex [2]Texture
 	fbo uint32
 }
 
@@ -105,10 +105,10 @@ func (p *planes) draw(src0, src1 uint32) {
 	gl.DrawArrays(gl.TRIANGLES, 0, 3)
 }
 
-func (d *Device) deleteTarget(t *target) {
+func (d *Device) deleteTarget(t *Target) {
 	d.release("framebuffer", &t.fbo, gl.DeleteFramebuffers)
 	d.deleteTexture(&t.tex)
-	*t = target{}
+	*t = Target{}
 }
 
 func (d *Device) newBuffer(kind uint32, size int, usage uint32) uint32 {
@@ -305,9 +305,9 @@ func compileShader(kind uint32, src shaderSource) (uint32, error) {
 	return sh, nil
 }
 
-func shaderLog(obj uint32, program bool) string {
+func shaderLog(obj uint32, Program bool) string {
 	var n int32
-	if program {
+	if Program {
 		gl.GetProgramiv(obj, gl.INFO_LOG_LENGTH, &n)
 	} else {
 		gl.GetShaderiv(obj, gl.INFO_LOG_LENGTH, &n)
@@ -316,7 +316,7 @@ func shaderLog(obj uint32, program bool) string {
 		return ""
 	}
 	buf := make([]byte, n+1)
-	if program {
+	if Program {
 		gl.GetProgramInfoLog(obj, n, nil, &buf[0])
 	} else {
 		gl.GetShaderInfoLog(obj, n, nil, &buf[0])
@@ -325,7 +325,7 @@ func shaderLog(obj uint32, program bool) string {
 }
 
 // program is a linked GLSL program with its active uniforms.
-type program struct {
+type Program struct {
 	id       uint32
 	uniforms map[string]uniformInfo
 }
@@ -336,7 +336,7 @@ type uniformInfo struct {
 	size int32  // array length
 }
 
-func (d *Device) newProgram(vert, frag shaderSource) (*program, error) {
+func (d *Device) newProgram(vert, frag shaderSource) (*Program, error) {
 	vs, err := compileShader(gl.VERTEX_SHADER, vert)
 	if err != nil {
 		return nil, err
@@ -362,7 +362,7 @@ func (d *Device) newProgram(vert, frag shaderSource) (*program, error) {
 		return nil, &CompileError{File: frag.file, Messages: parseLog(frag, log), Log: log}
 	}
 	d.track("program", 1)
-	p := &program{id: id, uniforms: map[string]uniformInfo{}}
+	p := &Program{id: id, uniforms: map[string]uniformInfo{}}
 	var count int32
 	gl.GetProgramiv(id, gl.ACTIVE_UNIFORMS, &count)
 	var name [256]uint8
@@ -378,7 +378,7 @@ func (d *Device) newProgram(vert, frag shaderSource) (*program, error) {
 	return p, nil
 }
 
-func (d *Device) deleteProgram(p **program) {
+func (d *Device) deleteProgram(p **Program) {
 	if *p != nil && (*p).id != 0 {
 		gl.DeleteProgram((*p).id)
 		d.track("program", -1)
@@ -388,7 +388,7 @@ func (d *Device) deleteProgram(p **program) {
 
 // loc returns a uniform's location, -1 when the program has no such active
 // uniform (GL ignores -1, so optional uniforms need no special casing).
-func (p *program) loc(name string) int32 {
+func (p *Program) loc(name string) int32 {
 	if u, ok := p.uniforms[name]; ok {
 		return u.loc
 	}

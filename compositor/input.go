@@ -16,8 +16,8 @@ type inputTextures struct {
 	format media.PixelFormat
 	w, h   int
 
-	planes  [3]texture // YUV planes
-	input   target     // RGB: upload texture with its framebuffer
+	planes  [3]Texture // YUV planes
+	input   Target     // RGB: upload texture with its framebuffer
 	swizzle bool       // input's texture swizzles (BGRA, X formats)
 	pbo     [3]uint32  // unpack buffers, when uploads go through them
 	usePBO  bool
@@ -80,7 +80,7 @@ func (in *inputTextures) release(d *Device) {
 // upload puts the frame's planes into textures. For RGB it returns the
 // target holding the frame; for YUV it returns nil, and convert (or a pass
 // fused with the conversion) makes the RGBA.
-func (in *inputTextures) upload(frame media.VideoFrame) (*target, error) {
+func (in *inputTextures) upload(frame media.VideoFrame) (*Target, error) {
 	f := frame.Format()
 	for i := 0; i < f.NumPlanes(); i++ {
 		pl, err := frame.Plane(i)
@@ -102,7 +102,7 @@ func (in *inputTextures) upload(frame media.VideoFrame) (*target, error) {
 
 // bindYUV points the samplers of yuv.glsl on the current program at the
 // planes.
-func (in *inputTextures) bindYUV(prog *program) {
+func (in *inputTextures) bindYUV(prog *Program) {
 	for i, name := range [3]string{"sc_Y", "sc_U", "sc_V"} {
 		gl.Uniform1i(prog.loc(name), int32(yuvUnit+i))
 		gl.ActiveTexture(gl.TEXTURE0 + uint32(yuvUnit+i))
@@ -111,7 +111,7 @@ func (in *inputTextures) bindYUV(prog *program) {
 	gl.ActiveTexture(gl.TEXTURE0)
 }
 
-func (in *inputTextures) uploadPlane(i int, tex texture, pf uint32, bpp int, pl media.Plane) {
+func (in *inputTextures) uploadPlane(i int, tex Texture, pf uint32, bpp int, pl media.Plane) {
 	gl.BindTexture(gl.TEXTURE_2D, tex.id)
 	n := pl.Stride*(pl.Height-1) + pl.Width*bpp
 	data := pl.Data[:n]

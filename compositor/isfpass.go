@@ -23,21 +23,21 @@ type ISFPass struct {
 
 	// Everything below is touched on the GL thread only.
 	dev      *Device
-	prog     *program
+	prog     *Program
 	sampler  uint32
-	black    texture // bound to image inputs that have no image
+	black    Texture // bound to image inputs that have no image
 	values   map[string]isf.Value
 	pulses   []string // events that fired; cleared after the next frame
-	images   map[string]texture
+	images   map[string]Texture
 	files    map[string]string // image input → file it was set from
-	imported map[string]texture
+	imported map[string]Texture
 	targets  map[string]*isfTarget
 	// targetNames lists each TARGET once, in pass order.
 	targetNames []string
 	pending     map[string]pendingImage // image inputs set before setup
 	// given are textures the compositor binds to image inputs for one
 	// render (a transition's startImage and endImage).
-	given map[string]texture
+	given map[string]Texture
 
 	frames  uint64
 	started bool
@@ -49,7 +49,7 @@ type ISFPass struct {
 // while it (or a later pass) samples the front one, so a pass may read its
 // own previous result (a feedback loop would be undefined in GL).
 type isfTarget struct {
-	buf   [2]target
+	buf   [2]Target
 	front int
 	float bool
 }
@@ -136,7 +136,7 @@ func (p *ISFPass) Shader() *isf.Shader { return p.sh }
 // per fragment shader.
 const maxISFUnits = 16
 
-func (p *ISFPass) setup(d *Device) error {
+func (p *ISFPass) Setup(d *Device) error {
 	if p.prog != nil || p.dev != nil {
 		return fmt.Errorf("compositor: pass %q is already in a pipeline; make a new one", p.name)
 	}
@@ -176,9 +176,9 @@ func (p *ISFPass) setup(d *Device) error {
 	p.prog = prog
 	p.sampler = d.newSampler(gl.LINEAR)
 	p.black = d.uploadImage(image.NewNRGBA(image.Rect(0, 0, 1, 1))) // transparent black
-	p.images = map[string]texture{}
+	p.images = map[string]Texture{}
 	p.files = map[string]string{}
-	p.imported = map[string]texture{}
+	p.imported = map[string]Texture{}
 	p.targets = map[string]*isfTarget{}
 	for _, im := range p.sh.Imported {
 		p.imported[im.Name] = d.uploadImage(im.Image)
@@ -189,7 +189,7 @@ func (p *ISFPass) setup(d *Device) error {
 	}
 	p.pending = nil
 	if err := glError("setting up ISF pass"); err != nil {
-		p.release(d)
+		p.Release(d)
 		return fmt.Errorf("%s: %w", p.sh.File, err)
 	}
 	return nil
@@ -201,7 +201,7 @@ func glslVersion(src string, v int) string {
 }
 
 // uploadImage makes a texture of img, row 0 at the top like frames.
-func (d *Device) uploadImage(img image.Image) texture {
+func (d *Device) uploadImage(img image.Image) Texture {
 	b := img.Bounds()
 	rgba, ok := img.(*image.NRGBA)
 	if !ok || rgba.Stride != 4*b.Dx() || b.Min != (image.Point{}) {
@@ -214,7 +214,7 @@ func (d *Device) uploadImage(img image.Image) texture {
 	return t
 }
 
-func (p *ISFPass) release(d *Device) {
+func (p *ISFPass) Release(d *Device) {
 	d.deleteProgram(&p.prog)
 	d.deleteSampler(&p.sampler)
 	d.deleteTexture(&p.black)
@@ -265,7 +265,7 @@ func (p *ISFPass) ensureTarget(name string, w, h int, float bool) (*isfTarget, e
 	return t, nil
 }
 
-func (p *ISFPass) render(f *frameState, src, dst *target) (*target, error) {
+func (p *ISFPass) Render(f *Frame, src, dst *Target) (*Target, error) {
 	w, h := f.info.Width, f.info.Height
 	ts := f.info.Timestamp
 	// TIME counts from the first frame this pass rendered, on the frames'
@@ -311,7 +311,7 @@ func (p *ISFPass) render(f *frameState, src, dst *target) (*target, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.sh.File, err)
 		}
-		var into *target
+		var into *Target
 		var tgt *isfTarget
 		if ps.Target != "" {
 			if tgt, err = p.ensureTarget(ps.Target, tw, th, ps.Float); err != nil {
@@ -367,10 +367,10 @@ func (p *ISFPass) render(f *frameState, src, dst *target) (*target, error) {
 // bindImages binds every image the program samples to its own unit, with
 // the linear sampler, and sets the reference's _name_imgSize/_imgRect/_flip
 // companions; it returns the number of units used.
-func (p *ISFPass) bindImages(f *frameState, input texture) int {
+func (p *ISFPass) bindImages(f *Frame, input Texture) int {
 	prog := p.prog
 	unit := 0
-	bind := func(name string, t texture) {
+	bind := func(name string, t Texture) {
 		gl.Uniform2f(prog.loc("_"+name+"_imgSize"), float32(t.w), float32(t.h))
 		gl.Uniform4f(prog.loc("_"+name+"_imgRect"), 0, 0, 1, 1)
 		gl.Uniform1i(prog.loc("_"+name+"_flip"), 0)
@@ -425,7 +425,7 @@ func (p *ISFPass) bindImages(f *frameState, input texture) int {
 	return unit
 }
 
-func (p *ISFPass) uniformInfo() []UniformInfo {
+func (p *ISFPass) Uniforms() []UniformInfo {
 	var out []UniformInfo
 	for _, in := range p.sh.Inputs {
 		if in.Name == isf.InputImage && in.Type == isf.TypeImage || in.Type == isf.TypeAudio || in.Type == isf.TypeAudioFFT {
@@ -446,7 +446,7 @@ func (p *ISFPass) uniformInfo() []UniformInfo {
 	return out
 }
 
-func (p *ISFPass) setUniform(name string, v any) error {
+func (p *ISFPass) SetUniform(name string, v any) error {
 	if p.prog == nil {
 		return fmt.Errorf("compositor: pass %q is not set up", p.name)
 	}
@@ -495,13 +495,13 @@ func (p *ISFPass) setValue(in *isf.Input, v any) error {
 
 // transition implements transitioner: the shader's startImage is from,
 // its endImage to, its progress progress.
-func (p *ISFPass) transition(f *frameState, from, to, dst *target, progress float64) (*target, error) {
+func (p *ISFPass) transition(f *Frame, from, to, dst *Target, progress float64) (*Target, error) {
 	if !p.sh.IsTransition() {
 		return nil, fmt.Errorf("compositor: pass %q is no transition (it needs image inputs %s and %s and a float %s)",
 			p.name, isf.InputStartImage, isf.InputEndImage, isf.InputProgress)
 	}
 	if p.given == nil {
-		p.given = map[string]texture{}
+		p.given = map[string]Texture{}
 	}
 	p.given[isf.InputStartImage], p.given[isf.InputEndImage] = from.tex, to.tex
 	if v := p.values[isf.InputProgress]; len(v) == 1 {
@@ -509,7 +509,7 @@ func (p *ISFPass) transition(f *frameState, from, to, dst *target, progress floa
 	} else {
 		p.values[isf.InputProgress] = isf.Value{min(max(progress, 0), 1)}
 	}
-	out, err := p.render(f, to, dst)
+	out, err := p.Render(f, to, dst)
 	clear(p.given)
 	return out, err
 }

@@ -29,15 +29,15 @@ type LayerChain struct {
 
 	// GL thread.
 	entries []*chainEntry
-	ping    [2]target // at the source's size
-	frame   frameState
+	ping    [2]Target // at the source's size
+	frame   Frame
 	frames  uint64 // frames the chain has run
 	// ranIn is the pipeline frame (+1) the chain last ran in, on source
 	// frame ranOn, with the result in result: a chain shared by two layers
 	// showing the same frame runs once.
 	ranIn  uint64
 	ranOn  int
-	result *target
+	result *Target
 	// analysed: the last run was of analyzers only, on the source itself
 	// (result is nil): the layers draw the source and then the overlays.
 	analysed bool
@@ -71,11 +71,11 @@ type analyzer interface {
 	Pass
 	// analyze runs on the GL thread on src, which it must not draw into;
 	// what it finds goes into f.detections.
-	analyze(f *frameState, src *layerSource) error
+	analyze(f *Frame, src *Picture) error
 	// overlay draws onto dst where pl puts the analysed frame, clipped
 	// to the part of the frame pl shows, its opacity scaled by the
 	// layer's; f is the analysis's.
-	overlay(f *frameState, dst *target, pl scene.Placement, opacity float64)
+	overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64)
 }
 
 // LayerResult is what a layer's chain found in its source's frame.
@@ -127,7 +127,7 @@ func (p *Pipeline) NewLayerChain(name string, passes ...Pass) (*LayerChain, erro
 			}
 			c.entries = append(c.entries, &chainEntry{name: name + "/" + pass.Name(), pass: pass, enabled: true, timer: p.timers.newTimer(p.dev), chain: c})
 		}
-		c.frame = frameState{dev: p.dev, res: &p.res, pl: p, ping: &c.ping}
+		c.frame = Frame{dev: p.dev, res: &p.res, pl: p, ping: &c.ping}
 		p.layerChains = append(p.layerChains, c)
 		c.publish()
 		return nil
@@ -190,12 +190,12 @@ func (p *Pipeline) NewTransition(name string, pass Pass) (*LayerChain, error) {
 // transitioner is a pass that combines two pictures into dst.
 type transitioner interface {
 	Pass
-	transition(f *frameState, from, to, dst *target, progress float64) (*target, error)
+	transition(f *Frame, from, to, dst *Target, progress float64) (*Target, error)
 }
 
 // transition runs a transition chain on the two canvases; GL thread. A
 // pass that fails is held out, and the incoming picture is the result.
-func (c *LayerChain) transition(r *request, from, to *target, progress float64) (*target, error) {
+func (c *LayerChain) transition(r *request, from, to *Target, progress float64) (*Target, error) {
 	p := c.p
 	if !c.trans {
 		return nil, fmt.Errorf("%w: chain %q is no transition (Pipeline.NewTransition)", ErrFrame, c.name)
@@ -233,7 +233,7 @@ func (c *LayerChain) SetUniform(pass, name string, value any) error {
 			if e.pass.Name() != pass {
 				continue
 			}
-			if err := e.pass.setUniform(name, value); err != nil {
+			if err := e.pass.SetUniform(name, value); err != nil {
 				return err
 			}
 			if !e.overran {
@@ -287,7 +287,7 @@ func (c *LayerChain) Close() error {
 // release frees everything; GL thread.
 func (c *LayerChain) release() {
 	for _, e := range c.entries {
-		e.pass.release(c.p.dev)
+		e.pass.Release(c.p.dev)
 		c.p.timers.deleteTimer(c.p.dev, e.timer)
 		e.gone = true
 	}
@@ -318,13 +318,13 @@ func (c *LayerChain) live() bool {
 // run runs the chain on source slot s (frame index i of the composition;
 // nil and Generated for a generator) for layer k, and returns what the
 // layer draws; GL thread.
-func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement, nested []Layer) (layerSource, error) {
+func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement, nested []Layer) (Picture, error) {
 	p := c.p
 	if c.trans {
-		return layerSource{}, fmt.Errorf("%w: layer %d: chain %q is a transition's", ErrFrame, k, c.name)
+		return Picture{}, fmt.Errorf("%w: layer %d: chain %q is a transition's", ErrFrame, k, c.name)
 	}
 	if (s == nil) != (c.gen[0] > 0) {
-		return layerSource{}, fmt.Errorf("%w: layer %d: a generator is shown by Frame Generated, and only a generator", ErrFrame, k)
+		return Picture{}, fmt.Errorf("%w: layer %d: a generator is shown by Frame Generated, and only a generator", ErrFrame, k)
 	}
 	w, h := c.gen[0], c.gen[1]
 	if s != nil {
@@ -332,12 +332,12 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 	}
 	if c.ranIn == p.frames {
 		if c.ranOn != i {
-			return layerSource{}, fmt.Errorf("%w: layer chain %q is shown by layers of different frames (%d and %d)", ErrFrame, c.name, c.ranOn, i)
+			return Picture{}, fmt.Errorf("%w: layer chain %q is shown by layers of different frames (%d and %d)", ErrFrame, c.name, c.ranOn, i)
 		}
 		if c.analysed {
 			return s.src, nil
 		}
-		return layerSource{tex: c.result.tex, w: w, h: h, premul: c.nested}, nil
+		return Picture{tex: c.result.tex, w: w, h: h, premul: c.nested}, nil
 	}
 	f := &c.frame
 	f.info = FrameInfo{Index: c.frames, Timestamp: r.ts, Width: w, Height: h}
@@ -362,7 +362,7 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 			t, err := p.dev.newTarget(w, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
 			if err != nil {
 				p.dev.deleteTarget(&c.ping[0])
-				return layerSource{}, err
+				return Picture{}, err
 			}
 			c.ping[n] = t
 		}
@@ -380,7 +380,7 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 	switch {
 	case c.nested:
 		if c.depth >= MaxNesting {
-			return layerSource{}, fmt.Errorf("%w: scenes nested deeper than %d", ErrFrame, MaxNesting)
+			return Picture{}, fmt.Errorf("%w: scenes nested deeper than %d", ErrFrame, MaxNesting)
 		}
 		c.depth++
 		if len(r.outer) == 0 {
@@ -391,7 +391,7 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 		r.outer = r.outer[:len(r.outer)-1]
 		c.depth--
 		if err != nil {
-			return layerSource{}, err
+			return Picture{}, err
 		}
 	case s == nil:
 		gl.BindFramebuffer(gl.FRAMEBUFFER, cur.fbo)
@@ -399,7 +399,7 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 		gl.Clear(gl.COLOR_BUFFER_BIT)
 	case s.src.in != nil:
 		if err := p.res.convertInto(p.dev, s.src.in, s.src.yuv, cur); err != nil {
-			return layerSource{}, err
+			return Picture{}, err
 		}
 	default:
 		gl.UseProgram(p.res.copyProg.id)
@@ -409,10 +409,10 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 	out, err := p.runPasses(f, c.entries, cur, nil)
 	r.out.Layers[ri].Detections = f.detections
 	if err != nil {
-		return layerSource{}, err
+		return Picture{}, err
 	}
 	c.ranIn, c.ranOn, c.result, c.analysed = p.frames, i, out, false
-	return layerSource{tex: out.tex, w: w, h: h, premul: c.nested}, nil
+	return Picture{tex: out.tex, w: w, h: h, premul: c.nested}, nil
 }
 
 // analysesOnly reports whether every pass the chain runs is an analyzer.
@@ -428,7 +428,7 @@ func (c *LayerChain) analysesOnly() bool {
 // overlay draws the overlays of the chain's analysis onto dst where pl
 // puts the source, at the layer's opacity (after each layer that shows
 // it); GL thread.
-func (c *LayerChain) overlay(dst *target, pl scene.Placement, opacity float64) {
+func (c *LayerChain) overlay(dst *Target, pl scene.Placement, opacity float64) {
 	if !c.analysed || c.ranIn != c.p.frames {
 		return
 	}
@@ -441,7 +441,7 @@ func (c *LayerChain) overlay(dst *target, pl scene.Placement, opacity float64) {
 
 // analyse runs analyzers on src, as runPasses runs passes: timed, watched,
 // a failing one held out.
-func (p *Pipeline) analyse(f *frameState, entries []*chainEntry, src *layerSource) {
+func (p *Pipeline) analyse(f *Frame, entries []*chainEntry, src *Picture) {
 	for _, e := range entries {
 		if !e.enabled || e.err != nil {
 			continue

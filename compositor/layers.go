@@ -17,15 +17,15 @@ import (
 // only where the layer covers the canvas: converting a whole frame first
 // would cost a full-size pass per source.
 type layerDrawer struct {
-	rgb    *program
-	yuv    [numYUVVariants]*program // made on first use
+	rgb    *Program
+	yuv    [numYUVVariants]*Program // made on first use
 	linear uint32                   // sampler: bilinear, clamped to the edge
 }
 
 // layerSource is what a layer shows: an RGBA texture, or the YUV planes of
 // in with the conversion of variant yuv (see yuvVariant).
-type layerSource struct {
-	tex  texture
+type Picture struct {
+	tex  Texture
 	in   *inputTextures // YUV when set
 	yuv  int
 	w, h int
@@ -57,7 +57,7 @@ func (l *layerDrawer) release(d *Device) {
 
 // program returns the program for src, compiling a YUV variant on first
 // use.
-func (l *layerDrawer) program(d *Device, src *layerSource) (*program, error) {
+func (l *layerDrawer) Program(d *Device, src *Picture) (*Program, error) {
 	if src.in == nil {
 		return l.rgb, nil
 	}
@@ -74,11 +74,11 @@ func (l *layerDrawer) program(d *Device, src *layerSource) (*program, error) {
 // draw blends src over dst at p with opacity (0 to 1). Alpha is straight:
 // the canvas's colour becomes src*a + dst*(1-a) with a the source's alpha
 // times opacity, and its alpha a + dst.a*(1-a).
-func (l *layerDrawer) draw(d *Device, dst *target, src *layerSource, p scene.Placement, opacity float64) error {
+func (l *layerDrawer) draw(d *Device, dst *Target, src *Picture, p scene.Placement, opacity float64) error {
 	if opacity <= 0 || src.w <= 0 || src.h <= 0 {
 		return nil
 	}
-	pr, err := l.program(d, src)
+	pr, err := l.Program(d, src)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func TestLayersMatchReference(t *testing.T) {
 			return err
 		}
 		defer ld.release(testDevice)
-		texs := make([]texture, len(srcs))
+		texs := make([]Texture, len(srcs))
 		for i, s := range srcs {
 			texs[i] = testDevice.newTexture(s.Rect.Dx(), s.Rect.Dy(), gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
 			gl.BindTexture(gl.TEXTURE_2D, texs[i].id)
@@ -67,7 +67,7 @@ func TestLayersMatchReference(t *testing.T) {
 			if !ok {
 				t.Fatalf("layer %+v placed nothing", ly.l)
 			}
-			src := layerSource{tex: texs[ly.src], w: s.Rect.Dx(), h: s.Rect.Dy()}
+			src := Picture{tex: texs[ly.src], w: s.Rect.Dx(), h: s.Rect.Dy()}
 			if err := ld.draw(testDevice, &canvas, &src, p, ly.l.Opacity); err != nil {
 				return err
 			}

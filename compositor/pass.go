@@ -11,21 +11,27 @@ import (
 	"github.com/shadercast/shadercast/shaders"
 )
 
-// Pass is one step of a pipeline's chain. The compositor provides the
-// implementations (NewShaderPass, NewBarcodePass); a Pass belongs to at
-// most one pipeline.
+// Pass is one step of a chain: the pipeline's own (after composition) or a
+// layer's. The compositor has ShaderPass; other kinds implement Pass with
+// what this package exports for them (Device's GL objects, Frame, Target,
+// Picture). A Pass belongs to at most one chain; its methods other than
+// Name run on the GL thread.
 type Pass interface {
-	// Name identifies the pass in the chain; names are unique per pipeline.
+	// Name identifies the pass in its chain; names are unique per chain.
 	Name() string
-
-	setup(d *Device) error
-	// render runs the pass on the GL thread. src holds the previous result;
-	// the pass either draws into dst and returns it, or returns src when it
-	// changed nothing or drew into src in place (src.fbo != 0 only).
-	render(f *frameState, src *target, dst *target) (*target, error)
-	release(d *Device)
-	uniformInfo() []UniformInfo
-	setUniform(name string, v any) error
+	// Setup makes the pass's GL objects, when it joins a chain; an error
+	// leaves the chain as it was.
+	Setup(d *Device) error
+	// Render runs the pass on a frame. src holds the previous result; the
+	// pass either draws into dst and returns it, or returns src when it
+	// changed nothing or drew into src in place (through Frame.Writable).
+	Render(f *Frame, src, dst *Target) (*Target, error)
+	// Release frees what Setup and Render made.
+	Release(d *Device)
+	// Uniforms describes the pass's inputs, with ISF's type names.
+	Uniforms() []UniformInfo
+	// SetUniform sets an input from the next frame, type-checked.
+	SetUniform(name string, v any) error
 }
 
 // FrameInfo is what a pass's per-frame update sees.
@@ -64,7 +70,7 @@ type passDescriber interface {
 
 // describePass lists a pass for Pipeline.Passes.
 func describePass(p Pass, enabled bool) PassInfo {
-	info := PassInfo{Name: p.Name(), Enabled: enabled, Uniforms: p.uniformInfo()}
+	info := PassInfo{Name: p.Name(), Enabled: enabled, Uniforms: p.Uniforms()}
 	if d, ok := p.(passDescriber); ok {
 		d.describe(&info)
 	}
@@ -75,7 +81,7 @@ func describePass(p Pass, enabled bool) PassInfo {
 // setters allocate nothing, for per-frame updates; Set takes any supported
 // Go value, for control APIs.
 type Uniforms struct {
-	prog   *program
+	prog   *Program
 	values map[string]*uniformValue
 }
 
@@ -224,7 +230,7 @@ func (v *uniformValue) value() any {
 	return v.f[:4]
 }
 
-func (u *Uniforms) applyTo(prog *program) {
+func (u *Uniforms) applyTo(prog *Program) {
 	for name, v := range u.values {
 		if !v.set {
 			continue
@@ -271,13 +277,13 @@ type ShaderPass struct {
 	// Everything below is touched on the GL thread only (control calls
 	// reach it through the pipeline), so no lock: a lock held around
 	// Update would deadlock an Update that asks the pipeline something.
-	prog     *program
+	prog     *Program
 	uniforms Uniforms
 	// fused are variants that read the YUV planes themselves (I420,
 	// NV12), made on first use; fuseFailed remembers a variant that does
 	// not compile so that it is not tried every frame.
 	fusable    bool
-	fused      [numYUVVariants]*program
+	fused      [numYUVVariants]*Program
 	fuseFailed [numYUVVariants]bool
 }
 
@@ -303,7 +309,7 @@ func NewBuiltinPass(name, file string, uniforms map[string]any) (*ShaderPass, er
 // Name implements Pass.
 func (s *ShaderPass) Name() string { return s.spec.Name }
 
-func (s *ShaderPass) setup(d *Device) error {
+func (s *ShaderPass) Setup(d *Device) error {
 	if s.prog != nil {
 		return fmt.Errorf("compositor: pass %q is already in a pipeline; make a new one", s.spec.Name)
 	}
@@ -332,21 +338,21 @@ func (s *ShaderPass) setup(d *Device) error {
 	return nil
 }
 
-func (s *ShaderPass) release(d *Device) {
+func (s *ShaderPass) Release(d *Device) {
 	d.deleteProgram(&s.prog)
 	for i := range s.fused {
 		d.deleteProgram(&s.fused[i])
 	}
 }
 
-func (s *ShaderPass) render(f *frameState, src, dst *target) (*target, error) {
+func (s *ShaderPass) Render(f *Frame, src, dst *Target) (*Target, error) {
 	s.draw(s.prog, f, src.tex, dst)
 	return dst, nil
 }
 
 // draw runs prog (the pass's program or a fused variant) with the pass's
 // uniforms, input on unit 0.
-func (s *ShaderPass) draw(prog *program, f *frameState, src texture, dst *target) {
+func (s *ShaderPass) draw(prog *Program, f *Frame, src Texture, dst *Target) {
 	gl.UseProgram(prog.id)
 	gl.Uniform1i(prog.loc("uInput"), 0)
 	gl.Uniform2i(prog.loc("uInputSize"), int32(f.info.Width), int32(f.info.Height))
@@ -421,7 +427,7 @@ func fusable(src string) bool {
 
 // fusedProgram returns the pass's program that reads the YUV planes
 // itself, compiling it on first use; nil when the pass cannot be fused.
-func (s *ShaderPass) fusedProgram(f *frameState, nv12 bool) *program {
+func (s *ShaderPass) fusedProgram(f *Frame, nv12 bool) *Program {
 	if !s.fusable {
 		return nil
 	}
@@ -441,13 +447,13 @@ func (s *ShaderPass) fusedProgram(f *frameState, nv12 bool) *program {
 
 // renderYUV renders the pass straight from the uploaded YUV planes with a
 // program from fusedProgram.
-func (s *ShaderPass) renderYUV(f *frameState, prog *program, dst *target) {
+func (s *ShaderPass) renderYUV(f *Frame, prog *Program, dst *Target) {
 	gl.UseProgram(prog.id)
 	f.res.in.bindYUV(prog)
 	s.draw(prog, f, f.res.in.planes[0], dst)
 }
 
-func (s *ShaderPass) uniformInfo() []UniformInfo {
+func (s *ShaderPass) Uniforms() []UniformInfo {
 	var out []UniformInfo
 	for name, v := range s.uniforms.values {
 		out = append(out, UniformInfo{Name: name, Type: isfTypeNames[v.typ], Value: v.value()})
@@ -456,7 +462,7 @@ func (s *ShaderPass) uniformInfo() []UniformInfo {
 	return out
 }
 
-func (s *ShaderPass) setUniform(name string, v any) error {
+func (s *ShaderPass) SetUniform(name string, v any) error {
 	if s.prog == nil {
 		return fmt.Errorf("compositor: pass %q is not set up", s.spec.Name)
 	}
@@ -465,7 +471,7 @@ func (s *ShaderPass) setUniform(name string, v any) error {
 
 // drawFullscreen binds src to unit 0 and covers dst with one triangle; the
 // program and its uniforms must be set.
-func drawFullscreen(src uint32, dst *target) {
+func drawFullscreen(src uint32, dst *Target) {
 	gl.BindFramebuffer(gl.FRAMEBUFFER, dst.fbo)
 	gl.Viewport(0, 0, int32(dst.tex.w), int32(dst.tex.h))
 	gl.ActiveTexture(gl.TEXTURE0)

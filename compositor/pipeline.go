@@ -137,7 +137,7 @@ type Pipeline struct {
 	sources     []sourceSlot
 	layers      layerDrawer
 	layerChains []*LayerChain
-	fromCanvas  target // a transition's outgoing scene
+	fromCanvas  Target // a transition's outgoing scene
 	used        []bool // per frame of a composition: shown by a layer
 
 	// audio is what ISF passes' audio inputs show (SetAudio).
@@ -414,7 +414,7 @@ func (p *Pipeline) ReplacePass(pass Pass) error {
 			return err
 		}
 		e := p.chain[i]
-		e.pass.release(p.dev)
+		e.pass.Release(p.dev)
 		e.pass, e.err = pass, nil
 		if e.overran {
 			// The watchdog disabled the old version, not the user.
@@ -432,7 +432,7 @@ func (p *Pipeline) RemovePass(name string) error {
 			return fmt.Errorf("compositor: no pass named %q", name)
 		}
 		e := p.chain[i]
-		e.pass.release(p.dev)
+		e.pass.Release(p.dev)
 		p.timers.deleteTimer(p.dev, e.timer)
 		e.gone = true
 		p.chain = append(p.chain[:i], p.chain[i+1:]...)
@@ -483,7 +483,7 @@ func (p *Pipeline) SetUniform(pass, name string, value any) error {
 			return fmt.Errorf("compositor: no pass named %q", pass)
 		}
 		e := p.chain[i]
-		if err := e.pass.setUniform(name, value); err != nil {
+		if err := e.pass.SetUniform(name, value); err != nil {
 			return err
 		}
 		if !e.overran {
@@ -510,7 +510,7 @@ func (p *Pipeline) setupPass(pass Pass) error {
 	name := pass.Name()
 	p.dev.act.setup.Store(&name)
 	defer p.dev.act.setup.Store(nil)
-	return pass.setup(p.dev)
+	return pass.Setup(p.dev)
 }
 
 func (p *Pipeline) find(name string) int {
@@ -553,7 +553,7 @@ func (p *Pipeline) Close() error {
 		}
 		p.flush()
 		for _, e := range p.chain {
-			e.pass.release(p.dev)
+			e.pass.Release(p.dev)
 			p.timers.deleteTimer(p.dev, e.timer)
 		}
 		p.chain = nil
@@ -587,7 +587,7 @@ func sortUniforms(u []UniformInfo) {
 
 // render uploads, runs the chain and issues the output conversion; GL thread.
 func (p *Pipeline) render(r *request) error {
-	var cur *target
+	var cur *Target
 	var err error
 	if r.comp != nil {
 		cur, err = p.compose(r)
@@ -603,7 +603,7 @@ func (p *Pipeline) render(r *request) error {
 // uploadInput puts Process's frame on the GPU: the RGBA target for RGB
 // input, nil for YUV, whose planes wait for the conversion (or a pass
 // fused with it).
-func (p *Pipeline) uploadInput(r *request) (*target, error) {
+func (p *Pipeline) uploadInput(r *request) (*Target, error) {
 	in := r.in
 	w, h := in.CodedWidth(), in.CodedHeight()
 	if w == 0 {
@@ -640,10 +640,10 @@ func (p *Pipeline) beginFrame(r *request, w, h int) {
 
 // runChain runs the pass chain on cur (nil: YUV planes not yet
 // converted), then converts for the output.
-func (p *Pipeline) runChain(r *request, cur *target) error {
+func (p *Pipeline) runChain(r *request, cur *Target) error {
 	f := &p.res.frame
 	f.nv12 = r.comp == nil && r.in.Format() == media.NV12
-	cur, err := p.runPasses(f, p.chain, cur, func() (*target, error) {
+	cur, err := p.runPasses(f, p.chain, cur, func() (*Target, error) {
 		p.inTimer.begin()
 		defer p.inTimer.end()
 		return p.res.convert(p.dev, f.nv12)
@@ -672,7 +672,7 @@ func (p *Pipeline) runChain(r *request, cur *target) error {
 // (fused); convert makes the RGBA for the first one that cannot (or for
 // the result, with no pass at all). A pass that fails is held out and the
 // rest of the chain runs on what the passes before it made.
-func (p *Pipeline) runPasses(f *frameState, entries []*chainEntry, cur *target, convert func() (*target, error)) (*target, error) {
+func (p *Pipeline) runPasses(f *Frame, entries []*chainEntry, cur *Target, convert func() (*Target, error)) (*Target, error) {
 	var err error
 	for _, e := range entries {
 		if !e.enabled || e.err != nil {
@@ -698,7 +698,7 @@ func (p *Pipeline) runPasses(f *frameState, entries []*chainEntry, cur *target, 
 		dst := f.other(cur)
 		p.dev.act.current.Store(e) // a pass may block while issuing, too
 		e.timer.begin()
-		next, err := e.pass.render(f, cur, dst)
+		next, err := e.pass.Render(f, cur, dst)
 		e.timer.end()
 		if err != nil {
 			p.passFailed(e, err)

@@ -21,7 +21,7 @@ import (
 // that the pipeline's restore is what keeps the output right.
 type vandal struct {
 	dev    *Device
-	copy   target
+	copy   Target
 	got    []byte // RGBA of the last frame presented, top row first
 	frames []PresentFrame
 }

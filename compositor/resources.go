@@ -13,7 +13,7 @@ import (
 )
 
 // frameState is what passes see while a frame renders.
-type frameState struct {
+type Frame struct {
 	info       FrameInfo
 	cs         media.ColorSpace // the input's
 	nv12       bool             // the input's planes are NV12
@@ -23,11 +23,11 @@ type frameState struct {
 	pl         *Pipeline
 	// ping are the targets the chain's passes draw into: the pipeline's
 	// for its own chain, a layer chain's for its.
-	ping *[2]target
+	ping *[2]Target
 }
 
 // other returns the ping-pong target that cur is not.
-func (f *frameState) other(cur *target) *target {
+func (f *Frame) other(cur *Target) *Target {
 	if cur == &f.ping[0] {
 		return &f.ping[1]
 	}
@@ -36,11 +36,11 @@ func (f *frameState) other(cur *target) *target {
 
 // settle waits for the passes issued so far in the pipeline's frame (a
 // layer chain's frames are counted apart).
-func (f *frameState) settle() { f.pl.settle(f.pl.frames - 1) }
+func (f *Frame) settle() { f.pl.settle(f.pl.frames - 1) }
 
 // writable returns a target holding the same pixels as cur that a pass
 // may draw into in place (see resources.writable).
-func (f *frameState) writable(cur *target) *target {
+func (f *Frame) writable(cur *Target) *Target {
 	if cur == &f.res.in.input {
 		return f.res.writable(cur)
 	}
@@ -50,23 +50,23 @@ func (f *frameState) writable(cur *target) *target {
 // resources are a pipeline's GL objects. Programs are made once; textures
 // and buffers once per input format and size, and kept while that stays.
 type resources struct {
-	yuvProg  [numYUVVariants]*program // made on first use, see yuvVariant
-	packProg [3]*program              // Y, U, V regions of the packed image
-	copyProg *program
+	yuvProg  [numYUVVariants]*Program // made on first use, see yuvVariant
+	packProg [3]*Program              // Y, U, V regions of the packed image
+	copyProg *Program
 	linear   uint32 // sampler object: bilinear, clamped
 
 	format media.PixelFormat
 	w, h   int
 
 	in      inputTextures // the input frame
-	ping    [2]target
-	packed  target // I420 packed four samples per texel
+	ping    [2]Target
+	packed  Target // I420 packed four samples per texel
 	texels  [2]int // texels per row; texels per chroma plane row
 	staging []byte // synchronous readback of the packed image
 	outCS   media.ColorSpace
 
-	frame  frameState
-	result *target
+	frame  Frame
+	result *Target
 }
 
 func (r *resources) setup(d *Device, outCS media.ColorSpace) error {
@@ -208,7 +208,7 @@ func (r *resources) allocate(d *Device, f media.PixelFormat, w, h int, cfg Confi
 // writable returns a target holding the same pixels as cur that passes may
 // draw into in place: cur itself, or a copy when cur is a swizzled input
 // texture (drawing through its framebuffer would skip the swizzle).
-func (r *resources) writable(cur *target) *target {
+func (r *resources) writable(cur *Target) *Target {
 	if cur != &r.in.input || !r.in.swizzle {
 		return cur
 	}
@@ -220,14 +220,14 @@ func (r *resources) writable(cur *target) *target {
 }
 
 // convert turns the uploaded YUV planes into RGBA in ping[0].
-func (r *resources) convert(d *Device, nv12 bool) (*target, error) {
+func (r *resources) convert(d *Device, nv12 bool) (*Target, error) {
 	dst := &r.ping[0]
 	return dst, r.convertInto(d, &r.in, yuvVariant(nv12, r.frame.cs), dst)
 }
 
 // convertInto turns in's YUV planes into RGBA in dst, with the program of
 // YUV variant v.
-func (r *resources) convertInto(d *Device, in *inputTextures, v int, dst *target) error {
+func (r *resources) convertInto(d *Device, in *inputTextures, v int, dst *Target) error {
 	if r.yuvProg[v] == nil {
 		prog, err := d.newProgram(fullscreenVert(), withYUV(builtin("yuv_to_rgb.frag"), v, ""))
 		if err != nil {

@@ -27,13 +27,13 @@ type stubPass struct {
 }
 
 func (s *stubPass) Name() string          { return s.name }
-func (s *stubPass) setup(d *Device) error { return nil }
-func (s *stubPass) release(d *Device)     {}
-func (s *stubPass) uniformInfo() []UniformInfo {
+func (s *stubPass) Setup(d *Device) error { return nil }
+func (s *stubPass) Release(d *Device)     {}
+func (s *stubPass) Uniforms() []UniformInfo {
 	return []UniformInfo{{Name: "x", Type: "float", Value: float32(0)}}
 }
-func (s *stubPass) setUniform(name string, v any) error { return nil }
-func (s *stubPass) render(f *frameState, src, dst *target) (*target, error) {
+func (s *stubPass) SetUniform(name string, v any) error { return nil }
+func (s *stubPass) Render(f *Frame, src, dst *Target) (*Target, error) {
 	s.renders.Add(1)
 	if s.block != nil {
 		close(s.entered)
