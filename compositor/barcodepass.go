@@ -170,14 +170,14 @@ func (b *BarcodePass) Render(f *Frame, src, dst *Target) (*Target, error) {
 	return out, nil
 }
 
-// analyze implements analyzer: the detection of render, on src as it is
+// Analyze implements Analyzer: the detection of Render, on src as it is
 // (its YUV planes when it has them: no RGBA copy of the frame is made).
-func (b *BarcodePass) analyze(f *Frame, src *Picture) error { return b.detect(f, *src) }
+func (b *BarcodePass) Analyze(f *Frame, src *Picture) error { return b.detect(f, *src) }
 
-// overlay implements analyzer: the highlights of the last analyze, drawn
+// Overlay implements Analyzer: the highlights of the last Analyze, drawn
 // onto dst where pl puts the frame, clipped to the part of the frame pl
 // shows, at dst's own line width.
-func (b *BarcodePass) overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64) {
+func (b *BarcodePass) Overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64) {
 	if b.highlighting() && len(f.detections) > 0 {
 		b.draw(dst, f.detections, &pl, float32(min(max(opacity, 0), 1)))
 	}

@@ -493,9 +493,9 @@ func (p *ISFPass) setValue(in *isf.Input, v any) error {
 	return nil
 }
 
-// transition implements transitioner: the shader's startImage is from,
+// Transition implements Transitioner: the shader's startImage is from,
 // its endImage to, its progress progress.
-func (p *ISFPass) transition(f *Frame, from, to, dst *Target, progress float64) (*Target, error) {
+func (p *ISFPass) Transition(f *Frame, from, to, dst *Target, progress float64) (*Target, error) {
 	if !p.sh.IsTransition() {
 		return nil, fmt.Errorf("compositor: pass %q is no transition (it needs image inputs %s and %s and a float %s)",
 			p.name, isf.InputStartImage, isf.InputEndImage, isf.InputProgress)
@@ -514,7 +514,9 @@ func (p *ISFPass) transition(f *Frame, from, to, dst *Target, progress float64) 
 	return out, err
 }
 
-func (p *ISFPass) describe(info *PassInfo) {
+// Describe implements Describer: the ISF header's description, credit,
+// categories and file.
+func (p *ISFPass) Describe(info *PassInfo) {
 	info.Description = p.sh.Description
 	info.Credit = p.sh.Credit
 	info.Categories = p.sh.Categories

@@ -61,21 +61,20 @@ type LayerChain struct {
 // (Pipeline.NewGenerator) rather than a frame of the Composition.
 const Generated = -1
 
-// analyzer is a pass that can look at a frame without changing it, and
+// Analyzer is a pass that can look at a frame without changing it, and
 // show what it found over the frame where a layer draws it. A layer chain
 // of analyzers only runs them on the source as it is, its YUV planes
 // included, and the layer draws the source itself: no RGBA copy of the
 // frame is made, and the overlay is drawn at the canvas's resolution
 // (crisp lines, whatever the layer's scale).
-type analyzer interface {
+type Analyzer interface {
 	Pass
-	// analyze runs on the GL thread on src, which it must not draw into;
-	// what it finds goes into f.detections.
-	analyze(f *Frame, src *Picture) error
+	// Analyze runs on the GL thread on src, which it must not draw into.
+	Analyze(f *Frame, src *Picture) error
 	// overlay draws onto dst where pl puts the analysed frame, clipped
 	// to the part of the frame pl shows, its opacity scaled by the
 	// layer's; f is the analysis's.
-	overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64)
+	Overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64)
 }
 
 // LayerResult is what a layer's chain found in its source's frame.
@@ -176,7 +175,7 @@ const MaxGeneratorSide = 8192
 // outgoing and incoming pictures (an ISF transition: startImage, endImage,
 // progress). A Composition's Transition names it.
 func (p *Pipeline) NewTransition(name string, pass Pass) (*LayerChain, error) {
-	if _, ok := pass.(transitioner); !ok {
+	if _, ok := pass.(Transitioner); !ok {
 		return nil, fmt.Errorf("compositor: transition %q: a %T is no transition", name, pass)
 	}
 	c, err := p.NewLayerChain(name, pass)
@@ -187,10 +186,11 @@ func (p *Pipeline) NewTransition(name string, pass Pass) (*LayerChain, error) {
 	return c, nil
 }
 
-// transitioner is a pass that combines two pictures into dst.
-type transitioner interface {
+// Transitioner is a pass that combines two pictures into dst: a scene
+// transition, from at progress 0 to to at 1.
+type Transitioner interface {
 	Pass
-	transition(f *Frame, from, to, dst *Target, progress float64) (*Target, error)
+	Transition(f *Frame, from, to, dst *Target, progress float64) (*Target, error)
 }
 
 // transition runs a transition chain on the two canvases; GL thread. A
@@ -210,7 +210,7 @@ func (c *LayerChain) transition(r *request, from, to *Target, progress float64) 
 		}
 		p.dev.act.current.Store(e)
 		e.timer.begin()
-		out, err := e.pass.(transitioner).transition(f, from, to, &p.res.ping[0], progress)
+		out, err := e.pass.(Transitioner).Transition(f, from, to, &p.res.ping[0], progress)
 		e.timer.end()
 		if err != nil {
 			p.passFailed(e, err)
@@ -418,7 +418,7 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 // analysesOnly reports whether every pass the chain runs is an analyzer.
 func (c *LayerChain) analysesOnly() bool {
 	for _, e := range c.entries {
-		if _, ok := e.pass.(analyzer); !ok && e.enabled && e.err == nil {
+		if _, ok := e.pass.(Analyzer); !ok && e.enabled && e.err == nil {
 			return false
 		}
 	}
@@ -433,8 +433,8 @@ func (c *LayerChain) overlay(dst *Target, pl scene.Placement, opacity float64) {
 		return
 	}
 	for _, e := range c.entries {
-		if a, ok := e.pass.(analyzer); ok && e.enabled && e.err == nil {
-			a.overlay(&c.frame, dst, pl, opacity)
+		if a, ok := e.pass.(Analyzer); ok && e.enabled && e.err == nil {
+			a.Overlay(&c.frame, dst, pl, opacity)
 		}
 	}
 }
@@ -448,7 +448,7 @@ func (p *Pipeline) analyse(f *Frame, entries []*chainEntry, src *Picture) {
 		}
 		p.dev.act.current.Store(e)
 		e.timer.begin()
-		err := e.pass.(analyzer).analyze(f, src)
+		err := e.pass.(Analyzer).Analyze(f, src)
 		e.timer.end()
 		if err != nil {
 			p.passFailed(e, err)

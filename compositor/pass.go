@@ -62,17 +62,17 @@ type UniformInfo struct {
 	Labels   []string `json:"labels,omitempty"` // their names
 }
 
-// passDescriber is implemented by passes that describe themselves beyond
+// Describer is implemented by passes that describe themselves beyond
 // their name and uniforms (ISF metadata).
-type passDescriber interface {
-	describe(*PassInfo)
+type Describer interface {
+	Describe(*PassInfo)
 }
 
 // describePass lists a pass for Pipeline.Passes.
 func describePass(p Pass, enabled bool) PassInfo {
 	info := PassInfo{Name: p.Name(), Enabled: enabled, Uniforms: p.Uniforms()}
-	if d, ok := p.(passDescriber); ok {
-		d.describe(&info)
+	if d, ok := p.(Describer); ok {
+		d.Describe(&info)
 	}
 	return info
 }
