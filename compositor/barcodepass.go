@@ -34,8 +34,8 @@ type BarcodePass struct {
 	// first use; yuvStage0 for the scale of stages[0].
 	yuvStage0 [numYUVVariants]*Program
 	yuvLuma   [numYUVVariants]*Program
-	tensor    planes // w x h RGBA32F + RG32F
-	pooled    planes // same
+	tensor    Planes // w x h RGBA32F + RG32F
+	pooled    Planes // same
 	mask      Target // w x h RGBA8
 	lumaT     Target // ceil(W/4) x H RGBA8: four luma samples per texel
 	lumaP     *Program
@@ -86,7 +86,7 @@ func (b *BarcodePass) Setup(d *Device) error {
 		b.Release(d)
 		return err
 	}
-	hv := shaderSource{file: "highlight.vert", text: shaders.MustSource("highlight.vert")}
+	hv := ShaderSource{file: "highlight.vert", text: shaders.MustSource("highlight.vert")}
 	if b.hlProg, err = d.newProgram(hv, builtin("highlight.frag")); err != nil {
 		b.Release(d)
 		return err

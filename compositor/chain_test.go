@@ -414,7 +414,7 @@ func TestPreludeErrorsNameTheirFile(t *testing.T) {
 	compile := func(pass, prelude string) []CompileMessage {
 		t.Helper()
 		err := testDevice.call(func() error {
-			src := withPrelude(shaderSource{file: "pass.frag", text: pass}, "yuv.glsl", prelude)
+			src := withPrelude(ShaderSource{file: "pass.frag", text: pass}, "yuv.glsl", prelude)
 			_, err := testDevice.newProgram(fullscreenVert(), src)
 			return err
 		})

@@ -60,15 +60,15 @@ func (d *Device) newTarget(w, h int, internal int32, format, typ uint32) (Target
 
 // planes is a framebuffer with two colour attachments, for passes that
 // write two textures at once (gl_FragData locations 0 and 1).
-type planes struct {
+type Planes struct {
 	tex [2]Texture
 	fbo uint32
 }
 
 var drawBuffers2 = [2]uint32{gl.COLOR_ATTACHMENT0, gl.COLOR_ATTACHMENT1}
 
-func (d *Device) newPlanes(w, h int, internal [2]int32, format [2]uint32) (planes, error) {
-	var p planes
+func (d *Device) newPlanes(w, h int, internal [2]int32, format [2]uint32) (Planes, error) {
+	var p Planes
 	for i := range p.tex {
 		p.tex[i] = d.newTexture(w, h, internal[i], format[i], gl.FLOAT)
 	}
@@ -81,21 +81,21 @@ func (d *Device) newPlanes(w, h int, internal [2]int32, format [2]uint32) (plane
 	gl.DrawBuffers(2, &drawBuffers2[0])
 	if st := gl.CheckFramebufferStatus(gl.FRAMEBUFFER); st != gl.FRAMEBUFFER_COMPLETE {
 		d.deletePlanes(&p)
-		return planes{}, fmt.Errorf("compositor: framebuffer %dx%d with two float targets incomplete: 0x%x", w, h, st)
+		return Planes{}, fmt.Errorf("compositor: framebuffer %dx%d with two float targets incomplete: 0x%x", w, h, st)
 	}
 	return p, nil
 }
 
-func (d *Device) deletePlanes(p *planes) {
+func (d *Device) deletePlanes(p *Planes) {
 	d.release("framebuffer", &p.fbo, gl.DeleteFramebuffers)
 	d.deleteTexture(&p.tex[0])
 	d.deleteTexture(&p.tex[1])
-	*p = planes{}
+	*p = Planes{}
 }
 
 // draw covers the planes' framebuffer with one triangle, src0 and src1 on
 // units 0 and 1; the program and its uniforms must be set.
-func (p *planes) draw(src0, src1 uint32) {
+func (p *Planes) draw(src0, src1 uint32) {
 	gl.BindFramebuffer(gl.FRAMEBUFFER, p.fbo)
 	gl.Viewport(0, 0, int32(p.tex[0].w), int32(p.tex[0].h))
 	gl.ActiveTexture(gl.TEXTURE1)
@@ -207,7 +207,7 @@ var (
 	nvidiaLine = regexp.MustCompile(`^\s*(\d+)\((\d+)\)\s*:\s*(.*)$`)
 )
 
-func parseLog(src shaderSource, log string) []CompileMessage {
+func parseLog(src ShaderSource, log string) []CompileMessage {
 	file := src.file
 	var out []CompileMessage
 	for _, line := range strings.Split(log, "\n") {
@@ -240,7 +240,7 @@ func parseLog(src shaderSource, log string) []CompileMessage {
 // shaderSource is one stage of a program: its file name (for errors) and
 // text. The text is compiled as is: callers that prepend code must add a
 // #line directive so that line numbers stay the file's.
-type shaderSource struct {
+type ShaderSource struct {
 	file string
 	text string
 	// includes name the source strings 1, 2, ... that #line directives
@@ -255,7 +255,7 @@ const includeLines = 100000
 // withPrelude inserts code right after src's #version line, with #line
 // directives so that compile errors still name the right file and line.
 // defines are added as #define lines before the prelude.
-func withPrelude(src shaderSource, preludeFile, prelude string, defines ...string) shaderSource {
+func withPrelude(src ShaderSource, preludeFile, prelude string, defines ...string) ShaderSource {
 	lines := strings.SplitAfter(src.text, "\n")
 	at := -1
 	for i, l := range lines {
@@ -286,10 +286,10 @@ func withPrelude(src shaderSource, preludeFile, prelude string, defines ...strin
 	for i := at + 1; i < len(lines); i++ {
 		b.WriteString(lines[i])
 	}
-	return shaderSource{file: src.file, text: b.String(), includes: includes}
+	return ShaderSource{file: src.file, text: b.String(), includes: includes}
 }
 
-func compileShader(kind uint32, src shaderSource) (uint32, error) {
+func compileShader(kind uint32, src ShaderSource) (uint32, error) {
 	sh := gl.CreateShader(kind)
 	cs, free := gl.Strs(src.text + "\x00")
 	gl.ShaderSource(sh, 1, cs, nil)
@@ -336,7 +336,7 @@ type uniformInfo struct {
 	size int32  // array length
 }
 
-func (d *Device) newProgram(vert, frag shaderSource) (*Program, error) {
+func (d *Device) newProgram(vert, frag ShaderSource) (*Program, error) {
 	vs, err := compileShader(gl.VERTEX_SHADER, vert)
 	if err != nil {
 		return nil, err

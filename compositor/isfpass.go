@@ -145,8 +145,8 @@ func (p *ISFPass) Setup(d *Device) error {
 	if vsFile == "" {
 		vsFile = p.sh.File + " (vertex)"
 	}
-	vs := shaderSource{file: vsFile, text: p.sh.Vertex, includes: includes}
-	fs := shaderSource{file: p.sh.File, text: p.sh.Fragment, includes: includes}
+	vs := ShaderSource{file: vsFile, text: p.sh.Vertex, includes: includes}
+	fs := ShaderSource{file: p.sh.File, text: p.sh.Fragment, includes: includes}
 	prog, err := d.newProgram(vs, fs)
 	if err != nil && d.info.GLSL > 330 {
 		// Published ISF files lean on implicit conversions of GLSL 4.x

@@ -34,8 +34,8 @@ type Picture struct {
 	premul bool
 }
 
-func layerVert() shaderSource {
-	return shaderSource{file: "layer.vert", text: shaders.MustSource("layer.vert")}
+func layerVert() ShaderSource {
+	return ShaderSource{file: "layer.vert", text: shaders.MustSource("layer.vert")}
 }
 
 func (l *layerDrawer) setup(d *Device) error {

@@ -313,7 +313,7 @@ func (s *ShaderPass) Setup(d *Device) error {
 	if s.prog != nil {
 		return fmt.Errorf("compositor: pass %q is already in a pipeline; make a new one", s.spec.Name)
 	}
-	prog, err := d.newProgram(fullscreenVert(), shaderSource{file: s.spec.File, text: s.spec.Source})
+	prog, err := d.newProgram(fullscreenVert(), ShaderSource{file: s.spec.File, text: s.spec.Source})
 	if err != nil {
 		return err
 	}
@@ -379,7 +379,7 @@ var (
 // fetchingYUV rewrites a shader that reads its input with
 // texelFetch(uInput, ...) to read the YUV planes of variant v instead (see
 // yuvVariant), converting each texel it fetches, with more defines.
-func fetchingYUV(src shaderSource, v int, defines ...string) shaderSource {
+func fetchingYUV(src ShaderSource, v int, defines ...string) ShaderSource {
 	src.text = fusedInput.ReplaceAllString(src.text, "sc_fetch_input(")
 	return withYUV(src, v, "\nvec4 sc_fetch_input(ivec2 p, int lod) { return sc_yuv(p); }", defines...)
 }
@@ -387,7 +387,7 @@ func fetchingYUV(src shaderSource, v int, defines ...string) shaderSource {
 // fetchingLuma is fetchingYUV for shaders that use only the luma of what
 // they fetch (the barcode analysis): they get sc_luma's grey, one texel
 // fetch where a conversion makes three.
-func fetchingLuma(src shaderSource, v int, defines ...string) shaderSource {
+func fetchingLuma(src ShaderSource, v int, defines ...string) ShaderSource {
 	src.text = fusedInput.ReplaceAllString(src.text, "sc_fetch_input(")
 	return withYUV(src, v, "\nvec4 sc_fetch_input(ivec2 p, int lod) { return vec4(vec3(sc_luma(p)), 1.0); }", defines...)
 }
@@ -433,7 +433,7 @@ func (s *ShaderPass) fusedProgram(f *Frame, nv12 bool) *Program {
 	}
 	i := yuvVariant(nv12, f.cs)
 	if s.fused[i] == nil && !s.fuseFailed[i] {
-		prog, err := f.dev.newProgram(fullscreenVert(), fetchingYUV(shaderSource{file: s.spec.File, text: s.spec.Source}, i))
+		prog, err := f.dev.newProgram(fullscreenVert(), fetchingYUV(ShaderSource{file: s.spec.File, text: s.spec.Source}, i))
 		if err != nil {
 			// The plain program compiled, so this is our rewrite's
 			// fault: run unfused rather than fail.
@@ -479,8 +479,8 @@ func drawFullscreen(src uint32, dst *Target) {
 	gl.DrawArrays(gl.TRIANGLES, 0, 3)
 }
 
-func fullscreenVert() shaderSource {
-	return shaderSource{file: "fullscreen.vert", text: shaders.MustSource("fullscreen.vert")}
+func fullscreenVert() ShaderSource {
+	return ShaderSource{file: "fullscreen.vert", text: shaders.MustSource("fullscreen.vert")}
 }
 
 func errUniform(pass, name string, v any) error {

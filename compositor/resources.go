@@ -91,8 +91,8 @@ func (r *resources) setup(d *Device, outCS media.ColorSpace) error {
 	return nil
 }
 
-func builtin(name string) shaderSource {
-	return shaderSource{file: name, text: shaders.MustSource(name)}
+func builtin(name string) ShaderSource {
+	return ShaderSource{file: name, text: shaders.MustSource(name)}
 }
 
 func (r *resources) releaseSized(d *Device) {
@@ -262,7 +262,7 @@ func yuvVariant(nv12 bool, cs media.ColorSpace) int {
 
 // withYUV adds yuv.glsl (sc_yuv) for a variant to a fragment shader, and
 // extra code after it, with more defines.
-func withYUV(src shaderSource, variant int, extra string, defines ...string) shaderSource {
+func withYUV(src ShaderSource, variant int, extra string, defines ...string) ShaderSource {
 	cs := media.ColorSpace{Matrix: media.MatrixBT709, FullRange: variant&1 != 0}
 	if variant&2 != 0 {
 		cs.Matrix = media.MatrixBT601
