@@ -51,7 +51,7 @@ func TestBarcodeQualityGPU(t *testing.T) {
 		}
 		fr.Close()
 		out.Frame.Close()
-		for _, d := range out.Detections {
+		for _, d := range Barcodes(out.Results) {
 			b := d.BoundingBox
 			dets[i] = append(dets[i], barcodetest.Detection{Box: barcodetest.Box{X: b.X, Y: b.Y, W: b.Width, H: b.Height}, Format: d.Format, RawValue: d.RawValue})
 		}
@@ -146,12 +146,12 @@ func TestBarcodeHighlightAndTimestamp(t *testing.T) {
 		if out.Frame.Timestamp() != int64(1000+i) {
 			t.Errorf("frame %d: output timestamp %d", i, out.Frame.Timestamp())
 		}
-		if len(out.Detections) != 1 || out.Detections[0].Format != "qr_code" || out.Detections[0].RawValue != "shadercast" {
-			t.Fatalf("frame %d: detections %+v", i, out.Detections)
+		if len(Barcodes(out.Results)) != 1 || Barcodes(out.Results)[0].Format != "qr_code" || Barcodes(out.Results)[0].RawValue != "shadercast" {
+			t.Fatalf("frame %d: detections %+v", i, Barcodes(out.Results))
 		}
 		got := planeBytes(t, out.Frame, 0)
 		out.Frame.Close()
-		bb := out.Detections[0].BoundingBox
+		bb := Barcodes(out.Results)[0].BoundingBox
 		margin := 8.0 // outline thickness and rounding
 		changedInside := 0
 		for y := 0; y < 320; y++ {
@@ -185,8 +185,8 @@ func TestBarcodeHighlightAndTimestamp(t *testing.T) {
 	if err := p.Process(context.Background(), fr, &out); err != nil {
 		t.Fatal(err)
 	}
-	if string(planeBytes(t, out.Frame, 0)) != string(img.Pix) || len(out.Detections) != 1 {
-		t.Errorf("highlight off: output differs from input or detection lost (%d)", len(out.Detections))
+	if string(planeBytes(t, out.Frame, 0)) != string(img.Pix) || len(Barcodes(out.Results)) != 1 {
+		t.Errorf("highlight off: output differs from input or detection lost (%d)", len(Barcodes(out.Results)))
 	}
 	out.Frame.Close()
 }

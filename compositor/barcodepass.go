@@ -24,6 +24,10 @@ type BarcodePass struct {
 	params barcode.Params
 	det    *barcode.Detector
 
+	// result is what the last frame found, reported as it is (the
+	// detector's results live only until its next call).
+	result BarcodeResult
+
 	mu        sync.Mutex
 	highlight bool
 	last      int // detections in the last frame
@@ -53,6 +57,25 @@ type BarcodePass struct {
 	hlProg *Program
 	vbo    uint32
 	verts  []float32
+}
+
+// BarcodeResult is what the barcode pass reports of a frame
+// (Frame.Report): the codes it found, in the pixels of the frame it ran on.
+// It is the pass's own storage: valid until the pass renders again.
+type BarcodeResult struct {
+	Barcodes []barcode.DetectedBarcode
+}
+
+// Barcodes gathers the barcodes that results (Output.Results,
+// LayerResult.Results) hold.
+func Barcodes(results []any) []barcode.DetectedBarcode {
+	var out []barcode.DetectedBarcode
+	for _, r := range results {
+		if b, ok := r.(*BarcodeResult); ok {
+			out = append(out, b.Barcodes...)
+		}
+	}
+	return out
 }
 
 // NewBarcodePass returns the barcode pass, named "barcode".
@@ -162,11 +185,11 @@ func (b *BarcodePass) Render(f *Frame, src, dst *Target) (*Target, error) {
 	if err := b.detect(f, Picture{tex: src.tex, w: src.tex.w, h: src.tex.h}); err != nil {
 		return nil, err
 	}
-	if !b.highlighting() || len(f.detections) == 0 {
+	if !b.highlighting() || len(b.result.Barcodes) == 0 {
 		return src, nil
 	}
 	out := f.writable(src)
-	b.draw(out, f.detections, nil, 1)
+	b.draw(out, b.result.Barcodes, nil, 1)
 	return out, nil
 }
 
@@ -178,8 +201,8 @@ func (b *BarcodePass) Analyze(f *Frame, src *Picture) error { return b.detect(f,
 // onto dst where pl puts the frame, clipped to the part of the frame pl
 // shows, at dst's own line width.
 func (b *BarcodePass) Overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64) {
-	if b.highlighting() && len(f.detections) > 0 {
-		b.draw(dst, f.detections, &pl, float32(min(max(opacity, 0), 1)))
+	if b.highlighting() && len(b.result.Barcodes) > 0 {
+		b.draw(dst, b.result.Barcodes, &pl, float32(min(max(opacity, 0), 1)))
 	}
 }
 
@@ -240,11 +263,12 @@ func (b *BarcodePass) detect(f *Frame, src Picture) error {
 	gl.ReadPixels(0, 0, int32(b.aw), int32(b.ah), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.maskBuf.Pix))
 
 	b.src, b.lumaRead, b.lumaValid = src, false, image.Rectangle{}
-	f.detections = copyDetections(f.detections, b.det.DetectFrom(&b.maskBuf, b))
+	b.result.Barcodes = copyDetections(b.result.Barcodes, b.det.DetectFrom(&b.maskBuf, b))
 	b.src = Picture{}
+	f.Report(&b.result)
 
 	b.mu.Lock()
-	b.last = len(f.detections)
+	b.last = len(b.result.Barcodes)
 	b.mu.Unlock()
 	return nil
 }

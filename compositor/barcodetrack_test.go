@@ -44,7 +44,7 @@ func TestBarcodeCornersFollowMotion(t *testing.T) {
 				continue // 1D corners span only the scan lines that read
 			}
 			got := -1.0
-			for _, d := range out.Detections {
+			for _, d := range Barcodes(out.Results) {
 				if d.Format == want.Format && d.RawValue == want.Value && len(d.CornerPoints) == 4 {
 					got = barcodetest.CornerError(quadOf(d.CornerPoints), quadOf(want.Corners[:]))
 				}
@@ -56,7 +56,7 @@ func TestBarcodeCornersFollowMotion(t *testing.T) {
 			errs = append(errs, got)
 		}
 		// Each code keeps one track id, its own, in every frame.
-		for _, d := range out.Detections {
+		for _, d := range Barcodes(out.Results) {
 			if d.TrackID <= 0 {
 				t.Errorf("frame %d: %s without a track id", i, d.RawValue)
 			}
@@ -152,7 +152,7 @@ func playClip(t *testing.T, cs []barcodetest.Case, hold int) barcodetest.VideoRe
 			t.Fatal(err)
 		}
 		out.Frame.Close()
-		for _, d := range out.Detections {
+		for _, d := range Barcodes(out.Results) {
 			dets[n] = append(dets[n], barcodetest.Seen{Format: d.Format, RawValue: d.RawValue, Corners: quadOf(d.CornerPoints)})
 			// A track is one code: it never changes value.
 			if v, ok := values[d.TrackID]; ok && d.RawValue != "" && v != "" && v != d.RawValue {

@@ -93,7 +93,7 @@ type sourceSlot struct {
 
 // Compose composites c onto its canvas, runs the chain on the result, and
 // stores the output in out as Process does: out.Frame is a new frame the
-// caller must Close, out.Detections is overwritten. Errors caused by c
+// caller must Close, out.Results and out.Layers are overwritten. Errors caused by c
 // wrap ErrFrame.
 func (p *Pipeline) Compose(ctx context.Context, c *Composition, out *Output) error {
 	if err := p.admit(ctx, out); err != nil {

@@ -38,7 +38,9 @@ func FetchingLuma(src ShaderSource, v int, defines ...string) ShaderSource {
 
 // NewProgram compiles and links a program; compile errors name src's file
 // and line.
-func (d *Device) NewProgram(vert, frag ShaderSource) (*Program, error) { return d.newProgram(vert, frag) }
+func (d *Device) NewProgram(vert, frag ShaderSource) (*Program, error) {
+	return d.newProgram(vert, frag)
+}
 
 // DeleteProgram frees *p (nil is fine) and sets it to nil.
 func (d *Device) DeleteProgram(p **Program) { d.deleteProgram(p) }
@@ -129,6 +131,11 @@ func (p *Planes) Draw(src0, src1 uint32) { p.draw(src0, src1) }
 
 // Texture is plane i (0 or 1).
 func (p *Planes) Texture(i int) Texture { return p.tex[i] }
+
+// Report hands on what the pass found in the frame (its own type, a
+// pointer to storage it keeps: valid until it renders again), in
+// Output.Results or LayerResult.Results.
+func (f *Frame) Report(v any) { f.results = append(f.results, v) }
 
 // Info is the frame as the pass sees it: its index, timestamp and size.
 func (f *Frame) Info() FrameInfo { return f.info }

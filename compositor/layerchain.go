@@ -7,7 +7,6 @@ import (
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
-	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/scene"
 )
 
@@ -86,7 +85,7 @@ type LayerResult struct {
 	// Chain is the name of the chain that ran (the service names them
 	// after their sources).
 	Chain string
-	// Width and Height are the source frame's: Detections are in its
+	// Width and Height are the source frame's: results are in its
 	// pixels. Placement maps them to where the layer draws the frame, and
 	// for a layer inside nested scenes Outer maps that on to the canvas
 	// (the nested scenes' placements, outermost first): ToCanvas does
@@ -94,9 +93,10 @@ type LayerResult struct {
 	Width, Height int
 	Placement     scene.Placement
 	Outer         []scene.Placement
-	// Detections are the barcodes the chain's barcode pass found. Compose
-	// reuses the storage of Output.Layers and of their Detections.
-	Detections []barcode.DetectedBarcode
+	// Results are what the chain's passes reported (Frame.Report), as
+	// Output.Results. Compose reuses the storage of Output.Layers and of
+	// their Results.
+	Results []any
 }
 
 // ToCanvas maps a point of the source frame to the canvas.
@@ -202,7 +202,7 @@ func (c *LayerChain) transition(r *request, from, to *Target, progress float64) 
 	}
 	f := &c.frame
 	f.info = FrameInfo{Index: c.frames, Timestamp: r.ts, Width: to.tex.w, Height: to.tex.h}
-	f.detections = f.detections[:0]
+	f.results = f.results[:0]
 	c.frames++
 	for _, e := range c.entries {
 		if !e.enabled || e.err != nil {
@@ -344,14 +344,14 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 	res := r.out.layerResult(k, w, h, pl)
 	res.Chain = c.name
 	res.Outer = append(res.Outer[:0], r.outer...)
-	f.detections = res.Detections[:0]
+	f.results = res.Results[:0]
 	// A nested scene's layers add results of their own: the slice may
 	// move, so the result is found again by its index.
 	ri := len(r.out.Layers) - 1
 	c.frames++
 	if s != nil && c.analysesOnly() {
 		p.analyse(f, c.entries, &s.src)
-		res.Detections = f.detections
+		res.Results = f.results
 		c.ranIn, c.ranOn, c.result, c.analysed = p.frames, i, nil, true
 		return s.src, nil
 	}
@@ -407,7 +407,7 @@ func (c *LayerChain) run(r *request, s *sourceSlot, i, k int, pl scene.Placement
 		drawFullscreen(s.src.tex.id, cur)
 	}
 	out, err := p.runPasses(f, c.entries, cur, nil)
-	r.out.Layers[ri].Detections = f.detections
+	r.out.Layers[ri].Results = f.results
 	if err != nil {
 		return Picture{}, err
 	}

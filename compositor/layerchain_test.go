@@ -163,13 +163,13 @@ func TestLayerChainBarcode(t *testing.T) {
 			var got []byte
 			for i := 0; i < 3; i++ {
 				got = compose(i, spec)
-				if len(out.Detections) != 0 {
-					t.Errorf("frame %d: the output chain reports %d detections", i, len(out.Detections))
+				if len(Barcodes(out.Results)) != 0 {
+					t.Errorf("frame %d: the output chain reports %d detections", i, len(Barcodes(out.Results)))
 				}
 				if len(out.Layers) != 1 || out.Layers[0].Layer != 1 || out.Layers[0].Width != SW || out.Layers[0].Height != SH {
 					t.Fatalf("frame %d: layer results %+v", i, out.Layers)
 				}
-				ds := out.Layers[0].Detections
+				ds := Barcodes(out.Layers[0].Results)
 				if len(ds) != 1 || ds[0].Format != "qr_code" || ds[0].RawValue != "layer one" {
 					t.Fatalf("frame %d: detections %+v", i, ds)
 				}
@@ -184,7 +184,7 @@ func TestLayerChainBarcode(t *testing.T) {
 			// tinted green.
 			pl := out.Layers[0].Placement
 			var cx, cy float64
-			for _, c := range out.Layers[0].Detections[0].CornerPoints {
+			for _, c := range Barcodes(out.Layers[0].Results)[0].CornerPoints {
 				x, y := pl.ToCanvas(c.X, c.Y)
 				cx, cy = cx+x/4, cy+y/4
 			}

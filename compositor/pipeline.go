@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/internal/glthread"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/scene"
@@ -86,9 +85,11 @@ type Output struct {
 	// Frame is the read-back frame, with the input's timestamp and
 	// duration. The receiver owns it and must Close it.
 	Frame media.VideoFrame
-	// Detections are the barcodes the barcode pass found in this frame,
-	// in frame pixels. Process reuses the slice's storage.
-	Detections []barcode.DetectedBarcode
+	// Results are what the passes of the output chain reported in this
+	// frame (Frame.Report), in chain order: each pass's own type (the
+	// barcode pass's *BarcodeResult), valid until the next Process or
+	// Compose. Process reuses the slice's storage.
+	Results []any
 	// Layers are the results of the layers' own chains (Compose), in
 	// layer order, one per chain that ran.
 	Layers []LayerResult
@@ -261,7 +262,7 @@ func (r *request) Abort() {
 }
 
 // Process composites in (which stays the caller's) and stores the result in
-// out: out.Frame is a new frame the caller must Close, out.Detections is
+// out: out.Frame is a new frame the caller must Close, out.Results is
 // overwritten. Errors caused by the frame wrap ErrFrame (or media.ErrClosed);
 // the pipeline keeps working after any error.
 func (p *Pipeline) Process(ctx context.Context, in media.VideoFrame, out *Output) error {
@@ -630,7 +631,7 @@ func (p *Pipeline) uploadInput(r *request) (*Target, error) {
 func (p *Pipeline) beginFrame(r *request, w, h int) {
 	f := &p.res.frame
 	f.info = FrameInfo{Index: p.frames, Timestamp: r.ts, Width: w, Height: h}
-	f.detections = r.out.Detections[:0]
+	f.results = r.out.Results[:0]
 	r.out.Layers = r.out.Layers[:0]
 	r.frame = p.frames
 	p.frames++
@@ -651,7 +652,7 @@ func (p *Pipeline) runChain(r *request, cur *Target) error {
 	if err != nil {
 		return err
 	}
-	r.out.Detections = f.detections
+	r.out.Results = f.results
 	p.res.result = cur
 	if p.presenter != nil {
 		if err := p.present(r); err != nil {

@@ -112,7 +112,7 @@ func TestPresenterKeepsOutput(t *testing.T) {
 			for pl := 0; pl < nplanes; pl++ {
 				r.planes = append(r.planes, bytes.Clone(planeBytes(t, o.Frame, pl)))
 			}
-			for _, d := range o.Detections {
+			for _, d := range Barcodes(o.Results) {
 				r.dets += d.Format + ":" + d.RawValue + ";"
 			}
 			o.Frame.Close()

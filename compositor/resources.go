@@ -7,20 +7,19 @@ import (
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
-	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/shaders"
 )
 
 // frameState is what passes see while a frame renders.
 type Frame struct {
-	info       FrameInfo
-	cs         media.ColorSpace // the input's
-	nv12       bool             // the input's planes are NV12
-	detections []barcode.DetectedBarcode
-	dev        *Device
-	res        *resources
-	pl         *Pipeline
+	info    FrameInfo
+	cs      media.ColorSpace // the input's
+	nv12    bool             // the input's planes are NV12
+	results []any            // what the passes reported (Report)
+	dev     *Device
+	res     *resources
+	pl      *Pipeline
 	// ping are the targets the chain's passes draw into: the pipeline's
 	// for its own chain, a layer chain's for its.
 	ping *[2]Target

@@ -173,7 +173,7 @@ func (s *scene) frame(i int) ([]byte, []barcode.DetectedBarcode) {
 		s.recent = s.recent[1:]
 	}
 	s.recent = append(s.recent, out)
-	s.lastDets = append([]barcode.DetectedBarcode(nil), o.Detections...)
+	s.lastDets = append([]barcode.DetectedBarcode(nil), compositor.Barcodes(o.Results)...)
 	return out, s.lastDets
 }
 

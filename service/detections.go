@@ -22,7 +22,7 @@ func (s *Service) programDetections(out *compositor.Output) []Detection {
 		}
 		return &d[len(d)-1]
 	}
-	for _, b := range out.Detections {
+	for _, b := range barcodesIn(out.Results) {
 		e := next()
 		corners := e.CornerPoints[:0]
 		e.DetectedBarcode, e.Source, e.InSource = b, "", nil
@@ -31,7 +31,7 @@ func (s *Service) programDetections(out *compositor.Output) []Detection {
 	for k := range out.Layers {
 		lr := &out.Layers[k]
 		src := lr.Chain
-		for _, b := range lr.Detections {
+		for _, b := range barcodesIn(lr.Results) {
 			e := next()
 			corners := e.CornerPoints[:0]
 			in := e.InSource
@@ -55,4 +55,15 @@ func (s *Service) programDetections(out *compositor.Output) []Detection {
 	}
 	s.dets = d
 	return d
+}
+
+// barcodesIn is the barcodes a chain's results hold: the barcode pass
+// reports one list per frame, so this is that list, without a copy.
+func barcodesIn(results []any) []barcode.DetectedBarcode {
+	for _, r := range results {
+		if b, ok := r.(*compositor.BarcodeResult); ok {
+			return b.Barcodes
+		}
+	}
+	return nil
 }

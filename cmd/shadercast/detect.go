@@ -143,7 +143,7 @@ func detectOne(pl *compositor.Pipeline, file, outPath string, opts imagefile.Opt
 	}
 	defer out.Frame.Close()
 	res.Width, res.Height = frame.CodedWidth(), frame.CodedHeight()
-	res.Barcodes = append(res.Barcodes, out.Detections...)
+	res.Barcodes = append(res.Barcodes, compositor.Barcodes(out.Results)...)
 	if outPath == "" {
 		return nil
 	}
