@@ -6,7 +6,7 @@ import (
 )
 
 // This file is the Go reference of the GPU stages. Each *Pixel function is
-// the body of one fragment shader (shaders/barcode_<stage>.frag) and is kept
+// the body of one fragment shader (barcodepass/shaders/barcode_<stage>.frag) and is kept
 // equivalent to it line by line: float32 math, clamp-to-edge fetches, the
 // same summation order.
 //

@@ -5,7 +5,7 @@
 // The work is split the way the pipeline runs it:
 //
 //  1. GPU, at analysis resolution (frame / s, long side ≤ MaxAnalysisSide):
-//     three fragment shaders (shaders/barcode_tensor.frag, barcode_boxh.frag,
+//     three fragment shaders (barcodepass/shaders/barcode_tensor.frag, barcode_boxh.frag,
 //     barcode_classify.frag) pool gradient statistics over a window and
 //     write an RGBA8 Mask: coherence of edge directions (bars), alignment of
 //     edges to a perpendicular grid (2D codes; the quadrupled-angle

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/internal/gltest"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/shaders"
 )
@@ -35,7 +35,7 @@ func processRGBA(t *testing.T, p *Pipeline, fr media.VideoFrame) []byte {
 		t.Fatal(err)
 	}
 	defer o.Frame.Close()
-	return planeBytes(t, o.Frame, 0)
+	return gltest.PlaneBytes(t, o.Frame, 0)
 }
 
 // TestSharpenMatchesGo runs a 3x3 kernel and compares with the same kernel
@@ -278,7 +278,7 @@ func TestCloseFreesEverything(t *testing.T) {
 	live := media.PoolStats().LiveVideoFrames
 	for i := 0; i < 20; i++ {
 		inv, _ := NewBuiltinPass("invert", "invert.frag", nil)
-		p, err := NewPipeline(testDevice, Config{Readback: ReadbackMode(i % 2)}, identity(t), inv, NewBarcodePass(barcode.DefaultParams()))
+		p, err := NewPipeline(testDevice, Config{Readback: ReadbackMode(i % 2)}, identity(t), inv, &markPass{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -535,5 +535,34 @@ func TestReentrantCalls(t *testing.T) {
 	other := rgbaPipeline(t)
 	if err := other.AddPass(pass); err == nil {
 		t.Error("a pass joined a second pipeline")
+	}
+}
+
+// TestUniformInfoISFNames: plain shader passes report their uniforms
+// with ISF's type names, like ISF passes.
+func TestUniformInfoISFNames(t *testing.T) {
+	sp := NewShaderPass(ShaderPassSpec{Name: "typed", Source: `#version 330 core
+uniform sampler2D uInput;
+uniform int uCount;
+uniform vec2 uPoint;
+uniform vec4 uColor;
+uniform float uAmount;
+uniform bool uOn;
+out vec4 fragColor;
+void main() {
+	vec4 c = texelFetch(uInput, ivec2(gl_FragCoord.xy), 0);
+	fragColor = uOn ? c * uColor * uAmount + vec4(uPoint, float(uCount), 0.0) : c;
+}
+`})
+	p := rgbaPipeline(t, sp)
+	want := map[string]string{"uCount": "long", "uPoint": "point2D", "uColor": "color", "uAmount": "float", "uOn": "bool"}
+	passes := p.Passes()
+	for _, u := range passes[0].Uniforms {
+		if want[u.Name] != u.Type {
+			t.Errorf("%s reported as %q, want %q", u.Name, u.Type, want[u.Name])
+		}
+	}
+	if len(passes[0].Uniforms) != len(want) {
+		t.Errorf("uniforms %+v", passes[0].Uniforms)
 	}
 }

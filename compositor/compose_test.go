@@ -8,7 +8,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/internal/gltest"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/scene"
 )
@@ -40,8 +40,8 @@ func composeOnce(t *testing.T, cfg Config, c *Composition) Output {
 // composition's timestamp.
 func TestComposeMatchesReference(t *testing.T) {
 	const W, H = 320, 180
-	wide, square := gradient(200, 100, 255), checker(64, 64)
-	frames := []media.VideoFrame{rgbaFrame(t, wide, 0), rgbaFrame(t, square, 0)}
+	wide, square := gltest.Gradient(200, 100, 255), gltest.Checker(64, 64)
+	frames := []media.VideoFrame{gltest.RGBAFrame(t, wide, 0), gltest.RGBAFrame(t, square, 0)}
 	defer func() {
 		for _, f := range frames {
 			f.Close()
@@ -93,7 +93,7 @@ func TestComposeI420Grid(t *testing.T) {
 		for k := 0; k < len(img.Pix); k += 4 {
 			img.Pix[k], img.Pix[k+1], img.Pix[k+2], img.Pix[k+3] = col.R, col.G, col.B, 255
 		}
-		f := i420Frame(t, 160, 90, img)
+		f := gltest.I420Frame(t, 160, 90, img)
 		defer f.Close()
 		for pi := range 3 {
 			pl, _ := f.Plane(pi)
@@ -128,10 +128,10 @@ func TestComposeI420Grid(t *testing.T) {
 // leaves the pipeline working; a closed frame is no error, its layer shows
 // nothing.
 func TestComposeErrors(t *testing.T) {
-	img := gradient(32, 18, 255)
-	fr := rgbaFrame(t, img, 0)
+	img := gltest.Gradient(32, 18, 255)
+	fr := gltest.RGBAFrame(t, img, 0)
 	defer fr.Close()
-	closed := rgbaFrame(t, img, 0)
+	closed := gltest.RGBAFrame(t, img, 0)
 	closed.Close()
 	p, err := NewPipeline(testDevice, Config{Readback: ReadbackSync})
 	if err != nil {
@@ -159,7 +159,7 @@ func TestComposeErrors(t *testing.T) {
 	// A closed frame is a source without one: its layer shows nothing.
 	cfg := Config{Output: OutputRGBA, Readback: ReadbackSync}
 	out = composeOnce(t, cfg, &Composition{Width: 64, Height: 36, Frames: []media.VideoFrame{closed}, Layers: []Layer{{Frame: 0, Spec: l}}})
-	if px := planeBytes(t, out.Frame, 0)[:4]; px[0] != 0 || px[1] != 0 || px[2] != 0 || px[3] != 255 {
+	if px := gltest.PlaneBytes(t, out.Frame, 0)[:4]; px[0] != 0 || px[1] != 0 || px[2] != 0 || px[3] != 255 {
 		t.Errorf("a closed frame's layer drew %v", px)
 	}
 	out.Frame.Close()
@@ -204,113 +204,12 @@ func TestComposeFreesEverything(t *testing.T) {
 	}
 }
 
-// BenchmarkComposite: sources composed into one I420 canvas read back
-// asynchronously, per frame. 4x720p-grid is issue 11's: four I420
-// 1280x720 sources in a 2x2 grid of a 1280x720 canvas
-// (scripts/bench-compare runs GStreamer's glvideomixer on the same work).
-// 4x720p-grid-barcode1 adds the barcode pass in the first layer's own
-// chain, as the service runs it without a GPU (analysis at 427 px), on
-// the test scene in motion (BenchmarkBarcodeMoving's frames): the
-// difference is what a layer's barcode pass costs. 4x720p-grid-dissolve is
-// the grid half way through a dissolve from its mirror: both drawn, and
-// combined by the built-in ISF dissolve.
-func BenchmarkComposite(b *testing.B) {
-	for _, variant := range []string{"", "barcode1", "dissolve"} {
-		name := "4x720p-grid"
-		if variant != "" {
-			name += "-" + variant
-		}
-		b.Run(name, func(b *testing.B) { benchGrid(b, variant) })
-	}
-}
-
-func benchGrid(b *testing.B, variant string) {
-	withPass := variant == "barcode1"
-	const W, H = 1280, 720
-	c := &Composition{Width: W, Height: H, Duration: 33333, Frames: make([]media.VideoFrame, 4)}
-	// Two frames per source, alternating: each composition has new
-	// pictures to upload, as live sources do (a repeated one is not
-	// uploaded again). With the pass, the first source plays the moving
-	// test scene forwards and backwards.
-	var sets [2][4]media.VideoFrame
-	for k := range sets {
-		for i := range 4 {
-			sets[k][i] = benchFrame(b, W, H, i == k)
-			defer sets[k][i].Close()
-		}
-	}
-	var moving []media.VideoFrame
-	if withPass {
-		moving = benchFrames(b, W, H, 30, 60)
-		for _, f := range moving {
-			defer f.Close()
-		}
-		for i := len(moving) - 2; i > 0; i-- {
-			moving = append(moving, moving[i])
-		}
-	}
-	p, err := NewPipeline(testDevice, Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	var chain *LayerChain
-	if withPass {
-		params := barcode.DefaultParams()
-		params.MaxAnalysisSide = 427
-		if chain, err = p.NewLayerChain("s0", NewBarcodePass(params)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	for i := 0; i < 4; i++ {
-		l := Layer{Frame: i, Spec: visible(scene.Rect{float64(i%2) * W / 2, float64(i/2) * H / 2, W / 2, H / 2}, scene.FitContain)}
-		if i == 0 {
-			l.Chain = chain
-		}
-		c.Layers = append(c.Layers, l)
-	}
-	if variant == "dissolve" {
-		tr, err := p.NewTransition("dissolve", builtinTransition(b, "dissolve.fs"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		mirror := make([]Layer, 4)
-		for i := range mirror {
-			mirror[i] = Layer{Frame: i, Spec: visible(scene.Rect{float64(1-i%2) * W / 2, float64(1-i/2) * H / 2, W / 2, H / 2}, scene.FitContain)}
-		}
-		c.Transition = &Transition{From: mirror, Chain: tr, Progress: 0.5}
-	}
-	var out Output
-	ctx := context.Background()
-	frame := func(i int) {
-		c.Timestamp = int64(i) * 33333
-		copy(c.Frames, sets[i%2][:])
-		if withPass {
-			c.Frames[0] = moving[i%len(moving)]
-		}
-		if err := p.Compose(ctx, c, &out); err != nil {
-			b.Fatal(err)
-		}
-		out.Frame.Close()
-	}
-	for i := 0; i < 5; i++ { // warm up: allocations, first programs
-		frame(i)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		frame(i)
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/frame")
-}
-
 // TestComposeUploadsOnce: a frame shown by two layers is uploaded once; the
 // same frame again (or a clone, or a retimed copy: the same pixels) is not
 // uploaded again; a new frame is; and the picture stays right.
 func TestComposeUploadsOnce(t *testing.T) {
-	a, b := gradient(64, 36, 255), checker(64, 36)
-	fa, fb := rgbaFrame(t, a, 0), rgbaFrame(t, b, 0)
+	a, b := gltest.Gradient(64, 36, 255), gltest.Checker(64, 36)
+	fa, fb := gltest.RGBAFrame(t, a, 0), gltest.RGBAFrame(t, b, 0)
 	defer fa.Close()
 	defer fb.Close()
 	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})

@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/shadercast/shadercast/internal/gltest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -150,23 +151,6 @@ func refRGB(f media.PixelFormat, w, h int, planes [][]byte, cs media.ColorSpace)
 	return rgb
 }
 
-func planeBytes(t testing.TB, f media.VideoFrame, i int) []byte {
-	t.Helper()
-	pl, err := f.Plane(i)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bpp := 1
-	if f.Format() != media.I420 && f.Format() != media.NV12 {
-		bpp = 4
-	}
-	out := make([]byte, 0, pl.Width*bpp*pl.Height)
-	for y := 0; y < pl.Height; y++ {
-		out = append(out, pl.Data[y*pl.Stride:y*pl.Stride+pl.Width*bpp]...)
-	}
-	return out
-}
-
 func maxDiff(a, b []byte) (int, int) {
 	worst, at := 0, -1
 	for i := range a {
@@ -247,11 +231,11 @@ func TestI420OutputMatchesReference(t *testing.T) {
 						}
 						Y, U, V := refI420(refRGB(f, w, h, planes, in), w, h, out)
 						for i, want := range [][]byte{Y, U, V} {
-							got := planeBytes(t, o1.Frame, i)
+							got := gltest.PlaneBytes(t, o1.Frame, i)
 							if d, at := maxDiff(got, want); d > 1 {
 								t.Errorf("plane %d differs by %d at %d (got %d want %d)", i, d, at, got[at], want[at])
 							}
-							if a := planeBytes(t, o2.Frame, i); string(a) != string(got) {
+							if a := gltest.PlaneBytes(t, o2.Frame, i); string(a) != string(got) {
 								t.Errorf("plane %d: async readback differs from sync", i)
 							}
 						}
@@ -299,7 +283,7 @@ func TestRGBAOutputExact(t *testing.T) {
 				if err := pl.Process(context.Background(), fr, &o); err != nil {
 					t.Fatal(err)
 				}
-				got := planeBytes(t, o.Frame, 0)
+				got := gltest.PlaneBytes(t, o.Frame, 0)
 				want := make([]byte, 4*w*h)
 				for i := 0; i < w*h; i++ {
 					s := planes[0][4*i : 4*i+4]
@@ -350,7 +334,7 @@ func TestPBOUploadMatchesDirect(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := 0; i < 3; i++ {
-				if string(planeBytes(t, a.Frame, i)) != string(planeBytes(t, b.Frame, i)) {
+				if string(gltest.PlaneBytes(t, a.Frame, i)) != string(gltest.PlaneBytes(t, b.Frame, i)) {
 					t.Errorf("%v %dx%d plane %d: PBO upload differs from direct", f, sz[0], sz[1], i)
 				}
 			}

@@ -2,6 +2,7 @@ package compositor
 
 import (
 	"image"
+	"image/draw"
 	"unsafe"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
@@ -54,7 +55,18 @@ func (d *Device) NewTexture(w, h int, internal int32, format, typ uint32) Textur
 func (d *Device) DeleteTexture(t *Texture) { d.deleteTexture(t) }
 
 // UploadImage makes a texture of img, row 0 at the top like frames.
-func (d *Device) UploadImage(img image.Image) Texture { return d.uploadImage(img) }
+func (d *Device) UploadImage(img image.Image) Texture {
+	b := img.Bounds()
+	rgba, ok := img.(*image.NRGBA)
+	if !ok || rgba.Stride != 4*b.Dx() || b.Min != (image.Point{}) {
+		rgba = image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		draw.Draw(rgba, rgba.Bounds(), img, b.Min, draw.Src)
+	}
+	t := d.newTexture(b.Dx(), b.Dy(), gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
+	gl.BindTexture(gl.TEXTURE_2D, t.id)
+	gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, int32(b.Dx()), int32(b.Dy()), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(rgba.Pix))
+	return t
+}
 
 // NewTarget makes a texture with a framebuffer that renders into it.
 func (d *Device) NewTarget(w, h int, internal int32, format, typ uint32) (Target, error) {
@@ -120,6 +132,12 @@ func (t Texture) ID() uint32 { return t.id }
 // Size is the texture's width and height.
 func (t Texture) Size() (int, int) { return t.w, t.h }
 
+// W is the texture's width.
+func (t Texture) W() int { return t.w }
+
+// H is the texture's height.
+func (t Texture) H() int { return t.h }
+
 // FBO is the target's framebuffer.
 func (t *Target) FBO() uint32 { return t.fbo }
 
@@ -158,6 +176,18 @@ func (f *Frame) MarkChanged() { f.pl.dirty = true }
 // AudioTextures are the sound on air as ISF's audio and audioFFT images
 // (Pipeline.SetAudio).
 func (f *Frame) AudioTextures() (wave, spectrum Texture) { return f.pl.audio.textures(f.dev) }
+
+// YUVVariants counts the YUV conversions (Picture.YUV): I420 or NV12,
+// times BT.601 or BT.709, times limited or full range.
+const YUVVariants = numYUVVariants
+
+// PictureOf is t's texture as a Picture (an Analyzer's Render reads its
+// input as Analyze reads a layer's source).
+func PictureOf(t *Target) Picture { return Picture{tex: t.tex, w: t.tex.w, h: t.tex.h} }
+
+// UniformError is the error of SetUniform for a name or a value's type
+// that a pass does not take.
+func UniformError(pass, name string, v any) error { return errUniform(pass, name, v) }
 
 // Texture is the picture's RGBA texture; for YUV planes, the Y plane.
 func (p *Picture) Texture() Texture {

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"io/fs"
 	"math"
 	"testing"
 
-	"github.com/shadercast/shadercast/barcode"
-	"github.com/shadercast/shadercast/internal/codetest"
+	"github.com/shadercast/shadercast/internal/gltest"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/scene"
-	"github.com/shadercast/shadercast/shaders"
 )
 
 // inverted is img with its colour inverted, alpha kept: what invert.frag
@@ -33,8 +30,8 @@ func inverted(img *image.RGBA) *image.RGBA {
 // is: the chain works on its own copy).
 func TestLayerChainMatchesReference(t *testing.T) {
 	const W, H = 320, 180
-	wide, square := gradient(200, 100, 255), checker(64, 64)
-	frames := []media.VideoFrame{rgbaFrame(t, wide, 0), rgbaFrame(t, square, 0)}
+	wide, square := gltest.Gradient(200, 100, 255), gltest.Checker(64, 64)
+	frames := []media.VideoFrame{gltest.RGBAFrame(t, wide, 0), gltest.RGBAFrame(t, square, 0)}
 	defer frames[0].Close()
 	defer frames[1].Close()
 	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
@@ -62,7 +59,7 @@ func TestLayerChainMatchesReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Frame.Close()
-	got := planeBytes(t, out.Frame, 0)
+	got := gltest.PlaneBytes(t, out.Frame, 0)
 	refs := []refLayer{{wide, c.Layers[0].Spec}, {inverted(wide), c.Layers[1].Spec}, {inverted(square), turned}}
 	want, edge := composeReference(W, H, [4]uint8{0, 0, 0, 255}, refs)
 	checkComposed(t, W, H, got, want, edge, 3)
@@ -78,7 +75,7 @@ func TestLayerChainYUV(t *testing.T) {
 	// A smooth picture: the two paths upsample chroma differently (the
 	// layer filters the planes, the conversion does not), which shows on
 	// noise.
-	f := i420Frame(t, 96, 54, gradient(96, 54, 255))
+	f := gltest.I420Frame(t, 96, 54, gltest.Gradient(96, 54, 255))
 	defer f.Close()
 	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
 	if err != nil {
@@ -97,7 +94,7 @@ func TestLayerChainYUV(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer out.Frame.Close()
-		return planeBytes(t, out.Frame, 0)
+		return gltest.PlaneBytes(t, out.Frame, 0)
 	}
 	plain, inverse := compose(nil), compose(inv)
 	worst := 0
@@ -113,165 +110,11 @@ func TestLayerChainYUV(t *testing.T) {
 	}
 }
 
-// TestLayerChainBarcode: the barcode pass in a layer's chain finds the code
-// in the source's own pixels (RGBA, and I420 read from its planes: the
-// chain of an analysis alone makes no RGBA copy), reports it in them with
-// the layer's placement (which maps its corners onto the canvas), and
-// highlights it where the layer shows it; the output chain reports nothing.
-// With a crop through the code, the highlight stays inside the layer.
-func TestLayerChainBarcode(t *testing.T) {
-	const SW, SH = 640, 400
-	ox, oy := 300, 120
-	img := codetest.QROnGrey(t, "layer one", 200, SW, SH, ox, oy, 200)
-	const W, H = 1280, 720
-	greenAt := func(got []byte, x, y int) bool {
-		o := 4 * (y*W + x)
-		return got[o+1] > got[o]+20 && got[o+1] > got[o+2]+20
-	}
-	for _, format := range []media.PixelFormat{media.RGBA, media.I420} {
-		t.Run(format.String(), func(t *testing.T) {
-			p, err := NewPipeline(testDevice, Config{Output: OutputRGBA})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			chain, err := p.NewLayerChain("cam", NewBarcodePass(barcode.DefaultParams()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			frame := func(ts int64) media.VideoFrame {
-				if format == media.I420 {
-					return i420Frame(t, SW, SH, img)
-				}
-				return rgbaFrame(t, img, ts)
-			}
-			// The source at 3/4 size, at (200, 100), turned 10°.
-			spec := visible(scene.Rect{200, 100, 480, 300}, scene.FitStretch)
-			spec.Rotation = 10
-			var out Output
-			compose := func(i int, spec scene.Layer) []byte {
-				fr := frame(int64(1000 + i))
-				defer fr.Close()
-				c := &Composition{Width: W, Height: H, Timestamp: int64(1000 + i), Frames: []media.VideoFrame{fr},
-					Layers: []Layer{{Frame: 0, Spec: visible(scene.Rect{0, 0, 100, 100}, scene.FitStretch)}, {Frame: 0, Spec: spec, Chain: chain}}}
-				if err := p.Compose(context.Background(), c, &out); err != nil {
-					t.Fatal(err)
-				}
-				defer out.Frame.Close()
-				return planeBytes(t, out.Frame, 0)
-			}
-			var got []byte
-			for i := 0; i < 3; i++ {
-				got = compose(i, spec)
-				if len(Barcodes(out.Results)) != 0 {
-					t.Errorf("frame %d: the output chain reports %d detections", i, len(Barcodes(out.Results)))
-				}
-				if len(out.Layers) != 1 || out.Layers[0].Layer != 1 || out.Layers[0].Width != SW || out.Layers[0].Height != SH {
-					t.Fatalf("frame %d: layer results %+v", i, out.Layers)
-				}
-				ds := Barcodes(out.Layers[0].Results)
-				if len(ds) != 1 || ds[0].Format != "qr_code" || ds[0].RawValue != "layer one" {
-					t.Fatalf("frame %d: detections %+v", i, ds)
-				}
-				// In source pixels, within the quiet zone's margin of
-				// where the code was put.
-				bb := ds[0].BoundingBox
-				if bb.X < float64(ox)-2 || bb.Y < float64(oy)-2 || bb.X+bb.Width > float64(ox+200)+2 || bb.Y+bb.Height > float64(oy+200)+2 || bb.Width < 120 {
-					t.Errorf("frame %d: box %+v in source pixels, want within (%d,%d)+200", i, bb, ox, oy)
-				}
-			}
-			// Where the layer shows the code's centre, the canvas is
-			// tinted green.
-			pl := out.Layers[0].Placement
-			var cx, cy float64
-			for _, c := range Barcodes(out.Layers[0].Results)[0].CornerPoints {
-				x, y := pl.ToCanvas(c.X, c.Y)
-				cx, cy = cx+x/4, cy+y/4
-			}
-			wx, wy := pl.ToCanvas(float64(ox+100), float64(oy+100))
-			if math.Hypot(cx-wx, cy-wy) > 3 {
-				t.Errorf("code centre on the canvas (%.1f, %.1f), want (%.1f, %.1f)", cx, cy, wx, wy)
-			}
-			green := 0
-			for dy := -20; dy <= 20; dy++ {
-				for dx := -20; dx <= 20; dx++ {
-					if greenAt(got, int(wx)+dx, int(wy)+dy) {
-						green++
-					}
-				}
-			}
-			if green < 41*41/4 {
-				t.Errorf("%d of %d canvas pixels around the code's centre are tinted green", green, 41*41)
-			}
-			// Cropped through the middle of the code (from source x 400),
-			// at full size at (100, 100): the layer starts at canvas x
-			// 100, and left of it nothing is green.
-			cropped := visible(scene.Rect{100, 100, SW - 400, SH}, scene.FitStretch)
-			cropped.Crop = scene.Crop{400, 0, 0, 0}
-			for i := 3; i < 5; i++ {
-				got = compose(i, cropped)
-			}
-			inside, outside := 0, 0
-			for y := oy + 100; y < oy+200; y++ {
-				for x := 40; x < 100; x++ {
-					if greenAt(got, x, 100+y) {
-						outside++
-					}
-				}
-				for x := 100; x < 150; x++ {
-					if greenAt(got, x, 100+y) {
-						inside++
-					}
-				}
-			}
-			if outside > 0 || inside < 50*100/2 {
-				t.Errorf("cropped code: %d green pixels left of the layer, %d of %d inside", outside, inside, 50*100)
-			}
-		})
-	}
-}
-
-// TestClip: the polygon and segment clipping of overlays.
-func TestClip(t *testing.T) {
-	var out [maxClipped][2]float64
-	r := [4]float64{0, 0, 10, 10}
-	// A square straddling the right edge keeps its left half.
-	area := func(poly [][2]float64) float64 {
-		a := 0.0
-		for i := range poly {
-			p, q := poly[i], poly[(i+1)%len(poly)]
-			a += p[0]*q[1] - q[0]*p[1]
-		}
-		return math.Abs(a / 2)
-	}
-	if got := clipPolygon([][2]float64{{5, 2}, {15, 2}, {15, 8}, {5, 8}}, r, &out); math.Abs(area(got)-30) > 1e-9 {
-		t.Errorf("clipped square %v has area %g, want 30", got, area(got))
-	}
-	// A diamond around the rectangle's corner keeps the triangle inside.
-	if got := clipPolygon([][2]float64{{0, -5}, {5, 0}, {0, 5}, {-5, 0}}, r, &out); math.Abs(area(got)-12.5) > 1e-9 {
-		t.Errorf("corner diamond clipped to %v, area %g, want 12.5", got, area(got))
-	}
-	// Corners in a twisted order (a bow tie) crossing every edge: its hull
-	// is clipped, and nothing overflows.
-	if got := clipPolygon([][2]float64{{15, 10}, {-5, 0}, {15, 15}, {0, -5}}, r, &out); len(got) < 3 || area(got) > 100 {
-		t.Errorf("a twisted quad clipped to %v", got)
-	}
-	if got := clipPolygon([][2]float64{{20, 20}, {30, 20}, {30, 30}}, r, &out); len(got) != 0 {
-		t.Errorf("outside polygon clipped to %v", got)
-	}
-	if a, b, ok := clipSegment([2]float64{-5, 5}, [2]float64{15, 5}, r); !ok || a != [2]float64{0, 5} || b != [2]float64{10, 5} {
-		t.Errorf("segment across: %v %v %v", a, b, ok)
-	}
-	if _, _, ok := clipSegment([2]float64{-5, -1}, [2]float64{15, -1}, r); ok {
-		t.Error("a segment outside was kept")
-	}
-}
-
 // TestLayerChainShared: a chain shown by two layers of one frame runs once
 // per composition; shown by layers of two frames, the composition fails
 // and the pipeline goes on; a closed chain leaves its layer as it is.
 func TestLayerChainShared(t *testing.T) {
-	a, b := rgbaFrame(t, gradient(64, 36, 255), 0), rgbaFrame(t, checker(64, 36), 0)
+	a, b := gltest.RGBAFrame(t, gltest.Gradient(64, 36, 255), 0), gltest.RGBAFrame(t, gltest.Checker(64, 36), 0)
 	defer a.Close()
 	defer b.Close()
 	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
@@ -295,7 +138,7 @@ func TestLayerChainShared(t *testing.T) {
 		if len(out.Layers) != results {
 			t.Errorf("%d layer results, want %d", len(out.Layers), results)
 		}
-		return planeBytes(t, out.Frame, 0), nil
+		return gltest.PlaneBytes(t, out.Frame, 0), nil
 	}
 	before := chain.frames
 	if _, err := compose([]media.VideoFrame{a}, 0, 1); err != nil {
@@ -336,7 +179,7 @@ func TestLayerChainFreesEverything(t *testing.T) {
 	defer f.Close()
 	var chains []*LayerChain
 	for i := range 3 {
-		c, err := p.NewLayerChain("c", invertPass(t), NewBarcodePass(barcode.DefaultParams()))
+		c, err := p.NewLayerChain("c", invertPass(t), &markPass{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,9 +212,162 @@ func TestLayerChainFreesEverything(t *testing.T) {
 	}
 }
 
+// TestLayerChainAnalyzer: a layer's chain of analyses only reads the
+// source as it is, at the source's size (RGBA, or the Y plane of an I420
+// frame), reports per layer with the layer's placement, and draws its
+// overlay on the canvas where the layer shows the source; the output
+// chain reports nothing, and the source's own pixels are not changed.
+func TestLayerChainAnalyzer(t *testing.T) {
+	const SW, SH = 320, 200
+	const W, H = 640, 360
+	img := gltest.Gradient(SW, SH, 255)
+	for _, format := range []media.PixelFormat{media.RGBA, media.I420} {
+		t.Run(format.String(), func(t *testing.T) {
+			p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			mark := &markPass{}
+			chain, err := p.NewLayerChain("cam", mark)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fr := gltest.RGBAFrame(t, img, 0)
+			if format == media.I420 {
+				fr = gltest.I420Frame(t, SW, SH, img)
+			}
+			defer fr.Close()
+			// The source at half size at (100, 60), and unmarked at
+			// full size in the corner below it.
+			spec := visible(scene.Rect{100, 60, SW / 2, SH / 2}, scene.FitStretch)
+			c := &Composition{Width: W, Height: H, Frames: []media.VideoFrame{fr},
+				Layers: []Layer{{Frame: 0, Spec: visible(scene.Rect{W - SW, H - SH, SW, SH}, scene.FitStretch)}, {Frame: 0, Spec: spec, Chain: chain}}}
+			var out Output
+			if err := p.Compose(context.Background(), c, &out); err != nil {
+				t.Fatal(err)
+			}
+			defer out.Frame.Close()
+			got := gltest.PlaneBytes(t, out.Frame, 0)
+			if len(out.Results) != 0 {
+				t.Errorf("the output chain reports %v", out.Results)
+			}
+			if len(out.Layers) != 1 || out.Layers[0].Layer != 1 || out.Layers[0].Chain != "cam" || out.Layers[0].Width != SW || out.Layers[0].Height != SH {
+				t.Fatalf("layer results %+v", out.Layers)
+			}
+			if r := out.Layers[0].Results; len(r) != 1 || *r[0].(*markResult) != (markResult{SW, SH}) {
+				t.Fatalf("reported %v, want the source's size", r)
+			}
+			green := func(x, y int) bool {
+				o := 4 * (y*W + x)
+				return got[o] < 10 && got[o+1] > 245 && got[o+2] < 10
+			}
+			// The mark covers the source's top-left quarter where the
+			// layer draws it: 40 x 25 canvas pixels at (100, 60).
+			for _, q := range [][3]int{{105, 65, 1}, {135, 80, 1}, {145, 90, 0}, {95, 62, 0}, {200, 150, 0}} {
+				if green(q[0], q[1]) != (q[2] == 1) {
+					t.Errorf("(%d, %d) green %v, want %v", q[0], q[1], !(q[2] == 1), q[2] == 1)
+				}
+			}
+			// The unmarked layer of the same source shows its pixels:
+			// the analysis drew nothing into the source.
+			if green(W-SW+5, H-SH+5) {
+				t.Error("the source itself was marked")
+			}
+		})
+	}
+}
+
+// TestTransition: a composition with a transition draws the outgoing scene
+// and the incoming one each on its own canvas and combines them with the
+// transition's pass: a mix at progress 0, 0.3 and 1 is the outgoing
+// picture, their mix, the incoming picture. The outgoing layers' chains
+// report after the incoming ones'. A transition that fails is held out
+// and the switch is a cut; misuses fail the composition and the pipeline
+// goes on. (The built-in ISF transitions are tested in package isfpass.)
+func TestTransition(t *testing.T) {
+	const W, H = 160, 90
+	a, b := gltest.Gradient(W, H, 255), gltest.Checker(W, H)
+	fa, fb := gltest.RGBAFrame(t, a, 0), gltest.RGBAFrame(t, b, 0)
+	defer fa.Close()
+	defer fb.Close()
+	base := testDevice.Objects()
+	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mix, err := p.NewTransition("mix", &mixTransition{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := p.NewLayerChain("inv", invertPass(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := visible(scene.Rect{0, 0, W, H}, scene.FitStretch)
+	compose := func(chain *LayerChain, progress float64) ([]byte, Output) {
+		t.Helper()
+		var out Output
+		c := &Composition{Width: W, Height: H, Frames: []media.VideoFrame{fa, fb},
+			Layers:     []Layer{{Frame: 1, Spec: full}},
+			Transition: &Transition{From: []Layer{{Frame: 0, Spec: full}, {Frame: 0, Spec: visible(scene.Rect{0, 0, 8, 8}, scene.FitStretch), Chain: inv}}, Chain: chain, Progress: progress}}
+		if err := p.Compose(context.Background(), c, &out); err != nil {
+			t.Fatal(err)
+		}
+		defer out.Frame.Close()
+		return gltest.PlaneBytes(t, out.Frame, 0), out
+	}
+	// What each canvas holds: the incoming checker over black, the
+	// outgoing gradient with its small inverted copy.
+	to, _ := composeReference(W, H, [4]uint8{0, 0, 0, 255}, []refLayer{{b, full}})
+	fromRef, _ := composeReference(W, H, [4]uint8{0, 0, 0, 255}, []refLayer{{a, full}, {inverted(a), visible(scene.Rect{0, 0, 8, 8}, scene.FitStretch)}})
+	noEdge := make([]bool, W*H)
+	for _, progress := range []float64{0, 0.3, 1} {
+		got, out := compose(mix, progress)
+		want := make([][4]float64, W*H)
+		for i := range want {
+			for k := range 4 {
+				want[i][k] = fromRef[i][k]*(1-progress) + to[i][k]*progress
+			}
+		}
+		t.Run(fmt.Sprintf("mix at %g", progress), func(t *testing.T) { checkComposed(t, W, H, got, want, noEdge, 3) })
+		if len(out.Layers) != 1 || out.Layers[0].Layer != 2 {
+			t.Errorf("layer results %+v, want the outgoing layer 1 as 2", out.Layers)
+		}
+	}
+	for name, tr := range map[string]*Transition{
+		"no chain":         {From: []Layer{{Frame: 0, Spec: full}}},
+		"a layer's chain":  {From: []Layer{{Frame: 0, Spec: full}}, Chain: inv},
+		"a frame too many": {From: []Layer{{Frame: 2, Spec: full}}, Chain: mix},
+	} {
+		var out Output
+		c := &Composition{Width: W, Height: H, Frames: []media.VideoFrame{fa, fb}, Layers: []Layer{{Frame: 1, Spec: full}}, Transition: tr}
+		if err := p.Compose(context.Background(), c, &out); !errors.Is(err, ErrFrame) {
+			t.Errorf("%s: %v, want ErrFrame", name, err)
+		}
+	}
+	if _, err := p.NewTransition("not one", invertPass(t)); err == nil {
+		t.Error("a filter was made a transition")
+	}
+	// A transition that fails when it runs is held out: the switch is a
+	// cut.
+	failing, err := p.NewTransition("failing", &mixTransition{fail: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := compose(failing, 0.5)
+	checkComposed(t, W, H, got, to, noEdge, 3)
+	p.Close()
+	for k, v := range testDevice.Objects() {
+		if v != base[k] {
+			t.Errorf("%s objects: %d before, %d after", k, base[k], v)
+		}
+	}
+}
+
 // TestGenerator: a generator's passes make its picture from nothing at its
-// own size, and the layers that show it place it like a frame: an ISF
-// generator (a horizontal ramp, no inputImage) at 200x100 stretched over
+// own size, and the layers that show it place it like a frame: a
+// generator (a shader pass drawing a horizontal ramp) at 200x100 stretched over
 // the canvas's right half matches the Go reference of the same ramp
 // placed there; it runs once for two layers and animates with the
 // composition's time; layers that misuse Generated fail the composition.
@@ -382,11 +378,14 @@ func TestGenerator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	ramp := isfPass(t, "ramp.fs", `/*{"INPUTS": []}*/
+	ramp := NewShaderPass(ShaderPassSpec{Name: "ramp", Source: `#version 330 core
+uniform ivec2 uInputSize;
+uniform float uTime;
+out vec4 fragColor;
 void main() {
-	gl_FragColor = vec4(isf_FragNormCoord.x, 0.5, fract(TIME), 1.0);
+	fragColor = vec4(gl_FragCoord.x / float(uInputSize.x), 0.5, fract(uTime), 1.0);
 }
-`, "")
+`})
 	gen, err := p.NewGenerator("ramp", 200, 100, ramp)
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +402,7 @@ void main() {
 			t.Fatal(err)
 		}
 		defer out.Frame.Close()
-		return planeBytes(t, out.Frame, 0), out
+		return gltest.PlaneBytes(t, out.Frame, 0), out
 	}
 	before := gen.frames
 	got, out := compose(0)
@@ -447,146 +446,6 @@ func mustChain(t *testing.T, p *Pipeline) *LayerChain {
 	return c
 }
 
-// builtinTransition is a pass of one of the built-in ISF transitions.
-func builtinTransition(t testing.TB, file string) *ISFPass {
-	t.Helper()
-	src, err := fs.ReadFile(shaders.Transitions(), file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return isfPass(t, file, string(src), "")
-}
-
-// TestTransition: a composition with a transition draws the outgoing scene
-// and the incoming one each on its own canvas and combines them with the
-// transition's ISF pass: the dissolve at progress 0, 0.3 and 1 is the
-// outgoing picture, their mix, the incoming picture; the wipe at 0.5 (no
-// softness) shows the incoming one on the left half and the outgoing one
-// on the right. The outgoing layers' chains report after the incoming
-// ones'. Misuses fail the composition and the pipeline goes on.
-func TestTransition(t *testing.T) {
-	const W, H = 160, 90
-	a, b := gradient(W, H, 255), checker(W, H)
-	fa, fb := rgbaFrame(t, a, 0), rgbaFrame(t, b, 0)
-	defer fa.Close()
-	defer fb.Close()
-	base := testDevice.Objects()
-	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dissolve, err := p.NewTransition("dissolve", builtinTransition(t, "dissolve.fs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wipe, err := p.NewTransition("wipe", builtinTransition(t, "wipe.fs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := wipe.SetUniform("wipe", "softness", 0.0); err != nil {
-		t.Fatal(err)
-	}
-	inv, err := p.NewLayerChain("inv", invertPass(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	full := visible(scene.Rect{0, 0, W, H}, scene.FitStretch)
-	compose := func(chain *LayerChain, progress float64) ([]byte, Output) {
-		t.Helper()
-		var out Output
-		c := &Composition{Width: W, Height: H, Frames: []media.VideoFrame{fa, fb},
-			Layers:     []Layer{{Frame: 1, Spec: full}},
-			Transition: &Transition{From: []Layer{{Frame: 0, Spec: full}, {Frame: 0, Spec: visible(scene.Rect{0, 0, 8, 8}, scene.FitStretch), Chain: inv}}, Chain: chain, Progress: progress}}
-		if err := p.Compose(context.Background(), c, &out); err != nil {
-			t.Fatal(err)
-		}
-		defer out.Frame.Close()
-		return planeBytes(t, out.Frame, 0), out
-	}
-	// What each canvas holds: the incoming checker over black, the
-	// outgoing gradient with its small inverted copy.
-	to, _ := composeReference(W, H, [4]uint8{0, 0, 0, 255}, []refLayer{{b, full}})
-	fromRef, _ := composeReference(W, H, [4]uint8{0, 0, 0, 255}, []refLayer{{a, full}, {inverted(a), visible(scene.Rect{0, 0, 8, 8}, scene.FitStretch)}})
-	noEdge := make([]bool, W*H)
-	for _, progress := range []float64{0, 0.3, 1} {
-		got, out := compose(dissolve, progress)
-		want := make([][4]float64, W*H)
-		for i := range want {
-			for k := range 4 {
-				want[i][k] = fromRef[i][k]*(1-progress) + to[i][k]*progress
-			}
-		}
-		t.Run("dissolve", func(t *testing.T) { checkComposed(t, W, H, got, want, noEdge, 3) })
-		if len(out.Layers) != 1 || out.Layers[0].Layer != 2 {
-			t.Errorf("layer results %+v, want the outgoing layer 1 as 2", out.Layers)
-		}
-	}
-	// Every built-in transition starts on the outgoing picture and ends on
-	// the incoming one.
-	ents, err := fs.ReadDir(shaders.Transitions(), ".")
-	if err != nil || len(ents) < 3 {
-		t.Fatalf("built-in transitions: %v, %v", ents, err)
-	}
-	for _, e := range ents {
-		tr, err := p.NewTransition(e.Name(), builtinTransition(t, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, progress := range []float64{0, 1} {
-			got, _ := compose(tr, progress)
-			want := fromRef
-			if progress == 1 {
-				want = to
-			}
-			t.Run(fmt.Sprintf("%s at %g", e.Name(), progress), func(t *testing.T) { checkComposed(t, W, H, got, want, noEdge, 3) })
-		}
-	}
-	got, _ := compose(wipe, 0.5)
-	want := make([][4]float64, W*H)
-	edge := make([]bool, W*H)
-	for y := 0; y < H; y++ {
-		for x := 0; x < W; x++ {
-			i := y*W + x
-			want[i] = fromRef[i]
-			if x < W/2 {
-				want[i] = to[i]
-			}
-			edge[i] = x == W/2-1 || x == W/2
-		}
-	}
-	t.Run("wipe", func(t *testing.T) { checkComposed(t, W, H, got, want, edge, 3) })
-	for name, tr := range map[string]*Transition{
-		"no chain":         {From: []Layer{{Frame: 0, Spec: full}}},
-		"a layer's chain":  {From: []Layer{{Frame: 0, Spec: full}}, Chain: inv},
-		"a frame too many": {From: []Layer{{Frame: 2, Spec: full}}, Chain: dissolve},
-	} {
-		var out Output
-		c := &Composition{Width: W, Height: H, Frames: []media.VideoFrame{fa, fb}, Layers: []Layer{{Frame: 1, Spec: full}}, Transition: tr}
-		if err := p.Compose(context.Background(), c, &out); !errors.Is(err, ErrFrame) {
-			t.Errorf("%s: %v, want ErrFrame", name, err)
-		}
-	}
-	if _, err := p.NewTransition("not one", invertPass(t)); err == nil {
-		t.Error("a filter was made a transition")
-	}
-	// An ISF filter made a transition fails when it runs: held out, the
-	// switch is a cut.
-	filter, err := p.NewTransition("filter", isfPass(t, "grey.fs", `/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]}*/
-void main() { gl_FragColor = vec4(0.5); }
-`, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _ = compose(filter, 0.5)
-	checkComposed(t, W, H, got, to, noEdge, 3)
-	p.Close()
-	for k, v := range testDevice.Objects() {
-		if v != base[k] {
-			t.Errorf("%s objects: %d before, %d after", k, base[k], v)
-		}
-	}
-}
-
 // TestNested: a nested scene's layers are drawn on a transparent frame of
 // the scene's size and that frame is placed as a layer: against the Go
 // reference of the nested layers over transparent, placed at 80 % opacity
@@ -595,12 +454,12 @@ void main() { gl_FragColor = vec4(0.5); }
 // MaxNesting fails the composition.
 func TestNested(t *testing.T) {
 	const W, H = 160, 90
-	bgImg, check, small := gradient(W, H, 255), checker(80, 50), gradient(40, 20, 255)
-	fbg, fcheck, fsmall := rgbaFrame(t, bgImg, 0), rgbaFrame(t, check, 0), rgbaFrame(t, small, 0)
+	bgImg, check, small := gltest.Gradient(W, H, 255), gltest.Checker(80, 50), gltest.Gradient(40, 20, 255)
+	fbg, fcheck, fsmall := gltest.RGBAFrame(t, bgImg, 0), gltest.RGBAFrame(t, check, 0), gltest.RGBAFrame(t, small, 0)
 	defer fbg.Close()
 	defer fcheck.Close()
 	defer fsmall.Close()
-	closed := rgbaFrame(t, small, 0)
+	closed := gltest.RGBAFrame(t, small, 0)
 	closed.Close()
 	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
 	if err != nil {
@@ -629,7 +488,7 @@ func TestNested(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer out.Frame.Close()
-	got := planeBytes(t, out.Frame, 0)
+	got := gltest.PlaneBytes(t, out.Frame, 0)
 	// The nested frame in Go: premultiplied over transparent, then made
 	// straight again to be placed as a layer (1:1, so no filtering).
 	pre, _ := composeReference(80, 50, [4]uint8{}, []refLayer{{check, inner[0].Spec}, {small, half}})

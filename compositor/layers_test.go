@@ -2,12 +2,12 @@ package compositor
 
 import (
 	"image"
-	"image/color"
 	"math"
 	"testing"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
+	"github.com/shadercast/shadercast/internal/gltest"
 	"github.com/shadercast/shadercast/scene"
 )
 
@@ -19,9 +19,9 @@ import (
 // layer's edge may differ (coverage of a pixel cut by an edge).
 func TestLayersMatchReference(t *testing.T) {
 	const W, H = 320, 180
-	wide := gradient(200, 100, 255) // 2:1, opaque
-	square := checker(64, 64)       // with translucent squares
-	strip := gradient(90, 30, 200)  // translucent everywhere
+	wide := gltest.Gradient(200, 100, 255) // 2:1, opaque
+	square := gltest.Checker(64, 64)       // with translucent squares
+	strip := gltest.Gradient(90, 30, 200)  // translucent everywhere
 	srcs := []*image.RGBA{wide, square, strip}
 	layers := []struct {
 		src int
@@ -178,34 +178,6 @@ func composeReference(W, H int, bg [4]uint8, layers []refLayer) (want [][4]float
 		}
 	}
 	return want, edge
-}
-
-// gradient is a w x h image whose colour changes along both axes, with
-// the given alpha.
-func gradient(w, h int, alpha uint8) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.SetRGBA(x, y, color.RGBA{uint8(255 * x / w), uint8(255 * y / h), uint8(255 - 200*x/w), alpha})
-		}
-	}
-	return img
-}
-
-// checker is a w x h checkerboard of 8-pixel squares, opaque red and
-// half-transparent white.
-func checker(w, h int) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			if (x/8+y/8)%2 == 0 {
-				img.SetRGBA(x, y, color.RGBA{220, 30, 30, 255})
-			} else {
-				img.SetRGBA(x, y, color.RGBA{250, 250, 250, 128})
-			}
-		}
-	}
-	return img
 }
 
 // sampleBilinear samples img at (x, y) in pixel-centre coordinates

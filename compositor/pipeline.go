@@ -87,7 +87,7 @@ type Output struct {
 	Frame media.VideoFrame
 	// Results are what the passes of the output chain reported in this
 	// frame (Frame.Report), in chain order: each pass's own type (the
-	// barcode pass's *BarcodeResult), valid until the next Process or
+	// barcode pass's *barcodepass.Result), valid until the next Process or
 	// Compose. Process reuses the slice's storage.
 	Results []any
 	// Layers are the results of the layers' own chains (Compose), in

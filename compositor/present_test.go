@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"testing"
 	"unsafe"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
-	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/internal/egl"
+	"github.com/shadercast/shadercast/internal/gltest"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source/testsrc"
 )
@@ -64,9 +65,9 @@ func (v *vandal) Present(f PresentFrame) {
 }
 
 // TestPresenterKeepsOutput: with a presenter attached (one that wrecks the
-// GL state) the output bytes and detections equal those without it, for both
-// output formats; the presenter sees the same RGBA the RGBA output reads
-// back.
+// GL state) the output bytes and results equal those without it, for both
+// output formats (a pass that draws in place, markPass, included); the
+// presenter sees the same RGBA the RGBA output reads back.
 func TestPresenterKeepsOutput(t *testing.T) {
 	const w, h = 640, 360
 	pat, err := testsrc.New(w, h, 30)
@@ -88,7 +89,7 @@ func TestPresenterKeepsOutput(t *testing.T) {
 	}
 	run := func(cfg Config, pr Presenter, n int) []result {
 		inv, _ := NewBuiltinPass("invert", "invert.frag", map[string]any{"uAmount": 0.25})
-		p, err := NewPipeline(testDevice, cfg, NewBarcodePass(barcode.DefaultParams()), inv)
+		p, err := NewPipeline(testDevice, cfg, &markPass{}, inv)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,10 +111,10 @@ func TestPresenterKeepsOutput(t *testing.T) {
 				nplanes = 3
 			}
 			for pl := 0; pl < nplanes; pl++ {
-				r.planes = append(r.planes, bytes.Clone(planeBytes(t, o.Frame, pl)))
+				r.planes = append(r.planes, bytes.Clone(gltest.PlaneBytes(t, o.Frame, pl)))
 			}
-			for _, d := range Barcodes(o.Results) {
-				r.dets += d.Format + ":" + d.RawValue + ";"
+			for _, res := range o.Results {
+				r.dets += fmt.Sprintf("%+v;", *res.(*markResult))
 			}
 			o.Frame.Close()
 			out = append(out, r)
@@ -127,7 +128,7 @@ func TestPresenterKeepsOutput(t *testing.T) {
 		v := &vandal{dev: testDevice}
 		got := run(cfg, v, n)
 		if want[0].dets == "" {
-			t.Fatal("the barcode pass found nothing in the test pattern: the comparison would not cover its highlight")
+			t.Fatal("the mark pass reported nothing: the comparison would not cover its drawing in place")
 		}
 		for i := range want {
 			if got[i].dets != want[i].dets {
@@ -202,7 +203,7 @@ func TestPresentSwizzledInput(t *testing.T) {
 					n = 3
 				}
 				for i := 0; i < n; i++ {
-					b := bytes.Clone(planeBytes(t, o.Frame, i))
+					b := bytes.Clone(gltest.PlaneBytes(t, o.Frame, i))
 					if !pr {
 						want = append(want, b)
 					} else if !bytes.Equal(b, want[i]) {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadercast/shadercast/internal/shadertest"
+	"github.com/shadercast/shadercast/internal/gltest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -73,20 +73,6 @@ func invertPass(t *testing.T) Pass {
 	return p
 }
 
-func solidFrame(t *testing.T, w, h int, c [4]byte) media.VideoFrame {
-	t.Helper()
-	buf := make([]byte, 4*w*h)
-	for i := 0; i < len(buf); i += 4 {
-		copy(buf[i:], c[:])
-	}
-	fr, err := media.NewVideoFrame(buf, media.VideoFrameInit{Format: media.RGBA, CodedWidth: w, CodedHeight: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fr.Close() })
-	return fr
-}
-
 // i420At converts pixel (x, y) of an I420 output (BT.709 limited) to RGB.
 func i420At(t *testing.T, f media.VideoFrame, x, y int) (uint8, uint8, uint8) {
 	t.Helper()
@@ -98,15 +84,6 @@ func i420At(t *testing.T, f media.VideoFrame, x, y int) (uint8, uint8, uint8) {
 	V := (float64(pv.Data[(y/2)*pv.Stride+x/2]) - 128) / 224
 	c := func(v float64) uint8 { return uint8(max(0, min(255, math.Round(v*255)))) }
 	return c(Y + 1.5748*V), c(Y - 0.1873*U - 0.4681*V), c(Y + 1.8556*U)
-}
-
-func near8(got []byte, want [3]int) bool {
-	for i, w := range want {
-		if absInt(int(got[i])-w) > 2 {
-			return false
-		}
-	}
-	return true
 }
 
 // TestFailingPassBypassed: a pass that fails on a frame is skipped, the
@@ -126,14 +103,14 @@ func failingPassBypassed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	fr := solidFrame(t, 8, 8, [4]byte{200, 40, 10, 255})
-	if got := processRGBA(t, p, fr); !near8(got, [3]int{55, 215, 245}) {
+	fr := gltest.SolidFrame(t, 8, 8, [4]byte{200, 40, 10, 255})
+	if got := processRGBA(t, p, fr); !gltest.NearRGB(got, [3]int{55, 215, 245}, 2) {
 		t.Fatalf("healthy chain: %v", got[:4])
 	}
 	stub.fail.Store(true)
 	for i := 0; i < 5; i++ {
 		got := processRGBA(t, p, fr) // no error: the frame is produced
-		if !near8(got, [3]int{55, 215, 245}) {
+		if !gltest.NearRGB(got, [3]int{55, 215, 245}, 2) {
 			t.Fatalf("frame %d with the pass failing: %v, want the invert after it applied", i, got[:4])
 		}
 	}
@@ -179,43 +156,6 @@ func failingPassBypassed(t *testing.T) {
 	}
 }
 
-// TestFailingISFPassBypassed: a real ISF pass whose target size follows
-// an input fails when that input makes the target too large (its GL
-// objects cannot be made); the invert after it still applies, and
-// bringing the input back brings the pass back.
-func TestFailingISFPassBypassed(t *testing.T) {
-	red := isfPass(t, "plugins/redbuf.fs", shadertest.RedBuf, "")
-	var errs passErrors
-	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, OnPassError: errs.add}, red, invertPass(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	fr := solidFrame(t, 16, 16, [4]byte{20, 100, 200, 255})
-	if got := processRGBA(t, p, fr); !near8(got, [3]int{0, 255, 255}) {
-		t.Fatalf("healthy chain (red, inverted): %v", got[:4])
-	}
-	if err := p.SetUniform("redbuf", "scale", 1000.0); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 3; i++ {
-		if got := processRGBA(t, p, fr); !near8(got, [3]int{235, 155, 55}) {
-			t.Fatalf("frame %d with the ISF pass failing: %v, want the input inverted", i, got[:4])
-		}
-	}
-	e := errs.get()
-	if len(e) != 1 || !strings.Contains(e[0].Err.Error(), "WIDTH") {
-		t.Fatalf("reports: %+v", e)
-	}
-	t.Logf("reported: %v", e[0].Err)
-	if err := p.SetUniform("redbuf", "scale", 1.0); err != nil {
-		t.Fatal(err)
-	}
-	if got := processRGBA(t, p, fr); !near8(got, [3]int{0, 255, 255}) {
-		t.Fatalf("after the input came back: %v", got[:4])
-	}
-}
-
 // TestReadersDoNotWaitForGLThread: while a frame is stuck in a pass,
 // Passes, Stats and Activity answer at once, a control call fails with
 // ErrBusy naming the pass instead of blocking, and once the frame returns
@@ -229,7 +169,7 @@ func TestReadersDoNotWaitForGLThread(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	fr := solidFrame(t, 8, 8, [4]byte{200, 40, 10, 255})
+	fr := gltest.SolidFrame(t, 8, 8, [4]byte{200, 40, 10, 255})
 	done := make(chan []byte)
 	go func() {
 		var o Output
@@ -273,7 +213,7 @@ func TestReadersDoNotWaitForGLThread(t *testing.T) {
 	}
 	close(stub.block)
 	got := <-done
-	if got == nil || !near8(got, [3]int{55, 215, 245}) {
+	if got == nil || !gltest.NearRGB(got, [3]int{55, 215, 245}, 2) {
 		t.Errorf("the overrun frame: %v", got)
 	}
 	// The refused change was not made late.
@@ -370,7 +310,7 @@ void main() {
 	}
 	defer p.Close()
 	li := map[bool]int{true: 0, false: 1}[loopFirst]
-	fr := solidFrame(t, 128, 128, [4]byte{200, 40, 10, 255})
+	fr := gltest.SolidFrame(t, 128, 128, [4]byte{200, 40, 10, 255})
 	process := func() []byte {
 		t.Helper()
 		if cfg.Output == OutputRGBA {
@@ -426,7 +366,7 @@ void main() {
 	}
 	// The chain goes on without it.
 	t0 := time.Now()
-	if got := process(); !near8(got, [3]int{55, 215, 245}) {
+	if got := process(); !gltest.NearRGB(got, [3]int{55, 215, 245}, 2) {
 		t.Errorf("frame after the overrun: %v", got[:4])
 	}
 	t.Logf("frame without the loop: %v", time.Since(t0))

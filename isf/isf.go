@@ -2,7 +2,7 @@
 // v2, VidVox: a JSON header in a GLSL fragment shader, with an optional
 // vertex shader) and single-pass ShaderToy shaders, checks them, and
 // translates their old-style GLSL into GLSL 330 core for the compositor
-// (compositor.NewISFPass runs the result).
+// (isfpass.New runs the result).
 //
 // It is pure Go: parsing, validation, the WIDTH/HEIGHT expression
 // evaluator, input value checking and the GLSL translation live here, so

@@ -1,7 +1,7 @@
 package plugins
 
 // This file is the registry's only contact with the shader format (package
-// isf parses and translates, compositor.ISFPass renders): it turns a plugin
+// isf parses and translates, isfpass.Pass renders): it turns a plugin
 // file into metadata and a way to make passes.
 
 import (
@@ -14,6 +14,7 @@ import (
 	"github.com/shadercast/shadercast/internal/regularfile"
 	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/isf"
+	"github.com/shadercast/shadercast/isf/isfpass"
 	"github.com/shadercast/shadercast/trial"
 )
 
@@ -124,7 +125,7 @@ func fromISF(sh *isf.Shader) *shader {
 	}
 	out.newPass = func(values map[string]any) (compositor.Pass, error) {
 		if len(values) == 0 {
-			return compositor.NewISFPass(sh)
+			return isfpass.New(sh)
 		}
 		// NewISFPass starts each input at its DEFAULT: hand it a copy
 		// whose defaults are the values to keep, then put the declared
@@ -143,7 +144,7 @@ func fromISF(sh *isf.Shader) *shader {
 				in.Default = val
 			}
 		}
-		p, err := compositor.NewISFPass(&cp)
+		p, err := isfpass.New(&cp)
 		copy(cp.Inputs, sh.Inputs)
 		return p, err
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/shaders"
@@ -256,7 +257,7 @@ func Open(opts Options) (*Registry, error) {
 
 func (r *Registry) loadBuiltins() error {
 	native := map[string]func() compositor.Pass{
-		"barcode": func() compositor.Pass { return compositor.NewBarcodePass(barcode.DefaultParams()) },
+		"barcode": func() compositor.Pass { return barcodepass.New(barcode.DefaultParams()) },
 	}
 	for _, b := range []struct{ name, file string }{{"identity", "identity.frag"}, {"invert", "invert.frag"}, {"sharpen", "sharpen.frag"}} {
 		native[b.name] = func() compositor.Pass {

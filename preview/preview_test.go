@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source/testsrc"
@@ -173,7 +174,7 @@ func (s *scene) frame(i int) ([]byte, []barcode.DetectedBarcode) {
 		s.recent = s.recent[1:]
 	}
 	s.recent = append(s.recent, out)
-	s.lastDets = append([]barcode.DetectedBarcode(nil), compositor.Barcodes(o.Results)...)
+	s.lastDets = append([]barcode.DetectedBarcode(nil), barcodepass.Barcodes(o.Results)...)
 	return out, s.lastDets
 }
 
@@ -312,7 +313,7 @@ func TestWindow(t *testing.T) {
 	if !strings.HasPrefix(info.Platform, "glfw-") {
 		t.Errorf("platform %q, want glfw-egl or glfw-glx", info.Platform)
 	}
-	pl, err := compositor.NewPipeline(dev, compositor.Config{Output: compositor.OutputRGBA}, compositor.NewBarcodePass(barcode.DefaultParams()))
+	pl, err := compositor.NewPipeline(dev, compositor.Config{Output: compositor.OutputRGBA}, barcodepass.New(barcode.DefaultParams()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/compositor"
 )
 
@@ -61,7 +62,7 @@ func (s *Service) programDetections(out *compositor.Output) []Detection {
 // reports one list per frame, so this is that list, without a copy.
 func barcodesIn(results []any) []barcode.DetectedBarcode {
 	for _, r := range results {
-		if b, ok := r.(*compositor.BarcodeResult); ok {
+		if b, ok := r.(*barcodepass.Result); ok {
 			return b.Barcodes
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/plugins"
 	"github.com/shadercast/shadercast/scene"
@@ -121,7 +122,7 @@ func (s *Service) newPasses(names []string) ([]compositor.Pass, error) {
 // newPass makes a layer's pass by name.
 func (s *Service) newPass(name string) (compositor.Pass, error) {
 	if name == "barcode" {
-		return compositor.NewBarcodePass(s.barcodeParams), nil
+		return barcodepass.New(s.barcodeParams), nil
 	}
 	if in, ok := s.passes.reg.Lookup(name); ok && in.Transition {
 		return nil, errTransition(name)

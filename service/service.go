@@ -26,6 +26,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/generator"
 	"github.com/shadercast/shadercast/media"
@@ -42,7 +43,7 @@ type Service struct {
 
 	dev     *compositor.Device
 	pl      *compositor.Pipeline
-	barcode *compositor.BarcodePass
+	barcode *barcodepass.Pass
 	// barcodeParams are every barcode pass's: the output chain's and the
 	// layers'.
 	barcodeParams barcode.Params
@@ -191,7 +192,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	// With --scenes, barcodes are looked for where the description puts
 	// the barcode pass: in layers, on their sources.
 	if !cfg.NoBarcode && desc == nil {
-		s.barcode = compositor.NewBarcodePass(bp)
+		s.barcode = barcodepass.New(bp)
 		passes = append(passes, s.barcode)
 	}
 	plcfg := compositor.Config{FrameDeadline: s.frameDeadline(), OnPassError: s.onPassError}

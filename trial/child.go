@@ -14,6 +14,7 @@ import (
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/internal/regularfile"
 	"github.com/shadercast/shadercast/isf"
+	"github.com/shadercast/shadercast/isf/isfpass"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source/testsrc"
 )
@@ -62,7 +63,7 @@ func child(in io.Reader, out io.Writer) int {
 	if name == "" {
 		name = sh.Name
 	}
-	pass, err := compositor.NewISFPassNamed(name, sh)
+	pass, err := isfpass.NewNamed(name, sh)
 	if err != nil {
 		return fail(err)
 	}

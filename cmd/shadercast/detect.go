@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/internal/imagefile"
 	"github.com/shadercast/shadercast/media"
@@ -72,7 +73,7 @@ Flags:
 	defer dev.Close()
 	params := barcode.DefaultParams()
 	params.DisableCache = true // still images: every one is new
-	bp := compositor.NewBarcodePass(params)
+	bp := barcodepass.New(params)
 	pl, err := compositor.NewPipeline(dev, compositor.Config{Output: compositor.OutputRGBA}, bp)
 	if err != nil {
 		fmt.Fprintf(stderr, "shadercast detect: %v\n", err)
@@ -143,7 +144,7 @@ func detectOne(pl *compositor.Pipeline, file, outPath string, opts imagefile.Opt
 	}
 	defer out.Frame.Close()
 	res.Width, res.Height = frame.CodedWidth(), frame.CodedHeight()
-	res.Barcodes = append(res.Barcodes, compositor.Barcodes(out.Results)...)
+	res.Barcodes = append(res.Barcodes, barcodepass.Barcodes(out.Results)...)
 	if outPath == "" {
 		return nil
 	}

@@ -1,6 +1,13 @@
-package compositor
+// Package barcodepass is the barcode pass of the compositor: package
+// barcode's detector run on the GPU's analysis of a frame, as a pass of a
+// pipeline's chain (highlighting in place) or of a layer's (a
+// compositor.Analyzer: it reads the layer's source where it is, YUV planes
+// included, and highlights on the canvas where the layer shows it). It
+// reports its codes as a *Result (Barcodes gathers them).
+package barcodepass
 
 import (
+	"embed"
 	"fmt"
 	"image"
 	"math"
@@ -10,39 +17,39 @@ import (
 	"github.com/go-gl/gl/v3.3-core/gl"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/scene"
-	"github.com/shadercast/shadercast/shaders"
 )
 
-// BarcodePass finds barcodes and highlights them: analysis shaders reduce
+// Pass finds barcodes and highlights them: analysis shaders reduce
 // the frame to a small candidate mask (shaders/barcode_*.frag), which is
 // read back and labeled on the CPU; located regions are decoded from
 // full-resolution luma, read back only when there is something to decode;
 // each detection is then drawn onto the frame in place, a tinted fill and
 // an outline, so the pass costs no full-frame copy.
-type BarcodePass struct {
+type Pass struct {
 	params barcode.Params
 	det    *barcode.Detector
 
 	// result is what the last frame found, reported as it is (the
 	// detector's results live only until its next call).
-	result BarcodeResult
+	result Result
 
 	mu        sync.Mutex
 	highlight bool
 	last      int // detections in the last frame
 
-	stages [3]*Program // stages[0] is compiled for the scale, in ensure
+	stages [3]*compositor.Program // stages[0] is compiled for the scale, in ensure
 	// Stage 1 and the luma packing reading a frame's Y plane (a layer's
 	// source analysed where it is: analyze), by YUV variant, made on
 	// first use; yuvStage0 for the scale of stages[0].
-	yuvStage0 [numYUVVariants]*Program
-	yuvLuma   [numYUVVariants]*Program
-	tensor    Planes // w x h RGBA32F + RG32F
-	pooled    Planes // same
-	mask      Target // w x h RGBA8
-	lumaT     Target // ceil(W/4) x H RGBA8: four luma samples per texel
-	lumaP     *Program
+	yuvStage0 [compositor.YUVVariants]*compositor.Program
+	yuvLuma   [compositor.YUVVariants]*compositor.Program
+	tensor    compositor.Planes // w x h RGBA32F + RG32F
+	pooled    compositor.Planes // same
+	mask      compositor.Target // w x h RGBA8
+	lumaT     compositor.Target // ceil(W/4) x H RGBA8: four luma samples per texel
+	lumaP     *compositor.Program
 	aw, ah    int
 	scale     int
 	fw, fh    int
@@ -50,19 +57,19 @@ type BarcodePass struct {
 	luma      barcode.Gray
 	// src, lumaRead (the whole frame read back) and lumaValid (the part
 	// read back, in lumaT texels) serve Luma and LumaIn during one render.
-	src       Picture
+	src       compositor.Picture
 	lumaRead  bool
 	lumaValid image.Rectangle
 
-	hlProg *Program
+	hlProg *compositor.Program
 	vbo    uint32
 	verts  []float32
 }
 
-// BarcodeResult is what the barcode pass reports of a frame
+// Result is what the barcode pass reports of a frame
 // (Frame.Report): the codes it found, in the pixels of the frame it ran on.
 // It is the pass's own storage: valid until the pass renders again.
-type BarcodeResult struct {
+type Result struct {
 	Barcodes []barcode.DetectedBarcode
 }
 
@@ -71,20 +78,20 @@ type BarcodeResult struct {
 func Barcodes(results []any) []barcode.DetectedBarcode {
 	var out []barcode.DetectedBarcode
 	for _, r := range results {
-		if b, ok := r.(*BarcodeResult); ok {
+		if b, ok := r.(*Result); ok {
 			out = append(out, b.Barcodes...)
 		}
 	}
 	return out
 }
 
-// NewBarcodePass returns the barcode pass, named "barcode".
-func NewBarcodePass(p barcode.Params) *BarcodePass {
-	return &BarcodePass{params: p, highlight: true}
+// New returns the barcode pass, named "barcode".
+func New(p barcode.Params) *Pass {
+	return &Pass{params: p, highlight: true}
 }
 
 // Name implements Pass.
-func (b *BarcodePass) Name() string { return "barcode" }
+func (b *Pass) Name() string { return "barcode" }
 
 // The analysis stages. Their loop bounds are compile-time constants
 // (#define SCALE and RADIUS), so that the loops unroll: on llvmpipe a loop
@@ -93,59 +100,58 @@ func (b *BarcodePass) Name() string { return "barcode" }
 // so on the frame size: it is compiled in ensure.
 var barcodeStages = [3]string{"barcode_tensor.frag", "barcode_boxh.frag", "barcode_classify.frag"}
 
-func (b *BarcodePass) Setup(d *Device) error {
+func (b *Pass) Setup(d *compositor.Device) error {
 	if b.det != nil {
-		return fmt.Errorf("compositor: the barcode pass is already in a pipeline; make a new one")
+		return fmt.Errorf("barcodepass: the pass is already in a pipeline; make a new one")
 	}
 	radius := fmt.Sprintf("RADIUS %d", min(max(b.params.WindowRadius, 0), barcode.MaxWindowRadius))
 	var err error
 	for i := 1; i < len(barcodeStages); i++ {
-		if b.stages[i], err = d.newProgram(fullscreenVert(), withPrelude(builtin(barcodeStages[i]), "", "", radius)); err != nil {
+		if b.stages[i], err = d.NewProgram(compositor.FullscreenVert(), compositor.WithDefines(source(barcodeStages[i]), radius)); err != nil {
 			b.Release(d)
 			return err
 		}
 	}
-	if b.lumaP, err = d.newProgram(fullscreenVert(), builtin("luma_pack.frag")); err != nil {
+	if b.lumaP, err = d.NewProgram(compositor.FullscreenVert(), source("luma_pack.frag")); err != nil {
 		b.Release(d)
 		return err
 	}
-	hv := ShaderSource{file: "highlight.vert", text: shaders.MustSource("highlight.vert")}
-	if b.hlProg, err = d.newProgram(hv, builtin("highlight.frag")); err != nil {
+	if b.hlProg, err = d.NewProgram(source("highlight.vert"), source("highlight.frag")); err != nil {
 		b.Release(d)
 		return err
 	}
-	b.vbo = d.newBuffer(gl.ARRAY_BUFFER, 0, gl.STREAM_DRAW)
+	b.vbo = d.NewBuffer(gl.ARRAY_BUFFER, 0, gl.STREAM_DRAW)
 	b.det = barcode.NewDetector(b.params)
 	return nil
 }
 
-func (b *BarcodePass) releaseSized(d *Device) {
-	d.deletePlanes(&b.tensor)
-	d.deletePlanes(&b.pooled)
-	d.deleteTarget(&b.mask)
-	d.deleteTarget(&b.lumaT)
+func (b *Pass) releaseSized(d *compositor.Device) {
+	d.DeletePlanes(&b.tensor)
+	d.DeletePlanes(&b.pooled)
+	d.DeleteTarget(&b.mask)
+	d.DeleteTarget(&b.lumaT)
 	b.fw, b.fh = 0, 0
 }
 
-func (b *BarcodePass) Release(d *Device) {
+func (b *Pass) Release(d *compositor.Device) {
 	b.releaseSized(d)
 	for i := range b.stages {
-		d.deleteProgram(&b.stages[i])
+		d.DeleteProgram(&b.stages[i])
 	}
-	d.deleteProgram(&b.lumaP)
+	d.DeleteProgram(&b.lumaP)
 	for i := range b.yuvStage0 {
-		d.deleteProgram(&b.yuvStage0[i])
-		d.deleteProgram(&b.yuvLuma[i])
+		d.DeleteProgram(&b.yuvStage0[i])
+		d.DeleteProgram(&b.yuvLuma[i])
 	}
-	d.deleteProgram(&b.hlProg)
-	d.deleteBuffer(&b.vbo)
+	d.DeleteProgram(&b.hlProg)
+	d.DeleteBuffer(&b.vbo)
 	if b.det != nil {
 		b.det.Close()
 		b.det = nil
 	}
 }
 
-func (b *BarcodePass) ensure(d *Device, w, h int) error {
+func (b *Pass) ensure(d *compositor.Device, w, h int) error {
 	if b.fw == w && b.fh == h {
 		return nil
 	}
@@ -153,26 +159,26 @@ func (b *BarcodePass) ensure(d *Device, w, h int) error {
 	aw, ah, s := barcode.MaskSize(w, h, b.params)
 	var err error
 	if b.stages[0] == nil || s != b.scale {
-		d.deleteProgram(&b.stages[0])
+		d.DeleteProgram(&b.stages[0])
 		for i := range b.yuvStage0 {
-			d.deleteProgram(&b.yuvStage0[i])
+			d.DeleteProgram(&b.yuvStage0[i])
 		}
-		if b.stages[0], err = d.newProgram(fullscreenVert(), withPrelude(builtin(barcodeStages[0]), "", "", fmt.Sprintf("SCALE %d", s))); err != nil {
+		if b.stages[0], err = d.NewProgram(compositor.FullscreenVert(), compositor.WithDefines(source(barcodeStages[0]), fmt.Sprintf("SCALE %d", s))); err != nil {
 			return err
 		}
 	}
 	formats := [2]int32{gl.RGBA32F, gl.RG32F}
 	layouts := [2]uint32{gl.RGBA, gl.RG}
-	if b.tensor, err = d.newPlanes(aw, ah, formats, layouts); err != nil {
+	if b.tensor, err = d.NewPlanes(aw, ah, formats, layouts); err != nil {
 		return err
 	}
-	if b.pooled, err = d.newPlanes(aw, ah, formats, layouts); err != nil {
+	if b.pooled, err = d.NewPlanes(aw, ah, formats, layouts); err != nil {
 		return err
 	}
-	if b.mask, err = d.newTarget(aw, ah, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE); err != nil {
+	if b.mask, err = d.NewTarget(aw, ah, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE); err != nil {
 		return err
 	}
-	if b.lumaT, err = d.newTarget((w+3)/4, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE); err != nil {
+	if b.lumaT, err = d.NewTarget((w+3)/4, h, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE); err != nil {
 		return err
 	}
 	b.aw, b.ah, b.scale, b.fw, b.fh = aw, ah, s, w, h
@@ -181,90 +187,89 @@ func (b *BarcodePass) ensure(d *Device, w, h int) error {
 	return nil
 }
 
-func (b *BarcodePass) Render(f *Frame, src, dst *Target) (*Target, error) {
-	if err := b.detect(f, Picture{tex: src.tex, w: src.tex.w, h: src.tex.h}); err != nil {
+func (b *Pass) Render(f *compositor.Frame, src, dst *compositor.Target) (*compositor.Target, error) {
+	if err := b.detect(f, compositor.PictureOf(src)); err != nil {
 		return nil, err
 	}
 	if !b.highlighting() || len(b.result.Barcodes) == 0 {
 		return src, nil
 	}
-	out := f.writable(src)
+	out := f.Writable(src)
 	b.draw(out, b.result.Barcodes, nil, 1)
 	return out, nil
 }
 
 // Analyze implements Analyzer: the detection of Render, on src as it is
 // (its YUV planes when it has them: no RGBA copy of the frame is made).
-func (b *BarcodePass) Analyze(f *Frame, src *Picture) error { return b.detect(f, *src) }
+func (b *Pass) Analyze(f *compositor.Frame, src *compositor.Picture) error { return b.detect(f, *src) }
 
 // Overlay implements Analyzer: the highlights of the last Analyze, drawn
 // onto dst where pl puts the frame, clipped to the part of the frame pl
 // shows, at dst's own line width.
-func (b *BarcodePass) Overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64) {
+func (b *Pass) Overlay(f *compositor.Frame, dst *compositor.Target, pl scene.Placement, opacity float64) {
 	if b.highlighting() && len(b.result.Barcodes) > 0 {
 		b.draw(dst, b.result.Barcodes, &pl, float32(min(max(opacity, 0), 1)))
 	}
 }
 
 // yuvPrograms makes the programs that read YUV variant v, once.
-func (b *BarcodePass) yuvPrograms(d *Device, v int) error {
+func (b *Pass) yuvPrograms(d *compositor.Device, v int) error {
 	var err error
 	if b.yuvStage0[v] == nil {
-		if b.yuvStage0[v], err = d.newProgram(fullscreenVert(), fetchingLuma(builtin(barcodeStages[0]), v, fmt.Sprintf("SCALE %d", b.scale))); err != nil {
+		if b.yuvStage0[v], err = d.NewProgram(compositor.FullscreenVert(), compositor.FetchingLuma(source(barcodeStages[0]), v, fmt.Sprintf("SCALE %d", b.scale))); err != nil {
 			return err
 		}
 	}
 	if b.yuvLuma[v] == nil {
-		b.yuvLuma[v], err = d.newProgram(fullscreenVert(), fetchingLuma(builtin("luma_pack.frag"), v))
+		b.yuvLuma[v], err = d.NewProgram(compositor.FullscreenVert(), compositor.FetchingLuma(source("luma_pack.frag"), v))
 	}
 	return err
 }
 
-func (b *BarcodePass) highlighting() bool {
+func (b *Pass) highlighting() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.highlight
 }
 
 // detect finds the barcodes of src into f.detections.
-func (b *BarcodePass) detect(f *Frame, src Picture) error {
-	w, h := src.w, src.h
-	if err := b.ensure(f.dev, w, h); err != nil {
+func (b *Pass) detect(f *compositor.Frame, src compositor.Picture) error {
+	w, h := src.Size()
+	if err := b.ensure(f.Device(), w, h); err != nil {
 		return err
 	}
 	p := &b.params
 	// Stage 1: full-res frame -> block gradient moments at analysis size.
 	st0 := b.useStage(0, w, h)
-	if src.in != nil {
-		if err := b.yuvPrograms(f.dev, src.yuv); err != nil {
+	if v, yuv := src.YUV(); yuv {
+		if err := b.yuvPrograms(f.Device(), v); err != nil {
 			return err
 		}
-		st0 = b.yuvStage0[src.yuv]
-		gl.UseProgram(st0.id)
-		gl.Uniform2i(st0.loc("uInputSize"), int32(w), int32(h))
-		src.in.bindYUV(st0)
-		src.tex = src.in.planes[0]
+		st0 = b.yuvStage0[v]
+		gl.UseProgram(st0.ID())
+		gl.Uniform2i(st0.Loc("uInputSize"), int32(w), int32(h))
+		src.BindYUV(st0)
 	}
-	b.tensor.draw(src.tex.id, 0)
+	b.tensor.Draw(src.Texture().ID(), 0)
 	// Stage 2: horizontal box.
 	b.useStage(1, b.aw, b.ah)
-	b.pooled.draw(b.tensor.tex[0].id, b.tensor.tex[1].id)
+	b.pooled.Draw(b.tensor.Texture(0).ID(), b.tensor.Texture(1).ID())
 	// Stage 3: vertical box and classification.
 	st := b.useStage(2, b.aw, b.ah)
-	gl.Uniform1f(st.loc("uEnergyGain"), p.EnergyGain)
+	gl.Uniform1f(st.Loc("uEnergyGain"), p.EnergyGain)
 	gl.ActiveTexture(gl.TEXTURE1)
-	gl.BindTexture(gl.TEXTURE_2D, b.pooled.tex[1].id)
-	drawFullscreen(b.pooled.tex[0].id, &b.mask)
+	gl.BindTexture(gl.TEXTURE_2D, b.pooled.Texture(1).ID())
+	compositor.DrawFullscreen(b.pooled.Texture(0).ID(), &b.mask)
 
 	// The readback waits for every pass before this one: wait for them
 	// in order first, so that a slow one is known by name.
-	f.settle()
-	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.mask.fbo)
-	gl.ReadPixels(0, 0, int32(b.aw), int32(b.ah), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(b.maskBuf.Pix))
+	f.Settle()
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.mask.FBO())
+	gl.ReadPixels(0, 0, int32(b.aw), int32(b.ah), gl.RGBA, gl.UNSIGNED_BYTE, compositor.BytesPtr(b.maskBuf.Pix))
 
 	b.src, b.lumaRead, b.lumaValid = src, false, image.Rectangle{}
 	b.result.Barcodes = copyDetections(b.result.Barcodes, b.det.DetectFrom(&b.maskBuf, b))
-	b.src = Picture{}
+	b.src = compositor.Picture{}
 	f.Report(&b.result)
 
 	b.mu.Lock()
@@ -275,22 +280,22 @@ func (b *BarcodePass) detect(f *Frame, src Picture) error {
 
 // useStage makes analysis stage i current with its common uniforms: the
 // inputs on units 0 and 1 and the input size.
-func (b *BarcodePass) useStage(i, w, h int) *Program {
+func (b *Pass) useStage(i, w, h int) *compositor.Program {
 	st := b.stages[i]
-	gl.UseProgram(st.id)
-	gl.Uniform1i(st.loc("uInput"), 0)
-	gl.Uniform1i(st.loc("uInput1"), 1)
-	gl.Uniform2i(st.loc("uInputSize"), int32(w), int32(h))
+	gl.UseProgram(st.ID())
+	gl.Uniform1i(st.Loc("uInput"), 0)
+	gl.Uniform1i(st.Loc("uInput1"), 1)
+	gl.Uniform2i(st.Loc("uInputSize"), int32(w), int32(h))
 	return st
 }
 
 // Luma renders and reads back the frame's full-resolution luma, once per
 // frame and only when the detector asks: most frames of a video have no
 // candidate to decode. It implements barcode.LumaSource.
-func (b *BarcodePass) Luma() barcode.Gray {
+func (b *Pass) Luma() barcode.Gray {
 	if !b.lumaRead {
 		b.lumaRead = true
-		b.readLuma(image.Rect(0, 0, b.lumaT.tex.w, b.fh))
+		b.readLuma(image.Rect(0, 0, b.lumaT.Texture().W(), b.fh))
 	}
 	return b.luma
 }
@@ -299,9 +304,9 @@ func (b *BarcodePass) Luma() barcode.Gray {
 // decode or re-read needs (and what earlier calls in the frame read),
 // a fraction of the frame's readback when codes are followed and re-read
 // in place. It implements barcode.LumaRegionSource.
-func (b *BarcodePass) LumaIn(x0, y0, x1, y1 int) barcode.Gray {
+func (b *Pass) LumaIn(x0, y0, x1, y1 int) barcode.Gray {
 	// In lumaT texels: four pixels each.
-	r := image.Rect(max(x0, 0)/4, max(y0, 0), min((x1+3)/4, b.lumaT.tex.w), min(y1, b.fh))
+	r := image.Rect(max(x0, 0)/4, max(y0, 0), min((x1+3)/4, b.lumaT.Texture().W()), min(y1, b.fh))
 	if b.lumaRead || r.Empty() || r.In(b.lumaValid) {
 		return b.luma
 	}
@@ -313,28 +318,24 @@ func (b *BarcodePass) LumaIn(x0, y0, x1, y1 int) barcode.Gray {
 
 // readLuma renders the luma of texels r (rows are frame rows, top first,
 // as the frame's texture) and reads them back into place in b.luma.
-func (b *BarcodePass) readLuma(r image.Rectangle) {
+func (b *Pass) readLuma(r image.Rectangle) {
 	lp := b.lumaP
-	gl.UseProgram(lp.id)
-	if in := b.src.in; in != nil {
-		lp = b.yuvLuma[b.src.yuv] // made by detect
-		gl.UseProgram(lp.id)
-		in.bindYUV(lp)
+	gl.UseProgram(lp.ID())
+	if v, yuv := b.src.YUV(); yuv {
+		lp = b.yuvLuma[v] // made by detect
+		gl.UseProgram(lp.ID())
+		b.src.BindYUV(lp)
 	}
-	gl.Uniform1i(lp.loc("uInput"), 0)
-	gl.Uniform2i(lp.loc("uInputSize"), int32(b.fw), int32(b.fh))
+	gl.Uniform1i(lp.Loc("uInput"), 0)
+	gl.Uniform2i(lp.Loc("uInputSize"), int32(b.fw), int32(b.fh))
 	gl.Enable(gl.SCISSOR_TEST)
 	gl.Scissor(int32(r.Min.X), int32(r.Min.Y), int32(r.Dx()), int32(r.Dy()))
-	src := b.src.tex.id
-	if b.src.in != nil {
-		src = b.src.in.planes[0].id
-	}
-	drawFullscreen(src, &b.lumaT)
+	compositor.DrawFullscreen(b.src.Texture().ID(), &b.lumaT)
 	gl.Disable(gl.SCISSOR_TEST)
-	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.lumaT.fbo)
-	gl.PixelStorei(gl.PACK_ROW_LENGTH, int32(b.lumaT.tex.w))
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, b.lumaT.FBO())
+	gl.PixelStorei(gl.PACK_ROW_LENGTH, int32(b.lumaT.Texture().W()))
 	gl.ReadPixels(int32(r.Min.X), int32(r.Min.Y), int32(r.Dx()), int32(r.Dy()), gl.RGBA, gl.UNSIGNED_BYTE,
-		bytesPtr(b.luma.Pix[r.Min.Y*b.luma.Stride+4*r.Min.X:]))
+		compositor.BytesPtr(b.luma.Pix[r.Min.Y*b.luma.Stride+4*r.Min.X:]))
 	gl.PixelStorei(gl.PACK_ROW_LENGTH, 0)
 }
 
@@ -367,8 +368,8 @@ var (
 // (the frame the codes were found in), or, with pl, where pl puts that
 // frame in t, clipped to the part of it pl shows; alpha scales their
 // opacity (a layer's).
-func (b *BarcodePass) draw(t *Target, dets []barcode.DetectedBarcode, pl *scene.Placement, alpha float32) {
-	thick := float32(math.Max(2, math.Round(float64(min(t.tex.w, t.tex.h))/180)))
+func (b *Pass) draw(t *compositor.Target, dets []barcode.DetectedBarcode, pl *scene.Placement, alpha float32) {
+	thick := float32(math.Max(2, math.Round(float64(min(t.Texture().W(), t.Texture().H()))/180)))
 	v := b.verts[:0]
 	var clipped [maxClipped][2]float64
 	for _, d := range dets {
@@ -416,10 +417,10 @@ func (b *BarcodePass) draw(t *Target, dets []barcode.DetectedBarcode, pl *scene.
 	if len(v) == 0 {
 		return
 	}
-	gl.BindFramebuffer(gl.FRAMEBUFFER, t.fbo)
-	gl.Viewport(0, 0, int32(t.tex.w), int32(t.tex.h))
-	gl.UseProgram(b.hlProg.id)
-	gl.Uniform2f(b.hlProg.loc("uTargetSize"), float32(t.tex.w), float32(t.tex.h))
+	gl.BindFramebuffer(gl.FRAMEBUFFER, t.FBO())
+	gl.Viewport(0, 0, int32(t.Texture().W()), int32(t.Texture().H()))
+	gl.UseProgram(b.hlProg.ID())
+	gl.Uniform2f(b.hlProg.Loc("uTargetSize"), float32(t.Texture().W()), float32(t.Texture().H()))
 	gl.BindBuffer(gl.ARRAY_BUFFER, b.vbo)
 	gl.BufferData(gl.ARRAY_BUFFER, 4*len(v), unsafe.Pointer(&v[0]), gl.STREAM_DRAW)
 	gl.EnableVertexAttribArray(0)
@@ -470,23 +471,36 @@ func appendLine(v []float32, a, b [2]float32, thick float32, col [4]float32, ext
 }
 
 // SetHighlight turns the drawing on or off; detection goes on either way.
-func (b *BarcodePass) SetHighlight(on bool) {
+func (b *Pass) SetHighlight(on bool) {
 	b.mu.Lock()
 	b.highlight = on
 	b.mu.Unlock()
 }
 
-func (b *BarcodePass) Uniforms() []UniformInfo {
+func (b *Pass) Uniforms() []compositor.UniformInfo {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return []UniformInfo{{Name: "highlight", Type: "bool", Value: b.highlight, Label: "Highlight barcodes", Default: true}}
+	return []compositor.UniformInfo{{Name: "highlight", Type: "bool", Value: b.highlight, Label: "Highlight barcodes", Default: true}}
 }
 
-func (b *BarcodePass) SetUniform(name string, v any) error {
+func (b *Pass) SetUniform(name string, v any) error {
 	on, ok := v.(bool)
 	if name != "highlight" || !ok {
-		return errUniform("barcode", name, v)
+		return compositor.UniformError("barcode", name, v)
 	}
 	b.SetHighlight(on)
 	return nil
+}
+
+//go:embed shaders
+var shaderFiles embed.FS
+
+// source is one of the pass's shaders (shaders/*): they follow the
+// compositor's conventions (package shaders).
+func source(name string) compositor.ShaderSource {
+	b, err := shaderFiles.ReadFile("shaders/" + name)
+	if err != nil {
+		panic(err) // a constant name of an embedded file
+	}
+	return compositor.NewShaderSource(name, string(b))
 }

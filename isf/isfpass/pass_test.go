@@ -1,4 +1,4 @@
-package compositor
+package isfpass
 
 import (
 	"bytes"
@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/compositor/compositortest"
 	"github.com/shadercast/shadercast/isf"
 	"github.com/shadercast/shadercast/media"
 )
 
 // isfPass parses src as file name and makes its pass.
-func isfPass(t testing.TB, name, src, vs string) *ISFPass {
+func isfPass(t testing.TB, name, src, vs string) *Pass {
 	t.Helper()
 	var v []byte
 	if vs != "" {
@@ -31,7 +32,7 @@ func isfPass(t testing.TB, name, src, vs string) *ISFPass {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewISFPass(sh)
+	p, err := New(sh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ void main() {
 
 func TestISFInputs(t *testing.T) {
 	pass := isfPass(t, "tint.fs", inputsISF, "")
-	p := rgbaPipeline(t, pass)
+	p := compositortest.RGBAPipeline(t, testDevice, pass)
 	w, h := 13, 9
 	fr, src := patternFrame(t, w, h)
 	mixWant := func(tint [3]float64, a float64) func(x, y int) [4]int {
@@ -123,7 +124,7 @@ func TestISFInputs(t *testing.T) {
 			return o
 		}
 	}
-	checkPixels(t, processRGBA(t, p, fr), w, h, 1, mixWant([3]float64{1, 0, 0}, 0.5))
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, mixWant([3]float64{1, 0, 0}, 0.5))
 	if err := p.SetUniform("tint", "tint", 7.0); err == nil {
 		t.Error("setting a color to a number succeeded")
 	}
@@ -136,21 +137,21 @@ func TestISFInputs(t *testing.T) {
 		}
 	}
 	// amount 2 is clamped to MAX 1.
-	checkPixels(t, processRGBA(t, p, fr), w, h, 1, mixWant([3]float64{0, 1, 0}, 1))
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, mixWant([3]float64{0, 1, 0}, 1))
 	if err := p.SetUniform("tint", "tint", []any{0.0, 0.0, 1.0}); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.SetUniform("tint", "amount", float32(0.25)); err != nil {
 		t.Fatal(err)
 	}
-	checkPixels(t, processRGBA(t, p, fr), w, h, 1, mixWant([3]float64{0, 0, 1}, 0.25))
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, mixWant([3]float64{0, 0, 1}, 0.25))
 	if err := p.SetUniform("tint", "on", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.SetUniform("tint", "pt", []any{0.5, 3.0}); err != nil {
 		t.Fatal(err)
 	}
-	checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int { return [4]int{isfQ8(0.5), 255, 0, 255} })
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int { return [4]int{isfQ8(0.5), 255, 0, 255} })
 	if err := p.SetUniform("tint", "on", 0.5); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestISFInputs(t *testing.T) {
 	if info.Description != "tints by a color, or shows a point" || info.Credit != "shadercast tests" || info.File != "tint.fs" || len(info.Categories) != 1 {
 		t.Errorf("pass info %+v", info)
 	}
-	byName := map[string]UniformInfo{}
+	byName := map[string]compositor.UniformInfo{}
 	for _, u := range info.Uniforms {
 		byName[u.Name] = u
 	}
@@ -219,8 +220,8 @@ void main() {
 	` + c.body + `
 }
 `
-			p := rgbaPipeline(t, isfPass(t, c.name+".fs", src, ""))
-			checkPixels(t, processRGBA(t, p, fr), w, h, 1, c.want)
+			p := compositortest.RGBAPipeline(t, testDevice, isfPass(t, c.name+".fs", src, ""))
+			checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, c.want)
 		})
 	}
 }
@@ -256,10 +257,11 @@ void main() {
 	}
 }
 `
-	p := rgbaPipeline(t, isfPass(t, "down.fs", src, ""))
+	pass := isfPass(t, "down.fs", src, "")
+	p := compositortest.RGBAPipeline(t, testDevice, pass)
 	w, h := 16, 12
 	fr, pix := patternFrame(t, w, h)
-	got := processRGBA(t, p, fr)
+	got := compositortest.ProcessRGBA(t, p, fr)
 	checkPixels(t, got, w, h, 1, func(x, y int) [4]int {
 		var o [4]int
 		bx, by := x/4*4, y/4*4
@@ -277,11 +279,10 @@ void main() {
 	// The target follows the input: $factor 2 halves instead, and the
 	// second pass (still reading 4x4 blocks of it) now shows the top-left
 	// quarter's... here only the size is checked.
-	pass := p.chain[0].pass.(*ISFPass)
 	if err := p.SetUniform("down", "factor", 2.0); err != nil {
 		t.Fatal(err)
 	}
-	processRGBA(t, p, fr)
+	compositortest.ProcessRGBA(t, p, fr)
 	if tw, th := pass.targets["small"].size(); tw != 8 || th != 6 {
 		t.Errorf("target %dx%d after factor 2, want 8x6", tw, th)
 	}
@@ -291,7 +292,7 @@ void main() {
 	if err := p.SetUniform("down", "factor", 0.001); err != nil {
 		t.Fatal(err)
 	}
-	var o Output
+	var o compositor.Output
 	if err := p.Process(context.Background(), fr, &o); err != nil {
 		t.Fatalf("a failing pass failed the frame: %v", err)
 	}
@@ -300,7 +301,7 @@ void main() {
 		t.Errorf("huge target: %q", err)
 	}
 	p.SetUniform("down", "factor", 4.0)
-	checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int { return [4]int{-1, -1, -1, 255} })
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int { return [4]int{-1, -1, -1, 255} })
 }
 
 // TestISFBuiltins reads every built-in uniform back through the pixels.
@@ -330,11 +331,11 @@ void main() {
 `
 	pass := isfPass(t, "builtins.fs", src, "")
 	pass.now = func() time.Time { return time.Date(2031, 7, 19, 18, 0, 0, 0, time.Local) }
-	p := rgbaPipeline(t, pass)
+	p := compositortest.RGBAPipeline(t, testDevice, pass)
 	w, h := 20, 10
 	_, pix := patternFrame(t, w, h)
 	for i, ts := range []int64{5_000_000, 5_500_000, 6_500_000} {
-		got := processRGBA(t, p, frameAt(t, pix, w, h, ts))
+		got := compositortest.ProcessRGBA(t, p, frameAt(t, pix, w, h, ts))
 		tm := float64(ts-5_000_000) / 1e6
 		delta := []float64{0, 0.5, 1}[i]
 		want := [][4]int{
@@ -376,12 +377,12 @@ void main() {
 `
 	for _, float := range []bool{true, false} {
 		t.Run(fmt.Sprint("float=", float), func(t *testing.T) {
-			p := rgbaPipeline(t, isfPass(t, "acc.fs", strings.ReplaceAll(src, "FLOATS", fmt.Sprint(float)), ""))
+			p := compositortest.RGBAPipeline(t, testDevice, isfPass(t, "acc.fs", strings.ReplaceAll(src, "FLOATS", fmt.Sprint(float)), ""))
 			w, h := 9, 7
 			fr, pix := patternFrame(t, w, h)
 			var got []byte
 			for i := 0; i < 5; i++ {
-				got = processRGBA(t, p, fr)
+				got = compositortest.ProcessRGBA(t, p, fr)
 			}
 			checkPixels(t, got, w, h, 1, func(x, y int) [4]int {
 				var o [4]int
@@ -412,7 +413,7 @@ void main() {
 			// A new size starts the persistent target afresh.
 			w2, h2 := 6, 5
 			fr2, pix2 := patternFrame(t, w2, h2)
-			got = processRGBA(t, p, fr2)
+			got = compositortest.ProcessRGBA(t, p, fr2)
 			checkPixels(t, got, w2, h2, 1, func(x, y int) [4]int {
 				v := float64(pix2[4*(y*w2+x)]) / 255
 				return [4]int{isfQ8(v * 0.3 / 2), -1, -1, 255}
@@ -440,10 +441,10 @@ void main() {
 	gl_FragColor = IMG_NORM_PIXEL(inputImage, shifted);
 }
 `
-	p := rgbaPipeline(t, isfPass(t, "shift.fs", fs, vs))
+	p := compositortest.RGBAPipeline(t, testDevice, isfPass(t, "shift.fs", fs, vs))
 	w, h := 10, 6
 	fr, pix := patternFrame(t, w, h)
-	checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int {
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int {
 		x, y = min(w-1, x+1), max(0, y-1) // right and up, clamped at the edges
 		i := 4 * (y*w + x)
 		return [4]int{int(pix[i]), int(pix[i+1]), int(pix[i+2]), int(pix[i+3])}
@@ -461,7 +462,7 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord)
 	fragColor = vec4(c.r, uv.y, iMouse.x / iResolution.x + float(iFrame) * 0.1 + iTime, 0.2);
 }
 `
-	p := rgbaPipeline(t, isfPass(t, "toy.glsl", src, ""))
+	p := compositortest.RGBAPipeline(t, testDevice, isfPass(t, "toy.glsl", src, ""))
 	w, h := 10, 8
 	_, pix := patternFrame(t, w, h)
 	want := func(b float64) func(x, y int) [4]int {
@@ -469,11 +470,11 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord)
 			return [4]int{int(pix[4*(y*w+x)]), isfQ8(1 - (float64(y)+0.5)/float64(h)), isfQ8(b), 255}
 		}
 	}
-	checkPixels(t, processRGBA(t, p, frameAt(t, pix, w, h, 1000)), w, h, 1, want(0))
+	checkPixels(t, compositortest.ProcessRGBA(t, p, frameAt(t, pix, w, h, 1000)), w, h, 1, want(0))
 	if err := p.SetUniform("toy", "iMouse", []any{5.0, 3.0}); err != nil {
 		t.Fatal(err)
 	}
-	checkPixels(t, processRGBA(t, p, frameAt(t, pix, w, h, 1000+250_000)), w, h, 1, want(0.5+0.1+0.25))
+	checkPixels(t, compositortest.ProcessRGBA(t, p, frameAt(t, pix, w, h, 1000+250_000)), w, h, 1, want(0.5+0.1+0.25))
 	info := p.Passes()[0]
 	if len(info.Uniforms) != 1 || info.Uniforms[0].Name != "iMouse" || info.Uniforms[0].Type != "point2D" {
 		t.Errorf("ShaderToy inputs %+v", info.Uniforms)
@@ -512,17 +513,17 @@ void main() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pass, err := NewISFPass(sh)
+	pass, err := New(sh)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := rgbaPipeline(t, pass)
+	p := compositortest.RGBAPipeline(t, testDevice, pass)
 	fr, pix := patternFrame(t, w, h)
 	src := func(x, y int) [4]int {
 		i := 4 * (y*w + x)
 		return [4]int{int(pix[i]), int(pix[i+1]), int(pix[i+2]), int(pix[i+3])}
 	}
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, src)
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, src)
 	if err := p.SetUniform("inputs", "mode", 3); err == nil {
 		t.Error("a long outside VALUES was accepted")
 	}
@@ -530,7 +531,7 @@ void main() {
 		t.Fatal(err)
 	}
 	// No image yet: transparent black.
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int { return [4]int{0, 0, 0, 0} })
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int { return [4]int{0, 0, 0, 0} })
 	for _, bad := range []string{"../overlay.png", "/etc/passwd", "missing.png"} {
 		if err := p.SetUniform("inputs", "overlay", bad); err == nil {
 			t.Errorf("image %q accepted", bad)
@@ -539,7 +540,7 @@ void main() {
 	if err := p.SetUniform("inputs", "overlay", "overlay.png"); err != nil {
 		t.Fatal(err)
 	}
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
 		c := overlay.NRGBAAt(x, y)
 		return [4]int{int(c.R), int(c.G), int(c.B), int(c.A)}
 	})
@@ -548,13 +549,13 @@ void main() {
 	}
 	black := func(x, y int) [4]int { return [4]int{0, 0, 0, 255} }
 	white := func(x, y int) [4]int { return [4]int{255, 255, 255, 255} }
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, black)
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, black)
 	if err := p.SetUniform("inputs", "flash", true); err != nil {
 		t.Fatal(err)
 	}
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, white) // exactly one frame
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, black)
-	var info UniformInfo
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, white) // exactly one frame
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, black)
+	var info compositor.UniformInfo
 	for _, u := range p.Passes()[0].Uniforms {
 		if u.Name == "overlay" {
 			info = u
@@ -604,10 +605,10 @@ void main() {
 	if sh.IsFilter() {
 		t.Error("a shader without inputImage is a filter")
 	}
-	pass, _ := NewISFPass(sh)
-	p := rgbaPipeline(t, pass)
+	pass, _ := New(sh)
+	p := compositortest.RGBAPipeline(t, testDevice, pass)
 	fr, _ := patternFrame(t, w, h)
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
 		c := logo.NRGBAAt(x, y)
 		return [4]int{int(c.R), int(c.G), int(c.B), int(c.A)}
 	})
@@ -628,10 +629,10 @@ void main() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pass, _ := NewISFPass(sh)
-	p := rgbaPipeline(t)
+	pass, _ := New(sh)
+	p := compositortest.RGBAPipeline(t, testDevice)
 	err = p.AddPass(pass)
-	var ce *CompileError
+	var ce *compositor.CompileError
 	if !errors.As(err, &ce) || len(ce.Messages) == 0 {
 		t.Fatalf("error %v, want a CompileError", err)
 	}
@@ -643,7 +644,7 @@ void main() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pass, _ = NewISFPass(sh)
+	pass, _ = New(sh)
 	err = p.AddPass(pass)
 	if !errors.As(err, &ce) || len(ce.Messages) == 0 {
 		t.Fatalf("error %v, want a CompileError", err)
@@ -675,8 +676,8 @@ void main() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pass, _ := NewISFPass(sh)
-	p, err := NewPipeline(testDevice, Config{}, pass)
+	pass, _ := New(sh)
+	p, err := compositor.NewPipeline(testDevice, compositor.Config{}, pass)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,7 +689,7 @@ void main() {
 	}
 	for _, sz := range [][2]int{{16, 8}, {10, 10}, {16, 8}} {
 		fr, _ := patternFrame(t, sz[0], sz[1])
-		var o Output
+		var o compositor.Output
 		if err := p.Process(context.Background(), fr, &o); err != nil {
 			t.Fatal(err)
 		}
@@ -708,13 +709,13 @@ void main() {
 // GLSL, the reference's idioms: varying, texture2D, a redefined built-in
 // function, persistentBuffer, events) from isf/testdata, unmodified.
 func TestISFPublishedStyle(t *testing.T) {
-	load := func(t *testing.T, file string) *ISFPass {
+	load := func(t *testing.T, file string) *Pass {
 		t.Helper()
-		sh, err := isf.Load(os.DirFS("../isf/testdata"), file)
+		sh, err := isf.Load(os.DirFS("../testdata"), file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pass, err := NewISFPass(sh)
+		pass, err := New(sh)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -724,8 +725,8 @@ func TestISFPublishedStyle(t *testing.T) {
 	fr, pix := patternFrame(t, w, h)
 	at := func(x, y, c int) int { return int(pix[4*(y*w+x)+c]) }
 	t.Run("invert", func(t *testing.T) {
-		p := rgbaPipeline(t, load(t, "Color Invert.fs"))
-		checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+		p := compositortest.RGBAPipeline(t, testDevice, load(t, "Color Invert.fs"))
+		checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
 			return [4]int{255 - at(x, y, 0), 255 - at(x, y, 1), 255 - at(x, y, 2), 255}
 		})
 		if n := p.Passes()[0].Name; n != "Color Invert" {
@@ -733,10 +734,10 @@ func TestISFPublishedStyle(t *testing.T) {
 		}
 	})
 	t.Run("mosaic", func(t *testing.T) {
-		p := rgbaPipeline(t, load(t, "Mosaic.fs"))
+		p := compositortest.RGBAPipeline(t, testDevice, load(t, "Mosaic.fs"))
 		// Cells of 0.25 are 4x2 pixels; ISF's "bottom" of a cell is its
 		// lower row in the picture.
-		checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int {
+		checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int {
 			cx, cy := x/4*4, y/2*2
 			var o [4]int
 			for c := 0; c < 4; c++ {
@@ -749,12 +750,12 @@ func TestISFPublishedStyle(t *testing.T) {
 		if err := p.SetUniform("Mosaic", "cell_size", 0.0); err != nil {
 			t.Fatal(err)
 		}
-		checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+		checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
 			return [4]int{at(x, y, 0), at(x, y, 1), at(x, y, 2), 255}
 		})
 	})
 	t.Run("trails", func(t *testing.T) {
-		p := rgbaPipeline(t, load(t, "Feedback Trails.fs"))
+		p := compositortest.RGBAPipeline(t, testDevice, load(t, "Feedback Trails.fs"))
 		// A second picture: the first one upside down.
 		flipped := make([]byte, len(pix))
 		for y := 0; y < h; y++ {
@@ -762,8 +763,8 @@ func TestISFPublishedStyle(t *testing.T) {
 		}
 		b := frameAt(t, flipped, w, h, 0)
 		fb := func(x, y, c int) int { return int(flipped[4*(y*w+x)+c]) }
-		processRGBA(t, p, fr)
-		checkPixels(t, processRGBA(t, p, b), w, h, 1, func(x, y int) [4]int {
+		compositortest.ProcessRGBA(t, p, fr)
+		checkPixels(t, compositortest.ProcessRGBA(t, p, b), w, h, 1, func(x, y int) [4]int {
 			var o [4]int
 			for c := range o {
 				o[c] = int(math.Round(float64(at(x, y, c)+fb(x, y, c)) / 2))
@@ -773,13 +774,13 @@ func TestISFPublishedStyle(t *testing.T) {
 		if err := p.SetUniform("Feedback Trails", "clear", true); err != nil {
 			t.Fatal(err)
 		}
-		checkPixels(t, processRGBA(t, p, b), w, h, 0, func(x, y int) [4]int {
+		checkPixels(t, compositortest.ProcessRGBA(t, p, b), w, h, 0, func(x, y int) [4]int {
 			return [4]int{fb(x, y, 0), fb(x, y, 1), fb(x, y, 2), 255}
 		})
 	})
 	t.Run("shadertoy", func(t *testing.T) {
-		p := rgbaPipeline(t, load(t, "Scanlines.glsl"))
-		checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int {
+		p := compositortest.RGBAPipeline(t, testDevice, load(t, "Scanlines.glsl"))
+		checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int {
 			k := 1.0
 			if (h-1-y)%2 == 0 {
 				k = 0.5
@@ -801,11 +802,11 @@ func TestISFShaderToyBuiltins(t *testing.T) {
 `
 	pass := isfPass(t, "toy2.glsl", src, "")
 	pass.now = func() time.Time { return time.Date(2030, 3, 9, 1, 2, 3, 0, time.Local) }
-	p := rgbaPipeline(t, pass)
+	p := compositortest.RGBAPipeline(t, testDevice, pass)
 	w, h := 7, 5
 	_, pix := patternFrame(t, w, h)
-	processRGBA(t, p, frameAt(t, pix, w, h, 0))
-	got := processRGBA(t, p, frameAt(t, pix, w, h, 200_000))
+	compositortest.ProcessRGBA(t, p, frameAt(t, pix, w, h, 0))
+	got := compositortest.ProcessRGBA(t, p, frameAt(t, pix, w, h, 200_000))
 	checkPixels(t, got, w, h, 1, func(x, y int) [4]int {
 		if x == 0 {
 			return [4]int{w, h, isfQ8(0.2), 255}
@@ -832,7 +833,7 @@ void main() { gl_FragColor = vec4(IMG_THIS_PIXEL(pic).rgb * gain, 1.0); }
 	if err != nil {
 		t.Fatal(err)
 	}
-	pass, _ := NewISFPass(sh)
+	pass, _ := New(sh)
 	if err := pass.SetInput("pic", "../start.fs"); err == nil {
 		t.Error("an image outside the folder was accepted")
 	}
@@ -842,9 +843,9 @@ void main() { gl_FragColor = vec4(IMG_THIS_PIXEL(pic).rgb * gain, 1.0); }
 	if err := pass.SetInput("pic", "pic.png"); err != nil {
 		t.Fatal(err)
 	}
-	p := rgbaPipeline(t, pass)
+	p := compositortest.RGBAPipeline(t, testDevice, pass)
 	fr, _ := patternFrame(t, w, h)
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, func(x, y int) [4]int {
 		c := img.NRGBAAt(x, y)
 		return [4]int{min(255, 4*int(c.R)), min(255, 4*int(c.G)), min(255, 4*int(c.B)), 255}
 	})
@@ -853,48 +854,16 @@ void main() { gl_FragColor = vec4(IMG_THIS_PIXEL(pic).rgb * gain, 1.0); }
 	}
 }
 
-// TestUniformInfoISFNames: plain shader passes and the barcode pass
-// report their uniforms with ISF's type names, like ISF passes.
-func TestUniformInfoISFNames(t *testing.T) {
-	sp := NewShaderPass(ShaderPassSpec{Name: "typed", Source: `#version 330 core
-uniform sampler2D uInput;
-uniform int uCount;
-uniform vec2 uPoint;
-uniform vec4 uColor;
-uniform float uAmount;
-uniform bool uOn;
-out vec4 fragColor;
-void main() {
-	vec4 c = texelFetch(uInput, ivec2(gl_FragCoord.xy), 0);
-	fragColor = uOn ? c * uColor * uAmount + vec4(uPoint, float(uCount), 0.0) : c;
-}
-`})
-	p := rgbaPipeline(t, sp, NewBarcodePass(barcode.DefaultParams()))
-	want := map[string]string{"uCount": "long", "uPoint": "point2D", "uColor": "color", "uAmount": "float", "uOn": "bool"}
-	passes := p.Passes()
-	for _, u := range passes[0].Uniforms {
-		if want[u.Name] != u.Type {
-			t.Errorf("%s reported as %q, want %q", u.Name, u.Type, want[u.Name])
-		}
-	}
-	if len(passes[0].Uniforms) != len(want) {
-		t.Errorf("uniforms %+v", passes[0].Uniforms)
-	}
-	if u := passes[1].Uniforms; len(u) != 1 || u[0].Type != "bool" || u[0].Label == "" {
-		t.Errorf("barcode uniforms %+v", u)
-	}
-}
-
 // TestISFReplace: a reload that does not compile leaves the running ISF
 // pass in place; a good one takes over with its own inputs.
 func TestISFReplace(t *testing.T) {
-	p := rgbaPipeline(t, isfPass(t, "fx.fs", `/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]}*/
+	p := compositortest.RGBAPipeline(t, testDevice, isfPass(t, "fx.fs", `/*{"INPUTS": [{"NAME": "inputImage", "TYPE": "image"}]}*/
 void main() { gl_FragColor = vec4(1.0, 0.0, 0.0, 1.0); }
 `, ""))
 	w, h := 4, 3
 	fr, _ := patternFrame(t, w, h)
 	red := func(x, y int) [4]int { return [4]int{255, 0, 0, 255} }
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, red)
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, red)
 	before := testDevice.Objects()
 	if err := p.ReplacePass(isfPass(t, "fx.fs", `/*{}*/
 void main() {
@@ -903,7 +872,7 @@ void main() {
 `, "")); err == nil || !strings.Contains(err.Error(), "fx.fs:3") {
 		t.Errorf("broken reload: %v, want an error at fx.fs:3", err)
 	}
-	checkPixels(t, processRGBA(t, p, fr), w, h, 0, red)
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 0, red)
 	if fmt.Sprint(testDevice.Objects()) != fmt.Sprint(before) {
 		t.Errorf("a failed reload leaked: %v -> %v", before, testDevice.Objects())
 	}
@@ -912,7 +881,7 @@ void main() { gl_FragColor = vec4(0.0, g, 0.0, 1.0); }
 `, "")); err != nil {
 		t.Fatal(err)
 	}
-	checkPixels(t, processRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int { return [4]int{0, 128, 0, 255} })
+	checkPixels(t, compositortest.ProcessRGBA(t, p, fr), w, h, 1, func(x, y int) [4]int { return [4]int{0, 128, 0, 255} })
 	if u := p.Passes()[0].Uniforms; len(u) != 1 || u[0].Name != "g" {
 		t.Errorf("uniforms after reload %+v", u)
 	}
@@ -931,7 +900,7 @@ void main() {
 	gl_FragColor = vec4(float(u) / 255.0, half_(1.0), 0.0, 1.0);
 }
 `, "")
-	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync})
+	p, err := compositor.NewPipeline(testDevice, compositor.Config{Output: compositor.OutputRGBA, Readback: compositor.ReadbackSync})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -947,7 +916,7 @@ void main() {
 		t.Fatalf("on GLSL %d: %v", testDevice.Info().GLSL, err)
 	}
 	_, pix := patternFrame(t, 4, 4)
-	got := processRGBA(t, p, frameAt(t, pix, 4, 4, 0))
+	got := compositortest.ProcessRGBA(t, p, frameAt(t, pix, 4, 4, 0))
 	checkPixels(t, got, 4, 4, 1, func(x, y int) [4]int { return [4]int{128, 128, 0, 255} })
 	if err := p.AddPass(isfPass(t, "sample.fs", `/*{"INPUTS": []}*/
 void main() { float sample = 0.25; gl_FragColor = vec4(sample); }
@@ -979,22 +948,22 @@ void main() {
 	if in := pass.Shader().Input("wave"); in == nil || in.Samples != 256 {
 		t.Fatalf("wave input %+v", in)
 	}
-	p := rgbaPipeline(t, pass)
+	p := compositortest.RGBAPipeline(t, testDevice, pass)
 	_, pix := patternFrame(t, 4, 1)
 	// Silence first: 1024 samples and 512 bins of stereo.
-	got := processRGBA(t, p, frameAt(t, pix, 4, 1, 0))
+	got := compositortest.ProcessRGBA(t, p, frameAt(t, pix, 4, 1, 0))
 	want := [][4]int{{64, 2, 32, 2}, {128, 128, 128, 128}, {0, 0, 0, 255}, {255, 2, 255, 2}}
 	checkPixels(t, got, 4, 1, 1, func(x, y int) [4]int { return want[x] })
 	// 4 samples and 3 bins of stereo: the right channel louder.
 	wave := []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8}
 	spectrum := []float32{0, 0.25, 0, 0, 0.75, 0}
-	if err := p.SetAudio(Audio{Channels: 2, Wave: wave, Spectrum: spectrum}); err != nil {
+	if err := p.SetAudio(compositor.Audio{Channels: 2, Wave: wave, Spectrum: spectrum}); err != nil {
 		t.Fatal(err)
 	}
-	got = processRGBA(t, p, frameAt(t, pix, 4, 1, 33333))
+	got = compositortest.ProcessRGBA(t, p, frameAt(t, pix, 4, 1, 33333))
 	want = [][4]int{{isfQ8(4.0 / 4096), 2, isfQ8(3.0 / 4096), 2}, {isfQ8(0.3), isfQ8(0.3), isfQ8(0.3), isfQ8(0.7)}, {isfQ8(0.25), isfQ8(0.75), 0, 255}, {4, 2, 3, 2}}
 	checkPixels(t, got, 4, 1, 1, func(x, y int) [4]int { return want[x] })
-	for _, bad := range []Audio{{Channels: 0, Wave: wave, Spectrum: spectrum}, {Channels: 3, Wave: wave, Spectrum: spectrum}, {Channels: 2, Spectrum: spectrum}} {
+	for _, bad := range []compositor.Audio{{Channels: 0, Wave: wave, Spectrum: spectrum}, {Channels: 3, Wave: wave, Spectrum: spectrum}, {Channels: 2, Spectrum: spectrum}} {
 		if err := p.SetAudio(bad); err == nil {
 			t.Errorf("SetAudio took %d channels of %d and %d values", bad.Channels, len(bad.Wave), len(bad.Spectrum))
 		}

@@ -1,4 +1,4 @@
-package compositor
+package barcodepass
 
 import (
 	"context"
@@ -7,23 +7,11 @@ import (
 	"testing"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/internal/barcodetest"
 	"github.com/shadercast/shadercast/internal/codetest"
-	"github.com/shadercast/shadercast/media"
+	"github.com/shadercast/shadercast/internal/gltest"
 )
-
-func rgbaFrame(t testing.TB, img *image.RGBA, ts int64) media.VideoFrame {
-	t.Helper()
-	b := img.Bounds()
-	fr, err := media.NewVideoFrame(img.Pix, media.VideoFrameInit{
-		Format: media.RGBA, CodedWidth: b.Dx(), CodedHeight: b.Dy(), Timestamp: ts,
-		Layout: []media.PlaneLayout{{Offset: 0, Stride: img.Stride}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fr
-}
 
 // TestBarcodeQualityGPU scores the real GPU pipeline on the photo set:
 // localized >= 97%, decoded >= 99%, no detection on the 25 images without
@@ -33,19 +21,19 @@ func TestBarcodeQualityGPU(t *testing.T) {
 	cases := barcodetest.Load(t)
 	params := barcode.DefaultParams()
 	params.DisableCache = true
-	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync}, NewBarcodePass(params))
+	p, err := compositor.NewPipeline(testDevice, compositor.Config{Output: compositor.OutputRGBA, Readback: compositor.ReadbackSync}, New(params))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	dets := make([][]barcodetest.Detection, len(cases))
-	var out Output
+	var out compositor.Output
 	for i, c := range cases {
 		img, err := barcodetest.LoadRGBA(c.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fr := rgbaFrame(t, img, int64(i))
+		fr := gltest.RGBAFrame(t, img, int64(i))
 		if err := p.Process(context.Background(), fr, &out); err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
@@ -67,14 +55,14 @@ func TestBarcodeQualityGPU(t *testing.T) {
 func TestBarcodeMaskMatchesReference(t *testing.T) {
 	cases := barcodetest.Load(t)
 	params := barcode.DefaultParams()
-	bp := NewBarcodePass(params)
-	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA, Readback: ReadbackSync}, bp)
+	bp := New(params)
+	p, err := compositor.NewPipeline(testDevice, compositor.Config{Output: compositor.OutputRGBA, Readback: compositor.ReadbackSync}, bp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	var ref barcode.Mask
-	var out Output
+	var out compositor.Output
 	var imgs []*image.RGBA
 	var names []string
 	for i := 0; i < len(cases); i += 37 {
@@ -99,7 +87,7 @@ func TestBarcodeMaskMatchesReference(t *testing.T) {
 	}
 	for i, img := range imgs {
 		c := struct{ Name string }{names[i]}
-		fr := rgbaFrame(t, img, 0)
+		fr := gltest.RGBAFrame(t, img, 0)
 		if err := p.Process(context.Background(), fr, &out); err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +101,7 @@ func TestBarcodeMaskMatchesReference(t *testing.T) {
 		off := 0
 		worst := 0
 		for j := range ref.Pix {
-			d := absInt(int(got.Pix[j]) - int(ref.Pix[j]))
+			d := max(int(got.Pix[j])-int(ref.Pix[j]), int(ref.Pix[j])-int(got.Pix[j]))
 			worst = max(worst, d)
 			if d > 2 {
 				off++
@@ -131,14 +119,14 @@ func TestBarcodeMaskMatchesReference(t *testing.T) {
 func TestBarcodeHighlightAndTimestamp(t *testing.T) {
 	img := codetest.QROnGrey(t, "shadercast", 200, 480, 320, 150, 60, 200)
 	params := barcode.DefaultParams()
-	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA}, NewBarcodePass(params))
+	p, err := compositor.NewPipeline(testDevice, compositor.Config{Output: compositor.OutputRGBA}, New(params))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	var out Output
+	var out compositor.Output
 	for i := 0; i < 3; i++ { // the cache serves frames 2 and 3
-		fr := rgbaFrame(t, img, int64(1000+i))
+		fr := gltest.RGBAFrame(t, img, int64(1000+i))
 		if err := p.Process(context.Background(), fr, &out); err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +137,7 @@ func TestBarcodeHighlightAndTimestamp(t *testing.T) {
 		if len(Barcodes(out.Results)) != 1 || Barcodes(out.Results)[0].Format != "qr_code" || Barcodes(out.Results)[0].RawValue != "shadercast" {
 			t.Fatalf("frame %d: detections %+v", i, Barcodes(out.Results))
 		}
-		got := planeBytes(t, out.Frame, 0)
+		got := gltest.PlaneBytes(t, out.Frame, 0)
 		out.Frame.Close()
 		bb := Barcodes(out.Results)[0].BoundingBox
 		margin := 8.0 // outline thickness and rounding
@@ -180,12 +168,12 @@ func TestBarcodeHighlightAndTimestamp(t *testing.T) {
 	if err := p.SetUniform("barcode", "highlight", false); err != nil {
 		t.Fatal(err)
 	}
-	fr := rgbaFrame(t, img, 9)
+	fr := gltest.RGBAFrame(t, img, 9)
 	defer fr.Close()
 	if err := p.Process(context.Background(), fr, &out); err != nil {
 		t.Fatal(err)
 	}
-	if string(planeBytes(t, out.Frame, 0)) != string(img.Pix) || len(Barcodes(out.Results)) != 1 {
+	if string(gltest.PlaneBytes(t, out.Frame, 0)) != string(img.Pix) || len(Barcodes(out.Results)) != 1 {
 		t.Errorf("highlight off: output differs from input or detection lost (%d)", len(Barcodes(out.Results)))
 	}
 	out.Frame.Close()

@@ -1,4 +1,4 @@
-package compositor
+package barcodepass
 
 // Clipping of highlight geometry to the part of a frame a layer shows
 // (its crop), before it is mapped onto the canvas: a code cut by the crop

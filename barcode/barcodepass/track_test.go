@@ -1,4 +1,4 @@
-package compositor
+package barcodepass
 
 import (
 	"context"
@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/internal/barcodetest"
+	"github.com/shadercast/shadercast/internal/gltest"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source/testsrc"
 )
@@ -27,13 +29,13 @@ func TestBarcodeCornersFollowMotion(t *testing.T) {
 	p := softwareBarcodePipeline(t)
 	defer p.Close()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	var out Output
+	var out compositor.Output
 	var errs []float64
 	missed := 0
 	tracks := map[string]int64{} // value -> its track id
 	for i := range frames {
 		pat.Render(i, img)
-		fr := rgbaFrame(t, img, int64(i))
+		fr := gltest.RGBAFrame(t, img, int64(i))
 		if err := p.Process(context.Background(), fr, &out); err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +139,7 @@ func playClip(t *testing.T, cs []barcodetest.Case, hold int) barcodetest.VideoRe
 	defer fr.Close()
 	dets := map[int][]barcodetest.Seen{}
 	values := map[int64]string{} // track id -> the value read under it
-	var out Output
+	var out compositor.Output
 	for n := range clip.Frames {
 		clip.Render(n, src)
 		py, pu, pv := src.Planes()
@@ -187,11 +189,11 @@ func only2D(c barcodetest.Case) bool {
 // softwareBarcodePipeline is an RGBA pipeline with only the barcode pass,
 // analysing at the service's software-renderer default (427 px, see
 // service.New), where the video figures are set.
-func softwareBarcodePipeline(t testing.TB) *Pipeline {
+func softwareBarcodePipeline(t testing.TB) *compositor.Pipeline {
 	t.Helper()
 	params := barcode.DefaultParams()
 	params.MaxAnalysisSide = 427
-	p, err := NewPipeline(testDevice, Config{Output: OutputRGBA}, NewBarcodePass(params))
+	p, err := compositor.NewPipeline(testDevice, compositor.Config{Output: compositor.OutputRGBA}, New(params))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,43 +1,47 @@
-package compositor
+// Package isfpass renders the shaders package isf parses as compositor
+// passes: filters (inputImage), generators (no inputImage: a layer's
+// picture made from nothing, compositor.Pipeline.NewGenerator) and
+// transitions (startImage, endImage, progress: a compositor.Transitioner).
+package isfpass
 
 import (
 	"fmt"
 	"image"
-	"image/draw"
 	"strings"
 	"time"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
+	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/isf"
 )
 
-// ISFPass runs an ISF or ShaderToy shader (package isf) as a pass: one
+// Pass runs an ISF or ShaderToy shader (package isf) as a pass: one
 // program for all of the shader's PASSES (told apart by PASSINDEX, as in
 // the reference implementation), a texture pair per TARGET, persistent
 // targets kept across frames, imported images and image inputs as
 // textures.
-type ISFPass struct {
+type Pass struct {
 	name string
 	sh   *isf.Shader
 
 	// Everything below is touched on the GL thread only.
-	dev      *Device
-	prog     *Program
+	dev      *compositor.Device
+	prog     *compositor.Program
 	sampler  uint32
-	black    Texture // bound to image inputs that have no image
+	black    compositor.Texture // bound to image inputs that have no image
 	values   map[string]isf.Value
 	pulses   []string // events that fired; cleared after the next frame
-	images   map[string]Texture
+	images   map[string]compositor.Texture
 	files    map[string]string // image input → file it was set from
-	imported map[string]Texture
+	imported map[string]compositor.Texture
 	targets  map[string]*isfTarget
 	// targetNames lists each TARGET once, in pass order.
 	targetNames []string
 	pending     map[string]pendingImage // image inputs set before setup
 	// given are textures the compositor binds to image inputs for one
 	// render (a transition's startImage and endImage).
-	given map[string]Texture
+	given map[string]compositor.Texture
 
 	frames  uint64
 	started bool
@@ -49,28 +53,28 @@ type ISFPass struct {
 // while it (or a later pass) samples the front one, so a pass may read its
 // own previous result (a feedback loop would be undefined in GL).
 type isfTarget struct {
-	buf   [2]Target
+	buf   [2]compositor.Target
 	front int
 	float bool
 }
 
-func (t *isfTarget) size() (int, int) { return t.buf[0].tex.w, t.buf[0].tex.h }
+func (t *isfTarget) size() (int, int) { return t.buf[0].Texture().W(), t.buf[0].Texture().H() }
 
-// NewISFPass returns a pass running sh, named after it (sh.Name). It
+// New returns a pass running sh, named after it (sh.Name). It
 // compiles when added to a pipeline.
-func NewISFPass(sh *isf.Shader) (*ISFPass, error) {
-	return NewISFPassNamed(sh.Name, sh)
+func New(sh *isf.Shader) (*Pass, error) {
+	return NewNamed(sh.Name, sh)
 }
 
-// NewISFPassNamed is NewISFPass with a pass name of the caller's choice.
-func NewISFPassNamed(name string, sh *isf.Shader) (*ISFPass, error) {
+// NewNamed is New with a pass name of the caller's choice.
+func NewNamed(name string, sh *isf.Shader) (*Pass, error) {
 	if sh == nil {
-		return nil, fmt.Errorf("compositor: NewISFPass: nil shader")
+		return nil, fmt.Errorf("isfpass: New: nil shader")
 	}
 	if name == "" {
-		return nil, fmt.Errorf("compositor: NewISFPass: empty pass name")
+		return nil, fmt.Errorf("isfpass: New: empty pass name")
 	}
-	p := &ISFPass{name: name, sh: sh, values: map[string]isf.Value{}, now: time.Now}
+	p := &Pass{name: name, sh: sh, values: map[string]isf.Value{}, now: time.Now}
 	seen := map[string]bool{}
 	for _, ps := range sh.Passes {
 		if ps.Target != "" && !seen[ps.Target] {
@@ -87,27 +91,27 @@ func NewISFPassNamed(name string, sh *isf.Shader) (*ISFPass, error) {
 }
 
 // Name implements Pass.
-func (p *ISFPass) Name() string { return p.name }
+func (p *Pass) Name() string { return p.name }
 
 // SetInput sets an input's starting value before the pass joins a
 // pipeline (e.g. to carry values over a reload), with the checks of
 // Pipeline.SetUniform; an image input takes a file name. Once the pass is
 // in a pipeline, use Pipeline.SetUniform: the pass then belongs to the GL
 // thread.
-func (p *ISFPass) SetInput(name string, v any) error {
+func (p *Pass) SetInput(name string, v any) error {
 	if p.dev != nil {
-		return fmt.Errorf("compositor: pass %q is in a pipeline: set %q through Pipeline.SetUniform", p.name, name)
+		return fmt.Errorf("isfpass: pass %q is in a pipeline: set %q through Pipeline.SetUniform", p.name, name)
 	}
 	in := p.sh.Input(name)
 	if in == nil || in.Name == isf.InputImage && in.Type == isf.TypeImage {
-		return fmt.Errorf("compositor: pass %q has no input %q", p.name, name)
+		return fmt.Errorf("isfpass: pass %q has no input %q", p.name, name)
 	}
 	if in.Type != isf.TypeImage {
 		return p.setValue(in, v)
 	}
 	file, ok := v.(string)
 	if !ok {
-		return fmt.Errorf("compositor: pass %q: image input %q takes a file name, not %T", p.name, name, v)
+		return fmt.Errorf("isfpass: pass %q: image input %q takes a file name, not %T", p.name, name, v)
 	}
 	if p.pending == nil {
 		p.pending = map[string]pendingImage{}
@@ -118,7 +122,7 @@ func (p *ISFPass) SetInput(name string, v any) error {
 	}
 	img, err := p.sh.LoadImage(file)
 	if err != nil {
-		return fmt.Errorf("compositor: pass %q: input %q: %w", p.name, name, err)
+		return fmt.Errorf("isfpass: pass %q: input %q: %w", p.name, name, err)
 	}
 	p.pending[name] = pendingImage{file, img}
 	return nil
@@ -130,65 +134,58 @@ type pendingImage struct {
 }
 
 // Shader returns the shader the pass runs.
-func (p *ISFPass) Shader() *isf.Shader { return p.sh }
+func (p *Pass) Shader() *isf.Shader { return p.sh }
 
 // maxISFUnits is the texture units a shader may use; GL 3.3 guarantees 16
 // per fragment shader.
 const maxISFUnits = 16
 
-func (p *ISFPass) Setup(d *Device) error {
+func (p *Pass) Setup(d *compositor.Device) error {
 	if p.prog != nil || p.dev != nil {
-		return fmt.Errorf("compositor: pass %q is already in a pipeline; make a new one", p.name)
+		return fmt.Errorf("isfpass: pass %q is already in a pipeline; make a new one", p.name)
 	}
 	includes := []string{p.sh.File + " (ISF translation)"}
 	vsFile := p.sh.VertexFile
 	if vsFile == "" {
 		vsFile = p.sh.File + " (vertex)"
 	}
-	vs := ShaderSource{file: vsFile, text: p.sh.Vertex, includes: includes}
-	fs := ShaderSource{file: p.sh.File, text: p.sh.Fragment, includes: includes}
-	prog, err := d.newProgram(vs, fs)
-	if err != nil && d.info.GLSL > 330 {
+	prog, err := d.NewProgram(compositor.NewShaderSource(vsFile, p.sh.Vertex, includes...), compositor.NewShaderSource(p.sh.File, p.sh.Fragment, includes...))
+	if glsl := d.Info().GLSL; err != nil && glsl > 330 {
 		// Published ISF files lean on implicit conversions of GLSL 4.x
 		// (an int literal into a uint; an int returned as a float, 4.20
 		// on) that GLSL 3.30 refuses. 3.30 first, because 4.x makes words
 		// such as "sample" keywords; the error stays 3.30's when the
 		// context's own version fails too.
-		vs.text, fs.text = glslVersion(vs.text, d.info.GLSL), glslVersion(fs.text, d.info.GLSL)
-		if prog4, err4 := d.newProgram(vs, fs); err4 == nil {
+		vs := compositor.NewShaderSource(vsFile, glslVersion(p.sh.Vertex, glsl), includes...)
+		fs := compositor.NewShaderSource(p.sh.File, glslVersion(p.sh.Fragment, glsl), includes...)
+		if prog4, err4 := d.NewProgram(vs, fs); err4 == nil {
 			prog, err = prog4, nil
 		}
 	}
 	if err != nil {
 		return err
 	}
-	units := 0
-	for _, u := range prog.uniforms {
-		if u.typ == gl.SAMPLER_2D {
-			units++
-		}
-	}
-	if units > maxISFUnits {
-		d.deleteProgram(&prog)
+	if units := prog.Samplers(); units > maxISFUnits {
+		d.DeleteProgram(&prog)
 		return fmt.Errorf("%s: the shader samples %d images; at most %d are supported", p.sh.File, units, maxISFUnits)
 	}
 	p.dev = d
 	p.prog = prog
-	p.sampler = d.newSampler(gl.LINEAR)
-	p.black = d.uploadImage(image.NewNRGBA(image.Rect(0, 0, 1, 1))) // transparent black
-	p.images = map[string]Texture{}
+	p.sampler = d.NewSampler(gl.LINEAR)
+	p.black = d.UploadImage(image.NewNRGBA(image.Rect(0, 0, 1, 1))) // transparent black
+	p.images = map[string]compositor.Texture{}
 	p.files = map[string]string{}
-	p.imported = map[string]Texture{}
+	p.imported = map[string]compositor.Texture{}
 	p.targets = map[string]*isfTarget{}
 	for _, im := range p.sh.Imported {
-		p.imported[im.Name] = d.uploadImage(im.Image)
+		p.imported[im.Name] = d.UploadImage(im.Image)
 	}
 	for name, pi := range p.pending {
-		p.images[name] = d.uploadImage(pi.img)
+		p.images[name] = d.UploadImage(pi.img)
 		p.files[name] = pi.file
 	}
 	p.pending = nil
-	if err := glError("setting up ISF pass"); err != nil {
+	if err := compositor.GLError("setting up ISF pass"); err != nil {
 		p.Release(d)
 		return fmt.Errorf("%s: %w", p.sh.File, err)
 	}
@@ -200,49 +197,35 @@ func glslVersion(src string, v int) string {
 	return strings.Replace(src, "#version 330 core", fmt.Sprintf("#version %d core", v), 1)
 }
 
-// uploadImage makes a texture of img, row 0 at the top like frames.
-func (d *Device) uploadImage(img image.Image) Texture {
-	b := img.Bounds()
-	rgba, ok := img.(*image.NRGBA)
-	if !ok || rgba.Stride != 4*b.Dx() || b.Min != (image.Point{}) {
-		rgba = image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-		draw.Draw(rgba, rgba.Bounds(), img, b.Min, draw.Src)
-	}
-	t := d.newTexture(b.Dx(), b.Dy(), gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
-	gl.BindTexture(gl.TEXTURE_2D, t.id)
-	gl.TexSubImage2D(gl.TEXTURE_2D, 0, 0, 0, int32(b.Dx()), int32(b.Dy()), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(rgba.Pix))
-	return t
-}
-
-func (p *ISFPass) Release(d *Device) {
-	d.deleteProgram(&p.prog)
-	d.deleteSampler(&p.sampler)
-	d.deleteTexture(&p.black)
+func (p *Pass) Release(d *compositor.Device) {
+	d.DeleteProgram(&p.prog)
+	d.DeleteSampler(&p.sampler)
+	d.DeleteTexture(&p.black)
 	for k, t := range p.images {
-		d.deleteTexture(&t)
+		d.DeleteTexture(&t)
 		delete(p.images, k)
 	}
 	for k, t := range p.imported {
-		d.deleteTexture(&t)
+		d.DeleteTexture(&t)
 		delete(p.imported, k)
 	}
 	for k, t := range p.targets {
-		d.deleteTarget(&t.buf[0])
-		d.deleteTarget(&t.buf[1])
+		d.DeleteTarget(&t.buf[0])
+		d.DeleteTarget(&t.buf[1])
 		delete(p.targets, k)
 	}
 }
 
 // ensureTarget (re)allocates a target for a pass's size and format; a
 // new or resized target starts cleared to transparent black.
-func (p *ISFPass) ensureTarget(name string, w, h int, float bool) (*isfTarget, error) {
+func (p *Pass) ensureTarget(name string, w, h int, float bool) (*isfTarget, error) {
 	t := p.targets[name]
 	if t != nil {
 		if tw, th := t.size(); tw == w && th == h && t.float == float {
 			return t, nil
 		}
-		p.dev.deleteTarget(&t.buf[0])
-		p.dev.deleteTarget(&t.buf[1])
+		p.dev.DeleteTarget(&t.buf[0])
+		p.dev.DeleteTarget(&t.buf[1])
 		delete(p.targets, name)
 	}
 	t = &isfTarget{float: float}
@@ -251,13 +234,13 @@ func (p *ISFPass) ensureTarget(name string, w, h int, float bool) (*isfTarget, e
 		internal, typ = gl.RGBA32F, gl.FLOAT
 	}
 	for i := range t.buf {
-		b, err := p.dev.newTarget(w, h, internal, gl.RGBA, typ)
+		b, err := p.dev.NewTarget(w, h, internal, gl.RGBA, typ)
 		if err != nil {
-			p.dev.deleteTarget(&t.buf[0])
+			p.dev.DeleteTarget(&t.buf[0])
 			return nil, err
 		}
 		t.buf[i] = b
-		gl.BindFramebuffer(gl.FRAMEBUFFER, b.fbo)
+		gl.BindFramebuffer(gl.FRAMEBUFFER, b.FBO())
 		gl.ClearColor(0, 0, 0, 0)
 		gl.Clear(gl.COLOR_BUFFER_BIT)
 	}
@@ -265,9 +248,9 @@ func (p *ISFPass) ensureTarget(name string, w, h int, float bool) (*isfTarget, e
 	return t, nil
 }
 
-func (p *ISFPass) Render(f *Frame, src, dst *Target) (*Target, error) {
-	w, h := f.info.Width, f.info.Height
-	ts := f.info.Timestamp
+func (p *Pass) Render(f *compositor.Frame, src, dst *compositor.Target) (*compositor.Target, error) {
+	w, h := f.Info().Width, f.Info().Height
+	ts := f.Info().Timestamp
 	// TIME counts from the first frame this pass rendered, on the frames'
 	// clock, so that a still picture repeated with new timestamps still
 	// animates; a clock that jumps back before that start (a source
@@ -284,14 +267,14 @@ func (p *ISFPass) Render(f *Frame, src, dst *Target) (*Target, error) {
 	secs := float32(now.Sub(midnight).Seconds())
 
 	prog := p.prog
-	gl.UseProgram(prog.id)
-	gl.Uniform1f(prog.loc("TIME"), timeS)
-	gl.Uniform1f(prog.loc("TIMEDELTA"), delta)
-	gl.Uniform1i(prog.loc("FRAMEINDEX"), int32(p.frames))
-	gl.Uniform4f(prog.loc("DATE"), float32(y), float32(mo), float32(day), secs)
+	gl.UseProgram(prog.ID())
+	gl.Uniform1f(prog.Loc("TIME"), timeS)
+	gl.Uniform1f(prog.Loc("TIMEDELTA"), delta)
+	gl.Uniform1i(prog.Loc("FRAMEINDEX"), int32(p.frames))
+	gl.Uniform4f(prog.Loc("DATE"), float32(y), float32(mo), float32(day), secs)
 	for _, in := range p.sh.Inputs {
 		v := p.values[in.Name]
-		loc := prog.loc(in.Uniform)
+		loc := prog.Loc(in.Uniform)
 		switch in.Type {
 		case isf.TypeFloat:
 			gl.Uniform1f(loc, float32(v[0]))
@@ -311,7 +294,7 @@ func (p *ISFPass) Render(f *Frame, src, dst *Target) (*Target, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.sh.File, err)
 		}
-		var into *Target
+		var into *compositor.Target
 		var tgt *isfTarget
 		if ps.Target != "" {
 			if tgt, err = p.ensureTarget(ps.Target, tw, th, ps.Float); err != nil {
@@ -321,20 +304,20 @@ func (p *ISFPass) Render(f *Frame, src, dst *Target) (*Target, error) {
 			if !ps.Persistent {
 				// The reference hands non-persistent targets out
 				// fresh each frame.
-				gl.BindFramebuffer(gl.FRAMEBUFFER, into.fbo)
+				gl.BindFramebuffer(gl.FRAMEBUFFER, into.FBO())
 				gl.ClearColor(0, 0, 0, 0)
 				gl.Clear(gl.COLOR_BUFFER_BIT)
 			}
 		} else {
 			into = dst
-			tw, th = dst.tex.w, dst.tex.h
+			tw, th = dst.Texture().W(), dst.Texture().H()
 		}
-		gl.UseProgram(prog.id)
-		gl.Uniform1i(prog.loc("PASSINDEX"), int32(i))
-		gl.Uniform2f(prog.loc("RENDERSIZE"), float32(tw), float32(th))
-		units := p.bindImages(f, src.tex)
-		gl.BindFramebuffer(gl.FRAMEBUFFER, into.fbo)
-		gl.Viewport(0, 0, int32(into.tex.w), int32(into.tex.h))
+		gl.UseProgram(prog.ID())
+		gl.Uniform1i(prog.Loc("PASSINDEX"), int32(i))
+		gl.Uniform2f(prog.Loc("RENDERSIZE"), float32(tw), float32(th))
+		units := p.bindImages(f, src.Texture())
+		gl.BindFramebuffer(gl.FRAMEBUFFER, into.FBO())
+		gl.Viewport(0, 0, int32(into.Texture().W()), int32(into.Texture().H()))
 		gl.DrawArrays(gl.TRIANGLE_STRIP, 0, 4)
 		for u := 0; u < units; u++ {
 			gl.BindSampler(uint32(u), 0)
@@ -346,16 +329,16 @@ func (p *ISFPass) Render(f *Frame, src, dst *Target) (*Target, error) {
 				// The last pass also renders to a target: the output
 				// is that target, scaled to the frame.
 				t := &tgt.buf[tgt.front]
-				gl.BindFramebuffer(gl.READ_FRAMEBUFFER, t.fbo)
-				gl.BindFramebuffer(gl.DRAW_FRAMEBUFFER, dst.fbo)
-				gl.BlitFramebuffer(0, 0, int32(t.tex.w), int32(t.tex.h), 0, 0, int32(dst.tex.w), int32(dst.tex.h), gl.COLOR_BUFFER_BIT, gl.LINEAR)
+				gl.BindFramebuffer(gl.READ_FRAMEBUFFER, t.FBO())
+				gl.BindFramebuffer(gl.DRAW_FRAMEBUFFER, dst.FBO())
+				gl.BlitFramebuffer(0, 0, int32(t.Texture().W()), int32(t.Texture().H()), 0, 0, int32(dst.Texture().W()), int32(dst.Texture().H()), gl.COLOR_BUFFER_BIT, gl.LINEAR)
 				gl.BindFramebuffer(gl.FRAMEBUFFER, 0)
 			}
 		}
 	}
 	p.frames++
 	if len(p.pulses) > 0 {
-		f.pl.dirty = true // the events fell back to false
+		f.MarkChanged() // the events fell back to false
 	}
 	for _, name := range p.pulses {
 		p.values[name] = isf.Value{0}
@@ -367,19 +350,19 @@ func (p *ISFPass) Render(f *Frame, src, dst *Target) (*Target, error) {
 // bindImages binds every image the program samples to its own unit, with
 // the linear sampler, and sets the reference's _name_imgSize/_imgRect/_flip
 // companions; it returns the number of units used.
-func (p *ISFPass) bindImages(f *Frame, input Texture) int {
+func (p *Pass) bindImages(f *compositor.Frame, input compositor.Texture) int {
 	prog := p.prog
 	unit := 0
-	bind := func(name string, t Texture) {
-		gl.Uniform2f(prog.loc("_"+name+"_imgSize"), float32(t.w), float32(t.h))
-		gl.Uniform4f(prog.loc("_"+name+"_imgRect"), 0, 0, 1, 1)
-		gl.Uniform1i(prog.loc("_"+name+"_flip"), 0)
-		loc := prog.loc(name)
+	bind := func(name string, t compositor.Texture) {
+		gl.Uniform2f(prog.Loc("_"+name+"_imgSize"), float32(t.W()), float32(t.H()))
+		gl.Uniform4f(prog.Loc("_"+name+"_imgRect"), 0, 0, 1, 1)
+		gl.Uniform1i(prog.Loc("_"+name+"_flip"), 0)
+		loc := prog.Loc(name)
 		if loc < 0 {
 			return // not sampled: no unit needed
 		}
 		gl.ActiveTexture(gl.TEXTURE0 + uint32(unit))
-		gl.BindTexture(gl.TEXTURE_2D, t.id)
+		gl.BindTexture(gl.TEXTURE_2D, t.ID())
 		gl.BindSampler(uint32(unit), p.sampler)
 		gl.Uniform1i(loc, int32(unit))
 		unit++
@@ -387,7 +370,7 @@ func (p *ISFPass) bindImages(f *Frame, input Texture) int {
 	for _, in := range p.sh.Inputs {
 		switch in.Type {
 		case isf.TypeAudio, isf.TypeAudioFFT:
-			wave, spectrum := f.pl.audio.textures(f.dev)
+			wave, spectrum := f.AudioTextures()
 			if in.Type == isf.TypeAudio {
 				bind(in.Uniform, wave)
 			} else {
@@ -420,18 +403,18 @@ func (p *ISFPass) bindImages(f *Frame, input Texture) int {
 			bind(name, p.black)
 			continue
 		}
-		bind(name, t.buf[t.front].tex)
+		bind(name, t.buf[t.front].Texture())
 	}
 	return unit
 }
 
-func (p *ISFPass) Uniforms() []UniformInfo {
-	var out []UniformInfo
+func (p *Pass) Uniforms() []compositor.UniformInfo {
+	var out []compositor.UniformInfo
 	for _, in := range p.sh.Inputs {
 		if in.Name == isf.InputImage && in.Type == isf.TypeImage || in.Type == isf.TypeAudio || in.Type == isf.TypeAudioFFT {
 			continue // the frame itself, or the host's sound
 		}
-		u := UniformInfo{Name: in.Name, Type: in.Type, Label: in.Label, Values: in.Values, Labels: in.Labels}
+		u := compositor.UniformInfo{Name: in.Name, Type: in.Type, Label: in.Label, Values: in.Values, Labels: in.Labels}
 		if in.Type == isf.TypeImage {
 			u.Value = p.files[in.Name]
 		} else {
@@ -446,22 +429,22 @@ func (p *ISFPass) Uniforms() []UniformInfo {
 	return out
 }
 
-func (p *ISFPass) SetUniform(name string, v any) error {
+func (p *Pass) SetUniform(name string, v any) error {
 	if p.prog == nil {
-		return fmt.Errorf("compositor: pass %q is not set up", p.name)
+		return fmt.Errorf("isfpass: pass %q is not set up", p.name)
 	}
 	in := p.sh.Input(name)
 	if in == nil || in.Name == isf.InputImage && in.Type == isf.TypeImage {
-		return fmt.Errorf("compositor: pass %q has no input %q", p.name, name)
+		return fmt.Errorf("isfpass: pass %q has no input %q", p.name, name)
 	}
 	if in.Type == isf.TypeImage {
 		file, ok := v.(string)
 		if !ok {
-			return fmt.Errorf("compositor: pass %q: image input %q takes a file name, not %T", p.name, name, v)
+			return fmt.Errorf("isfpass: pass %q: image input %q takes a file name, not %T", p.name, name, v)
 		}
 		if file == "" {
 			if t, ok := p.images[name]; ok {
-				p.dev.deleteTexture(&t)
+				p.dev.DeleteTexture(&t)
 				delete(p.images, name)
 			}
 			delete(p.files, name)
@@ -469,22 +452,22 @@ func (p *ISFPass) SetUniform(name string, v any) error {
 		}
 		img, err := p.sh.LoadImage(file)
 		if err != nil {
-			return fmt.Errorf("compositor: pass %q: input %q: %w", p.name, name, err)
+			return fmt.Errorf("isfpass: pass %q: input %q: %w", p.name, name, err)
 		}
 		if t, ok := p.images[name]; ok {
-			p.dev.deleteTexture(&t)
+			p.dev.DeleteTexture(&t)
 		}
-		p.images[name] = p.dev.uploadImage(img)
+		p.images[name] = p.dev.UploadImage(img)
 		p.files[name] = file
 		return nil
 	}
 	return p.setValue(in, v)
 }
 
-func (p *ISFPass) setValue(in *isf.Input, v any) error {
+func (p *Pass) setValue(in *isf.Input, v any) error {
 	val, err := in.Coerce(v)
 	if err != nil {
-		return fmt.Errorf("compositor: pass %q: %w", p.name, err)
+		return fmt.Errorf("isfpass: pass %q: %w", p.name, err)
 	}
 	if in.Type == isf.TypeEvent && val[0] != 0 {
 		p.pulses = append(p.pulses, in.Name)
@@ -495,15 +478,15 @@ func (p *ISFPass) setValue(in *isf.Input, v any) error {
 
 // Transition implements Transitioner: the shader's startImage is from,
 // its endImage to, its progress progress.
-func (p *ISFPass) Transition(f *Frame, from, to, dst *Target, progress float64) (*Target, error) {
+func (p *Pass) Transition(f *compositor.Frame, from, to, dst *compositor.Target, progress float64) (*compositor.Target, error) {
 	if !p.sh.IsTransition() {
-		return nil, fmt.Errorf("compositor: pass %q is no transition (it needs image inputs %s and %s and a float %s)",
+		return nil, fmt.Errorf("isfpass: pass %q is no transition (it needs image inputs %s and %s and a float %s)",
 			p.name, isf.InputStartImage, isf.InputEndImage, isf.InputProgress)
 	}
 	if p.given == nil {
-		p.given = map[string]Texture{}
+		p.given = map[string]compositor.Texture{}
 	}
-	p.given[isf.InputStartImage], p.given[isf.InputEndImage] = from.tex, to.tex
+	p.given[isf.InputStartImage], p.given[isf.InputEndImage] = from.Texture(), to.Texture()
 	if v := p.values[isf.InputProgress]; len(v) == 1 {
 		v[0] = min(max(progress, 0), 1) // no slice per frame
 	} else {
@@ -516,7 +499,7 @@ func (p *ISFPass) Transition(f *Frame, from, to, dst *Target, progress float64) 
 
 // Describe implements Describer: the ISF header's description, credit,
 // categories and file.
-func (p *ISFPass) Describe(info *PassInfo) {
+func (p *Pass) Describe(info *compositor.PassInfo) {
 	info.Description = p.sh.Description
 	info.Credit = p.sh.Credit
 	info.Categories = p.sh.Categories
