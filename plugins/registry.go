@@ -257,7 +257,7 @@ func Open(opts Options) (*Registry, error) {
 
 func (r *Registry) loadBuiltins() error {
 	native := map[string]func() compositor.Pass{
-		"barcode": func() compositor.Pass { return barcodepass.New(barcode.DefaultParams()) },
+		barcodepass.Name: func() compositor.Pass { return barcodepass.New(barcode.DefaultParams()) },
 	}
 	for _, b := range []struct{ name, file string }{{"identity", "identity.frag"}, {"invert", "invert.frag"}, {"sharpen", "sharpen.frag"}} {
 		native[b.name] = func() compositor.Pass {
@@ -310,7 +310,7 @@ var nativeMeta = map[string]struct {
 	description string
 	inputs      []Input
 }{
-	"barcode": {"Finds barcodes and QR codes, reads them and highlights them (detections go out with each frame)",
+	barcodepass.Name: {"Finds barcodes and QR codes, reads them and highlights them (detections go out with each frame)",
 		[]Input{{Name: "highlight", Type: "bool", Label: "Highlight barcodes", Default: true}}},
 	"identity": {"Copies the frame unchanged", nil},
 	"invert": {"Inverts the colours; amount blends from none to full",

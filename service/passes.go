@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/plugins"
 )
 
@@ -87,7 +88,7 @@ func firstLine(s string) string {
 }
 
 func (s *Service) canMake(name string) bool {
-	if name == "barcode" {
+	if name == barcodepass.Name {
 		return false // the service's own, first in the chain
 	}
 	_, ok := s.passes.reg.Lookup(name)
@@ -99,7 +100,7 @@ func errTransition(name string) error {
 }
 
 func (s *Service) addPass(name string) error {
-	if name == "barcode" {
+	if name == barcodepass.Name {
 		return fmt.Errorf("the barcode pass is always first in the chain; enable or disable it instead")
 	}
 	if in, ok := s.passes.reg.Lookup(name); !ok {
@@ -122,7 +123,7 @@ func (s *Service) addPass(name string) error {
 }
 
 func (s *Service) removePass(name string) error {
-	if name == "barcode" {
+	if name == barcodepass.Name {
 		return fmt.Errorf("the barcode pass cannot be removed; disable it instead")
 	}
 	s.passes.mu.Lock()
@@ -139,7 +140,7 @@ func (s *Service) removePass(name string) error {
 func (s *Service) available() []AvailablePass {
 	var out []AvailablePass
 	for _, in := range s.passes.reg.List() {
-		if in.Name == "barcode" || in.Transition {
+		if in.Name == barcodepass.Name || in.Transition {
 			continue // always there; or not a filter (GET /api/scenes lists transitions)
 		}
 		out = append(out, AvailablePass{Name: in.Name, Description: in.Description, File: in.File, Error: in.LastError})

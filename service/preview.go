@@ -3,6 +3,7 @@ package service
 import (
 	"strings"
 
+	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/preview"
 )
@@ -27,8 +28,8 @@ func openPreview(s *Service) (previewWindow, error) {
 				return
 			}
 			for _, p := range s.pl.Passes() {
-				if p.Name == "barcode" {
-					err := s.pl.SetEnabled("barcode", !p.Enabled)
+				if p.Name == barcodepass.Name {
+					err := s.pl.SetEnabled(barcodepass.Name, !p.Enabled)
 					s.log.Info("preview: barcode pass toggled", "enabled", !p.Enabled, "err", err)
 					s.publishPipeline()
 				}

@@ -121,7 +121,7 @@ func (s *Service) newPasses(names []string) ([]compositor.Pass, error) {
 
 // newPass makes a layer's pass by name.
 func (s *Service) newPass(name string) (compositor.Pass, error) {
-	if name == "barcode" {
+	if name == barcodepass.Name {
 		return barcodepass.New(s.barcodeParams), nil
 	}
 	if in, ok := s.passes.reg.Lookup(name); ok && in.Transition {

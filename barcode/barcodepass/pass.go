@@ -85,13 +85,17 @@ func Barcodes(results []any) []barcode.DetectedBarcode {
 	return out
 }
 
-// New returns the barcode pass, named "barcode".
+// Name is the barcode pass's name in a chain (and in the plugin registry,
+// scenes files and the API).
+const Name = "barcode"
+
+// New returns the barcode pass, named Name.
 func New(p barcode.Params) *Pass {
 	return &Pass{params: p, highlight: true}
 }
 
 // Name implements Pass.
-func (b *Pass) Name() string { return "barcode" }
+func (b *Pass) Name() string { return Name }
 
 // The analysis stages. Their loop bounds are compile-time constants
 // (#define SCALE and RADIUS), so that the loops unroll: on llvmpipe a loop
@@ -486,7 +490,7 @@ func (b *Pass) Uniforms() []compositor.UniformInfo {
 func (b *Pass) SetUniform(name string, v any) error {
 	on, ok := v.(bool)
 	if name != "highlight" || !ok {
-		return compositor.UniformError("barcode", name, v)
+		return compositor.UniformError(Name, name, v)
 	}
 	b.SetHighlight(on)
 	return nil
