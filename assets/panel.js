@@ -302,6 +302,7 @@
           // otherwise they are in pixels (ISF leaves it to the shader).
           const norm = Array.isArray(u.max) && u.max[0] <= 1 && u.max[1] <= 1;
           pickPoint = { pass: pass.name, name: u.name, normalized: norm };
+          stopPlacing();
           video.classList.add('picking');
         });
         row.append(el);
@@ -525,6 +526,83 @@
     }
     showError('');
   }
+  // Placing a layer on the video: the rect is drawn over the picture;
+  // a drag inside it moves it, a drag from its bottom-right corner resizes
+  // it (Shift keeps its aspect), in canvas pixels; the release sends it
+  // (one PATCH), Esc cancels. The video shows the canvas letterboxed
+  // (object-fit: contain), as videoPoint maps it.
+  const placeBox = document.getElementById('place-box');
+  let placing = null; // {scene, i, layers, rect, cw, ch, drag}
+  function canvasPoint(e) {
+    const p = videoPoint(e);
+    return { x: p.x * placing.cw / p.vw, y: p.y * placing.ch / p.vh };
+  }
+  function showPlaceBox() {
+    const r = video.getBoundingClientRect(), stage = placeBox.parentElement.getBoundingClientRect();
+    const vw = video.videoWidth || placing.cw, vh = video.videoHeight || placing.ch;
+    const s = Math.min(r.width / vw, r.height / vh);
+    const k = s * vw / placing.cw; // screen pixels per canvas pixel
+    const ox = r.left - stage.left + (r.width - vw * s) / 2, oy = r.top - stage.top + (r.height - vh * s) / 2;
+    const [x, y, w, h] = placing.rect;
+    Object.assign(placeBox.style, { left: (ox + x * k) + 'px', top: (oy + y * k) + 'px', width: (w * k) + 'px', height: (h * k) + 'px' });
+    placeBox.hidden = false;
+  }
+  function stopPlacing() {
+    placing = null;
+    hooks.placing = null;
+    placeBox.hidden = true;
+    video.classList.remove('placing');
+  }
+  function startPlacing(d, scene, i, layers) {
+    const c = d.canvas || {};
+    if (!c.width || !c.height) return;
+    pickPoint = null;
+    video.classList.remove('picking');
+    placing = { scene, i, layers, rect: (layers[i].rect || [0, 0, c.width, c.height]).slice(), cw: c.width, ch: c.height, drag: null };
+    hooks.placing = { scene, layer: i };
+    video.classList.add('placing');
+    showPlaceBox();
+  }
+  video.addEventListener('pointerdown', (e) => {
+    if (!placing) return;
+    const p = canvasPoint(e);
+    const [x, y, w, h] = placing.rect;
+    // The handle: within 12 screen pixels of the bottom-right corner.
+    const k = video.getBoundingClientRect().width / placing.cw;
+    const near = Math.max(12 / Math.max(k, 1e-6), 4);
+    const resize = Math.abs(p.x - (x + w)) <= near && Math.abs(p.y - (y + h)) <= near;
+    placing.drag = { resize, start: p, rect: placing.rect.slice() };
+    try { video.setPointerCapture(e.pointerId); } catch (_) { /* a synthetic pointer */ }
+    e.preventDefault();
+  });
+  video.addEventListener('pointermove', (e) => {
+    if (!placing || !placing.drag) return;
+    const p = canvasPoint(e), g = placing.drag;
+    const dx = p.x - g.start.x, dy = p.y - g.start.y;
+    const [x, y, w, h] = g.rect;
+    if (g.resize) {
+      let nw = Math.max(8, w + dx), nh = Math.max(8, h + dy);
+      if (e.shiftKey && w > 0 && h > 0) { // keep the aspect: follow the larger change
+        if (nw / w > nh / h) nh = Math.max(8, h * nw / w); else nw = Math.max(8, w * nh / h);
+      }
+      placing.rect = [x, y, Math.round(nw), Math.round(nh)];
+    } else {
+      placing.rect = [Math.round(x + dx), Math.round(y + dy), w, h];
+    }
+    showPlaceBox();
+  });
+  video.addEventListener('pointerup', () => {
+    if (!placing || !placing.drag) return;
+    const { scene, i, layers, rect } = placing;
+    const moved = rect.some((v, k) => v !== placing.drag.rect[k]);
+    stopPlacing();
+    if (moved) sendLayers(scene, layers.map((x, k) => (k === i ? { ...x, rect } : x)));
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && placing) stopPlacing();
+  });
+  window.addEventListener('resize', () => { if (placing) showPlaceBox(); });
+
   function renderLayers(d) {
     const scene = d.program;
     const layers = ((d.scenes || {})[scene] || {}).layers || [];
@@ -589,6 +667,13 @@
         });
         nums.append(el);
       });
+      const drag = document.createElement('button');
+      drag.type = 'button';
+      drag.textContent = 'drag';
+      drag.title = 'place the layer on the video: drag it to move, its corner to resize (Shift keeps the aspect), Esc cancels';
+      drag.dataset.layerKey = 'place';
+      drag.addEventListener('click', () => startPlacing(d, scene, i, layers));
+      nums.append(drag);
       place.append(pname, nums);
       const fitRow = document.createElement('label');
       fitRow.className = 'input';

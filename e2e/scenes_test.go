@@ -452,6 +452,71 @@ func TestBrowserScenes(t *testing.T) {
 		c, l := snapshotAt(t, s, 240, 90), snapshotAt(t, s, 80, 90)
 		return c.R < 20 && c.G < 20 && c.B < 20 && l.B > 150
 	})
+	// Placed by dragging on the video: the layer (now the left half) moved
+	// right by a quarter of the canvas, then resized from its corner; each
+	// release sends the rect, in canvas pixels.
+	eventually(t, 20*time.Second, "the video playing", func() bool {
+		var w int
+		page.Eval(ctx, `document.getElementById('video').videoWidth`, &w)
+		return w > 0
+	})
+	drag := func(from, to [2]float64) {
+		t.Helper()
+		// Synthetic pointer events at canvas points, mapped to the screen
+		// as the page maps them (the video letterboxed, object-fit:
+		// contain).
+		js := fmt.Sprintf(`(() => {
+			const b = document.querySelector('#layers fieldset.layer button[data-layer-key="place"]');
+			if (!b) return 'no drag button';
+			b.click();
+			if (document.getElementById('place-box').hidden) return 'no box shown';
+			const v = document.getElementById('video'), r = v.getBoundingClientRect();
+			const s = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
+			const k = s * v.videoWidth / 320;
+			const ox = r.left + (r.width - v.videoWidth * s) / 2, oy = r.top + (r.height - v.videoHeight * s) / 2;
+			const at = (x, y) => ({ clientX: ox + x * k, clientY: oy + y * k, pointerId: 7, bubbles: true });
+			v.dispatchEvent(new PointerEvent('pointerdown', at(%g, %g)));
+			v.dispatchEvent(new PointerEvent('pointermove', at(%g, %g)));
+			v.dispatchEvent(new PointerEvent('pointerup', at(%g, %g)));
+			return 'ok';
+		})()`, from[0], from[1], to[0], to[1], to[0], to[1])
+		var res string
+		if err := page.Eval(ctx, js, &res); err != nil || res != "ok" {
+			t.Fatalf("drag: %q %v\n%s", res, err, br.Diagnostics())
+		}
+	}
+	rectOf := func() []float64 {
+		var d struct {
+			Scenes map[string]struct {
+				Layers []struct {
+					Rect []float64 `json:"rect"`
+				} `json:"layers"`
+			} `json:"scenes"`
+		}
+		s.getJSON(t, "api/scenes", "ctl", &d)
+		if l := d.Scenes["b"].Layers; len(l) == 1 {
+			return l[0].Rect
+		}
+		return nil
+	}
+	drag([2]float64{80, 90}, [2]float64{160, 90})
+	eventually(t, 10*time.Second, "the layer moved right by 80 canvas pixels", func() bool {
+		return fmt.Sprint(rectOf()) == "[80 0 160 180]"
+	})
+	eventually(t, 15*time.Second, "black left of the moved layer, blue right", func() bool {
+		l, r := snapshotAt(t, s, 40, 90), snapshotAt(t, s, 200, 90)
+		return l.R < 20 && l.G < 20 && l.B < 20 && r.B > 150
+	})
+	// From its bottom-right corner (240, 180): 20 wider, 30 shorter.
+	eventually(t, 10*time.Second, "the moved layer's controls", func() bool {
+		var v string
+		page.Eval(ctx, `document.querySelector('#layers fieldset.layer input[data-layer-key="rect0"]').value`, &v)
+		return v == "80"
+	})
+	drag([2]float64{239, 179}, [2]float64{259, 149})
+	eventually(t, 10*time.Second, "the layer resized from its corner", func() bool {
+		return fmt.Sprint(rectOf()) == "[80 0 180 150]"
+	})
 	eventually(t, 10*time.Second, "the layer controls of scene b", func() bool {
 		var n int
 		page.Eval(ctx, `document.querySelectorAll('#layers fieldset.layer input[data-layer-key="visible"]').length`, &n)
