@@ -41,6 +41,7 @@ import (
 	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/dropq"
 	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/shaders"
 	"github.com/shadercast/shadercast/trial"
@@ -162,7 +163,7 @@ type Registry struct {
 	deps     map[string][]string // absolute dependency path -> names
 	closed   bool
 
-	events chan Event
+	events *dropq.Queue[Event]
 
 	// bindMu serializes all work on attached pipelines.
 	bindMu   sync.Mutex
@@ -193,7 +194,7 @@ func Open(opts Options) (*Registry, error) {
 		entries:  map[string]*entry{},
 		builtins: map[string]*entry{},
 		deps:     map[string][]string{},
-		events:   make(chan Event, eventQueue),
+		events:   dropq.New[Event](eventQueue, nil),
 		due:      make(chan string),
 		timers:   map[string]*time.Timer{},
 		done:     make(chan struct{}),
@@ -469,25 +470,9 @@ func (r *Registry) resolve(name string, notify bool) {
 	}
 }
 
-// emit queues ev, dropping the oldest queued event when full.
-func (r *Registry) emit(ev Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return
-	}
-	for {
-		select {
-		case r.events <- ev:
-			return
-		default:
-		}
-		select {
-		case <-r.events:
-		default:
-		}
-	}
-}
+// emit queues ev, dropping the oldest queued event when full (and ev
+// itself once the registry is closed).
+func (r *Registry) emit(ev Event) { r.events.Push(ev) }
 
 // setError records an error that happened after a successful parse (a
 // compile error in a pipeline) and reports it.
@@ -523,7 +508,7 @@ func (r *Registry) try(name string, values map[string]any) error {
 
 // Events returns the registry's event stream. It is buffered (64); when
 // nobody reads, the oldest events are dropped. It is closed by Close.
-func (r *Registry) Events() <-chan Event { return r.events }
+func (r *Registry) Events() <-chan Event { return r.events.C() }
 
 // List describes every known pass, sorted by name.
 func (r *Registry) List() []Info {
@@ -606,9 +591,7 @@ func (r *Registry) Close() error {
 	r.bindMu.Lock()
 	r.bindings = nil
 	r.bindMu.Unlock()
-	r.mu.Lock()
-	close(r.events)
-	r.mu.Unlock()
+	r.events.Close()
 	return err
 }
 

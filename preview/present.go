@@ -105,9 +105,9 @@ func (w *Window) onKey(_ *glfw.Window, key glfw.Key, _ int, action glfw.Action, 
 	case glfw.KeyS:
 		w.saveNext = true
 	case glfw.KeyB:
-		pushDropOldest(w.keys, "barcode")
+		w.keys.Push("barcode")
 	case glfw.Key1, glfw.Key2, glfw.Key3, glfw.Key4, glfw.Key5, glfw.Key6, glfw.Key7, glfw.Key8, glfw.Key9:
-		pushDropOldest(w.keys, "scene-"+string(rune('1'+key-glfw.Key1)))
+		w.keys.Push("scene-" + string(rune('1'+key-glfw.Key1)))
 	case glfw.KeyEscape:
 		w.hide()
 	}
@@ -138,27 +138,11 @@ func (w *Window) setFullscreen(on bool) {
 	glfw.SwapInterval(0)
 }
 
-// pushDropOldest queues v, dropping the oldest entry when the queue is
-// full: the latest request matters most.
-func pushDropOldest[T any](ch chan T, v T) {
-	for {
-		select {
-		case ch <- v:
-			return
-		default:
-		}
-		select {
-		case <-ch:
-		default:
-		}
-	}
-}
-
 func (w *Window) dispatchKeys() {
 	defer w.wg.Done()
 	for {
 		select {
-		case k := <-w.keys:
+		case k := <-w.keys.C():
 			if w.opts.OnKey != nil {
 				w.opts.OnKey(k)
 			}
@@ -188,19 +172,19 @@ func (w *Window) capture(f compositor.PresentFrame) {
 		w.log.Error("preview: reading the frame to save failed", "glError", fmt.Sprintf("0x%x", code))
 		return
 	}
-	pushDropOldest(w.saves, saveJob{img: img, at: time.Now()})
+	w.saves.Push(saveJob{img: img, at: time.Now()})
 }
 
 func (w *Window) writeSaves() {
 	defer w.wg.Done()
 	for {
 		select {
-		case j := <-w.saves:
+		case j := <-w.saves.C():
 			w.writePNG(j)
 		case <-w.quit:
 			for {
 				select {
-				case j := <-w.saves:
+				case j := <-w.saves.C():
 					w.writePNG(j)
 				default:
 					return

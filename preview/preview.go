@@ -42,6 +42,7 @@ import (
 	"github.com/go-gl/glfw/v3.3/glfw"
 
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/dropq"
 )
 
 // Options configures a preview window.
@@ -77,8 +78,8 @@ type Window struct {
 	stopped   atomic.Bool // Close was called
 	status    atomic.Pointer[string]
 
-	keys  chan string  // for OnKey; drop oldest when full
-	saves chan saveJob // frames read for S; drop oldest when full
+	keys  *dropq.Queue[string]  // for OnKey: the latest presses matter most
+	saves *dropq.Queue[saveJob] // frames read for S: the latest matter most
 	wg    sync.WaitGroup
 	quit  chan struct{}
 
@@ -142,8 +143,8 @@ func New(opts Options) (*Window, error) {
 		opts:   opts,
 		log:    opts.Logger,
 		closed: make(chan struct{}),
-		keys:   make(chan string, 16),
-		saves:  make(chan saveJob, 4),
+		keys:   dropq.New[string](16, nil),
+		saves:  dropq.New[saveJob](4, nil),
 		quit:   make(chan struct{}),
 	}
 	if w.log == nil {

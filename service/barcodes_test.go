@@ -28,8 +28,8 @@ func TestScanLog(t *testing.T) {
 		t.Fatalf("scan log after the code went %+v", v)
 	}
 	var names []string
-	for len(sub.ch) > 0 {
-		e := <-sub.ch
+	for sub.q.Len() > 0 {
+		e := <-sub.q.C()
 		var te TrackEvent
 		if err := json.Unmarshal(e.data, &te); err != nil || te.ID != 5 || te.Source != "testsrc" || te.RawValue != "v" {
 			t.Fatalf("%s event %s", e.name, e.data)

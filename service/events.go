@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/barcode"
+	"github.com/shadercast/shadercast/internal/dropq"
 )
 
 // DetectionsEvent is one frame's barcodes, as sent on /api/events
@@ -73,7 +74,7 @@ type hub struct {
 }
 
 type subscriber struct {
-	ch chan event
+	q *dropq.Queue[event]
 }
 
 const subscriberQueue = 32
@@ -81,7 +82,7 @@ const subscriberQueue = 32
 func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
 
 func (h *hub) subscribe() *subscriber {
-	s := &subscriber{ch: make(chan event, subscriberQueue)}
+	s := &subscriber{q: dropq.New[event](subscriberQueue, nil)}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
@@ -104,22 +105,10 @@ func (h *hub) publish(e event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for s := range h.subs {
-		for {
-			select {
-			case s.ch <- e:
-				h.sent.Add(1)
-			default:
-				// Full: drop the oldest and retry; the lock keeps other
-				// publishers out, the reader may take one meanwhile.
-				select {
-				case <-s.ch:
-					h.dropped.Add(1)
-				default:
-				}
-				continue
-			}
-			break
+		if s.q.Push(e) {
+			h.dropped.Add(1)
 		}
+		h.sent.Add(1)
 	}
 }
 
@@ -189,12 +178,12 @@ func (h *hub) serveSSE(w http.ResponseWriter, r *http.Request, hello func() []ev
 		select {
 		case <-r.Context().Done():
 			return
-		case e := <-s.ch:
+		case e := <-s.q.C():
 			ok = send(func() {
 				writeSSE(w, e)
 				// Coalesce what is already queued into one flush.
-				for n := len(s.ch); n > 0; n-- {
-					writeSSE(w, <-s.ch)
+				for n := s.q.Len(); n > 0; n-- {
+					writeSSE(w, <-s.q.C())
 				}
 			})
 		case <-keep.C:
@@ -243,7 +232,7 @@ func (h *hub) attachDataChannel(pc *webrtc.PeerConnection) (func(), error) {
 				select {
 				case <-ctx.Done():
 					return
-				case e := <-s.ch:
+				case e := <-s.q.C():
 					if !dataChannelEvent(e.name) {
 						continue
 					}

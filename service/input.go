@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/internal/dropq"
 	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source"
@@ -255,6 +256,19 @@ func (s *Service) pump(ctx context.Context, src source.Video, sess *session) err
 	}
 }
 
+// newFrameQueue is the inputs' queue to the compositor: two frames, so
+// that one can arrive while the other is composed; the oldest goes when
+// the compositor is behind.
+func newFrameQueue() *dropq.Queue[inputFrame] {
+	return dropq.New(2, func(in inputFrame) { in.f.Close() })
+}
+
+// newAudioQueue is the inputs' queue to the audio writer: 32 blocks (640
+// ms of 20 ms blocks), the oldest dropped when the writer is behind.
+func newAudioQueue() *dropq.Queue[inputAudio] {
+	return dropq.New(32, func(in inputAudio) { in.a.Close() })
+}
+
 // deliver queues a frame for the compositor, dropping the oldest queued
 // one when the compositor is behind. Frames of the configured input are
 // dropped while a WHIP publisher is on air.
@@ -264,19 +278,8 @@ func (s *Service) deliver(f media.VideoFrame, sess *session) {
 		s.stats.dropsInactive.Add(1)
 		return
 	}
-	in := inputFrame{f: f, sess: sess, created: time.Now()}
-	for {
-		select {
-		case s.frames <- in:
-			return
-		default:
-		}
-		select {
-		case old := <-s.frames:
-			old.f.Close()
-			s.stats.dropsQueue.Add(1)
-		default:
-		}
+	if s.frames.Push(inputFrame{f: f, sess: sess, created: time.Now()}) {
+		s.stats.dropsQueue.Add(1)
 	}
 }
 
@@ -285,19 +288,8 @@ func (s *Service) deliverAudio(a media.AudioData, sess *session) {
 		a.Close()
 		return
 	}
-	in := inputAudio{a: a, sess: sess}
-	for {
-		select {
-		case s.audioQ <- in:
-			return
-		default:
-		}
-		select {
-		case old := <-s.audioQ:
-			old.a.Close()
-			s.stats.audioDrops.Add(1)
-		default:
-		}
+	if s.audioQ.Push(inputAudio{a: a, sess: sess}) {
+		s.stats.audioDrops.Add(1)
 	}
 }
 
@@ -404,14 +396,7 @@ func (s *Service) runCompositor(ctx context.Context) {
 	defer func() {
 		timer.Stop()
 		last.Close()
-		for {
-			select {
-			case in := <-s.frames:
-				in.f.Close()
-			default:
-				return
-			}
-		}
+		s.frames.Drain()
 	}()
 	now := func() int64 { return time.Since(s.start).Microseconds() }
 	dur := interval.Microseconds()
@@ -424,7 +409,7 @@ func (s *Service) runCompositor(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case in := <-s.frames:
+		case in := <-s.frames.C():
 			if in.sess != cur || !in.sess.anchored.Load() {
 				cur = in.sess
 				if !cur.anchored.Load() {
@@ -547,15 +532,9 @@ func (s *Service) runAudio(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			for {
-				select {
-				case in := <-s.audioQ:
-					in.a.Close()
-				default:
-					return
-				}
-			}
-		case in := <-s.audioQ:
+			s.audioQ.Drain()
+			return
+		case in := <-s.audioQ.C():
 			sess := in.sess
 			if !sess.audioAnchored {
 				if !sess.anchored.Load() {

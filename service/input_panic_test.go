@@ -55,7 +55,7 @@ func TestPumpRecoversReaderPanics(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			s := &Service{cfg: Config{Input: "clip.y4m"}, log: slog.New(slog.NewTextHandler(&logs, nil)),
-				frames: make(chan inputFrame, 2), audioQ: make(chan inputAudio, 32)}
+				frames: newFrameQueue(), audioQ: newAudioQueue()}
 			done := make(chan error, 1)
 			go func() { done <- s.pump(context.Background(), tc.src, &session{name: "y4m"}) }()
 			var err error

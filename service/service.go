@@ -29,6 +29,7 @@ import (
 	"github.com/shadercast/shadercast/barcode/barcodepass"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/generator"
+	"github.com/shadercast/shadercast/internal/dropq"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/scene"
 	"github.com/shadercast/shadercast/whep"
@@ -73,9 +74,9 @@ type Service struct {
 	rec     *recorders
 	win     previewWindow
 
-	frames   chan inputFrame // inputs → compositor, drop-oldest
+	frames   *dropq.Queue[inputFrame] // inputs → compositor
 	whipPubs chan *whip.Publication
-	audioQ   chan inputAudio // inputs → audio writer, drop-oldest
+	audioQ   *dropq.Queue[inputAudio] // inputs → audio writer
 
 	// snap is the latest composited frame (a clone), for snapshots.
 	snapMu sync.Mutex
@@ -152,7 +153,8 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		log = slog.Default()
 	}
 	s := &Service{cfg: cfg, log: log, start: time.Now(), hub: newHub(), scans: newScanLog(), guard: newShaderGuard(),
-		frames: make(chan inputFrame, 2), whipPubs: make(chan *whip.Publication, 4), audioQ: make(chan inputAudio, 32), ended: make(chan struct{})}
+		frames: newFrameQueue(), audioQ: newAudioQueue(),
+		whipPubs: make(chan *whip.Publication, 4), ended: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.close()
