@@ -13,7 +13,7 @@ import (
 // The helpers below create and delete GL objects through the Device so that
 // every object is counted; they run on the GL thread only.
 
-// texture is a 2D texture with its size and internal format.
+// Texture is a 2D texture with its size and internal format.
 type Texture struct {
 	id     uint32
 	w, h   int
@@ -39,7 +39,7 @@ func (d *Device) deleteTexture(t *Texture) {
 	*t = Texture{}
 }
 
-// target is a texture with a framebuffer that renders into it.
+// Target is a texture with a framebuffer that renders into it.
 type Target struct {
 	tex Texture
 	fbo uint32
@@ -58,7 +58,7 @@ func (d *Device) newTarget(w, h int, internal int32, format, typ uint32) (Target
 	return t, nil
 }
 
-// planes is a framebuffer with two colour attachments, for passes that
+// Planes is a framebuffer with two colour attachments, for passes that
 // write two textures at once (gl_FragData locations 0 and 1).
 type Planes struct {
 	tex [2]Texture
@@ -237,7 +237,7 @@ func parseLog(src ShaderSource, log string) []CompileMessage {
 	return out
 }
 
-// shaderSource is one stage of a program: its file name (for errors) and
+// ShaderSource is one stage of a program: its file name (for errors) and
 // text. The text is compiled as is: callers that prepend code must add a
 // #line directive so that line numbers stay the file's.
 type ShaderSource struct {
@@ -305,9 +305,9 @@ func compileShader(kind uint32, src ShaderSource) (uint32, error) {
 	return sh, nil
 }
 
-func shaderLog(obj uint32, Program bool) string {
+func shaderLog(obj uint32, program bool) string {
 	var n int32
-	if Program {
+	if program {
 		gl.GetProgramiv(obj, gl.INFO_LOG_LENGTH, &n)
 	} else {
 		gl.GetShaderiv(obj, gl.INFO_LOG_LENGTH, &n)
@@ -316,7 +316,7 @@ func shaderLog(obj uint32, Program bool) string {
 		return ""
 	}
 	buf := make([]byte, n+1)
-	if Program {
+	if program {
 		gl.GetProgramInfoLog(obj, n, nil, &buf[0])
 	} else {
 		gl.GetShaderInfoLog(obj, n, nil, &buf[0])
@@ -324,7 +324,7 @@ func shaderLog(obj uint32, Program bool) string {
 	return strings.TrimRight(string(buf), "\x00")
 }
 
-// program is a linked GLSL program with its active uniforms.
+// Program is a linked GLSL program with its active uniforms.
 type Program struct {
 	id       uint32
 	uniforms map[string]uniformInfo

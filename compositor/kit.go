@@ -12,15 +12,19 @@ import (
 // and counted through the Device, shader sources with the compositor's
 // conventions, and what a frame offers a pass. All of it runs on the GL
 // thread, inside a pass's methods; the passes use go-gl for the rest.
+//
+// GL state: a pass finds the device's vertex array bound (full-frame
+// draws need no buffers), and must leave what it changes as it found it:
+// blending, the scissor test, vertex attribute arrays, pixel store
+// parameters (PACK_ROW_LENGTH), texture units other than 0 bound to
+// nothing it will delete. Programs, framebuffers and the texture on unit 0
+// are set by whoever draws next.
 
 // NewShaderSource is a shader's text and the file its errors name; the
 // includes name the source strings #line directives in it refer to.
 func NewShaderSource(file, text string, includes ...string) ShaderSource {
 	return ShaderSource{file: file, text: text, includes: includes}
 }
-
-// Builtin is one of package shaders' files.
-func Builtin(name string) ShaderSource { return builtin(name) }
 
 // FullscreenVert is the vertex shader of a full-frame pass (one triangle).
 func FullscreenVert() ShaderSource { return fullscreenVert() }
@@ -45,11 +49,6 @@ func (d *Device) NewProgram(vert, frag ShaderSource) (*Program, error) {
 
 // DeleteProgram frees *p (nil is fine) and sets it to nil.
 func (d *Device) DeleteProgram(p **Program) { d.deleteProgram(p) }
-
-// NewTexture makes a w x h texture (nearest, clamped).
-func (d *Device) NewTexture(w, h int, internal int32, format, typ uint32) Texture {
-	return d.newTexture(w, h, internal, format, typ)
-}
 
 // DeleteTexture frees *t and zeroes it.
 func (d *Device) DeleteTexture(t *Texture) { d.deleteTexture(t) }
@@ -129,9 +128,6 @@ func (p *Program) Samplers() int {
 // ID is the texture's GL name.
 func (t Texture) ID() uint32 { return t.id }
 
-// Size is the texture's width and height.
-func (t Texture) Size() (int, int) { return t.w, t.h }
-
 // W is the texture's width.
 func (t Texture) W() int { return t.w }
 
@@ -150,10 +146,24 @@ func (p *Planes) Draw(src0, src1 uint32) { p.draw(src0, src1) }
 // Texture is plane i (0 or 1).
 func (p *Planes) Texture(i int) Texture { return p.tex[i] }
 
-// Report hands on what the pass found in the frame (its own type, a
-// pointer to storage it keeps: valid until it renders again), in
-// Output.Results or LayerResult.Results.
+// Report hands on v, what the pass found in the frame (its own type), to
+// the Output the frame's results go to (Output.Results or
+// LayerResult.Results). v belongs to that Output from then on: the pass
+// must not keep or change it, or a later frame would change an earlier
+// Output. To report without allocating per frame, a pass fills what
+// Recycled returns when it is of its own type.
 func (f *Frame) Report(v any) { f.results = append(f.results, v) }
+
+// Recycled is what was reported at the place of the next Report in the
+// Output this frame's results go to, the last time that Output was filled
+// (nil when none): storage the pass may refill and Report again, when it
+// has the pass's type (a pass of another kind may have reported there).
+func (f *Frame) Recycled() any {
+	if n := len(f.results); n < cap(f.results) {
+		return f.results[:n+1][n]
+	}
+	return nil
+}
 
 // Info is the frame as the pass sees it: its index, timestamp and size.
 func (f *Frame) Info() FrameInfo { return f.info }
@@ -202,8 +212,13 @@ func (p *Picture) Texture() Texture {
 func (p *Picture) YUV() (variant int, ok bool) { return p.yuv, p.in != nil }
 
 // BindYUV binds the planes to prog's sc_Y, sc_U and sc_V (a program from
-// FetchingLuma).
-func (p *Picture) BindYUV(prog *Program) { p.in.bindYUV(prog) }
+// FetchingLuma); it does nothing for a picture that is no YUV planes
+// (YUV's ok false).
+func (p *Picture) BindYUV(prog *Program) {
+	if p.in != nil {
+		p.in.bindYUV(prog)
+	}
+}
 
 // Size is the picture's width and height.
 func (p *Picture) Size() (int, int) { return p.w, p.h }

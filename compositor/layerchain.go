@@ -68,9 +68,11 @@ const Generated = -1
 // (crisp lines, whatever the layer's scale).
 type Analyzer interface {
 	Pass
-	// Analyze runs on the GL thread on src, which it must not draw into.
+	// Analyze runs on the GL thread on src, which it must not draw into;
+	// what it finds goes to the layer's results through f.Report
+	// (LayerResult.Results).
 	Analyze(f *Frame, src *Picture) error
-	// overlay draws onto dst where pl puts the analysed frame, clipped
+	// Overlay draws onto dst where pl puts the analysed frame, clipped
 	// to the part of the frame pl shows, its opacity scaled by the
 	// layer's; f is the analysis's.
 	Overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64)

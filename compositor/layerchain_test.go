@@ -255,8 +255,9 @@ func TestLayerChainAnalyzer(t *testing.T) {
 			if len(out.Layers) != 1 || out.Layers[0].Layer != 1 || out.Layers[0].Chain != "cam" || out.Layers[0].Width != SW || out.Layers[0].Height != SH {
 				t.Fatalf("layer results %+v", out.Layers)
 			}
-			if r := out.Layers[0].Results; len(r) != 1 || *r[0].(*markResult) != (markResult{SW, SH}) {
-				t.Fatalf("reported %v, want the source's size", r)
+			want := markResult{W: SW, H: SH, Analysed: true, YUV: format == media.I420}
+			if r := out.Layers[0].Results; len(r) != 1 || *r[0].(*markResult) != want {
+				t.Fatalf("reported %+v, want %+v: the source read where it is, at its size", r, want)
 			}
 			green := func(x, y int) bool {
 				o := 4 * (y*W + x)

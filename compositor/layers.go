@@ -22,8 +22,9 @@ type layerDrawer struct {
 	linear uint32                   // sampler: bilinear, clamped to the edge
 }
 
-// layerSource is what a layer shows: an RGBA texture, or the YUV planes of
-// in with the conversion of variant yuv (see yuvVariant).
+// Picture is what a layer shows and an Analyzer reads: an RGBA texture,
+// or the YUV planes of in with the conversion of variant yuv (see
+// yuvVariant).
 type Picture struct {
 	tex  Texture
 	in   *inputTextures // YUV when set
@@ -57,7 +58,7 @@ func (l *layerDrawer) release(d *Device) {
 
 // program returns the program for src, compiling a YUV variant on first
 // use.
-func (l *layerDrawer) Program(d *Device, src *Picture) (*Program, error) {
+func (l *layerDrawer) program(d *Device, src *Picture) (*Program, error) {
 	if src.in == nil {
 		return l.rgb, nil
 	}
@@ -78,7 +79,7 @@ func (l *layerDrawer) draw(d *Device, dst *Target, src *Picture, p scene.Placeme
 	if opacity <= 0 || src.w <= 0 || src.h <= 0 {
 		return nil
 	}
-	pr, err := l.Program(d, src)
+	pr, err := l.program(d, src)
 	if err != nil {
 		return err
 	}

@@ -87,8 +87,9 @@ type Output struct {
 	Frame media.VideoFrame
 	// Results are what the passes of the output chain reported in this
 	// frame (Frame.Report), in chain order: each pass's own type (the
-	// barcode pass's *barcodepass.Result), valid until the next Process or
-	// Compose. Process reuses the slice's storage.
+	// barcode pass's *barcodepass.Result). They belong to this Output: a
+	// later frame into another Output leaves them as they are; a Process
+	// or Compose into this one reuses their storage.
 	Results []any
 	// Layers are the results of the layers' own chains (Compose), in
 	// layer order, one per chain that ran.

@@ -117,7 +117,7 @@ func (p *Pipeline) present(r *request) error {
 // sets before each use (textures on units, uniforms, draw buffers of its
 // own framebuffers).
 type glState struct {
-	drawFB, readFB, Program, vao, arrayBuf int32
+	drawFB, readFB, program, vao, arrayBuf int32
 	packBuf, unpackBuf, activeTex, tex2D   int32
 	sampler0                               int32
 	viewport                               [4]int32
@@ -134,7 +134,7 @@ type glState struct {
 func (s *glState) save() {
 	gl.GetIntegerv(gl.DRAW_FRAMEBUFFER_BINDING, &s.drawFB)
 	gl.GetIntegerv(gl.READ_FRAMEBUFFER_BINDING, &s.readFB)
-	gl.GetIntegerv(gl.CURRENT_PROGRAM, &s.Program)
+	gl.GetIntegerv(gl.CURRENT_PROGRAM, &s.program)
 	gl.GetIntegerv(gl.VERTEX_ARRAY_BINDING, &s.vao)
 	gl.GetIntegerv(gl.ARRAY_BUFFER_BINDING, &s.arrayBuf)
 	gl.GetIntegerv(gl.PIXEL_PACK_BUFFER_BINDING, &s.packBuf)
@@ -167,7 +167,7 @@ func (s *glState) restore() {
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, uint32(s.readFB))
 	// A program deleted while current stays current until unbound; if the
 	// presenter unbound it, it is gone and binding its name is an error.
-	if prog := uint32(s.Program); prog == 0 || gl.IsProgram(prog) {
+	if prog := uint32(s.program); prog == 0 || gl.IsProgram(prog) {
 		gl.UseProgram(prog)
 	} else {
 		gl.UseProgram(0)

@@ -128,7 +128,7 @@ func TestPresenterKeepsOutput(t *testing.T) {
 		v := &vandal{dev: testDevice}
 		got := run(cfg, v, n)
 		if want[0].dets == "" {
-			t.Fatal("the mark pass reported nothing: the comparison would not cover its drawing in place")
+			t.Fatal("the mark pass reported nothing: the comparison would not cover its readback and its drawing in place")
 		}
 		for i := range want {
 			if got[i].dets != want[i].dets {

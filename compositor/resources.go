@@ -11,7 +11,7 @@ import (
 	"github.com/shadercast/shadercast/shaders"
 )
 
-// frameState is what passes see while a frame renders.
+// Frame is what passes see while a frame renders.
 type Frame struct {
 	info    FrameInfo
 	cs      media.ColorSpace // the input's

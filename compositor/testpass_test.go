@@ -13,17 +13,35 @@ import (
 // transitions) with the small passes below; the real kinds (the barcode
 // pass, ISF) are tested in their own packages.
 
-// markPass is a test Analyzer. It reports the size of the picture it
-// analysed (*markResult) and marks its top-left quarter: in place as a
-// pass of a chain (Render), or on the canvas where a layer puts it
-// (Overlay, the quarter's bounding box on the canvas, clipped to nothing
-// but the canvas). It owns a GL object, for the leak checks.
+// markPass is a test Analyzer. It reports what it saw (*markResult, in
+// storage the Output owns: Frame.Recycled) and marks the top-left quarter
+// of its picture: in place as a pass of a chain (Render, which first reads
+// back the picture's centre pixel), or on the canvas where a layer puts it
+// (Overlay: the quarter's bounding box on the canvas). It owns a GL
+// object, for the leak checks.
 type markPass struct {
-	result markResult
-	own    Target
+	w, h int // the last picture's size, for Overlay
+	own  Target
 }
 
-type markResult struct{ W, H int }
+// markResult is what markPass saw: the picture's size, whether it came
+// through Analyze (a layer's source read where it is) and as YUV planes,
+// and, through Render, the picture's centre pixel.
+type markResult struct {
+	W, H          int
+	Analysed, YUV bool
+	Centre        [4]byte
+}
+
+// report hands r on in the Output's own storage.
+func (m *markPass) report(f *Frame, r markResult) {
+	out, _ := f.Recycled().(*markResult)
+	if out == nil {
+		out = &markResult{}
+	}
+	*out = r
+	f.Report(out)
+}
 
 // markColour is the mark: opaque green.
 var markColour = [4]float32{0, 1, 0, 1}
@@ -43,25 +61,28 @@ func (m *markPass) Uniforms() []UniformInfo { return nil }
 func (m *markPass) SetUniform(name string, v any) error { return UniformError("mark", name, v) }
 
 func (m *markPass) Analyze(f *Frame, src *Picture) error {
-	m.result.W, m.result.H = src.Size()
-	f.Report(&m.result)
+	m.w, m.h = src.Size()
+	_, yuv := src.YUV()
+	m.report(f, markResult{W: m.w, H: m.h, Analysed: true, YUV: yuv})
 	return nil
 }
 
 func (m *markPass) Render(f *Frame, src, dst *Target) (*Target, error) {
-	pic := PictureOf(src)
-	if err := m.Analyze(f, &pic); err != nil {
-		return nil, err
-	}
+	m.w, m.h = src.Texture().W(), src.Texture().H()
+	r := markResult{W: m.w, H: m.h}
+	f.Settle()
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, src.FBO())
+	gl.ReadPixels(int32(m.w/2), int32(m.h/2), 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, BytesPtr(r.Centre[:]))
+	m.report(f, r)
 	out := f.Writable(src)
-	fill(out, 0, 0, m.result.W/4, m.result.H/4)
+	fill(out, 0, 0, m.w/4, m.h/4)
 	return out, nil
 }
 
 func (m *markPass) Overlay(f *Frame, dst *Target, pl scene.Placement, opacity float64) {
 	x0, y0 := math.Inf(1), math.Inf(1)
 	x1, y1 := math.Inf(-1), math.Inf(-1)
-	for _, c := range [4][2]float64{{0, 0}, {float64(m.result.W) / 4, 0}, {0, float64(m.result.H) / 4}, {float64(m.result.W) / 4, float64(m.result.H) / 4}} {
+	for _, c := range [4][2]float64{{0, 0}, {float64(m.w) / 4, 0}, {0, float64(m.h) / 4}, {float64(m.w) / 4, float64(m.h) / 4}} {
 		x, y := pl.ToCanvas(c[0], c[1])
 		x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
 	}

@@ -127,7 +127,7 @@ func fromISF(sh *isf.Shader) *shader {
 		if len(values) == 0 {
 			return isfpass.New(sh)
 		}
-		// NewISFPass starts each input at its DEFAULT: hand it a copy
+		// isfpass.New starts each input at its DEFAULT: hand it a copy
 		// whose defaults are the values to keep, then put the declared
 		// defaults back for the pass's metadata. The binding also sets
 		// the values once the pass is in the pipeline, in case a later

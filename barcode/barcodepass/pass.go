@@ -31,8 +31,9 @@ type Pass struct {
 	params barcode.Params
 	det    *barcode.Detector
 
-	// result is what the last frame found, reported as it is (the
-	// detector's results live only until its next call).
+	// result is what the last frame found, kept to draw it (Render,
+	// Overlay): the detector's results live only until its next call. What
+	// is reported is a copy that the Output owns.
 	result Result
 
 	mu        sync.Mutex
@@ -68,7 +69,7 @@ type Pass struct {
 
 // Result is what the barcode pass reports of a frame
 // (Frame.Report): the codes it found, in the pixels of the frame it ran on.
-// It is the pass's own storage: valid until the pass renders again.
+// It belongs to the Output it was reported to.
 type Result struct {
 	Barcodes []barcode.DetectedBarcode
 }
@@ -236,7 +237,7 @@ func (b *Pass) highlighting() bool {
 	return b.highlight
 }
 
-// detect finds the barcodes of src into f.detections.
+// detect finds the barcodes of src into b.result and reports a copy.
 func (b *Pass) detect(f *compositor.Frame, src compositor.Picture) error {
 	w, h := src.Size()
 	if err := b.ensure(f.Device(), w, h); err != nil {
@@ -274,7 +275,12 @@ func (b *Pass) detect(f *compositor.Frame, src compositor.Picture) error {
 	b.src, b.lumaRead, b.lumaValid = src, false, image.Rectangle{}
 	b.result.Barcodes = copyDetections(b.result.Barcodes, b.det.DetectFrom(&b.maskBuf, b))
 	b.src = compositor.Picture{}
-	f.Report(&b.result)
+	out, _ := f.Recycled().(*Result)
+	if out == nil {
+		out = &Result{}
+	}
+	out.Barcodes = copyDetections(out.Barcodes, b.result.Barcodes)
+	f.Report(out)
 
 	b.mu.Lock()
 	b.last = len(b.result.Barcodes)
@@ -345,7 +351,7 @@ func (b *Pass) readLuma(r image.Rectangle) {
 
 // copyDetections copies src into dst, reusing dst's storage, corner
 // slices included: the detector's results are only valid until its next
-// call, and an Output must keep its own.
+// call, and each Output keeps its own.
 func copyDetections(dst, src []barcode.DetectedBarcode) []barcode.DetectedBarcode {
 	dst = dst[:0]
 	for _, d := range src {

@@ -7,6 +7,7 @@ import (
 	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/compositor/compositortest"
+	"github.com/shadercast/shadercast/internal/codetest"
 	"github.com/shadercast/shadercast/internal/gltest"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/scene"
@@ -69,5 +70,48 @@ func TestUniforms(t *testing.T) {
 	}
 	if err := b.SetUniform("highlight", false); err != nil || b.Uniforms()[0].Value != false {
 		t.Errorf("highlight off: %v, %+v", err, b.Uniforms())
+	}
+}
+
+// TestResultsBelongToTheirOutput: what the pass reports belongs to the
+// Output it went to. A frame with a code into one Output, then a frame
+// without into another, leaves the first Output's code as it was (the
+// pass keeps drawing from its own copy); refilling the first Output
+// reuses its storage.
+func TestResultsBelongToTheirOutput(t *testing.T) {
+	img := codetest.QROnGrey(t, "owned", 120, 320, 240, 100, 60, 120)
+	withCode, blank := gltest.RGBAFrame(t, img, 0), gltest.RGBAFrame(t, gltest.Gradient(320, 240, 255), 1)
+	defer withCode.Close()
+	defer blank.Close()
+	params := barcode.DefaultParams()
+	params.DisableCache = true
+	p, err := compositor.NewPipeline(testDevice, compositor.Config{Output: compositor.OutputRGBA, Readback: compositor.ReadbackSync}, New(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var o1, o2 compositor.Output
+	process := func(fr media.VideoFrame, o *compositor.Output) {
+		t.Helper()
+		if err := p.Process(context.Background(), fr, o); err != nil {
+			t.Fatal(err)
+		}
+		o.Frame.Close()
+	}
+	process(withCode, &o1)
+	if got := Barcodes(o1.Results); len(got) != 1 || got[0].RawValue != "owned" {
+		t.Fatalf("first frame: %+v", got)
+	}
+	first := o1.Results[0]
+	process(blank, &o2)
+	if got := Barcodes(o2.Results); len(got) != 0 {
+		t.Fatalf("blank frame: %+v", got)
+	}
+	if got := Barcodes(o1.Results); len(got) != 1 || got[0].RawValue != "owned" || len(got[0].CornerPoints) != 4 {
+		t.Errorf("the first Output after a later frame into another: %+v", got)
+	}
+	process(withCode, &o1)
+	if o1.Results[0] != first {
+		t.Error("refilling an Output did not reuse its result's storage")
 	}
 }

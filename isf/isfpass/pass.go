@@ -69,10 +69,10 @@ func New(sh *isf.Shader) (*Pass, error) {
 // NewNamed is New with a pass name of the caller's choice.
 func NewNamed(name string, sh *isf.Shader) (*Pass, error) {
 	if sh == nil {
-		return nil, fmt.Errorf("isfpass: New: nil shader")
+		return nil, fmt.Errorf("isfpass: nil shader")
 	}
 	if name == "" {
-		return nil, fmt.Errorf("isfpass: New: empty pass name")
+		return nil, fmt.Errorf("isfpass: empty pass name")
 	}
 	p := &Pass{name: name, sh: sh, values: map[string]isf.Value{}, now: time.Now}
 	seen := map[string]bool{}
