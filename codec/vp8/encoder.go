@@ -21,9 +21,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync/atomic"
 	"unsafe"
 
+	"github.com/shadercast/shadercast/codec/internal/videoin"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -92,15 +92,11 @@ type Packet struct {
 // any goroutine (for example the one reading RTCP) and take effect on the
 // next Encode.
 type Encoder struct {
-	c       *C.scv8_enc
-	cfg     EncoderConfig
-	defDur  int64 // duration of a frame when nothing better is known
-	lastPTS int64
-	lastDur int64
-	started bool
+	c     *C.scv8_enc
+	cfg   EncoderConfig
+	clock videoin.Clock
 
-	keyframe atomic.Bool  // requested by RequestKeyframe
-	bitrate  atomic.Int64 // pending SetBitrate value, 0 if none
+	req videoin.Requests
 }
 
 // NewEncoder validates cfg and creates an encoder.
@@ -155,7 +151,7 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 		C.scv8_enc_free(c)
 		return nil, err
 	}
-	return &Encoder{c: c, cfg: cfg, defDur: max(1, int64(1e6/cfg.FrameRate+0.5))}, nil
+	return &Encoder{c: c, cfg: cfg, clock: videoin.Clock{Default: max(1, int64(1e6/cfg.FrameRate+0.5))}}, nil
 }
 
 func kbps(bps int) int { return (bps + 500) / 1000 }
@@ -166,17 +162,13 @@ func (e *Encoder) Config() EncoderConfig { return e.cfg }
 // SetBitrate changes the CBR target (bits per second) from the next Encode
 // on, without a keyframe.
 func (e *Encoder) SetBitrate(bps int) error {
-	if bps < MinBitrate || bps > MaxBitrate {
-		return fmt.Errorf("vp8: bitrate %d bps out of range %d..%d", bps, MinBitrate, MaxBitrate)
-	}
-	e.bitrate.Store(int64(bps))
-	return nil
+	return e.req.SetBitrate("vp8", bps, MinBitrate, MaxBitrate)
 }
 
 // RequestKeyframe makes the next Encode produce a keyframe. Any number of
 // requests before that Encode give one keyframe, which is how PLI/FIR from
 // several viewers of one shared encoder should be coalesced.
-func (e *Encoder) RequestKeyframe() { e.keyframe.Store(true) }
+func (e *Encoder) RequestKeyframe() { e.req.RequestKeyframe() }
 
 // Encode encodes frame, which must be I420 of the configured size with a
 // timestamp later than the previous frame's. The frame's planes are read in
@@ -192,49 +184,24 @@ func (e *Encoder) Encode(frame media.VideoFrame, forceKeyframe bool, dst []byte)
 	if e.c == nil {
 		return Packet{}, ErrClosed
 	}
-	if f := frame.Format(); f != media.I420 {
-		if frame.Closed() {
-			return Packet{}, fmt.Errorf("vp8: encode: %w", media.ErrClosed)
-		}
-		return Packet{}, fmt.Errorf("vp8: encode: frame format %v, want I420", f)
-	}
-	if w, h := frame.CodedWidth(), frame.CodedHeight(); w != e.cfg.Width || h != e.cfg.Height {
-		return Packet{}, fmt.Errorf("vp8: encode: frame size %dx%d, encoder configured for %dx%d", w, h, e.cfg.Width, e.cfg.Height)
-	}
-	var planes [3]media.Plane
-	for i := range planes {
-		p, err := frame.Plane(i)
-		if err != nil {
-			return Packet{}, fmt.Errorf("vp8: encode: %w", err)
-		}
-		planes[i] = p
+	planes, err := videoin.Planes(frame, e.cfg.Width, e.cfg.Height)
+	if err != nil {
+		return Packet{}, fmt.Errorf("vp8: encode: %w", err)
 	}
 	pts := frame.Timestamp()
-	if e.started && pts <= e.lastPTS {
-		// libvpx derives its frame rate from timestamp deltas; a repeated or
-		// backwards timestamp would turn it negative.
-		return Packet{}, fmt.Errorf("vp8: encode: timestamp %d µs not after previous %d µs", pts, e.lastPTS)
+	dur, err := e.clock.Begin(pts, frame.Duration())
+	if err != nil {
+		return Packet{}, fmt.Errorf("vp8: encode: %w", err)
 	}
-	dur := frame.Duration()
-	if dur <= 0 {
-		dur = e.defDur
-		if e.started && e.lastDur > 0 {
-			dur = e.lastDur
-		}
-	}
-	if bps := e.bitrate.Swap(0); bps != 0 && kbps(int(bps)) != int(e.c.cfg.rc_target_bitrate) {
-		if code := C.scv8_enc_set_bitrate(e.c, C.uint(kbps(int(bps)))); code != C.VPX_CODEC_OK {
+	if bps := e.req.TakeBitrate(); bps != 0 && kbps(bps) != int(e.c.cfg.rc_target_bitrate) {
+		if code := C.scv8_enc_set_bitrate(e.c, C.uint(kbps(bps))); code != C.VPX_CODEC_OK {
 			// Keep the request for the next frame rather than lose it.
-			e.bitrate.CompareAndSwap(0, bps)
+			e.req.KeepBitrate(bps)
 			return Packet{}, vpxError("set bitrate", code, C.scv8_enc_error(e.c))
 		}
-		e.cfg.Bitrate = int(bps)
+		e.cfg.Bitrate = bps
 	}
-	if e.started {
-		// What the previous frame really lasted, for the next estimate.
-		e.lastDur = pts - e.lastPTS
-	}
-	force := forceKeyframe || e.keyframe.Swap(false)
+	force := forceKeyframe || e.req.TakeKeyframe()
 	// Plane data is Go memory passed as call arguments: cgo keeps it pinned
 	// until the call returns, and the C side clears the pointers before
 	// returning, so libvpx never sees them again.
@@ -245,11 +212,11 @@ func (e *Encoder) Encode(frame media.VideoFrame, forceKeyframe bool, dst []byte)
 		C.int64_t(pts), C.ulong(dur), C.int(b2i(force)))
 	if code != C.VPX_CODEC_OK {
 		if force {
-			e.keyframe.Store(true) // do not lose a requested keyframe
+			e.req.KeepKeyframe() // do not lose a requested keyframe
 		}
 		return Packet{}, vpxError("encode", code, C.scv8_enc_error(e.c))
 	}
-	e.started, e.lastPTS = true, pts
+	e.clock.Done(pts)
 	if e.c.npkts == 0 {
 		// Cannot happen with lag 0 and frame dropping off; be explicit if a
 		// libvpx change ever makes it so.

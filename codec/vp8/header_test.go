@@ -3,6 +3,8 @@ package vp8
 import (
 	"errors"
 	"testing"
+
+	"github.com/shadercast/shadercast/internal/codectest"
 )
 
 // encodeFrames encodes n frames of the test pattern at w x h: a keyframe,
@@ -12,7 +14,7 @@ func encodeFrames(t testing.TB, w, h, n int) [][]byte {
 	e := newEnc(t, w, h, 300_000)
 	var out [][]byte
 	for i := range n {
-		f := pattern(t, w, h, int64(i)*33333, i, true)
+		f := codectest.Pattern(t, w, h, int64(i)*33333, i, true)
 		pk, err := e.Encode(f, false, nil)
 		f.Close()
 		if err != nil {
