@@ -425,3 +425,13 @@ func TestSetBitrate(t *testing.T) {
 func TestEncodeZeroAllocs(t *testing.T) {
 	codectest.CheckZeroAllocs(t, encoder{newEnc(t, 320, 180, 500_000)}, 320, 180)
 }
+
+// TestQuality: at 720p and 2.5 Mbit/s the moving textured picture keeps
+// above 30 dB (the figure beside package vp8's, docs/PERFORMANCE.md).
+func TestQuality(t *testing.T) {
+	psnr, bps := codectest.Quality(t, encoder{newEnc(t, 1280, 720, 2_500_000)}, newDec(t), 1280, 720, 90)
+	t.Logf("H.264 720p: %.2f dB PSNR(Y) at %.0f kbit/s", psnr, bps/1000)
+	if psnr < 30 {
+		t.Errorf("%.1f dB", psnr)
+	}
+}
