@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/internal/rtcendpoint"
@@ -270,8 +271,16 @@ func NewHandler(cfg Config) (*Handler, error) {
 		links:       rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false)}, nil
 }
 
-// newIngestAPI builds the receiving pion API: VP8 and Opus only, NACK (so
-// the publisher repairs most losses before they are gaps), RTCP receiver
+// h264Profiles are the H.264 profiles ingest decodes, as the first two
+// bytes of profile-level-id (the level does not take part in matching,
+// RFC 6184 8.2.2): constrained baseline as browsers and GStreamer offer
+// it (42e0, 42c0), baseline, main (4d00, 4d40) and high (6400, 640c
+// constrained high).
+var h264Profiles = []string{"42e0", "42c0", "4200", "4d00", "4d40", "6400", "640c"}
+
+// newIngestAPI builds the receiving pion API: VP8, H.264 (each profile of
+// h264Profiles in packetization modes 1 and 0) and Opus; NACK (so the
+// publisher repairs most losses before they are gaps), RTCP receiver
 // reports, and TWCC feedback for the publisher's bandwidth estimation.
 func newIngestAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
@@ -282,6 +291,21 @@ func newIngestAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 		PayloadType:        96,
 	}, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, err
+	}
+	pt := webrtc.PayloadType(97)
+	for _, profile := range h264Profiles {
+		for _, mode := range []string{"1", "0"} {
+			if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+				RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
+					SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=" + mode + ";profile-level-id=" + profile + "1f"},
+				PayloadType: pt,
+			}, webrtc.RTPCodecTypeVideo); err != nil {
+				return nil, err
+			}
+			if pt++; pt == 111 { // Opus's
+				pt++
+			}
+		}
 	}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
@@ -434,6 +458,15 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	offer, unbundled, err := rtcendpoint.BundleOne(string(body), decodableVideo)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if unbundled != nil && unbundled.Rejected > 0 {
+		// Only the video section is answered: its audio cannot come.
+		hasAudio = false
+	}
 	release, ok := h.unconnected.Admit(w, r, "publications", h.cfg.ConnectTimeout)
 	if !ok {
 		return
@@ -448,7 +481,12 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	if rtcendpoint.FromLoopback(r) {
 		se = h.seLoop
 	}
-	p, answer, code, err := h.negotiate(r.Context(), se, string(body), hasAudio, release)
+	p, answer, code, err := h.negotiate(r.Context(), se, offer, hasAudio, release)
+	if err == nil && unbundled != nil {
+		if answer, err = unbundled.Answer(answer); err != nil {
+			code = http.StatusInternalServerError
+		}
+	}
 	if p == nil {
 		release()
 	}
@@ -472,6 +510,10 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("whip: publication started", "id", p.ID, "remote", r.RemoteAddr, "audio", hasAudio)
+	if unbundled != nil && unbundled.Rejected > 0 {
+		h.log.Warn("whip: the offer has no BUNDLE group: only its video section is answered, its other sections are rejected (offer with bundle-policy max-bundle or max-compat to send audio too)",
+			"id", p.ID, "rejected", unbundled.Rejected)
+	}
 	if h.cfg.OnPublish != nil {
 		h.cfg.OnPublish(p)
 	}
@@ -482,55 +524,55 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, answer)
 }
 
-// checkOffer parses the offer and requires a section sending VP8 video; it
-// reports whether one also sends Opus audio. The reasons are the 400's
-// body, so they say what to change.
+// checkOffer parses the offer and requires a section sending VP8 or
+// H.264 video; it reports whether one also sends Opus audio. Sections in
+// any order count, bundle-only ones too (port 0 with a=bundle-only, RFC
+// 8843: max-bundle offers send all but the first that way). The reasons
+// are the 400's body, so they say what to change.
 func checkOffer(offer string) (hasAudio bool, err error) {
 	sd, err := rtcendpoint.ParseOffer(offer)
 	if err != nil {
 		return false, err
 	}
-	var vp8, videoSent bool
+	var decodable, videoSent bool
 	for _, md := range sd.MediaDescriptions {
-		if md.MediaName.Port.Value == 0 {
+		if _, bundleOnly := md.Attribute("bundle-only"); md.MediaName.Port.Value == 0 && !bundleOnly {
 			continue // rejected/disabled section
 		}
-		sends := true
-		for _, a := range md.Attributes {
-			if a.Key == "recvonly" || a.Key == "inactive" {
-				sends = false
-			}
-		}
-		if !sends {
+		if !sends(md) {
 			continue
-		}
-		codec := func(name string) bool {
-			for _, a := range md.Attributes {
-				if a.Key != "rtpmap" {
-					continue
-				}
-				_, enc, _ := strings.Cut(a.Value, " ")
-				if n, _, _ := strings.Cut(enc, "/"); strings.EqualFold(n, name) {
-					return true
-				}
-			}
-			return false
 		}
 		switch md.MediaName.Media {
 		case "video":
 			videoSent = true
-			vp8 = vp8 || codec("VP8")
+			decodable = decodable || decodableVideo(md)
 		case "audio":
-			hasAudio = hasAudio || codec("opus")
+			hasAudio = hasAudio || rtcendpoint.HasCodec(md, "opus")
 		}
 	}
 	switch {
 	case !videoSent:
-		return false, errors.New("offer sends no video: this endpoint ingests VP8 video (with optional Opus audio)")
-	case !vp8:
-		return false, errors.New("no VP8 in the offer's video: this endpoint decodes VP8 only")
+		return false, errors.New("offer sends no video: this endpoint ingests VP8 or H.264 video (with optional Opus audio)")
+	case !decodable:
+		return false, errors.New("no VP8 or H.264 in the offer's video: this endpoint decodes those two")
 	}
 	return hasAudio, nil
+}
+
+// sends reports whether a section sends media (not recvonly, not
+// inactive).
+func sends(md *sdp.MediaDescription) bool {
+	for _, a := range md.Attributes {
+		if a.Key == "recvonly" || a.Key == "inactive" {
+			return false
+		}
+	}
+	return true
+}
+
+// decodableVideo reports whether md sends video this endpoint decodes.
+func decodableVideo(md *sdp.MediaDescription) bool {
+	return md.MediaName.Media == "video" && sends(md) && (rtcendpoint.HasCodec(md, "VP8") || rtcendpoint.HasCodec(md, "H264"))
 }
 
 func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer string, hasAudio bool, release func()) (*Publication, string, int, error) {
@@ -576,7 +618,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 		// One track of each kind feeds the queues; a second one (an
 		// offer with two video sections) would interleave two pictures.
 		switch {
-		case tr.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeVP8) &&
+		case tr.Kind() == webrtc.RTPCodecTypeVideo && ingestCodecs[strings.ToLower(tr.Codec().MimeType)] != nil &&
 			p.videoTaken.CompareAndSwap(false, true):
 			h.run(p, func() error { return p.receiveVideo(tr) })
 		case tr.Kind() == webrtc.RTPCodecTypeAudio && p.audio != nil && p.audioTaken.CompareAndSwap(false, true):

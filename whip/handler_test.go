@@ -28,10 +28,20 @@ func readVideo(t *testing.T, p *Publication, within time.Duration) media.VideoFr
 	return f
 }
 
+// TestPublishVideoAndAudio: a pion publisher sends video (VP8, and H.264
+// constrained baseline in packetization mode 1) and Opus; its frames come
+// out decoded, in order, with their colours and timestamps; the tone
+// comes out at its pitch and level; DELETE ends it.
 func TestPublishVideoAndAudio(t *testing.T) {
+	for _, codec := range []string{webrtc.MimeTypeVP8, webrtc.MimeTypeH264} {
+		t.Run(codec, func(t *testing.T) { publishVideoAndAudio(t, codec) })
+	}
+}
+
+func publishVideoAndAudio(t *testing.T, codec string) {
 	pubs := make(chan *Publication, 1)
 	h, srv := newTestHandler(t, func(c *Config) { c.OnPublish = func(p *Publication) { pubs <- p } })
-	pb := newPub(t, true, "")
+	pb := newPub(t, true, codec)
 	pb.publish(t, srv.URL+"/whip", "")
 	pb.start(t)
 	p := waitPublication(t, pubs)
@@ -289,7 +299,7 @@ func TestBadRequests(t *testing.T) {
 	check("content type", postCT(t, url, "s3cret", "text/plain", good), http.StatusUnsupportedMediaType, "application/sdp")
 	check("too large", post(t, url, "s3cret", good+strings.Repeat("a=x\r\n", 8<<10)), http.StatusRequestEntityTooLarge, "too large")
 	check("garbage", post(t, url, "s3cret", "hello"), http.StatusBadRequest, "bad offer")
-	check("no VP8", post(t, url, "s3cret", newPub(t, true, webrtc.MimeTypeH264).offer(t)), http.StatusBadRequest, "no VP8")
+	check("no VP8 or H.264", post(t, url, "s3cret", newPub(t, true, webrtc.MimeTypeVP9).offer(t)), http.StatusBadRequest, "no VP8 or H.264")
 	audioOnly := newPub(t, true, "")
 	// Take the video section out of the offer: stop its transceiver.
 	for _, tr := range audioOnly.pc.GetTransceivers() {

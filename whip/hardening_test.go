@@ -246,7 +246,7 @@ func TestReceiveLoopPanicRecovered(t *testing.T) {
 }
 
 // FuzzCheckOffer feeds SDP to the WHIP offer check: it must not panic, and
-// what it accepts has a VP8 video section and no more sections than
+// what it accepts has a VP8 or H.264 video section and no more sections than
 // rtcendpoint allows. The seed corpus (testdata/fuzz/FuzzCheckOffer) holds
 // real pion publisher offers (VP8 with and without Opus, H264), saved as
 // files so that each fuzz worker does not start PeerConnections.
@@ -257,8 +257,9 @@ func FuzzCheckOffer(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !strings.Contains(strings.ToUpper(offer), "VP8") || !strings.Contains(offer, "m=video") {
-			t.Fatalf("accepted an offer without VP8 video:\n%q", offer)
+		up := strings.ToUpper(offer)
+		if !strings.Contains(up, "VP8") && !strings.Contains(up, "H264") || !strings.Contains(offer, "m=video") {
+			t.Fatalf("accepted an offer without VP8 or H.264 video:\n%q", offer)
 		}
 		n := 0
 		for _, l := range strings.Split(offer, "\n") {

@@ -21,6 +21,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/shadercast/shadercast/codec/h264"
 	"github.com/shadercast/shadercast/codec/opus"
 	"github.com/shadercast/shadercast/codec/vp8"
 	"github.com/shadercast/shadercast/internal/mediatest"
@@ -170,16 +171,17 @@ func newTestHandler(t *testing.T, mod func(*Config)) (*Handler, *httptest.Server
 	return h, srv
 }
 
-// pub is a real pion WHIP publisher: VP8 from codec/vp8 packetized by
-// hand (so that packets can be lost on purpose before pion sees them: no
-// NACK can repair them), and optionally Opus.
+// pub is a real pion WHIP publisher: VP8 from codec/vp8 or H.264 from
+// codec/h264 packetized by hand (so that packets can be lost on purpose
+// before pion sees them: no NACK can repair them), and optionally Opus.
 type pub struct {
 	pc       *webrtc.PeerConnection
 	conn     *blackhole
+	codec    string
 	location string
 	vtrack   *webrtc.TrackLocalStaticRTP
 	atrack   *webrtc.TrackLocalStaticSample
-	enc      *vp8.Encoder
+	enc      videoEncoder
 	plis     atomic.Int64
 
 	// drop, when set, is asked for every frame; true loses all its
@@ -199,13 +201,24 @@ type sentFrame struct {
 
 func newPub(t *testing.T, audio bool, codec string) *pub {
 	t.Helper()
+	return newPubOrder(t, audio, codec, false)
+}
+
+// newPubOrder is newPub with the audio section first in the offer when
+// audioFirst (as some publishers offer it).
+func newPubOrder(t *testing.T, audio bool, codec string, audioFirst bool) *pub {
+	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if codec == "" {
 		codec = webrtc.MimeTypeVP8
 	}
 	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	fmtp := ""
+	if codec == webrtc.MimeTypeH264 {
+		fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: codec, ClockRate: 90000, RTCPFeedback: fb},
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: codec, ClockRate: 90000, RTCPFeedback: fb, SDPFmtpLine: fmtp},
 		PayloadType:        100,
 	}, webrtc.RTPCodecTypeVideo); err != nil {
 		t.Fatal(err)
@@ -235,8 +248,21 @@ func newPub(t *testing.T, audio bool, codec string) *pub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pub{pc: pc, conn: conn}
-	p.vtrack, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: codec, ClockRate: 90000}, "video", "pub")
+	p := &pub{pc: pc, conn: conn, codec: codec}
+	addAudio := func() {
+		var err error
+		p.atrack, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pc.AddTransceiverFromTrack(p.atrack, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if audio && audioFirst {
+		addAudio()
+	}
+	p.vtrack, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: codec, ClockRate: 90000, SDPFmtpLine: fmtp}, "video", "pub")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,14 +291,8 @@ func newPub(t *testing.T, audio bool, codec string) *pub {
 			}
 		}
 	}()
-	if audio {
-		p.atrack, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "pub")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pc.AddTransceiverFromTrack(p.atrack, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-			t.Fatal(err)
-		}
+	if audio && !audioFirst {
+		addAudio()
 	}
 	t.Cleanup(p.close)
 	return p
@@ -318,7 +338,7 @@ func (p *pub) publish(t *testing.T, url, token string) {
 // close.
 func (p *pub) start(t *testing.T) {
 	t.Helper()
-	enc, err := vp8.NewEncoder(vp8.EncoderConfig{Width: testW, Height: testH, Bitrate: 400_000, Threads: 1, KeyframeInterval: -1})
+	enc, payloader, err := newVideoEncoder(p.codec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +356,7 @@ func (p *pub) start(t *testing.T) {
 			p.mu.Unlock()
 			enc.Close()
 		}()
-		pz := rtp.NewPacketizer(1200, 100, 1, &codecs.VP8Payloader{}, rtp.NewRandomSequencer(), 90000)
+		pz := rtp.NewPacketizer(1200, 100, 1, payloader, rtp.NewRandomSequencer(), 90000)
 		tk := time.NewTicker(time.Second / 30)
 		defer tk.Stop()
 		var buf []byte
@@ -346,18 +366,18 @@ func (p *pub) start(t *testing.T) {
 				panic(err)
 			}
 			p.mu.Lock()
-			pk, err := enc.Encode(f, false, buf[:0])
+			data, key, err := enc.Encode(f, false, buf[:0])
 			p.mu.Unlock()
 			f.Close()
 			if err != nil {
 				panic(err)
 			}
-			buf = pk.Data
-			drop := p.drop != nil && p.drop(i, pk.Keyframe)
+			buf = data
+			drop := p.drop != nil && p.drop(i, key)
 			p.mu.Lock()
-			p.sent = append(p.sent, sentFrame{key: pk.Keyframe, dropped: drop, plisBefore: p.plis.Load()})
+			p.sent = append(p.sent, sentFrame{key: key, dropped: drop, plisBefore: p.plis.Load()})
 			p.mu.Unlock()
-			for _, r := range pz.Packetize(pk.Data, 3000) {
+			for _, r := range pz.Packetize(data, 3000) {
 				if !drop {
 					p.vtrack.WriteRTP(r)
 				}
@@ -402,6 +422,39 @@ func (p *pub) start(t *testing.T) {
 			}
 		}
 	}()
+}
+
+// videoEncoder is the test publisher's encoder, of either codec.
+type videoEncoder interface {
+	Encode(f media.VideoFrame, keyframe bool, dst []byte) ([]byte, bool, error)
+	RequestKeyframe()
+	Close() error
+}
+
+type vp8Encoder struct{ *vp8.Encoder }
+
+func (e vp8Encoder) Encode(f media.VideoFrame, key bool, dst []byte) ([]byte, bool, error) {
+	p, err := e.Encoder.Encode(f, key, dst)
+	return p.Data, p.Keyframe, err
+}
+
+type h264Encoder struct{ *h264.Encoder }
+
+func (e h264Encoder) Encode(f media.VideoFrame, key bool, dst []byte) ([]byte, bool, error) {
+	p, err := e.Encoder.Encode(f, key, dst)
+	return p.Data, p.Keyframe, err
+}
+
+// newVideoEncoder makes the publisher's encoder and RTP payloader for
+// codec (VP8 or H.264, packetization mode 1), keyframes on request only.
+func newVideoEncoder(codec string) (videoEncoder, rtp.Payloader, error) {
+	if codec == webrtc.MimeTypeH264 {
+		e, err := h264.NewEncoder(h264.EncoderConfig{Width: testW, Height: testH, Bitrate: 400_000, Threads: 1, KeyframeInterval: -1},
+			media.ColorSpace{Matrix: media.MatrixBT601})
+		return h264Encoder{e}, &codecs.H264Payloader{}, err
+	}
+	e, err := vp8.NewEncoder(vp8.EncoderConfig{Width: testW, Height: testH, Bitrate: 400_000, Threads: 1, KeyframeInterval: -1})
+	return vp8Encoder{e}, &codecs.VP8Payloader{}, err
 }
 
 func (p *pub) sentFrames() []sentFrame {

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
+	"github.com/shadercast/shadercast/codec/h264"
 	"github.com/shadercast/shadercast/codec/opus"
 	"github.com/shadercast/shadercast/codec/vp8"
 	"github.com/shadercast/shadercast/media"
@@ -21,9 +24,9 @@ import (
 // PublicationStats counts what a publication received; all cumulative.
 type PublicationStats struct {
 	VideoPackets, AudioPackets uint64 // RTP packets read
-	FramesDecoded              uint64 // VP8 frames decoded and queued
+	FramesDecoded              uint64 // video frames decoded and queued
 	Keyframes                  uint64 // keyframes among FramesDecoded
-	// FramesSkipped are complete VP8 frames not decoded because a gap
+	// FramesSkipped are complete video frames not decoded because a gap
 	// came before them and no keyframe since.
 	FramesSkipped uint64
 	// FramesDropped are decoded video frames the reader was too slow
@@ -33,7 +36,7 @@ type PublicationStats struct {
 	// that NACK did not repair in time, or whole frames lost).
 	Gaps             uint64
 	KeyframeRequests uint64 // PLIs sent
-	DecodeErrors     uint64 // VP8 or Opus packets the decoder refused
+	DecodeErrors     uint64 // video frames or Opus packets the decoder refused
 	AudioDecoded     uint64 // Opus packets decoded and queued
 	AudioConcealed   uint64 // lost Opus packets replaced by concealment
 	AudioDropped     uint64 // audio blocks the reader was too slow for
@@ -89,25 +92,78 @@ func (c *rtpClock) micros(ts uint32, now int64) int64 {
 	return us
 }
 
-// receiveVideo depacketizes, checks continuity, decodes and queues VP8
-// until the track ends (nil) or the publisher sends video over the
-// configured bounds (an error wrapping ErrTooLarge: the publication is
-// refused).
+// videoCodec is one codec's side of receiveVideo.
+type videoCodec struct {
+	name string
+	// depacketizer reassembles the codec's RTP payloads into frames
+	// (H.264: Annex B access units).
+	depacketizer func() rtp.Depacketizer
+	keyframe     func(frame []byte) bool
+	// decoder makes a decoder that refuses, before it allocates, pictures
+	// over maxW x maxH (an error wrapping tooLarge).
+	decoder  func(maxW, maxH int) (videoDecoder, error)
+	noFrame  error // a frame that decoded to no picture (not an error)
+	tooLarge error
+}
+
+type videoDecoder interface {
+	Decode(data []byte, ts int64) (media.VideoFrame, error)
+	Close() error
+}
+
+// ingestCodecs are the video codecs a publication may send, by MIME type.
+var ingestCodecs = map[string]*videoCodec{
+	strings.ToLower(webrtc.MimeTypeVP8): {
+		name:         "VP8",
+		depacketizer: func() rtp.Depacketizer { return &codecs.VP8Packet{} },
+		// VP8 payload header, bit 0 of the first byte: 0 = key frame.
+		keyframe: func(f []byte) bool { return f[0]&1 == 0 },
+		decoder: func(maxW, maxH int) (videoDecoder, error) {
+			d, err := vp8.NewDecoder(1)
+			if err == nil {
+				d.SetMaxSize(maxW, maxH)
+			}
+			return d, err
+		},
+		noFrame: vp8.ErrNoFrame, tooLarge: vp8.ErrTooLarge,
+	},
+	strings.ToLower(webrtc.MimeTypeH264): {
+		name:         "H.264",
+		depacketizer: func() rtp.Depacketizer { return &codecs.H264Packet{} },
+		keyframe:     h264.IsKeyframe,
+		decoder: func(maxW, maxH int) (videoDecoder, error) {
+			d, err := h264.NewDecoder()
+			if err == nil {
+				d.SetMaxSize(maxW, maxH)
+			}
+			return d, err
+		},
+		noFrame: h264.ErrNoFrame, tooLarge: h264.ErrTooLarge,
+	},
+}
+
+// receiveVideo depacketizes, checks continuity, decodes and queues the
+// track's video (VP8 or H.264) until the track ends (nil) or the
+// publisher sends video over the configured bounds (an error wrapping
+// ErrTooLarge: the publication is refused).
 func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) error {
 	cfg := &p.h.cfg
-	dec, err := vp8.NewDecoder(1)
+	vc := ingestCodecs[strings.ToLower(tr.Codec().MimeType)]
+	if vc == nil {
+		return fmt.Errorf("whip: no decoder for %s", tr.Codec().MimeType)
+	}
+	// Pictures over the bound are refused before the decoder allocates.
+	dec, err := vc.decoder(cfg.MaxWidth, cfg.MaxHeight)
 	if err != nil {
-		return fmt.Errorf("whip: VP8 decoder: %w", err)
+		return fmt.Errorf("whip: %s decoder: %w", vc.name, err)
 	}
 	defer dec.Close()
-	// Keyframes over the bound are refused before libvpx allocates.
-	dec.SetMaxSize(cfg.MaxWidth, cfg.MaxHeight)
 	// The samplebuilder holds a frame's packets until it is complete: its
 	// window must fit a frame of MaxFrameBytes (packets carry ~1000-1200
 	// bytes), at least 256 packets. A frame is held at most JitterBuffer
 	// for reordering/NACK repair.
 	window := uint16(min(max(cfg.MaxFrameBytes/1000, 256), 4096))
-	sb := samplebuilder.New(window, &codecs.VP8Packet{}, 90000,
+	sb := samplebuilder.New(window, vc.depacketizer(), 90000,
 		samplebuilder.WithRTPHeaders(true), samplebuilder.WithMaxTimeDelay(p.h.cfg.JitterBuffer))
 	ssrc := uint32(tr.SSRC())
 	var lastPLI time.Time
@@ -153,8 +209,7 @@ func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) error {
 				pli(false)
 			}
 			haveSeq, nextSeq = true, s.RTPHeaders[len(s.RTPHeaders)-1].SequenceNumber+1
-			// VP8 payload header, bit 0 of the first byte: 0 = key frame.
-			key := s.Data[0]&1 == 0
+			key := vc.keyframe(s.Data)
 			if waitingKey && !key {
 				p.st.skipped.Add(1)
 				pli(false)
@@ -170,10 +225,10 @@ func (p *Publication) receiveVideo(tr *webrtc.TrackRemote) error {
 			}
 			f, err := dec.Decode(s.Data, ts)
 			if err != nil {
-				if errors.Is(err, vp8.ErrNoFrame) {
+				if errors.Is(err, vc.noFrame) {
 					continue
 				}
-				if errors.Is(err, vp8.ErrTooLarge) {
+				if errors.Is(err, vc.tooLarge) {
 					return fmt.Errorf("%w (%w)", ErrTooLarge, err)
 				}
 				p.st.decodeErrors.Add(1)

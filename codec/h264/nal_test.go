@@ -25,6 +25,17 @@ func TestNALUnits(t *testing.T) {
 	}
 }
 
+// TestIsKeyframe: an access unit with an IDR slice is a keyframe, one
+// with parameter sets and a non-IDR slice is not.
+func TestIsKeyframe(t *testing.T) {
+	if !IsKeyframe([]byte{0, 0, 0, 1, 0x67, 1, 0, 0, 1, 0x68, 2, 0, 0, 1, 0x65, 3}) {
+		t.Error("SPS, PPS, IDR: not a keyframe")
+	}
+	if IsKeyframe([]byte{0, 0, 0, 1, 0x67, 1, 0, 0, 1, 0x41, 3}) || IsKeyframe(nil) {
+		t.Error("a P slice or nothing taken as a keyframe")
+	}
+}
+
 // TestBitrateHeld: over five seconds the encoder keeps within 20% of its
 // target (rate control, no skipped frames).
 func TestBitrateHeld(t *testing.T) {

@@ -249,3 +249,14 @@ func (r *bitReader) se() int32 {
 	}
 	return -int32(k / 2)
 }
+
+// IsKeyframe reports whether the access unit au (Annex B) holds an IDR
+// slice: a picture a decoder can start from.
+func IsKeyframe(au []byte) bool {
+	for nal, rest := nextNAL(au); nal != nil; nal, rest = nextNAL(rest) {
+		if len(nal) > 0 && nal[0]&0x1f == NALIDRSlice {
+			return true
+		}
+	}
+	return false
+}

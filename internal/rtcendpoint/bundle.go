@@ -1,0 +1,127 @@
+package rtcendpoint
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/pion/sdp/v3"
+)
+
+// Unbundled says how an offer without a BUNDLE group was answered. pion
+// runs every media section over one transport and answers such an offer
+// with every section rejected (port 0: a 201 with nothing in it). An
+// offer without BUNDLE asks for a transport per section, which one pion
+// PeerConnection cannot give, so one section is answered, alone on its
+// transport, and the others are rejected in the answer, which is what an
+// offerer without BUNDLE can take (JSEP lets the answerer reject
+// sections).
+type Unbundled struct {
+	// Mid is the section answered.
+	Mid string
+	// Rejected counts the other sections that sent or wanted media.
+	Rejected int
+}
+
+// BundleOne prepares an offer for pion. An offer with a BUNDLE group is
+// returned as it is, with a nil *Unbundled. Without one, the first active
+// section keep accepts is put alone in a BUNDLE group (so pion answers it
+// and rejects the rest), and the *Unbundled returned must be applied to
+// the answer (Answer). An offer with no section keep accepts is an error
+// saying so.
+func BundleOne(offer string, keep func(*sdp.MediaDescription) bool) (string, *Unbundled, error) {
+	sd, err := ParseOffer(offer)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, a := range sd.Attributes {
+		if a.Key == "group" && strings.HasPrefix(a.Value, "BUNDLE") {
+			return offer, nil, nil
+		}
+	}
+	u := &Unbundled{}
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Port.Value == 0 {
+			continue
+		}
+		mid, _ := md.Attribute("mid")
+		switch {
+		case u.Mid == "" && mid != "" && keep(md):
+			u.Mid = mid
+		default:
+			u.Rejected++
+		}
+	}
+	if u.Mid == "" {
+		return "", nil, errors.New("bad offer: no BUNDLE group, and no media section (with a mid) this endpoint can use")
+	}
+	sd.Attributes = append(sd.Attributes, sdp.Attribute{Key: "group", Value: "BUNDLE " + u.Mid})
+	b, err := sd.Marshal()
+	if err != nil {
+		return "", nil, err
+	}
+	return string(b), u, nil
+}
+
+// Answer fits pion's answer to the offer without BUNDLE: the BUNDLE group
+// the offer did not have goes (an answer may not add one), and the ICE
+// candidates, which pion writes in the first section only, go to the
+// answered section.
+func (u *Unbundled) Answer(answer string) (string, error) {
+	sd := &sdp.SessionDescription{}
+	if err := sd.UnmarshalString(answer); err != nil {
+		return "", err
+	}
+	attrs := sd.Attributes[:0]
+	for _, a := range sd.Attributes {
+		if a.Key == "group" && strings.HasPrefix(a.Value, "BUNDLE") {
+			continue
+		}
+		attrs = append(attrs, a)
+	}
+	sd.Attributes = attrs
+	var kept *sdp.MediaDescription
+	for _, md := range sd.MediaDescriptions {
+		if mid, _ := md.Attribute("mid"); mid == u.Mid {
+			kept = md
+		}
+	}
+	if kept == nil {
+		return "", errors.New("the answer lacks the section answered")
+	}
+	for _, md := range sd.MediaDescriptions {
+		if md == kept {
+			continue
+		}
+		others := md.Attributes[:0]
+		for _, a := range md.Attributes {
+			if a.Key == "candidate" || a.Key == "end-of-candidates" {
+				if _, dup := kept.Attribute(a.Key); a.Key != "end-of-candidates" || !dup {
+					kept.Attributes = append(kept.Attributes, a)
+				}
+				continue
+			}
+			others = append(others, a)
+		}
+		md.Attributes = others
+	}
+	b, err := sd.Marshal()
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// HasCodec reports whether md offers the codec named name (its rtpmap
+// encoding name, case-insensitively: "VP8", "H264", "opus").
+func HasCodec(md *sdp.MediaDescription, name string) bool {
+	for _, a := range md.Attributes {
+		if a.Key != "rtpmap" {
+			continue
+		}
+		_, enc, _ := strings.Cut(a.Value, " ")
+		if n, _, _ := strings.Cut(enc, "/"); strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,43 @@
+package rtcendpoint
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pion/sdp/v3"
+)
+
+const unbundledOffer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" +
+	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\n" +
+	"m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:v\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n"
+
+// TestBundleOne: an offer without BUNDLE gets a group of the one section
+// kept; one with BUNDLE is left alone; one with no section to keep is an
+// error. The answer loses its group, and the candidates written in the
+// first section move to the kept one.
+func TestBundleOne(t *testing.T) {
+	video := func(md *sdp.MediaDescription) bool { return md.MediaName.Media == "video" }
+	out, u, err := BundleOne(unbundledOffer, video)
+	if err != nil || u == nil || u.Mid != "v" || u.Rejected != 1 || !strings.Contains(out, "a=group:BUNDLE v\r\n") {
+		t.Fatalf("BundleOne: %v %+v\n%s", err, u, out)
+	}
+	bundled := strings.Replace(unbundledOffer, "t=0 0\r\n", "t=0 0\r\na=group:BUNDLE a v\r\n", 1)
+	if out, u, err := BundleOne(bundled, video); err != nil || u != nil || out != bundled {
+		t.Errorf("a bundled offer changed: %v %+v", err, u)
+	}
+	if _, _, err := BundleOne(unbundledOffer, func(*sdp.MediaDescription) bool { return false }); err == nil {
+		t.Error("an offer with nothing to keep was taken")
+	}
+	answer := "v=0\r\no=- 2 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE v\r\n" +
+		"m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a\r\na=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\na=end-of-candidates\r\n" +
+		"m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:v\r\na=recvonly\r\n"
+	got, err := u.Answer(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audioPart, videoPart, _ := strings.Cut(got, "m=video")
+	if strings.Contains(got, "a=group") || strings.Contains(audioPart, "candidate") ||
+		!strings.Contains(videoPart, "a=candidate:1 1 udp 1 127.0.0.1 5000 typ host") || !strings.Contains(videoPart, "a=end-of-candidates") {
+		t.Errorf("answer:\n%s", got)
+	}
+}
