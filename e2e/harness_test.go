@@ -27,12 +27,11 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/shadercast/shadercast/codec/opus"
-	"github.com/shadercast/shadercast/codec/vp8"
+	"github.com/shadercast/shadercast/internal/rtctest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -194,6 +193,13 @@ type stats struct {
 	} `json:"frames"`
 	Drops   map[string]uint64 `json:"drops"`
 	Viewers int               `json:"viewers"`
+	// Encoder is VP8's, H264 H.264's.
+	Encoder struct {
+		Samples uint64 `json:"samples"`
+	} `json:"encoder"`
+	H264 struct {
+		Samples uint64 `json:"samples"`
+	} `json:"h264"`
 	Latency struct {
 		P50 float64 `json:"p50Ms"`
 		P95 float64 `json:"p95Ms"`
@@ -211,9 +217,19 @@ func loopbackEngine() webrtc.SettingEngine {
 	return se
 }
 
-func newAPI(t testing.TB) *webrtc.API {
+func newAPI(t testing.TB) *webrtc.API { return newAPICodecs(t) }
+
+// newAPICodecs is newAPI whose offers list only the video codecs mimes,
+// in that order of preference (pion's defaults when none), and Opus.
+func newAPICodecs(t testing.TB, mimes ...string) *webrtc.API {
 	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
+	var err error
+	if len(mimes) == 0 {
+		err = m.RegisterDefaultCodecs()
+	} else {
+		m, err = rtctest.MediaEngine(mimes...)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	reg := &interceptor.Registry{}
@@ -262,10 +278,10 @@ type viewer struct {
 	events  []detections
 	pcm     []float32 // the last second of decoded audio (mono)
 	apkts   int
-	ended   chan struct{} // closed when the video track's reads end
-	log     []frameInfo   // every decoded frame (the last 4000)
-	wg      sync.WaitGroup
-	closed  bool
+	ended   chan struct{}   // closed when the video track's reads end
+	log     []frameInfo     // every decoded frame (the last 4000)
+	codec   string          // the video codec received (MIME type)
+	readers rtctest.Readers // the track readers
 }
 
 // watch connects a viewer (video, audio and a data channel).
@@ -290,26 +306,27 @@ func (v *viewer) secondOfAudio(t testing.TB, fresh bool) []float32 {
 
 func watch(t testing.TB, s *service, token string) *viewer {
 	t.Helper()
-	pc, err := newAPI(t).NewPeerConnection(webrtc.Configuration{})
+	return watchCodecs(t, s, token)
+}
+
+// watchCodecs is watch with a viewer offering only the video codecs
+// mimes, in that order (pion's defaults when none).
+func watchCodecs(t testing.TB, s *service, token string, mimes ...string) *viewer {
+	t.Helper()
+	pc, err := newAPICodecs(t, mimes...).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := &viewer{pc: pc, ended: make(chan struct{})}
 	t.Cleanup(v.close)
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		v.mu.Lock()
-		if v.closed {
-			v.mu.Unlock()
-			return
-		}
-		v.wg.Add(1)
-		v.mu.Unlock()
-		defer v.wg.Done()
-		if tr.Kind() == webrtc.RTPCodecTypeVideo {
-			v.readVideo(tr)
-		} else {
-			v.readAudio(tr)
-		}
+		v.readers.Go(func() {
+			if tr.Kind() == webrtc.RTPCodecTypeVideo {
+				v.readVideo(tr)
+			} else {
+				v.readAudio(tr)
+			}
+		})
 	})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		if dc.Label() != "detections" {
@@ -365,11 +382,7 @@ func postSDP(t testing.TB, url, token, sdp string) (int, string, string) {
 }
 
 func (v *viewer) close() {
-	v.mu.Lock()
-	v.closed = true
-	v.mu.Unlock()
-	v.pc.Close()
-	v.wg.Wait()
+	v.readers.Close(v.pc)
 	v.mu.Lock()
 	for _, f := range v.frames {
 		f.f.Close()
@@ -380,12 +393,15 @@ func (v *viewer) close() {
 
 func (v *viewer) readVideo(tr *webrtc.TrackRemote) {
 	defer close(v.ended)
-	dec, err := vp8.NewDecoder(1)
+	dec, depay, err := rtctest.NewDecoder(tr.Codec().MimeType)
 	if err != nil {
 		panic(err)
 	}
 	defer dec.Close()
-	sb := samplebuilder.New(128, &codecs.VP8Packet{}, 90000)
+	v.mu.Lock()
+	v.codec = tr.Codec().MimeType
+	v.mu.Unlock()
+	sb := samplebuilder.New(128, depay, 90000)
 	pli := func() {
 		v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
 	}

@@ -20,11 +20,10 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/shadercast/shadercast/codec/vp8"
 	"github.com/shadercast/shadercast/internal/mediatest"
+	"github.com/shadercast/shadercast/internal/rtctest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -165,16 +164,18 @@ func (b *blackhole) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 }
 
-// publisher is a pion WHIP publisher sending VP8 (encoded with codec/vp8)
-// of a split-colour picture at 30 fps over a socket the test can cut.
+// publisher is a pion WHIP publisher sending VP8 or H.264 (encoded with
+// codec/vp8 or codec/h264) of a split-colour picture at 30 fps over a
+// socket the test can cut.
 type publisher struct {
 	pc       *webrtc.PeerConnection
 	conn     *blackhole
+	codec    string
 	vtrack   *webrtc.TrackLocalStaticRTP
 	location string
 
 	mu     sync.Mutex
-	enc    *vp8.Encoder
+	enc    rtctest.Encoder
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -187,17 +188,8 @@ func newPublisher(t testing.TB, codec string, video, audio bool) *publisher {
 	if codec == "" {
 		codec = webrtc.MimeTypeVP8
 	}
-	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: codec, ClockRate: 90000, RTCPFeedback: fb},
-		PayloadType:        100,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
-		PayloadType:        111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
+	m, err := rtctest.MediaEngine(codec)
+	if err != nil {
 		t.Fatal(err)
 	}
 	reg := &interceptor.Registry{}
@@ -219,10 +211,10 @@ func newPublisher(t testing.TB, codec string, video, audio bool) *publisher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &publisher{pc: pc, conn: conn}
+	p := &publisher{pc: pc, conn: conn, codec: codec}
 	t.Cleanup(p.close)
 	if video {
-		p.vtrack, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: codec, ClockRate: 90000}, "video", "pub")
+		p.vtrack, err = webrtc.NewTrackLocalStaticRTP(rtctest.Capability(codec), "video", "pub")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -286,7 +278,7 @@ func (p *publisher) publish(t testing.TB, url, token string) {
 // (BT.601 limited YUV, as mediatest makes them), until close.
 func (p *publisher) start(t testing.TB, w, h int, left, right mediatest.YUV) {
 	t.Helper()
-	enc, err := vp8.NewEncoder(vp8.EncoderConfig{Width: w, Height: h, Bitrate: 600_000, Threads: 1, KeyframeInterval: -1})
+	enc, payloader, err := rtctest.NewEncoder(p.codec, w, h, 600_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +296,7 @@ func (p *publisher) start(t testing.TB, w, h int, left, right mediatest.YUV) {
 			p.mu.Unlock()
 			enc.Close()
 		}()
-		pz := rtp.NewPacketizer(1200, 100, 1, &codecs.VP8Payloader{}, rtp.NewRandomSequencer(), 90000)
+		pz := rtp.NewPacketizer(1200, 100, 1, payloader, rtp.NewRandomSequencer(), 90000)
 		tk := time.NewTicker(time.Second / 30)
 		defer tk.Stop()
 		var buf []byte
@@ -314,14 +306,14 @@ func (p *publisher) start(t testing.TB, w, h int, left, right mediatest.YUV) {
 				panic(err)
 			}
 			p.mu.Lock()
-			pk, err := enc.Encode(f, false, buf[:0])
+			data, _, err := enc.Encode(f, false, buf[:0])
 			p.mu.Unlock()
 			f.Close()
 			if err != nil {
 				panic(err)
 			}
-			buf = pk.Data
-			for _, r := range pz.Packetize(pk.Data, 3000) {
+			buf = data
+			for _, r := range pz.Packetize(data, 3000) {
 				p.vtrack.WriteRTP(r)
 			}
 			select {

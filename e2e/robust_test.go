@@ -59,16 +59,16 @@ func TestWHIPIngest(t *testing.T) {
 		}
 	})
 
-	t.Run("no VP8", func(t *testing.T) {
+	t.Run("no VP8 or H.264", func(t *testing.T) {
 		for _, c := range []struct {
 			name         string
 			codec        string
 			video, audio bool
-		}{{"H264 only", webrtc.MimeTypeH264, true, false}, {"audio only", "", false, true}} {
+		}{{"VP9 only", webrtc.MimeTypeVP9, true, false}, {"audio only", "", false, true}} {
 			p := newPublisher(t, c.codec, c.video, c.audio)
 			code, body, _ := postSDP(t, s.URL+"whip", pubTok, p.offer(t))
-			if code != http.StatusBadRequest || !strings.Contains(body, "VP8") {
-				t.Errorf("%s offer: %d %q, want 400 with a reason naming VP8", c.name, code, body)
+			if code != http.StatusBadRequest || !strings.Contains(body, "VP8 or H.264") {
+				t.Errorf("%s offer: %d %q, want 400 with a reason naming VP8 or H.264", c.name, code, body)
 			}
 			p.close()
 		}

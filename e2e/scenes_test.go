@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/shadercast/shadercast/internal/chromium"
 	"github.com/shadercast/shadercast/internal/codetest"
 )
@@ -794,7 +796,7 @@ func TestScenesWHIPSources(t *testing.T) {
 	p1 := newPublisher(t, "", true, false)
 	p1.publish(t, s.URL+"whip/cam1", "")
 	p1.start(t, 320, 240, yuv601(red), yuv601(red))
-	p2 := newPublisher(t, "", true, false)
+	p2 := newPublisher(t, webrtc.MimeTypeH264, true, false) // the other codec
 	p2.publish(t, s.URL+"whip/cam2", "")
 	p2.start(t, 320, 240, yuv601(blue), yuv601(blue))
 	eventually(t, 20*time.Second, "both publishers on the canvas", func() bool {

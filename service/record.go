@@ -25,6 +25,7 @@ type recorders struct {
 	y4m  []*y4mRec
 	wg   sync.WaitGroup
 	once sync.Once
+	hold func() // releases the VP8 publisher (IVF recordings)
 }
 
 // RecordingStats describe one recording.
@@ -108,6 +109,11 @@ func openRecorders(cfg Config, s *Service) (*recorders, error) {
 			go r.runY4M(rec)
 		}
 		s.log.Info("recording", "path", path)
+	}
+	if len(r.ivf) > 0 {
+		// The IVF files are the VP8 stream sent: it must be encoded
+		// whether or not a viewer watches.
+		r.hold = s.pubs[0].Hold()
 	}
 	return r, nil
 }
@@ -238,5 +244,8 @@ func (r *recorders) Close() {
 			close(rec.ch)
 		}
 		r.wg.Wait()
+		if r.hold != nil {
+			r.hold()
+		}
 	})
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/shadercast/shadercast/barcode"
 	"github.com/shadercast/shadercast/barcode/barcodepass"
+	"github.com/shadercast/shadercast/codec/h264"
 	"github.com/shadercast/shadercast/compositor"
 	"github.com/shadercast/shadercast/generator"
 	"github.com/shadercast/shadercast/internal/dropq"
@@ -227,9 +228,18 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	}
 	s.audio.SetLabel("shadercast audio")
 	s.stream = generator.NewMediaStream(s.video, s.audio)
-	vcfg := whep.VideoConfig{Bitrate: cfg.Bitrate, FrameRate: cfg.FPS, OnSample: s.onSample}
+	// Each codec is encoded while somebody receives it (a viewer, the
+	// push, an IVF recording), once for all of them.
+	vcfg := whep.VideoConfig{Bitrate: cfg.Bitrate, FrameRate: cfg.FPS, OnSample: s.onSample, OnDemand: true}
 	vcfg.MinBitrate = cfg.minBitrate()
 	if s.pubs, err = whep.NewStreamPublishers(s.stream, vcfg, whep.AudioConfig{}); err != nil {
+		return nil, err
+	}
+	// pubs: VP8, then H.264, then audio.
+	if err := s.addH264(vcfg); err != nil {
+		for _, p := range s.pubs {
+			p.Close()
+		}
 		return nil, err
 	}
 	var ice []webrtc.ICEServer
@@ -260,7 +270,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	}
 	if cfg.WHIPPush != "" {
 		s.push, err = whip.NewClient(whip.ClientConfig{URL: cfg.WHIPPush, Token: cfg.WHIPPushToken,
-			Publishers: s.pubs, ICEServers: ice, Logger: log})
+			Publishers: []*whep.Publisher{s.pubs[0], s.pubs[2]}, ICEServers: ice, Logger: log}) // VP8 and audio
 		if err != nil {
 			return nil, fmt.Errorf("--whip-push: %w", err)
 		}
@@ -444,10 +454,19 @@ func (s *Service) onViewer(id string, pc *webrtc.PeerConnection, hasData bool) f
 	}
 }
 
-// onSample runs on the video encoder's goroutine after each frame went to
+// onSample runs on the VP8 encoder's goroutine after each frame went to
 // the network: latency bookkeeping and the IVF recording.
 func (s *Service) onSample(si whep.SampleInfo) {
 	s.rate.add(si.Bytes, si.Sent)
+	s.onLatencySample(si)
+	if s.rec != nil {
+		s.rec.sample(si)
+	}
+}
+
+// onLatencySample records a frame's latency, from its composition to its
+// first packet, for whichever encoder sent it first.
+func (s *Service) onLatencySample(si whep.SampleInfo) {
 	if created, ok := s.lat.take(si.Timestamp); ok {
 		d := si.Sent.Sub(created)
 		s.lat.observe(d)
@@ -455,10 +474,26 @@ func (s *Service) onSample(si whep.SampleInfo) {
 			s.metrics.latency.Observe(d.Seconds())
 		}
 	}
-	if s.rec != nil {
-		s.rec.sample(si)
-	}
 }
 
 // endInput ends the service after a file input ended without --loop.
 func (s *Service) endInput() { s.endedOnce.Do(func() { close(s.ended) }) }
+
+// addH264 adds the H.264 publisher of the video track after the VP8 one:
+// constrained baseline at the canvas's level, encoded only while watched.
+func (s *Service) addH264(vcfg whep.VideoConfig) error {
+	level, err := h264.LevelFor(s.cfg.Width, s.cfg.Height, s.cfg.FPS)
+	if err != nil {
+		return err
+	}
+	vcfg.Codec, vcfg.ProfileLevelID = webrtc.MimeTypeH264, level.ProfileLevelID()
+	vcfg.StreamID = s.stream.ID()
+	// Latency only: the IVF recordings are VP8's.
+	vcfg.OnSample = s.onLatencySample
+	p, err := whep.NewVideoPublisher(s.video, vcfg)
+	if err != nil {
+		return err
+	}
+	s.pubs = append(s.pubs[:1], append([]*whep.Publisher{p}, s.pubs[1:]...)...)
+	return nil
+}

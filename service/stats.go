@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/shadercast/shadercast/compositor"
 )
 
@@ -78,14 +80,17 @@ type Stats struct {
 	Frames        FrameStats        `json:"frames"`
 	Drops         map[string]uint64 `json:"drops"`
 	Compositor    compositor.Stats  `json:"compositor"`
-	Encoder       EncoderStats      `json:"encoder"`
-	Audio         AudioStats        `json:"audio"`
-	Viewers       int               `json:"viewers"`
-	EventClients  int               `json:"eventClients"`
-	Latency       LatencyStats      `json:"latency"`
-	Push          any               `json:"whipPush,omitempty"`
-	Ingest        any               `json:"whipIngest,omitempty"`
-	Recording     []RecordingStats  `json:"recording,omitempty"`
+	// Encoder is the VP8 encoder's; H264 the H.264 encoder's (each runs
+	// only while somebody receives its codec).
+	Encoder      EncoderStats     `json:"encoder"`
+	H264         EncoderStats     `json:"h264"`
+	Audio        AudioStats       `json:"audio"`
+	Viewers      int              `json:"viewers"`
+	EventClients int              `json:"eventClients"`
+	Latency      LatencyStats     `json:"latency"`
+	Push         any              `json:"whipPush,omitempty"`
+	Ingest       any              `json:"whipIngest,omitempty"`
+	Recording    []RecordingStats `json:"recording,omitempty"`
 }
 
 // FrameStats count video frames through the service.
@@ -145,11 +150,15 @@ func (s *Service) snapshotStats() Stats {
 	st.Drops["generator"] = gs.DroppedOverflow
 	for _, p := range s.pubs {
 		ps := p.Stats()
-		if p == s.pubs[0] {
-			st.Encoder = EncoderStats{Frames: ps.Frames, Samples: ps.Samples, Keyframes: ps.Keyframes, Skipped: ps.Skipped,
-				KeyRequests: ps.KeyframeRequests, EncodeMillis: float64(ps.LastLatency) / 1e6, TargetBitrate: ps.TargetBitrate,
-				Bitrate: s.rate.bitsPerSecond()}
-		} else {
+		es := EncoderStats{Frames: ps.Frames, Samples: ps.Samples, Keyframes: ps.Keyframes, Skipped: ps.Skipped,
+			KeyRequests: ps.KeyframeRequests, EncodeMillis: float64(ps.LastLatency) / 1e6, TargetBitrate: ps.TargetBitrate}
+		switch p.Codec() {
+		case webrtc.MimeTypeVP8:
+			es.Bitrate = s.rate.bitsPerSecond()
+			st.Encoder = es
+		case webrtc.MimeTypeH264:
+			st.H264 = es
+		default:
 			st.Audio.Samples = ps.Samples
 		}
 	}

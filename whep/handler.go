@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -94,6 +96,8 @@ type Config struct {
 // it. Safe for concurrent use.
 type Handler struct {
 	cfg Config
+	// video are the video codecs registered for viewers (videoCodecs).
+	video []webrtc.RTPCodecParameters
 	// se is the setting engine of every PeerConnection; seLoop is se with
 	// loopback candidates, for offers that arrived over loopback (see
 	// Config.IncludeLoopback). The pion API is built per PeerConnection
@@ -180,33 +184,64 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	video := videoCodecs(cfg.Publishers)
 	// Build once to report configuration errors here rather than per POST.
-	if _, err := newAPI(se, bweLimits{initial: 1, min: 1, max: 1}, func(*estimator) {}); err != nil {
+	if _, err := newAPI(se, video, bweLimits{initial: 1, min: 1, max: 1}, func(*estimator) {}); err != nil {
 		return nil, err
 	}
 	return &Handler{
-		cfg: cfg, se: se, seLoop: seLoop, sessions: map[string]*session{},
+		cfg: cfg, se: se, seLoop: seLoop, sessions: map[string]*session{}, video: video,
 		unconnected: rtcendpoint.NewUnconnected(cfg.MaxUnconnectedPerAddr),
 		links:       rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false),
 	}, nil
 }
 
-// newAPI builds the pion API for one PeerConnection (VP8 and Opus only,
-// TWCC with GCC send-side bandwidth estimation, NACK and RTCP reports); got
-// receives the PeerConnection's estimator when it is created.
-func newAPI(se webrtc.SettingEngine, l bweLimits, got func(*estimator)) (*webrtc.API, error) {
+// videoFeedback is the RTCP feedback offered with every video codec:
+// transport-cc asks the viewer for TWCC feedback, which GCC turns into
+// its estimate.
+var videoFeedback = []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
+	{Type: webrtc.TypeRTCPFBTransportCC}}
+
+// videoCodecs are the video codecs the handler registers: those of its
+// publishers, each once, in the publishers' order. H.264 comes twice: as
+// sent (constrained baseline) and as baseline, which viewers that offer
+// only baseline decode too (constrained baseline is a subset of it).
+func videoCodecs(pubs []*Publisher) []webrtc.RTPCodecParameters {
+	var out []webrtc.RTPCodecParameters
+	seen := map[string]bool{}
+	for _, p := range pubs {
+		c := p.track.Codec()
+		if p.Kind() != webrtc.RTPCodecTypeVideo || seen[c.MimeType] {
+			continue
+		}
+		seen[c.MimeType] = true
+		c.RTCPFeedback = videoFeedback
+		switch c.MimeType {
+		case webrtc.MimeTypeVP8:
+			out = append(out, webrtc.RTPCodecParameters{RTPCodecCapability: c, PayloadType: 96})
+		case webrtc.MimeTypeH264:
+			out = append(out, webrtc.RTPCodecParameters{RTPCodecCapability: c, PayloadType: 102})
+			plid := c.SDPFmtpLine[strings.LastIndex(c.SDPFmtpLine, "=")+1:]
+			c.SDPFmtpLine = h264Fmtp("4200" + plid[4:])
+			out = append(out, webrtc.RTPCodecParameters{RTPCodecCapability: c, PayloadType: 104})
+		}
+	}
+	return out
+}
+
+// newAPI builds the pion API for one PeerConnection (the publishers'
+// video codecs, Opus, TWCC with GCC send-side bandwidth estimation, NACK
+// and RTCP reports); got receives the PeerConnection's estimator when it
+// is created.
+func newAPI(se webrtc.SettingEngine, video []webrtc.RTPCodecParameters, l bweLimits, got func(*estimator)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	// Only what we can send: an offer without VP8 or Opus then has no
+	// Only what we can send: an offer without any of them then has no
 	// codec in common, and the session is refused instead of binding a
-	// track to a codec we never produce. transport-cc asks the viewer for
-	// TWCC feedback, which GCC turns into its estimate.
-	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
-		{Type: webrtc.TypeRTCPFBTransportCC}}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
-		PayloadType:        96,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, err
+	// track to a codec we never produce.
+	for _, c := range video {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, err
+		}
 	}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
@@ -420,7 +455,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	// The estimator is created synchronously inside NewPeerConnection
 	// (interceptor Build), by this PeerConnection's own factory.
 	var est *estimator
-	api, err := newAPI(se, h.bweLimits(), func(e *estimator) { est = e })
+	api, err := newAPI(se, h.video, h.bweLimits(), func(e *estimator) { est = e })
 	if err != nil {
 		return nil, "", http.StatusInternalServerError, err
 	}
@@ -461,8 +496,10 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 			free[t.Kind()]++
 		}
 	}
+	// One video publisher per viewer: the codec its offer prefers.
+	video := h.chooseVideo(offer)
 	for _, p := range h.cfg.Publishers {
-		if free[p.Kind()] == 0 {
+		if free[p.Kind()] == 0 || p.Kind() == webrtc.RTPCodecTypeVideo && p != video {
 			continue
 		}
 		free[p.Kind()]--
@@ -470,13 +507,14 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 		if err != nil {
 			return s, "", http.StatusInternalServerError, err
 		}
+		s.detach = append(s.detach, p.Hold())
 		senders, pubs = append(senders, snd), append(pubs, p)
 	}
 	if len(senders) == 0 {
-		return s, "", http.StatusBadRequest, errors.New("offer has no audio or video section to receive into")
+		return s, "", http.StatusBadRequest, fmt.Errorf("offer has no audio or video section to receive into with a codec in common: this server sends %s", h.sends())
 	}
 	if est != nil {
-		s.detach = attachEstimator(s.id, est, pubs)
+		s.detach = append(s.detach, attachEstimator(s.id, est, pubs)...)
 	}
 	if h.cfg.OnSession != nil {
 		if f := h.cfg.OnSession(s.id, pc, strings.Contains(offer, "\nm=application ")); f != nil {
@@ -492,7 +530,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 		return s, "", http.StatusBadRequest, errors.New("cannot answer offer: " + err.Error())
 	}
 	if !h.negotiated(pc, senders) {
-		return s, "", http.StatusBadRequest, errors.New("no codec in common: this server sends VP8 and Opus")
+		return s, "", http.StatusBadRequest, fmt.Errorf("no codec in common: this server sends %s", h.sends())
 	}
 	// RTCP readers run for the life of the PeerConnection: they end when
 	// pc.Close makes ReadRTCP fail.
@@ -672,4 +710,53 @@ func (h *Handler) end(s *session) {
 		close(s.done)
 	})
 	<-s.done
+}
+
+// chooseVideo is the video publisher for a viewer: of the codecs the
+// offer's first video section lists, in its order of preference (the
+// order of its payload types), the first that a publisher sends; nil when
+// none is. The answer lists every codec in common (as pion makes it); the
+// sender sends the chosen one, and viewers decode by payload type.
+func (h *Handler) chooseVideo(offer string) *Publisher {
+	sd, err := rtcendpoint.ParseOffer(offer)
+	if err != nil {
+		return nil
+	}
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "video" {
+			continue
+		}
+		for _, pt := range md.MediaName.Formats {
+			name := ""
+			for _, a := range md.Attributes {
+				if v, ok := strings.CutPrefix(a.Value, pt+" "); ok && a.Key == "rtpmap" {
+					name, _, _ = strings.Cut(v, "/")
+				}
+			}
+			for _, p := range h.cfg.Publishers {
+				if p.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(p.Codec(), "video/"+name) {
+					return p
+				}
+			}
+		}
+		return nil
+	}
+	return nil
+}
+
+// sends lists the codecs the handler sends, for errors.
+func (h *Handler) sends() string {
+	var names []string
+	for _, c := range h.video {
+		if n := strings.TrimPrefix(c.MimeType, "video/"); !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, p := range h.cfg.Publishers {
+		if p.Kind() == webrtc.RTPCodecTypeAudio {
+			names = append(names, "opus")
+			break
+		}
+	}
+	return strings.Join(names, ", ")
 }

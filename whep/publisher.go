@@ -18,9 +18,22 @@ import (
 	"github.com/shadercast/shadercast/media"
 )
 
-// VideoConfig configures the VP8 encoder of a video Publisher. Zero values
+// VideoConfig configures the encoder of a video Publisher. Zero values
 // pick defaults.
 type VideoConfig struct {
+	// Codec is the MIME type encoded: webrtc.MimeTypeVP8 (the default,
+	// "") or webrtc.MimeTypeH264 (constrained baseline, packetization
+	// mode 1, codec/h264).
+	Codec string
+	// ProfileLevelID is the H.264 profile-level-id the track declares
+	// (RFC 6184): constrained baseline at the canvas's level
+	// (h264.LevelFor(...).ProfileLevelID()); "" means "42e01f" (level
+	// 3.1, up to 1280x720 at 30 fps).
+	ProfileLevelID string
+	// OnDemand makes the publisher encode only while a viewer is attached
+	// or someone holds it (Hold): a codec nobody watches costs nothing.
+	// The first frame after an idle spell is a keyframe (a new encoder).
+	OnDemand bool
 	// Bitrate is the CBR target in bits per second; 0 means 1.5 Mbit/s.
 	// It applies while no viewer reports bandwidth (no viewers, or none
 	// that negotiated transport-cc), clamped to [MinBitrate, MaxBitrate].
@@ -42,7 +55,8 @@ type VideoConfig struct {
 	// when it has passed, so every viewer still gets its keyframe, at
 	// most that late; any number of requests meanwhile make one keyframe.
 	MinKeyframeInterval time.Duration
-	// CPUUsed and Threads are passed to vp8.EncoderConfig (0 = its default).
+	// CPUUsed (VP8 only) and Threads are passed to the encoder's config
+	// (0 = its default).
 	CPUUsed, Threads int
 	// StreamID and Stream choose the MediaStream id (the first half of
 	// a=msid) viewers see; see AudioConfig.StreamID.
@@ -74,8 +88,9 @@ type SampleInfo struct {
 	Timestamp int64 // the frame's media timestamp, µs
 	Keyframe  bool
 	Bytes     int
-	// Data is the encoded VP8 frame; it is only valid during the call
-	// (the buffer is reused for the next frame), so copy what you keep.
+	// Data is the encoded frame (VP8, or an H.264 access unit in Annex B
+	// form); it is only valid during the call (the buffer is reused for
+	// the next frame), so copy what you keep.
 	Data []byte
 	// Received is when the encode loop took the frame from its sink; with
 	// an idle encoder that is within microseconds of the generator Write.
@@ -132,6 +147,10 @@ type Publisher struct {
 	// keyframe is set by RequestKeyframe and consumed by the encode
 	// loop, which alone decides when a forced keyframe may be made.
 	keyframe atomic.Bool
+	// codec is the track's MIME type; users counts viewers and holds
+	// (VideoConfig.OnDemand).
+	codec string
+	users atomic.Int64
 
 	frames, samples, keyframes, forced, skipped, requests atomic.Uint64
 	lastLatency, lastFanout                               atomic.Int64 // ns
@@ -149,7 +168,8 @@ type Publisher struct {
 }
 
 // NewVideoPublisher starts encoding src (a video generator track; frames
-// must be I420) to VP8. The publisher owns a sink on src, not src itself.
+// must be I420) to cfg.Codec (VP8 by default). The publisher owns a sink
+// on src, not src itself; publishers of several codecs may share src.
 func NewVideoPublisher(src *generator.Track, cfg VideoConfig) (*Publisher, error) {
 	if src == nil || src.Kind() != generator.KindVideo {
 		return nil, errors.New("whep: NewVideoPublisher needs a video track")
@@ -173,13 +193,16 @@ func NewVideoPublisher(src *generator.Track, cfg VideoConfig) (*Publisher, error
 		return nil, fmt.Errorf("whep: video bitrate bounds %d..%d must lie within %d..%d and be ordered",
 			cfg.MinBitrate, cfg.MaxBitrate, vp8.MinBitrate, vp8.MaxBitrate)
 	}
-	tr, err := webrtc.NewTrackLocalStaticSample(
-		webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000},
-		"video", streamIDFor(src, cfg.StreamID, cfg.Stream))
+	capability, err := videoCapability(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := webrtc.NewTrackLocalStaticSample(capability, "video", streamIDFor(src, cfg.StreamID, cfg.Stream))
 	if err != nil {
 		return nil, err
 	}
 	p := newPublisher(tr, src)
+	p.codec = capability.MimeType
 	p.bwe.configured, p.bwe.floor, p.bwe.ceiling = cfg.Bitrate, cfg.MinBitrate, cfg.MaxBitrate
 	p.bwe.target.Store(int64(clampInt(cfg.Bitrate, cfg.MinBitrate, cfg.MaxBitrate)))
 	go p.runVideo(cfg)
@@ -263,6 +286,19 @@ func newPublisher(tr *webrtc.TrackLocalStaticSample, src *generator.Track) *Publ
 
 // Track is the pion track to bind to PeerConnections (Attach does that).
 func (p *Publisher) Track() webrtc.TrackLocal { return p.track }
+
+// Codec is the MIME type the publisher sends (webrtc.MimeTypeVP8,
+// webrtc.MimeTypeH264, webrtc.MimeTypeOpus).
+func (p *Publisher) Codec() string { return p.track.Codec().MimeType }
+
+// Hold makes an OnDemand publisher encode until release is called (a
+// recording that needs the encoded stream, a viewer). Each Hold needs
+// its release, which is idempotent.
+func (p *Publisher) Hold() (release func()) {
+	p.users.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { p.users.Add(-1) }) }
+}
 
 // Kind is the track's RTP codec type.
 func (p *Publisher) Kind() webrtc.RTPCodecType { return p.track.Kind() }
@@ -401,7 +437,7 @@ func (p *Publisher) finish(err error) {
 const defaultOpusBitratePerChannel = 32000
 
 // adapt applies the rate policy (adaptTarget) to the shared encoder.
-func (p *Publisher) adapt(enc *vp8.Encoder) {
+func (p *Publisher) adapt(enc videoEncoder) {
 	b := &p.bwe
 	_, shares := b.estimates()
 	cur := int(b.target.Load())
@@ -418,7 +454,7 @@ func (p *Publisher) adapt(enc *vp8.Encoder) {
 
 func (p *Publisher) runVideo(cfg VideoConfig) {
 	var (
-		enc   *vp8.Encoder
+		enc   videoEncoder
 		buf   []byte
 		clock = rtpClock{defaultUS: int64(1e6 / cfg.FrameRate)}
 		lastT int64
@@ -449,6 +485,17 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 			lastAdapt = received
 			p.adapt(enc)
 		}
+		if cfg.OnDemand && p.users.Load() == 0 {
+			// Nobody watches: no encode. The encoder goes too, so the
+			// next viewer starts with a keyframe from a fresh one. The
+			// frame's time is carried by rtpClock into the next sample.
+			f.Close()
+			if enc != nil {
+				enc.Close()
+				enc = nil
+			}
+			continue
+		}
 		vf, ok := f.(media.VideoFrame)
 		// Only I420 is encoded; conversion is the producer's job (the
 		// compositor already renders I420). A skipped frame's time is
@@ -459,19 +506,13 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 			continue
 		}
 		w, h := vf.CodedWidth(), vf.CodedHeight()
-		if enc == nil || enc.Config().Width != w || enc.Config().Height != h {
+		if enc == nil || !sizeIs(enc, w, h) {
 			// A new size needs a new encoder; its first frame is a
 			// keyframe, which is what every viewer needs anyway.
 			if enc != nil {
 				enc.Close()
 			}
-			enc, err = vp8.NewEncoder(vp8.EncoderConfig{
-				Width: w, Height: h, Bitrate: int(p.bwe.target.Load()), FrameRate: cfg.FrameRate,
-				CPUUsed: cfg.CPUUsed, Threads: cfg.Threads,
-				// Keyframes only on request: WebRTC receivers ask with
-				// PLI/FIR, periodic keyframes just waste bits.
-				KeyframeInterval: -1,
-			})
+			enc, err = newVideoEncoder(p.codec, cfg, w, h, int(p.bwe.target.Load()), vf.ColorSpace())
 			if err != nil {
 				enc = nil
 				f.Close()
@@ -482,7 +523,7 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 		// A pending request waits, still set, until the interval has
 		// passed; Swap then takes every request made meanwhile at once.
 		force := received.Sub(lastForced) >= cfg.MinKeyframeInterval && p.keyframe.Swap(false)
-		pkt, err := enc.Encode(vf, force, buf[:0])
+		data, key, err := enc.Encode(vf, force, buf[:0])
 		ts, hint := vf.Timestamp(), vf.Duration()
 		f.Close()
 		if err != nil {
@@ -496,27 +537,32 @@ func (p *Publisher) runVideo(cfg VideoConfig) {
 			lastForced = received
 			p.forced.Add(1)
 		}
-		buf = pkt.Data
+		buf = data
 		lastT, have = ts, true
 		d := clock.duration(ts, hint)
 		// WriteSample copies the payload into RTP packets before it
 		// returns, so reusing buf for the next frame is safe.
 		sent := time.Now()
-		err = p.track.WriteSample(pmedia.Sample{Data: pkt.Data, Duration: d})
+		err = p.track.WriteSample(pmedia.Sample{Data: data, Duration: d})
 		written := time.Now()
 		if err == nil {
 			p.samples.Add(1)
-			if pkt.Keyframe {
+			if key {
 				p.keyframes.Add(1)
 			}
 		}
 		p.lastLatency.Store(int64(sent.Sub(received)))
 		p.lastFanout.Store(int64(written.Sub(sent)))
 		if cfg.OnSample != nil {
-			cfg.OnSample(SampleInfo{Timestamp: ts, Keyframe: pkt.Keyframe, Bytes: len(pkt.Data), Data: pkt.Data,
+			cfg.OnSample(SampleInfo{Timestamp: ts, Keyframe: key, Bytes: len(data), Data: data,
 				Received: received, Sent: sent, Written: written})
 		}
 	}
+}
+
+func sizeIs(e videoEncoder, w, h int) bool {
+	ew, eh := e.Size()
+	return ew == w && eh == h
 }
 
 func (p *Publisher) runAudio(cfg AudioConfig) {

@@ -23,14 +23,13 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
 	"github.com/shadercast/shadercast/codec/opus"
-	"github.com/shadercast/shadercast/codec/vp8"
 	"github.com/shadercast/shadercast/generator"
 	"github.com/shadercast/shadercast/internal/mediatest"
+	"github.com/shadercast/shadercast/internal/rtctest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -142,10 +141,10 @@ type viewer struct {
 	pc       *webrtc.PeerConnection
 	location string
 	frames   chan media.VideoFrame // decoded video, first few
-	audio    chan []float32        // decoded audio, mono
-	mu       sync.Mutex
-	closed   bool
-	wg       sync.WaitGroup
+	// videoMime is the codec the video track arrived in.
+	videoMime atomic.Value
+	audio     chan []float32 // decoded audio, mono
+	readers   rtctest.Readers
 }
 
 func newClientPC(t *testing.T, videoOnlyH264 bool) *webrtc.PeerConnection {
@@ -232,23 +231,7 @@ func connect(t *testing.T, srv *httptest.Server, token string, decode bool) *vie
 	v := &viewer{pc: pc, frames: make(chan media.VideoFrame, 4), audio: make(chan []float32, 64)}
 	t.Cleanup(v.close)
 	if decode {
-		pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-			// pion may start this handler after pc.Close returned;
-			// the flag keeps wg.Add from racing with close's Wait.
-			v.mu.Lock()
-			if v.closed {
-				v.mu.Unlock()
-				return
-			}
-			v.wg.Add(1)
-			v.mu.Unlock()
-			defer v.wg.Done()
-			if tr.Kind() == webrtc.RTPCodecTypeVideo {
-				v.readVideo(tr)
-			} else {
-				v.readAudio(tr)
-			}
-		})
+		pc.OnTrack(v.onTrack)
 	}
 	sdp := offer(t, pc, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio)
 	resp := post(t, srv.URL+"/whep", token, sdp)
@@ -273,12 +256,19 @@ func connect(t *testing.T, srv *httptest.Server, token string, decode bool) *vie
 	return v
 }
 
+// onTrack reads and decodes a track until the viewer closes.
+func (v *viewer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	v.readers.Go(func() {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			v.readVideo(tr)
+		} else {
+			v.readAudio(tr)
+		}
+	})
+}
+
 func (v *viewer) close() {
-	v.mu.Lock()
-	v.closed = true
-	v.mu.Unlock()
-	v.pc.Close()
-	v.wg.Wait()
+	v.readers.Close(v.pc)
 	for {
 		select {
 		case f := <-v.frames:
@@ -290,12 +280,13 @@ func (v *viewer) close() {
 }
 
 func (v *viewer) readVideo(tr *webrtc.TrackRemote) {
-	dec, err := vp8.NewDecoder(1)
+	dec, depay, err := rtctest.NewDecoder(tr.Codec().MimeType)
 	if err != nil {
 		panic(err)
 	}
 	defer dec.Close()
-	sb := samplebuilder.New(64, &codecs.VP8Packet{}, 90000)
+	v.videoMime.Store(tr.Codec().MimeType)
+	sb := samplebuilder.New(64, depay, 90000)
 	pli := func() {
 		v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
 	}

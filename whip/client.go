@@ -297,6 +297,8 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 			return 0, err
 		}
 		snd := tr.Sender()
+		// An on-demand publisher encodes while the push lasts.
+		defer p.Hold()()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -17,14 +17,12 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	pmedia "github.com/pion/webrtc/v4/pkg/media"
 
-	"github.com/shadercast/shadercast/codec/h264"
 	"github.com/shadercast/shadercast/codec/opus"
-	"github.com/shadercast/shadercast/codec/vp8"
 	"github.com/shadercast/shadercast/internal/mediatest"
+	"github.com/shadercast/shadercast/internal/rtctest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -181,7 +179,7 @@ type pub struct {
 	location string
 	vtrack   *webrtc.TrackLocalStaticRTP
 	atrack   *webrtc.TrackLocalStaticSample
-	enc      videoEncoder
+	enc      rtctest.Encoder
 	plis     atomic.Int64
 
 	// drop, when set, is asked for every frame; true loses all its
@@ -212,21 +210,8 @@ func newPubOrder(t *testing.T, audio bool, codec string, audioFirst bool) *pub {
 	if codec == "" {
 		codec = webrtc.MimeTypeVP8
 	}
-	fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}}
-	fmtp := ""
-	if codec == webrtc.MimeTypeH264 {
-		fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
-	}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: codec, ClockRate: 90000, RTCPFeedback: fb, SDPFmtpLine: fmtp},
-		PayloadType:        100,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
-		PayloadType:        111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
+	m, err := rtctest.MediaEngine(codec)
+	if err != nil {
 		t.Fatal(err)
 	}
 	reg := &interceptor.Registry{}
@@ -262,7 +247,7 @@ func newPubOrder(t *testing.T, audio bool, codec string, audioFirst bool) *pub {
 	if audio && audioFirst {
 		addAudio()
 	}
-	p.vtrack, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: codec, ClockRate: 90000, SDPFmtpLine: fmtp}, "video", "pub")
+	p.vtrack, err = webrtc.NewTrackLocalStaticRTP(rtctest.Capability(codec), "video", "pub")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +323,7 @@ func (p *pub) publish(t *testing.T, url, token string) {
 // close.
 func (p *pub) start(t *testing.T) {
 	t.Helper()
-	enc, payloader, err := newVideoEncoder(p.codec)
+	enc, payloader, err := rtctest.NewEncoder(p.codec, testW, testH, 400_000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,39 +407,6 @@ func (p *pub) start(t *testing.T) {
 			}
 		}
 	}()
-}
-
-// videoEncoder is the test publisher's encoder, of either codec.
-type videoEncoder interface {
-	Encode(f media.VideoFrame, keyframe bool, dst []byte) ([]byte, bool, error)
-	RequestKeyframe()
-	Close() error
-}
-
-type vp8Encoder struct{ *vp8.Encoder }
-
-func (e vp8Encoder) Encode(f media.VideoFrame, key bool, dst []byte) ([]byte, bool, error) {
-	p, err := e.Encoder.Encode(f, key, dst)
-	return p.Data, p.Keyframe, err
-}
-
-type h264Encoder struct{ *h264.Encoder }
-
-func (e h264Encoder) Encode(f media.VideoFrame, key bool, dst []byte) ([]byte, bool, error) {
-	p, err := e.Encoder.Encode(f, key, dst)
-	return p.Data, p.Keyframe, err
-}
-
-// newVideoEncoder makes the publisher's encoder and RTP payloader for
-// codec (VP8 or H.264, packetization mode 1), keyframes on request only.
-func newVideoEncoder(codec string) (videoEncoder, rtp.Payloader, error) {
-	if codec == webrtc.MimeTypeH264 {
-		e, err := h264.NewEncoder(h264.EncoderConfig{Width: testW, Height: testH, Bitrate: 400_000, Threads: 1, KeyframeInterval: -1},
-			media.ColorSpace{Matrix: media.MatrixBT601})
-		return h264Encoder{e}, &codecs.H264Payloader{}, err
-	}
-	e, err := vp8.NewEncoder(vp8.EncoderConfig{Width: testW, Height: testH, Bitrate: 400_000, Threads: 1, KeyframeInterval: -1})
-	return vp8Encoder{e}, &codecs.VP8Payloader{}, err
 }
 
 func (p *pub) sentFrames() []sentFrame {
