@@ -52,7 +52,14 @@ type rawViewer struct {
 
 func watchRaw(b testing.TB, s *service) *rawViewer {
 	b.Helper()
-	pc, err := newAPI(b).NewPeerConnection(webrtc.Configuration{})
+	return watchRawCodecs(b, s)
+}
+
+// watchRawCodecs is watchRaw offering only the video codecs mimes (pion's
+// defaults when none).
+func watchRawCodecs(b testing.TB, s *service, mimes ...string) *rawViewer {
+	b.Helper()
+	pc, err := newAPICodecs(b, mimes...).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -136,6 +143,35 @@ func BenchmarkServe720p(b *testing.B) {
 	b.ReportMetric(w.drops, "drops")
 	b.ReportMetric(w.p50, "p50-ms")
 	b.ReportMetric(w.p95, "p95-ms")
+}
+
+// BenchmarkServeCodecs: the default service (720p30, barcode pass) with
+// one VP8 viewer, then with a VP8 and an H.264 viewer at once, then with
+// the H.264 viewer alone, 20 s each after 5 s: each codec is encoded
+// while watched, so the three figures are one encode, both, the other.
+func BenchmarkServeCodecs(b *testing.B) {
+	s := start(b, nil, nil)
+	step := func(name string, vs ...*rawViewer) {
+		time.Sleep(5 * time.Second)
+		f0 := make([]int64, len(vs))
+		for i, v := range vs {
+			f0[i] = v.frames.Load()
+		}
+		w := measure(b, s, 20*time.Second)
+		b.ReportMetric(w.cpuPct, "cpu%-"+name)
+		b.ReportMetric(w.fps, "fps-"+name)
+		b.ReportMetric(w.drops, "drops-"+name)
+		b.ReportMetric(w.p95, "p95ms-"+name)
+		for i, v := range vs {
+			b.ReportMetric(float64(v.frames.Load()-f0[i])/20, fmt.Sprintf("viewer%d-fps-%s", i, name))
+		}
+	}
+	vp8v := watchRawCodecs(b, s, webrtc.MimeTypeVP8)
+	step("vp8", vp8v)
+	h264v := watchRawCodecs(b, s, webrtc.MimeTypeH264)
+	step("both", vp8v, h264v)
+	vp8v.pc.Close()
+	step("h264", h264v)
 }
 
 // BenchmarkServeViewers: CPU of the service as viewers are added (1 to
