@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source/y4m"
 	"github.com/shadercast/shadercast/whip"
@@ -157,7 +159,7 @@ func (in *ingestServer) kill() {
 
 // readPushed waits for a publication and reads frames from it until one
 // is 1280x720 and textured (the test scene), returning how many it read.
-func readPushed(t *testing.T, in *ingestServer, within time.Duration) {
+func readPushed(t *testing.T, in *ingestServer, within time.Duration) *whip.Publication {
 	t.Helper()
 	var p *whip.Publication
 	select {
@@ -180,11 +182,14 @@ func readPushed(t *testing.T, in *ingestServer, within time.Duration) {
 		}
 		f.Close()
 	}
+	return p
 }
 
 // TestWHIPPush: --whip-push into a WHIP server started by the test; the
-// server gets the 1280x720 scene; killed and started again on the same
-// address, it gets it again, and the stats count two connects.
+// server gets the 1280x720 scene, in VP8 (both codecs offered, VP8 first,
+// and the server takes the first); killed and started again on the same
+// address, it gets it again, and the stats count two connects. With
+// --whip-push-codec h264 the server gets H.264.
 func TestWHIPPush(t *testing.T) {
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
@@ -194,7 +199,9 @@ func TestWHIPPush(t *testing.T) {
 	l.Close()
 	in1 := startIngestServer(t, addr)
 	s := start(t, nil, nil, "--whip-push", "http://"+addr+"/whip")
-	readPushed(t, in1, 30*time.Second)
+	if p := readPushed(t, in1, 30*time.Second); p.VideoCodec() != webrtc.MimeTypeVP8 {
+		t.Errorf("pushed %q by default, want VP8", p.VideoCodec())
+	}
 
 	in1.kill()
 	in2 := startIngestServer(t, addr)
@@ -212,6 +219,12 @@ func TestWHIPPush(t *testing.T) {
 	}
 	if st.Push.Connects < 2 || st.Push.State != "connected" {
 		t.Errorf("whipPush stats %+v: want connected, ≥ 2 connects", st.Push)
+	}
+
+	in3 := startIngestServer(t, "127.0.0.1:0")
+	start(t, nil, nil, "--whip-push", in3.srv.URL+"/whip", "--whip-push-codec", "h264")
+	if p := readPushed(t, in3, 30*time.Second); p.VideoCodec() != webrtc.MimeTypeH264 {
+		t.Errorf("pushed %q with --whip-push-codec h264", p.VideoCodec())
 	}
 }
 

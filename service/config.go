@@ -97,6 +97,10 @@ type Config struct {
 	// WHIPPush, when set, publishes the stream to that WHIP endpoint.
 	WHIPPush      string `json:"whipPush"`
 	WHIPPushToken string `json:"-"`
+	// WHIPPushCodec is the video codec pushed: "vp8", "h264", or "" for
+	// both offered (VP8 first) and the one the server's answer puts
+	// first sent.
+	WHIPPushCodec string `json:"whipPushCodec"`
 
 	// Record paths: .ivf (the VP8 sent to viewers) and/or .y4m (the
 	// composited frames).

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -269,8 +270,19 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		return nil, err
 	}
 	if cfg.WHIPPush != "" {
+		// pubs: VP8, H.264, audio.
+		push := s.pubs
+		switch strings.ToLower(cfg.WHIPPushCodec) {
+		case "vp8":
+			push = []*whep.Publisher{s.pubs[0], s.pubs[2]}
+		case "h264":
+			push = []*whep.Publisher{s.pubs[1], s.pubs[2]}
+		case "":
+		default:
+			return nil, fmt.Errorf("--whip-push-codec %q: vp8 or h264", cfg.WHIPPushCodec)
+		}
 		s.push, err = whip.NewClient(whip.ClientConfig{URL: cfg.WHIPPush, Token: cfg.WHIPPushToken,
-			Publishers: []*whep.Publisher{s.pubs[0], s.pubs[2]}, ICEServers: ice, Logger: log}) // VP8 and audio
+			Publishers: push, ICEServers: ice, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("--whip-push: %w", err)
 		}

@@ -210,7 +210,7 @@ func videoCodecs(pubs []*Publisher) []webrtc.RTPCodecParameters {
 	var out []webrtc.RTPCodecParameters
 	seen := map[string]bool{}
 	for _, p := range pubs {
-		c := p.track.Codec()
+		c := p.Capability()
 		if p.Kind() != webrtc.RTPCodecTypeVideo || seen[c.MimeType] {
 			continue
 		}

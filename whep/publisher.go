@@ -291,6 +291,10 @@ func (p *Publisher) Track() webrtc.TrackLocal { return p.track }
 // webrtc.MimeTypeH264, webrtc.MimeTypeOpus).
 func (p *Publisher) Codec() string { return p.track.Codec().MimeType }
 
+// Capability is the codec as the publisher's track declares it in SDP
+// (its fmtp line included).
+func (p *Publisher) Capability() webrtc.RTPCodecCapability { return p.track.Codec() }
+
 // Hold makes an OnDemand publisher encode until release is called (a
 // recording that needs the encoded stream, a viewer). Each Hold needs
 // its release, which is idempotent.

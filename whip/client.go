@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/whep"
@@ -27,10 +28,14 @@ type ClientConfig struct {
 	// Token, when set, is sent as "Authorization: Bearer <Token>" on
 	// POST and DELETE.
 	Token string
-	// Publishers are the tracks to push (typically one video, one audio).
-	// They are shared with WHEP viewers: the push adds one more
-	// PeerConnection bound to each publisher's track, not another encode.
-	// The Client does not close them.
+	// Publishers are the tracks to push: one audio and one video track,
+	// the video in one or more codecs (a publisher each, VP8 and H.264,
+	// in the order of preference to offer). With several, the offer lists
+	// them all and the push sends the codec the server's answer puts
+	// first. They are shared with WHEP viewers: the push adds one more
+	// PeerConnection bound to a publisher's track, not another encode
+	// (an on-demand publisher encodes while the push holds it). The Client
+	// does not close them.
 	Publishers []*whep.Publisher
 	// ICEServers and SettingEngine configure the client's PeerConnections.
 	ICEServers    []webrtc.ICEServer
@@ -78,6 +83,8 @@ type ClientStats struct {
 	Resource       string
 	// NextAttempt is when the next attempt starts (in backoff).
 	NextAttempt time.Time
+	// VideoCodec is the video codec the last session sent (MIME type).
+	VideoCodec string
 }
 
 // Client pushes whep.Publishers to a WHIP server and keeps the push up:
@@ -88,6 +95,8 @@ type Client struct {
 	log  *slog.Logger
 	hc   *http.Client
 	base *url.URL
+	// video are the video publishers, in the order offered.
+	video []*whep.Publisher
 
 	mu      sync.Mutex
 	st      ClientStats
@@ -116,6 +125,17 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		cfg.ConnectTimeout = 20 * time.Second
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger, hc: cfg.HTTPClient, base: u, st: ClientStats{State: StateIdle}}
+	audio := 0
+	for _, p := range cfg.Publishers {
+		if p.Kind() == webrtc.RTPCodecTypeVideo {
+			c.video = append(c.video, p)
+		} else {
+			audio++
+		}
+	}
+	if audio > 1 || len(c.video) == 0 {
+		return nil, errors.New("whip: client needs one video track (in one or more codecs) and at most one audio track")
+	}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -131,14 +151,25 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 // newAPI builds the sending pion API: VP8 and Opus, NACK (retransmission
 // from the publishers' packets) and RTCP sender reports (which the server
 // needs for lip sync and round-trip time).
+// videoCodecs are the push's video codecs, one per video publisher, in
+// their order, with the payload types the offer gives them.
+func (c *Client) videoCodecs() []webrtc.RTPCodecParameters {
+	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	var out []webrtc.RTPCodecParameters
+	for i, p := range c.video {
+		vc := p.Capability()
+		vc.RTCPFeedback = fb
+		out = append(out, webrtc.RTPCodecParameters{RTPCodecCapability: vc, PayloadType: webrtc.PayloadType(96 + 2*i)})
+	}
+	return out
+}
+
 func (c *Client) newAPI() (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
-		PayloadType:        96,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, err
+	for _, vc := range c.videoCodecs() {
+		if err := m.RegisterCodec(vc, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, err
+		}
 	}
 	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
@@ -288,22 +319,31 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 			}
 		}
 	})
+	// Publisher.Attach would add a sendrecv transceiver; WHIP wants
+	// sendonly. Either way the transceiver is bound to a publisher's
+	// shared track, so no extra encode. The video one starts with the
+	// first codec's track and offers every codec of the push.
+	type sending struct {
+		p  *whep.Publisher
+		tr *webrtc.RTPTransceiver
+	}
+	var sends []sending
+	var video *webrtc.RTPTransceiver
 	for _, p := range c.cfg.Publishers {
-		// Publisher.Attach would add a sendrecv transceiver; WHIP wants
-		// sendonly. Either way the transceiver is bound to the
-		// publisher's shared track, so no extra encode.
+		if p.Kind() == webrtc.RTPCodecTypeVideo && p != c.video[0] {
+			continue
+		}
 		tr, err := pc.AddTransceiverFromTrack(p.Track(), webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
 		if err != nil {
 			return 0, err
 		}
-		snd := tr.Sender()
-		// An on-demand publisher encodes while the push lasts.
-		defer p.Hold()()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p.ReadRTCP(snd) // PLI/FIR from the server become keyframes
-		}()
+		if p.Kind() == webrtc.RTPCodecTypeVideo {
+			video = tr
+			if err := tr.SetCodecPreferences(c.videoCodecs()); err != nil {
+				return 0, err
+			}
+		}
+		sends = append(sends, sending{p, tr})
 	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
 	defer cancel()
@@ -325,8 +365,34 @@ func (c *Client) session(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	resource = loc
+	if video != nil {
+		// The codec the server's answer puts first is the one sent; the
+		// track is chosen before the answer is applied, which starts it.
+		p := c.answered(answer, video.Mid())
+		if p != c.video[0] {
+			if err := video.Sender().ReplaceTrack(p.Track()); err != nil {
+				return 0, fmt.Errorf("whip: sending %s: %w", p.Codec(), err)
+			}
+		}
+		for i := range sends {
+			if sends[i].tr == video {
+				sends[i].p = p
+			}
+		}
+		c.update(func(s *ClientStats) { s.VideoCodec = p.Codec() })
+	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return 0, fmt.Errorf("whip: bad answer: %w", err)
+	}
+	for _, sd := range sends {
+		// An on-demand publisher encodes while the push lasts.
+		defer sd.p.Hold()()
+		p, snd := sd.p, sd.tr.Sender()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.ReadRTCP(snd) // PLI/FIR from the server become keyframes
+		}()
 	}
 	select {
 	case <-up:
@@ -424,4 +490,34 @@ func retryAfter(v string) time.Duration {
 		return max(0, time.Until(t))
 	}
 	return 0
+}
+
+// answered is the video publisher whose codec the answer lists first in
+// the video section mid (the first video publisher when the answer names
+// none of them).
+func (c *Client) answered(answer, mid string) *whep.Publisher {
+	sd := &sdp.SessionDescription{}
+	if sd.UnmarshalString(answer) != nil {
+		return c.video[0]
+	}
+	for _, md := range sd.MediaDescriptions {
+		if m, _ := md.Attribute("mid"); m != mid {
+			continue
+		}
+		for _, pt := range md.MediaName.Formats {
+			for _, a := range md.Attributes {
+				v, ok := strings.CutPrefix(a.Value, pt+" ")
+				if a.Key != "rtpmap" || !ok {
+					continue
+				}
+				name, _, _ := strings.Cut(v, "/")
+				for _, p := range c.video {
+					if strings.EqualFold(p.Codec(), "video/"+name) {
+						return p
+					}
+				}
+			}
+		}
+	}
+	return c.video[0]
 }

@@ -12,14 +12,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/shadercast/shadercast/generator"
 	"github.com/shadercast/shadercast/internal/mediatest"
 	"github.com/shadercast/shadercast/whep"
 )
 
 // feedPublishers makes whep publishers fed in real time by generator
-// tracks: split-colour video and the 440 Hz tone.
+// tracks: split-colour video (VP8, and H.264 too with withH264, on one
+// track: VP8, H.264, audio) and the 440 Hz tone.
 func feedPublishers(t *testing.T) []*whep.Publisher {
+	t.Helper()
+	return feedCodecs(t, false)
+}
+
+func feedCodecs(t *testing.T, withH264 bool) []*whep.Publisher {
 	t.Helper()
 	v, err := generator.New("video")
 	if err != nil {
@@ -33,6 +41,14 @@ func feedPublishers(t *testing.T) []*whep.Publisher {
 	pubs, err := whep.NewStreamPublishers(ms, whep.VideoConfig{Bitrate: 400_000, Threads: 1}, whep.AudioConfig{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if withH264 {
+		h, err := whep.NewVideoPublisher(v, whep.VideoConfig{Codec: webrtc.MimeTypeH264, Bitrate: 400_000, Threads: 1,
+			OnDemand: true, StreamID: ms.ID()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs = []*whep.Publisher{pubs[0], h, pubs[1]}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -187,6 +203,81 @@ func TestClientPushReconnectsAndDeletes(t *testing.T) {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("goroutines: %d before, %d after\n%s", base, n, buf[:runtime.Stack(buf, true)])
 	}
+}
+
+// TestClientPushCodecs: a push of both codecs sends the one the server's
+// answer puts first (the ingest decodes it); a push of H.264 alone sends
+// H.264, which the ingest decodes to the source's colours.
+func TestClientPushCodecs(t *testing.T) {
+	both := feedCodecs(t, true)
+	for _, c := range []struct {
+		name string
+		pubs []*whep.Publisher
+		want string // "" for the answer's choice
+	}{
+		{"both", both, ""},
+		{"H.264 only", []*whep.Publisher{both[1], both[2]}, webrtc.MimeTypeH264},
+		{"H.264 first", []*whep.Publisher{both[1], both[0], both[2]}, ""},
+		// The server takes H.264 only: the push, which offered VP8
+		// first, switches its track to H.264.
+		{"server takes H.264 only", both, webrtc.MimeTypeH264},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := startIngest(t, "127.0.0.1:0")
+			url := in.srv.URL + "/whip"
+			if c.name == "server takes H.264 only" {
+				onlyH264 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodPost {
+						b, _ := io.ReadAll(r.Body)
+						r.Body = io.NopCloser(strings.NewReader(withoutVP8(string(b))))
+						r.ContentLength = -1
+					}
+					in.h.ServeHTTP(w, r)
+				}))
+				defer onlyH264.Close()
+				url = onlyH264.URL + "/whip"
+			}
+			cl, err := NewClient(ClientConfig{URL: url, Publishers: c.pubs, SettingEngine: loopbackEngine(),
+				ConnectTimeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { cl.Run(ctx); close(done) }()
+			defer func() { cancel(); <-done }()
+			p := waitPublication(t, in.pubs)
+			checkIngestVideo(t, p)
+			sent := cl.Stats().VideoCodec
+			if got := p.VideoCodec(); got != sent || sent == "" || c.want != "" && sent != c.want {
+				t.Errorf("the push sent %q, the ingest received %q, want %q", sent, got, c.want)
+			}
+			t.Logf("sent %s", sent)
+		})
+	}
+}
+
+// withoutVP8 removes VP8 from an offer's video section (its payload
+// type from the m-line and its attributes).
+func withoutVP8(offer string) string {
+	pt := ""
+	for _, l := range strings.Split(offer, "\r\n") {
+		if v, ok := strings.CutPrefix(l, "a=rtpmap:"); ok && strings.Contains(v, " VP8/") {
+			pt, _, _ = strings.Cut(v, " ")
+		}
+	}
+	var out []string
+	for _, l := range strings.Split(offer, "\r\n") {
+		switch {
+		case strings.HasPrefix(l, "m=video "):
+			l = strings.Replace(l, " "+pt+" ", " ", 1)
+			l = strings.TrimSuffix(l, " "+pt)
+		case strings.Contains(l, ":"+pt+" ") && strings.HasPrefix(l, "a="):
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\r\n")
 }
 
 func TestClientRefused(t *testing.T) {

@@ -184,7 +184,15 @@ type Publication struct {
 	// videoTaken and audioTaken: the first track of each kind is decoded,
 	// any further one is read and discarded.
 	videoTaken, audioTaken atomic.Bool
+	videoCodec             atomic.Value // string: the video track's MIME type
 	st                     stats
+}
+
+// VideoCodec is the MIME type of the video the publisher sends (VP8 or
+// H.264); "" until its track arrives.
+func (p *Publication) VideoCodec() string {
+	s, _ := p.videoCodec.Load().(string)
+	return s
 }
 
 // Done is closed when the publication has ended.
@@ -620,6 +628,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 		switch {
 		case tr.Kind() == webrtc.RTPCodecTypeVideo && ingestCodecs[strings.ToLower(tr.Codec().MimeType)] != nil &&
 			p.videoTaken.CompareAndSwap(false, true):
+			p.videoCodec.Store(tr.Codec().MimeType)
 			h.run(p, func() error { return p.receiveVideo(tr) })
 		case tr.Kind() == webrtc.RTPCodecTypeAudio && p.audio != nil && p.audioTaken.CompareAndSwap(false, true):
 			h.run(p, func() error { return p.receiveAudio(tr) })

@@ -164,6 +164,7 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs.IntVar(&cfg.Bitrate, "bitrate", cfg.Bitrate, "VP8 target `bits/s` (bandwidth estimation may lower it)")
 	fs.IntVar(&cfg.MaxViewers, "max-viewers", cfg.MaxViewers, "concurrent WHEP viewers")
 	fs.StringVar(&cfg.WHIPPush, "whip-push", cfg.WHIPPush, "also publish to this WHIP endpoint `URL` (reconnects with backoff)")
+	fs.StringVar(&cfg.WHIPPushCodec, "whip-push-codec", cfg.WHIPPushCodec, "video `codec` of --whip-push: vp8 or h264 (default: both offered, the server's choice sent)")
 	pushToken := fs.String("whip-token", "", "bearer token for --whip-push (prefer $"+envPushToken+")")
 	fs.Var(&listFlag{dst: &cfg.Record}, "record", "record to `FILE`.ivf (the VP8 sent) or FILE.y4m (composited frames); repeatable")
 	fs.BoolVar(&cfg.Preview, "preview", cfg.Preview, "open a desktop preview window (needs a display; keys: F fullscreen, S save PNG, B barcode pass, Esc close)")
