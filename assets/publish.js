@@ -55,12 +55,14 @@
     for (const track of stream.getTracks()) {
       pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     }
-    // shadercast decodes VP8: put it first so the answer picks it.
+    // shadercast decodes VP8 and H.264: put the one asked for (?codec=,
+    // VP8 by default) first so that the answer picks it.
+    const want = 'video/' + (params.get('codec') || 'vp8').toLowerCase();
     for (const tr of pc.getTransceivers()) {
       if (tr.sender.track && tr.sender.track.kind === 'video' && RTCRtpSender.getCapabilities) {
         const codecs = RTCRtpSender.getCapabilities('video').codecs;
-        const vp8 = codecs.filter((c) => c.mimeType.toLowerCase() === 'video/vp8');
-        if (vp8.length && tr.setCodecPreferences) tr.setCodecPreferences([...vp8, ...codecs.filter((c) => !vp8.includes(c))]);
+        const first = codecs.filter((c) => c.mimeType.toLowerCase() === want);
+        if (first.length && tr.setCodecPreferences) tr.setCodecPreferences([...first, ...codecs.filter((c) => !first.includes(c))]);
       }
     }
     // Barcodes need pixels more than frames: when bandwidth is short,
@@ -112,7 +114,12 @@
   setInterval(async () => {
     if (!pc) return;
     const r = await pc.getStats();
-    r.forEach((s) => { if (s.type === 'outbound-rtp' && s.kind === 'video') hooks.framesSent = s.framesEncoded || 0; });
+    r.forEach((s) => {
+      if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+      hooks.framesSent = s.framesEncoded || 0;
+      const c = s.codecId && r.get(s.codecId);
+      if (c) hooks.codec = c.mimeType;
+    });
   }, 1000);
 
   startBtn.addEventListener('click', () => publish().catch((e) => { fail(String(e.message || e)); stop(); hooks.state = 'failed'; }));

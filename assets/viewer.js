@@ -148,14 +148,28 @@
     });
   }
 
+  // preferCodec orders tr's codecs with name ("h264", "vp8") first, from
+  // the capabilities of side ("sender" or "receiver"); nothing without a
+  // name or without setCodecPreferences.
+  function preferCodec(tr, side, name) {
+    const Cls = side === 'sender' ? window.RTCRtpSender : window.RTCRtpReceiver;
+    if (!name || !tr.setCodecPreferences || !Cls || !Cls.getCapabilities) return;
+    const codecs = Cls.getCapabilities('video').codecs;
+    const first = codecs.filter((c) => c.mimeType.toLowerCase() === 'video/' + name.toLowerCase());
+    if (first.length) tr.setCodecPreferences([...first, ...codecs.filter((c) => !first.includes(c))]);
+  }
+
   async function connect() {
     teardown();
     const gen = ++generation;
     setState('connecting');
     const conn = new RTCPeerConnection();
     pc = conn;
-    conn.addTransceiver('video', { direction: 'recvonly' });
+    const videoTr = conn.addTransceiver('video', { direction: 'recvonly' });
     conn.addTransceiver('audio', { direction: 'recvonly' });
+    // ?codec=h264 (or vp8) puts that codec first in the offer: the server
+    // sends each viewer the first codec of its offer that it has.
+    preferCodec(videoTr, 'receiver', params.get('codec'));
     // A data channel puts an application section into the offer, so the
     // server can open its "detections" channel on this session.
     conn.createDataChannel('viewer');
@@ -282,6 +296,10 @@
         bytes += s.bytesReceived || 0;
         if (s.kind === 'video') {
           frames = s.framesDecoded || 0;
+          const c = s.codecId && report.get(s.codecId);
+          if (c) hooks.codec = c.mimeType;
+          hooks.videoIn = { bytes: s.bytesReceived || 0, framesDecoded: s.framesDecoded || 0, keyFramesDecoded: s.keyFramesDecoded || 0,
+            framesDropped: s.framesDropped || 0, pliCount: s.pliCount || 0, decoder: s.decoderImplementation || '' };
           if (typeof s.framesPerSecond === 'number') fps = s.framesPerSecond;
         } else if (s.kind === 'audio') {
           audioPackets = s.packetsReceived || 0;
@@ -311,7 +329,8 @@
     hooks.audioLevel = level;
 
     statsEl.textContent =
-      'resolution ' + (hooks.width ? hooks.width + 'x' + hooks.height : '–') +
+      'codec ' + (hooks.codec ? hooks.codec.replace('video/', '') : '–') +
+      '  resolution ' + (hooks.width ? hooks.width + 'x' + hooks.height : '–') +
       '  fps ' + hooks.fps.toFixed(1) +
       '  bitrate ' + (hooks.bitrate / 1000).toFixed(0) + ' kbit/s' +
       '  rtt ' + (rtt === null ? '–' : (rtt * 1000).toFixed(1) + ' ms') +

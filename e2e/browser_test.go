@@ -144,3 +144,76 @@ func TestBrowserCameraToViewer(t *testing.T) {
 		t.Errorf("highlight green on %d of 4 edges of the reported barcode (corners %v)", greenEdges, state.Corners)
 	}
 }
+
+// TestBrowserH264: Chromium forced to H.264 both ways (its pages'
+// ?codec=h264, which orders the codecs with setCodecPreferences):
+// publish.html sends its camera (a clip with a barcode) as H.264, which
+// shadercast decodes; the viewer page receives H.264 and plays the
+// composited 1280x720 picture with the code read from it.
+func TestBrowserH264(t *testing.T) {
+	const photo, want = "../../shared/testdata/barcodes/ean13-2/08.png", "9780345348036"
+	clip := filepath.Join(t.TempDir(), "camera.y4m")
+	ff := exec.Command("ffmpeg", "-v", "error", "-loop", "1", "-i", photo, "-t", "3", "-r", "30",
+		"-vf", "scale=-2:720,pad=1280:720:(ow-iw)/2:(oh-ih)/2,format=yuv420p", "-f", "yuv4mpegpipe", clip)
+	if out, err := ff.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg (install with scripts/install-deps): %v\n%s", err, out)
+	}
+	s := start(t, nil, nil, "--input", "whip")
+	br := chromium.Launch(t, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+		"--use-file-for-fake-video-capture="+clip)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	pub, err := br.OpenPage(ctx, s.URL+"publish.html?autostart=1&codec=h264")
+	if err != nil {
+		t.Fatalf("publisher page: %v\n%s", err, br.Diagnostics())
+	}
+	view, err := br.OpenPage(ctx, s.URL+"?codec=h264")
+	if err != nil {
+		t.Fatalf("viewer page: %v\n%s", err, br.Diagnostics())
+	}
+	var got struct {
+		PubCodec, ViewCodec string
+		Frames, W, H        int
+		Read                bool
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+		var p struct{ Codec string }
+		if pub.Eval(ctx, `({Codec: (window.shadercastPublisher || {}).codec || ''})`, &p) != nil {
+			continue
+		}
+		var v struct {
+			Codec        string
+			Frames, W, H int
+			Read         bool
+		}
+		if view.Eval(ctx, fmt.Sprintf(`(() => { const v = window.shadercast || {};
+			return {Codec: v.codec || '', Frames: v.framesRendered || 0, W: v.width || 0, H: v.height || 0,
+				Read: (v.decoded || []).some((d) => d.rawValue === %q)}; })()`, want), &v) != nil {
+			continue
+		}
+		got.PubCodec, got.ViewCodec, got.Frames, got.W, got.H, got.Read = p.Codec, v.Codec, v.Frames, v.W, v.H, v.Read
+		if got.Read && got.Frames > 30 && got.PubCodec != "" && got.ViewCodec != "" {
+			break
+		}
+	}
+	if !strings.EqualFold(got.PubCodec, "video/H264") || !strings.EqualFold(got.ViewCodec, "video/H264") {
+		t.Errorf("the publisher sent %q, the viewer received %q: want H.264 both ways\n%s", got.PubCodec, got.ViewCodec, br.Diagnostics())
+	}
+	if !got.Read || got.Frames <= 30 || got.W != 1280 || got.H != 720 {
+		t.Errorf("viewer: %+v, want the code %s read from a 1280x720 picture\nservice log:\n%s", got, want, s.stderr)
+	}
+	var st struct {
+		Ingest []struct {
+			VideoCodec string `json:"videoCodec"`
+		} `json:"whipIngest"`
+		H264 struct {
+			Samples uint64 `json:"samples"`
+		} `json:"h264"`
+	}
+	s.getJSON(t, "api/stats", "", &st)
+	if len(st.Ingest) != 1 || st.Ingest[0].VideoCodec != "video/H264" || st.H264.Samples == 0 {
+		t.Errorf("service stats: %+v", st)
+	}
+}

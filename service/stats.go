@@ -172,7 +172,7 @@ func (s *Service) snapshotStats() Stats {
 	}
 	var ingest []map[string]any
 	for _, p := range s.whipH.Publications() {
-		ingest = append(ingest, map[string]any{"id": p.ID, "stats": p.Stats()})
+		ingest = append(ingest, map[string]any{"id": p.ID, "videoCodec": p.VideoCodec(), "stats": p.Stats()})
 	}
 	if ingest != nil {
 		st.Ingest = ingest
