@@ -3,6 +3,8 @@ module github.com/shadercast/shadercast
 go 1.26.0
 
 require (
+	github.com/Eyevinn/mp4ff v0.50.0
+	github.com/at-wat/ebml-go v0.19.4
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/go-gl/gl v0.0.0-20231021071112-07e5d0ea2e71
 	github.com/go-gl/glfw/v3.3/glfw v0.0.0-20260823155953-d41da22a9587

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -260,5 +261,84 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-sse.done:
 	case <-time.After(3 * time.Second):
 		t.Error("the SSE stream did not end")
+	}
+}
+
+// TestRecordingsWithSound: --record FILE.webm (VP8 and Opus as sent) and
+// FILE.mp4 (H.264 and Opus as sent, fragmented) with no viewer: ffprobe
+// finds in each its codecs at 1280x720, the sound, a duration near the
+// time recorded and the audio starting with the video (its first packet
+// within 40 ms after the first keyframe). An MP4 whose
+// process was killed (SIGKILL) still plays up to its last fragment.
+func TestRecordingsWithSound(t *testing.T) {
+	needTool(t, "ffprobe")
+	dir := t.TempDir()
+	webmPath, mp4Path, killedPath := filepath.Join(dir, "a.webm"), filepath.Join(dir, "b.mp4"), filepath.Join(dir, "c.mp4")
+	s := start(t, nil, nil, "--record", webmPath, "--record", mp4Path)
+	k := start(t, nil, nil, "--record", killedPath)
+	t0 := time.Now()
+	eventually(t, 30*time.Second, "90 composited frames", func() bool {
+		return s.stats(t, "").Frames.Out >= 90 && k.stats(t, "").Frames.Out >= 90
+	})
+	time.Sleep(500 * time.Millisecond)
+	k.cmd.Process.Kill()
+	s.stop(t)
+	if s.err != nil {
+		t.Fatalf("exit: %v", s.err)
+	}
+	recorded := time.Since(t0).Seconds()
+	for _, c := range []struct {
+		path, codec string
+		killed      bool
+	}{{webmPath, "vp8", false}, {mp4Path, "h264", false}, {killedPath, "h264", true}} {
+		out, err := exec.Command("ffprobe", "-v", "error", "-show_streams", "-show_format", "-count_frames", "-of", "json", c.path).Output()
+		if err != nil {
+			t.Fatalf("ffprobe %s: %v", c.path, err)
+		}
+		var res struct {
+			Streams []struct {
+				CodecType    string `json:"codec_type"`
+				CodecName    string `json:"codec_name"`
+				Width        int    `json:"width"`
+				Height       int    `json:"height"`
+				StartTime    string `json:"start_time"`
+				NbReadFrames string `json:"nb_read_frames"`
+			}
+			Format struct {
+				Duration string `json:"duration"`
+			}
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			t.Fatal(err)
+		}
+		var vStart, aStart float64
+		var frames int
+		var haveAudio bool
+		for _, st := range res.Streams {
+			switch st.CodecType {
+			case "video":
+				if st.CodecName != c.codec || st.Width != 1280 || st.Height != 720 {
+					t.Errorf("%s: video %+v", filepath.Base(c.path), st)
+				}
+				vStart, _ = strconv.ParseFloat(st.StartTime, 64)
+				frames, _ = strconv.Atoi(st.NbReadFrames)
+			case "audio":
+				haveAudio = st.CodecName == "opus"
+				aStart, _ = strconv.ParseFloat(st.StartTime, 64)
+			}
+		}
+		d, _ := strconv.ParseFloat(res.Format.Duration, 64)
+		t.Logf("%s: %d frames, %.2f s (recorded for %.2f s), audio %v starting %.3f s after video", filepath.Base(c.path), frames, d, recorded, haveAudio, aStart-vStart)
+		// The sound's first packet is the first at or after the first
+		// keyframe: within one 20 ms packet and the files' rounding.
+		if !haveAudio || aStart < vStart-0.005 || aStart-vStart > 0.04 {
+			t.Errorf("%s: audio %v, starting %.3f s after the video", filepath.Base(c.path), haveAudio, aStart-vStart)
+		}
+		switch {
+		case c.killed && (frames < 30 || d < 1):
+			t.Errorf("%s (killed): %d frames, %.2f s, want at least a second", filepath.Base(c.path), frames, d)
+		case !c.killed && (frames < 60 || d < 2 || d > recorded+0.5):
+			t.Errorf("%s: %d frames, %.2f s, want 2 s to %.2f s", filepath.Base(c.path), frames, d, recorded)
+		}
 	}
 }

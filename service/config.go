@@ -102,8 +102,9 @@ type Config struct {
 	// first sent.
 	WHIPPushCodec string `json:"whipPushCodec"`
 
-	// Record paths: .ivf (the VP8 sent to viewers) and/or .y4m (the
-	// composited frames).
+	// Record paths: .webm (VP8 and Opus as sent), .mp4 (H.264 and Opus as
+	// sent, fragmented), .ivf (the VP8 sent) and/or .y4m (the composited
+	// frames).
 	Record []string `json:"record"`
 
 	// Preview opens the desktop window.
@@ -314,9 +315,9 @@ func (c Config) Validate() error {
 	}
 	for _, r := range c.Record {
 		switch strings.ToLower(filepath.Ext(r)) {
-		case ".ivf", ".y4m":
+		case ".ivf", ".y4m", ".webm", ".mp4":
 		default:
-			return fmt.Errorf("--record %q: want a .ivf (VP8 as sent) or .y4m (composited frames) file", r)
+			return fmt.Errorf("--record %q: want a .webm (VP8 and Opus as sent), .mp4 (H.264 and Opus as sent, fragmented), .ivf (VP8 as sent) or .y4m (composited frames) file", r)
 		}
 	}
 	if err := c.validateDoors(); err != nil {

@@ -22,7 +22,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.FPS = 0 }, "--fps"},
 		{func(c *Config) { c.Width = 8 }, "size"},
 		{func(c *Config) { c.Input, c.Loop = "-", true }, "stdin"},
-		{func(c *Config) { c.Record = []string{"out.mp4"} }, "--record"},
+		{func(c *Config) { c.Record = []string{"out.mkv"} }, "--record"},
 		{func(c *Config) { c.StuckExit = c.FrameDeadline }, "--stuck-exit"},
 		{func(c *Config) { c.ShaderDeadline = -1 }, "negative"},
 	} {

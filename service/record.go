@@ -20,12 +20,13 @@ import (
 // IVF that means waiting for the next keyframe, since VP8 cannot skip a
 // frame.
 type recorders struct {
-	s    *Service
-	ivf  []*ivfRec
-	y4m  []*y4mRec
-	wg   sync.WaitGroup
-	once sync.Once
-	hold func() // releases the VP8 publisher (IVF recordings)
+	s     *Service
+	ivf   []*ivfRec
+	y4m   []*y4mRec
+	av    []*avRec
+	wg    sync.WaitGroup
+	once  sync.Once
+	holds []func() // release the encoders the recordings need
 }
 
 // RecordingStats describe one recording.
@@ -107,13 +108,25 @@ func openRecorders(cfg Config, s *Service) (*recorders, error) {
 			r.y4m = append(r.y4m, rec)
 			r.wg.Add(1)
 			go r.runY4M(rec)
+		case ".webm", ".mp4":
+			// pubs: VP8, H.264, audio. A second of video and sound fits
+			// the queue.
+			mp4 := strings.EqualFold(filepath.Ext(path), ".mp4")
+			rec := &avRec{recBase: recBase{path: path, f: f}, pub: s.pubs[0], ch: make(chan avPacket, 128), mp4: mp4}
+			if mp4 {
+				rec.pub = s.pubs[1]
+			}
+			r.av = append(r.av, rec)
+			r.holds = append(r.holds, rec.pub.Hold())
+			r.wg.Add(1)
+			go r.runAV(rec)
 		}
 		s.log.Info("recording", "path", path)
 	}
 	if len(r.ivf) > 0 {
 		// The IVF files are the VP8 stream sent: it must be encoded
 		// whether or not a viewer watches.
-		r.hold = s.pubs[0].Hold()
+		r.holds = append(r.holds, s.pubs[0].Hold())
 	}
 	return r, nil
 }
@@ -231,6 +244,9 @@ func (r *recorders) stats() []RecordingStats {
 	for _, rec := range r.y4m {
 		out = append(out, rec.stats())
 	}
+	for _, rec := range r.av {
+		out = append(out, rec.stats())
+	}
 	return out
 }
 
@@ -243,9 +259,12 @@ func (r *recorders) Close() {
 		for _, rec := range r.y4m {
 			close(rec.ch)
 		}
+		for _, rec := range r.av {
+			close(rec.ch)
+		}
 		r.wg.Wait()
-		if r.hold != nil {
-			r.hold()
+		for _, release := range r.holds {
+			release()
 		}
 	})
 }

@@ -233,7 +233,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	// push, an IVF recording), once for all of them.
 	vcfg := whep.VideoConfig{Bitrate: cfg.Bitrate, FrameRate: cfg.FPS, OnSample: s.onSample, OnDemand: true}
 	vcfg.MinBitrate = cfg.minBitrate()
-	if s.pubs, err = whep.NewStreamPublishers(s.stream, vcfg, whep.AudioConfig{}); err != nil {
+	if s.pubs, err = whep.NewStreamPublishers(s.stream, vcfg, whep.AudioConfig{OnSample: s.onAudioSample}); err != nil {
 		return nil, err
 	}
 	// pubs: VP8, then H.264, then audio.
@@ -473,6 +473,34 @@ func (s *Service) onSample(si whep.SampleInfo) {
 	s.onLatencySample(si)
 	if s.rec != nil {
 		s.rec.sample(si)
+		for _, rec := range s.rec.av {
+			if !rec.mp4 {
+				rec.video(si)
+			}
+		}
+	}
+}
+
+// onH264Sample runs on the H.264 encoder's goroutine: latency, and the
+// MP4 recordings.
+func (s *Service) onH264Sample(si whep.SampleInfo) {
+	s.onLatencySample(si)
+	if s.rec != nil {
+		for _, rec := range s.rec.av {
+			if rec.mp4 {
+				rec.video(si)
+			}
+		}
+	}
+}
+
+// onAudioSample runs on the Opus encoder's goroutine: the recordings with
+// sound.
+func (s *Service) onAudioSample(si whep.AudioSampleInfo) {
+	if s.rec != nil {
+		for _, rec := range s.rec.av {
+			rec.sound(si)
+		}
 	}
 }
 
@@ -500,8 +528,7 @@ func (s *Service) addH264(vcfg whep.VideoConfig) error {
 	}
 	vcfg.Codec, vcfg.ProfileLevelID = webrtc.MimeTypeH264, level.ProfileLevelID()
 	vcfg.StreamID = s.stream.ID()
-	// Latency only: the IVF recordings are VP8's.
-	vcfg.OnSample = s.onLatencySample
+	vcfg.OnSample = s.onH264Sample
 	p, err := whep.NewVideoPublisher(s.video, vcfg)
 	if err != nil {
 		return err

@@ -81,6 +81,20 @@ type AudioConfig struct {
 	// different streams).
 	StreamID string
 	Stream   *generator.MediaStream
+	// OnSample, when set, is called on the encode goroutine with every
+	// Opus packet handed to pion (for recordings). It must be quick.
+	OnSample func(AudioSampleInfo)
+}
+
+// AudioSampleInfo describes one Opus packet written to the pion track.
+type AudioSampleInfo struct {
+	// Data is the packet; only valid during the call.
+	Data []byte
+	// PTS and Duration are microseconds on the media clock.
+	PTS, Duration int64
+	// Channels and PreSkip (48 kHz samples) describe the stream, as an
+	// Opus header (OpusHead) says them.
+	Channels, PreSkip int
 }
 
 // SampleInfo describes one encoded video frame written to the pion track.
@@ -625,6 +639,9 @@ func (p *Publisher) runAudio(cfg AudioConfig) {
 			d := clock.duration(pk.PTS, pk.Duration)
 			if err := p.track.WriteSample(pmedia.Sample{Data: pk.Data, Duration: d}); err == nil {
 				p.samples.Add(1)
+			}
+			if cfg.OnSample != nil {
+				cfg.OnSample(AudioSampleInfo{Data: pk.Data, PTS: pk.PTS, Duration: pk.Duration, Channels: ch, PreSkip: enc.Lookahead()})
 			}
 		}
 	}

@@ -166,7 +166,7 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs.StringVar(&cfg.WHIPPush, "whip-push", cfg.WHIPPush, "also publish to this WHIP endpoint `URL` (reconnects with backoff)")
 	fs.StringVar(&cfg.WHIPPushCodec, "whip-push-codec", cfg.WHIPPushCodec, "video `codec` of --whip-push: vp8 or h264 (default: both offered, the server's choice sent)")
 	pushToken := fs.String("whip-token", "", "bearer token for --whip-push (prefer $"+envPushToken+")")
-	fs.Var(&listFlag{dst: &cfg.Record}, "record", "record to `FILE`.ivf (the VP8 sent) or FILE.y4m (composited frames); repeatable")
+	fs.Var(&listFlag{dst: &cfg.Record}, "record", "record to `FILE`.webm (VP8 and Opus as sent), FILE.mp4 (H.264 and Opus as sent, fragmented), FILE.ivf (the VP8 sent) or FILE.y4m (composited frames); repeatable")
 	fs.BoolVar(&cfg.Preview, "preview", cfg.Preview, "open a desktop preview window (needs a display; keys: F fullscreen, S save PNG, B barcode pass, Esc close)")
 	fs.StringVar(&cfg.SaveDir, "save-dir", cfg.SaveDir, "`DIR` for PNGs saved from the preview window")
 	udp := fs.String("udp-ports", "", "restrict ICE to UDP ports `MIN-MAX`")
