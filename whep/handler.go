@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/internal/rtcendpoint"
@@ -404,6 +405,13 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// Without BUNDLE, the viewer gets its first video section (its first
+	// section when it wants no video) and the others are rejected.
+	offer, unbundled, err := rtcendpoint.BundleOne(string(body), wantsVideo(string(body)))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	release, ok := h.unconnected.Admit(w, r, "sessions", h.cfg.ConnectTimeout)
 	if !ok {
 		return
@@ -418,7 +426,12 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	if rtcendpoint.FromLoopback(r) {
 		se = h.seLoop
 	}
-	s, answer, code, err := h.negotiate(r.Context(), se, string(body), release)
+	s, answer, code, err := h.negotiate(r.Context(), se, offer, release)
+	if err == nil && unbundled != nil {
+		if answer, err = unbundled.Answer(answer); err != nil {
+			code = http.StatusInternalServerError
+		}
+	}
 	if s == nil {
 		release()
 	}
@@ -582,6 +595,17 @@ func (h *Handler) watch(s *session) {
 			h.end(s)
 			return
 		}
+	}
+}
+
+// wantsVideo is the section of an offer without BUNDLE a viewer is
+// answered in: its first video section, or its first audio or video
+// section when it has no video.
+func wantsVideo(offer string) func(*sdp.MediaDescription) bool {
+	video := strings.Contains(offer, "\nm=video ")
+	return func(md *sdp.MediaDescription) bool {
+		m := md.MediaName.Media
+		return m == "video" || !video && m == "audio"
 	}
 }
 

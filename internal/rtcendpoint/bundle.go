@@ -54,6 +54,36 @@ func BundleOne(offer string, keep func(*sdp.MediaDescription) bool) (string, *Un
 	if u.Mid == "" {
 		return "", nil, errors.New("bad offer: no BUNDLE group, and no media section (with a mid) this endpoint can use")
 	}
+	// An offerer without BUNDLE may give each section its own ICE
+	// credentials and candidates (webrtcbin does); pion takes the first
+	// section's for its one transport. The others are rejected anyway: give
+	// them the kept section's credentials and none of their candidates.
+	var kept *sdp.MediaDescription
+	for _, md := range sd.MediaDescriptions {
+		if mid, _ := md.Attribute("mid"); mid == u.Mid {
+			kept = md
+		}
+	}
+	ufrag, _ := kept.Attribute("ice-ufrag")
+	pwd, _ := kept.Attribute("ice-pwd")
+	for _, md := range sd.MediaDescriptions {
+		if md == kept {
+			continue
+		}
+		attrs := md.Attributes[:0]
+		for _, a := range md.Attributes {
+			switch {
+			case a.Key == "candidate" || a.Key == "end-of-candidates":
+				continue
+			case a.Key == "ice-ufrag" && ufrag != "":
+				a.Value = ufrag
+			case a.Key == "ice-pwd" && pwd != "":
+				a.Value = pwd
+			}
+			attrs = append(attrs, a)
+		}
+		md.Attributes = attrs
+	}
 	sd.Attributes = append(sd.Attributes, sdp.Attribute{Key: "group", Value: "BUNDLE " + u.Mid})
 	b, err := sd.Marshal()
 	if err != nil {
