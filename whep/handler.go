@@ -2,13 +2,9 @@ package whep
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
-	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -104,9 +100,9 @@ type Handler struct {
 	// Config.IncludeLoopback). The pion API is built per PeerConnection
 	// (newAPI) because each needs its own congestion-control factory.
 	se, seLoop webrtc.SettingEngine
-	// links are the Link header values for ICEServers, with and without
-	// TURN credentials (see Config.ICEServers).
-	links, publicLinks []string
+	// front is the HTTP side shared with the WHIP endpoint (auth, CORS,
+	// Link headers, the offer's limits, the 201).
+	front rtcendpoint.Front
 
 	// unconnected counts each remote address's sessions that have not
 	// connected yet (Config.MaxUnconnectedPerAddr).
@@ -190,11 +186,13 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if _, err := newAPI(se, video, bweLimits{initial: 1, min: 1, max: 1}, func(*estimator) {}); err != nil {
 		return nil, err
 	}
-	return &Handler{
+	h := &Handler{
 		cfg: cfg, se: se, seLoop: seLoop, sessions: map[string]*session{}, video: video,
 		unconnected: rtcendpoint.NewUnconnected(cfg.MaxUnconnectedPerAddr),
-		links:       rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false),
-	}, nil
+		front:       rtcendpoint.NewFront("whep", cfg.Token, cfg.MaxBodyBytes, cfg.ICEServers),
+	}
+	h.front.Post, h.front.Delete, h.front.NotFound = h.post, h.delete, "no such session"
+	return h, nil
 }
 
 // videoFeedback is the RTCP feedback offered with every video codec:
@@ -300,75 +298,18 @@ func (h *Handler) Close() error {
 	return nil
 }
 
-func (h *Handler) setLinks(w http.ResponseWriter, authorized bool) {
-	links := h.publicLinks
-	if authorized {
-		links = h.links
-	}
-	for _, l := range links {
-		w.Header().Add("Link", l)
-	}
-}
-
 // ServeHTTP implements WHEP.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rtcendpoint.SetCORS(w)
-	switch r.Method {
-	case http.MethodOptions:
-		hd := w.Header()
-		hd.Set("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS, PATCH")
-		hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
-		hd.Set("Access-Control-Max-Age", "86400")
-		h.setLinks(w, h.authorized(r))
-		w.WriteHeader(http.StatusNoContent)
-		return
-	case http.MethodPost, http.MethodDelete, http.MethodPatch:
-	default:
-		w.Header().Set("Allow", "POST, DELETE, OPTIONS, PATCH")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if !h.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="whep"`)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
-	switch r.Method {
-	case http.MethodPost:
-		h.post(w, r)
-	case http.MethodDelete:
-		h.delete(w, r)
-	case http.MethodPatch:
-		// Non-trickle by design: the answer already carries all our
-		// candidates, and ICE restarts are done by a new POST.
-		w.Header().Set("Allow", "POST, DELETE, OPTIONS")
-		http.Error(w, "trickle ICE and ICE restart are not supported", http.StatusMethodNotAllowed)
-	}
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.front.ServeHTTP(w, r) }
 
-func (h *Handler) authorized(r *http.Request) bool {
-	if h.cfg.Token == "" {
-		return true
-	}
-	a := r.Header.Get("Authorization")
-	const p = "Bearer "
-	if len(a) < len(p) || !strings.EqualFold(a[:len(p)], p) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(a[len(p):]), []byte(h.cfg.Token)) == 1
-}
-
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
-	id := path.Base(r.URL.Path)
+func (h *Handler) delete(id string) bool {
 	h.mu.Lock()
 	s := h.sessions[id]
 	h.mu.Unlock()
 	if s == nil {
-		http.Error(w, "no such session", http.StatusNotFound)
-		return
+		return false
 	}
 	h.end(s)
-	w.WriteHeader(http.StatusOK)
+	return true
 }
 
 // reserve takes a viewer slot, so that concurrent POSTs cannot overshoot
@@ -386,28 +327,14 @@ func (h *Handler) reserve() (int, error) {
 	return 0, nil
 }
 
-func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/sdp" {
-		http.Error(w, "Content-Type must be application/sdp", http.StatusUnsupportedMediaType)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			http.Error(w, "offer too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "reading offer: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	if err := checkOffer(string(body)); err != nil {
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, body string) {
+	if err := checkOffer(body); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	// Without BUNDLE, the viewer gets its first video section (its first
 	// section when it wants no video) and the others are rejected.
-	offer, unbundled, err := rtcendpoint.BundleOne(string(body), wantsVideo(string(body)))
+	offer, unbundled, err := rtcendpoint.BundleOne(body, wantsVideo(body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -455,11 +382,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), code)
 		return
 	}
-	h.setLinks(w, true)
-	w.Header().Set("Content-Type", "application/sdp")
-	w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/"+s.id)
-	w.WriteHeader(http.StatusCreated)
-	io.WriteString(w, answer)
+	h.front.Answer(w, r, s.id, answer)
 }
 
 // negotiate creates the PeerConnection for offer and returns the session

@@ -2,14 +2,11 @@ package whip
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -137,9 +134,9 @@ type Handler struct {
 	cfg        Config
 	log        *slog.Logger
 	se, seLoop webrtc.SettingEngine
-	// links are the Link header values for ICEServers, with and without
-	// TURN credentials.
-	links, publicLinks []string
+	// front is the HTTP side shared with the WHEP endpoint (auth, CORS,
+	// Link headers, the offer's limits, the 201).
+	front rtcendpoint.Front
 	// unconnected counts each address's publications before their first
 	// frame (Config.MaxUnconnectedPerAddr).
 	unconnected                       *rtcendpoint.Unconnected
@@ -274,9 +271,11 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if _, err := newIngestAPI(se); err != nil {
 		return nil, err
 	}
-	return &Handler{cfg: cfg, log: log, se: se, seLoop: seLoop, pubs: map[string]*Publication{},
+	h := &Handler{cfg: cfg, log: log, se: se, seLoop: seLoop, pubs: map[string]*Publication{},
 		unconnected: rtcendpoint.NewUnconnected(cfg.MaxUnconnectedPerAddr),
-		links:       rtcendpoint.ICEServerLinks(cfg.ICEServers, true), publicLinks: rtcendpoint.ICEServerLinks(cfg.ICEServers, false)}, nil
+		front:       rtcendpoint.NewFront("whip", cfg.Token, cfg.MaxBodyBytes, cfg.ICEServers)}
+	h.front.Post, h.front.Delete, h.front.NotFound = h.post, h.delete, "no such publication"
+	return h, nil
 }
 
 // h264Profiles are the H.264 profiles ingest decodes, as the first two
@@ -364,72 +363,17 @@ func (h *Handler) Close() error {
 }
 
 // ServeHTTP implements WHIP.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rtcendpoint.SetCORS(w)
-	switch r.Method {
-	case http.MethodOptions:
-		hd := w.Header()
-		hd.Set("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS, PATCH")
-		hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
-		hd.Set("Access-Control-Max-Age", "86400")
-		h.setLinks(w, h.authorized(r))
-		w.WriteHeader(http.StatusNoContent)
-		return
-	case http.MethodPost, http.MethodDelete, http.MethodPatch:
-	default:
-		w.Header().Set("Allow", "POST, DELETE, OPTIONS, PATCH")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	if !h.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="whip"`)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		return
-	}
-	switch r.Method {
-	case http.MethodPost:
-		h.post(w, r)
-	case http.MethodDelete:
-		h.delete(w, r)
-	case http.MethodPatch:
-		w.Header().Set("Allow", "POST, DELETE, OPTIONS")
-		http.Error(w, "trickle ICE and ICE restart are not supported", http.StatusMethodNotAllowed)
-	}
-}
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.front.ServeHTTP(w, r) }
 
-func (h *Handler) setLinks(w http.ResponseWriter, authorized bool) {
-	links := h.publicLinks
-	if authorized {
-		links = h.links
-	}
-	for _, l := range links {
-		w.Header().Add("Link", l)
-	}
-}
-
-func (h *Handler) authorized(r *http.Request) bool {
-	if h.cfg.Token == "" {
-		return true
-	}
-	a := r.Header.Get("Authorization")
-	const p = "Bearer "
-	if len(a) < len(p) || !strings.EqualFold(a[:len(p)], p) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(a[len(p):]), []byte(h.cfg.Token)) == 1
-}
-
-func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
-	id := path.Base(r.URL.Path)
+func (h *Handler) delete(id string) bool {
 	h.mu.Lock()
 	p := h.pubs[id]
 	h.mu.Unlock()
 	if p == nil {
-		http.Error(w, "no such publication", http.StatusNotFound)
-		return
+		return false
 	}
 	h.end(p, io.EOF)
-	w.WriteHeader(http.StatusOK)
+	return true
 }
 
 func (h *Handler) reserve() (int, error) {
@@ -446,27 +390,13 @@ func (h *Handler) reserve() (int, error) {
 	return 0, nil
 }
 
-func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/sdp" {
-		http.Error(w, "Content-Type must be application/sdp", http.StatusUnsupportedMediaType)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			http.Error(w, "offer too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "reading offer: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	hasAudio, err := checkOffer(string(body))
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, body string) {
+	hasAudio, err := checkOffer(body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	offer, unbundled, err := rtcendpoint.BundleOne(string(body), decodableVideo)
+	offer, unbundled, err := rtcendpoint.BundleOne(body, decodableVideo)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -525,11 +455,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.OnPublish != nil {
 		h.cfg.OnPublish(p)
 	}
-	h.setLinks(w, true)
-	w.Header().Set("Content-Type", "application/sdp")
-	w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/"+p.ID)
-	w.WriteHeader(http.StatusCreated)
-	io.WriteString(w, answer)
+	h.front.Answer(w, r, p.ID, answer)
 }
 
 // checkOffer parses the offer and requires a section sending VP8 or
