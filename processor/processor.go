@@ -17,8 +17,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"sync"
 
+	"github.com/shadercast/shadercast/internal/dropq"
 	"github.com/shadercast/shadercast/media"
 	"github.com/shadercast/shadercast/source"
 )
@@ -54,109 +54,32 @@ type Stats struct {
 }
 
 // Processor is a bounded, drop-oldest queue of frames with one or more
-// producers and readers. Safe for concurrent use.
+// producers and readers (dropq.Ring, the project's one such queue). Safe
+// for concurrent use.
 type Processor[T Frame] struct {
-	max int
-
-	mu     sync.Mutex
-	q      []T // ring of len max
-	head   int
-	n      int
-	closed bool
-	err    error         // what readers get once the queue is empty and closed
-	wake   chan struct{} // closed on the next Push or Close, when a reader waits on it
-	done   chan struct{}
-	st     Stats
+	r *dropq.Ring[T]
 }
 
 // New makes a processor.
 func New[T Frame](opts Options) *Processor[T] {
-	if opts.MaxBufferSize <= 0 {
-		opts.MaxBufferSize = 1
-	}
-	return &Processor[T]{max: opts.MaxBufferSize, q: make([]T, opts.MaxBufferSize), done: make(chan struct{})}
+	return &Processor[T]{r: dropq.NewRing[T](max(opts.MaxBufferSize, 1))}
 }
 
 // Push queues f, which the processor now owns. It never blocks: when the
 // queue is full the oldest frame is closed and counted as dropped. After
 // Close, f is closed and ErrClosed returned.
 func (p *Processor[T]) Push(f T) error {
-	var evicted T
-	var evict bool
-	p.mu.Lock()
-	p.st.Pushed++
-	if p.closed {
-		p.st.Dropped++
-		p.mu.Unlock()
-		f.Close()
+	if _, err := p.r.Push(f); err != nil {
 		return ErrClosed
 	}
-	if p.n == p.max {
-		evicted, evict = p.q[p.head], true
-		var zero T
-		p.q[p.head] = zero
-		p.head = (p.head + 1) % p.max
-		p.n--
-		p.st.Dropped++
-	}
-	p.q[(p.head+p.n)%p.max] = f
-	p.n++
-	p.signalLocked()
-	p.mu.Unlock()
-	if evict {
-		// Outside the lock: closing returns a buffer to the pool, which
-		// has its own locking.
-		evicted.Close()
-	}
 	return nil
-}
-
-func (p *Processor[T]) signalLocked() {
-	if p.wake != nil {
-		close(p.wake)
-		p.wake = nil
-	}
 }
 
 // Read returns the oldest queued frame, waiting for one if the queue is
 // empty; the caller owns it. When the processor is closed and empty it
 // returns io.EOF (Close(nil)) or Close's reason; when ctx ends first,
 // ctx.Err().
-func (p *Processor[T]) Read(ctx context.Context) (T, error) {
-	var zero T
-	for {
-		p.mu.Lock()
-		if p.n > 0 {
-			f := p.q[p.head]
-			p.q[p.head] = zero
-			p.head = (p.head + 1) % p.max
-			p.n--
-			p.st.Read++
-			p.mu.Unlock()
-			return f, nil
-		}
-		if p.closed {
-			err := p.err
-			p.mu.Unlock()
-			return zero, err
-		}
-		if p.wake == nil {
-			p.wake = make(chan struct{})
-		}
-		w := p.wake
-		p.mu.Unlock()
-		// A done context wins over a frame that arrives at the same time:
-		// the caller asked to stop.
-		if err := ctx.Err(); err != nil {
-			return zero, err
-		}
-		select {
-		case <-w:
-		case <-ctx.Done():
-			return zero, ctx.Err()
-		}
-	}
-}
+func (p *Processor[T]) Read(ctx context.Context) (T, error) { return p.r.Read(ctx) }
 
 // Close ends the stream: queued frames are closed (counted as dropped),
 // later Pushes are refused, and readers get io.EOF when reason is nil, else
@@ -165,46 +88,20 @@ func (p *Processor[T]) Close(reason error) {
 	if reason == nil {
 		reason = io.EOF
 	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return
-	}
-	p.closed, p.err = true, reason
-	var zero T
-	out := make([]T, 0, p.n)
-	for ; p.n > 0; p.n-- {
-		out = append(out, p.q[p.head])
-		p.q[p.head] = zero
-		p.head = (p.head + 1) % p.max
-	}
-	p.st.Dropped += uint64(len(out))
-	p.signalLocked()
-	close(p.done)
-	p.mu.Unlock()
-	for _, f := range out {
-		f.Close()
-	}
+	p.r.Close(reason)
 }
 
 // Done is closed when Close was called.
-func (p *Processor[T]) Done() <-chan struct{} { return p.done }
+func (p *Processor[T]) Done() <-chan struct{} { return p.r.Done() }
 
 // Err is the reason readers get once the queue is drained (io.EOF for a
 // clean end), or nil while the processor is open.
-func (p *Processor[T]) Err() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.err
-}
+func (p *Processor[T]) Err() error { return p.r.Err() }
 
 // Stats returns the counters.
 func (p *Processor[T]) Stats() Stats {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	st := p.st
-	st.Queued = p.n
-	return st
+	st := p.r.Stats()
+	return Stats{Pushed: st.Pushed, Read: st.Read, Dropped: st.Dropped, Queued: st.Queued}
 }
 
 // Video reads a video processor as a source.Video.

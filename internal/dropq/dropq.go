@@ -1,10 +1,11 @@
 // Package dropq is the bounded queue with a drop-oldest policy that
 // shadercast uses wherever a producer must never wait for its consumer
-// (frames from inputs, sound, events to slow clients, key presses): the
-// newest entry matters most, so when the queue is full the oldest one
-// goes. processor.Processor is the same policy with readers that wait and
-// a close; this one is a channel, so that its consumer can select on it
-// with other channels.
+// (frames from inputs, sound, events to slow clients, key presses, the
+// WHIP ingest's frames, each consumer of a generator track): the newest
+// entry matters most, so when the queue is full the oldest one goes. It
+// comes in two forms: Queue, over a channel, for a consumer that selects
+// on it with other channels; Ring, for frames with readers that wait and
+// an end (processor.Processor and generator.Sink are built on it).
 package dropq
 
 import (

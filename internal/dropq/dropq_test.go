@@ -1,6 +1,8 @@
 package dropq
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"testing"
 )
@@ -77,5 +79,56 @@ func TestConcurrentPushers(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("entry %d accounted for %d times", v, n)
 		}
+	}
+}
+
+type closer struct {
+	v      int
+	closed *[]int
+}
+
+func (c closer) Close() error { *c.closed = append(*c.closed, c.v); return nil }
+
+// TestRing: a full ring closes its oldest entry; End keeps what is queued
+// readable and then gives its reason; Close closes what is queued; pushes
+// after either are closed and refused; a reader waiting on an empty ring
+// stops with its context.
+func TestRing(t *testing.T) {
+	var closed []int
+	r := NewRing[closer](2)
+	for i := range 3 {
+		if ev, err := r.Push(closer{i, &closed}); err != nil || ev != (i == 2) {
+			t.Fatalf("Push(%d): %v %v", i, ev, err)
+		}
+	}
+	if len(closed) != 1 || closed[0] != 0 {
+		t.Fatalf("evicted %v", closed)
+	}
+	end := errors.New("the end")
+	r.End(end)
+	if _, err := r.Push(closer{9, &closed}); !errors.Is(err, ErrEnded) || closed[len(closed)-1] != 9 {
+		t.Errorf("a push after End: %v, closed %v", err, closed)
+	}
+	for want := 1; want <= 2; want++ {
+		if v, err := r.Read(context.Background()); err != nil || v.v != want {
+			t.Fatalf("Read after End: %v %v, want %d", v, err, want)
+		}
+	}
+	if _, err := r.Read(context.Background()); err != end {
+		t.Errorf("Read past the end: %v", err)
+	}
+	r2 := NewRing[closer](4)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := r2.Read(ctx); err != context.Canceled {
+		t.Errorf("a done context on an empty ring: %v", err)
+	}
+	r2.Push(closer{5, &closed})
+	r2.Close(end)
+	if closed[len(closed)-1] != 5 || r2.Stats().Dropped != 1 {
+		t.Errorf("Close left %v, stats %+v", closed, r2.Stats())
+	}
+	if _, err := r2.Read(context.Background()); err != end {
+		t.Errorf("Read after Close: %v", err)
 	}
 }
