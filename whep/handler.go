@@ -110,11 +110,9 @@ type Handler struct {
 	// connectTimeouts counts what HandlerStats reports.
 	connectTimeouts atomic.Uint64
 
-	mu       sync.Mutex
-	sessions map[string]*session
-	pending  int // slots reserved by POSTs still negotiating
-	closed   bool
-	wg       sync.WaitGroup // every session goroutine
+	// sessions are the live sessions, the slots of POSTs still
+	// negotiating, and every session goroutine.
+	sessions rtcendpoint.Sessions[*session]
 }
 
 // HandlerStats counts what the handler refused or ended; cumulative.
@@ -145,7 +143,7 @@ type session struct {
 	// deadline runs from then.
 	answered chan struct{}
 	once     sync.Once
-	ended    bool // under Handler.mu: end has started, never register it
+	ended    bool // under Handler.sessions' lock: end has started, never register it
 	done     chan struct{}
 	// detach unregisters the session's bandwidth estimator from the video
 	// publishers. Written by negotiate before any goroutine that may call
@@ -187,7 +185,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		cfg: cfg, se: se, seLoop: seLoop, sessions: map[string]*session{}, video: video,
+		cfg: cfg, se: se, seLoop: seLoop, video: video,
 		unconnected: rtcendpoint.NewUnconnected(cfg.MaxUnconnectedPerAddr),
 		front:       rtcendpoint.NewFront("whep", cfg.Token, cfg.MaxBodyBytes, cfg.ICEServers),
 	}
@@ -275,26 +273,12 @@ func newAPI(se webrtc.SettingEngine, video []webrtc.RTPCodecParameters, l bweLim
 }
 
 // Sessions returns the number of live sessions.
-func (h *Handler) Sessions() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.sessions)
-}
+func (h *Handler) Sessions() int { return h.sessions.Len() }
 
 // Close ends every session, refuses new ones (503) and waits for all
 // session goroutines. It is idempotent.
 func (h *Handler) Close() error {
-	h.mu.Lock()
-	h.closed = true
-	ss := make([]*session, 0, len(h.sessions))
-	for _, s := range h.sessions {
-		ss = append(ss, s)
-	}
-	h.mu.Unlock()
-	for _, s := range ss {
-		h.end(s)
-	}
-	h.wg.Wait()
+	h.sessions.Close(h.end)
 	return nil
 }
 
@@ -302,29 +286,19 @@ func (h *Handler) Close() error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.front.ServeHTTP(w, r) }
 
 func (h *Handler) delete(id string) bool {
-	h.mu.Lock()
-	s := h.sessions[id]
-	h.mu.Unlock()
-	if s == nil {
-		return false
+	s, ok := h.sessions.Get(id)
+	if ok {
+		h.end(s)
 	}
-	h.end(s)
-	return true
+	return ok
 }
 
 // reserve takes a viewer slot, so that concurrent POSTs cannot overshoot
 // MaxViewers while they negotiate.
 func (h *Handler) reserve() (int, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return http.StatusServiceUnavailable, errClosed
-	}
-	if len(h.sessions)+h.pending >= h.cfg.MaxViewers {
+	return h.sessions.Reserve(h.cfg.MaxViewers, errClosed, func(int) (int, error) {
 		return http.StatusServiceUnavailable, errors.New("too many viewers")
-	}
-	h.pending++
-	return 0, nil
+	})
 }
 
 func (h *Handler) post(w http.ResponseWriter, r *http.Request, body string) {
@@ -362,19 +336,23 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, body string) {
 	if s == nil {
 		release()
 	}
-	h.mu.Lock()
-	h.pending--
-	if err == nil && h.closed {
-		err, code = errClosed, http.StatusServiceUnavailable
-	}
-	if err == nil && s.ended {
-		// The connection failed while we were still gathering.
-		err, code = errors.New("connection failed during negotiation"), http.StatusServiceUnavailable
-	}
 	if err == nil {
-		h.sessions[s.id] = s
+		err = h.sessions.Settle(s.id, s, true, func(closed bool) error {
+			switch {
+			case closed:
+				return errClosed
+			case s.ended:
+				// The connection failed while we were still gathering.
+				return errors.New("connection failed during negotiation")
+			}
+			return nil
+		})
+		if err != nil {
+			code = http.StatusServiceUnavailable
+		}
+	} else {
+		h.sessions.Settle("", nil, false, nil)
 	}
-	h.mu.Unlock()
 	if err != nil {
 		if s != nil {
 			h.end(s)
@@ -623,30 +601,13 @@ func (h *Handler) negotiated(pc *webrtc.PeerConnection, senders []*webrtc.RTPSen
 
 // spawn runs f on a goroutine that Close waits for, unless the handler is
 // closed already (WaitGroup.Add must not race with a Wait at zero).
-func (h *Handler) spawn(f func()) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return false
-	}
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		f()
-	}()
-	return true
-}
+func (h *Handler) spawn(f func()) bool { return h.sessions.Go(f) }
 
 // end closes s's PeerConnection and forgets it. Idempotent; safe from any
 // goroutine except pion's callbacks.
 func (h *Handler) end(s *session) {
 	s.once.Do(func() {
-		h.mu.Lock()
-		s.ended = true
-		if h.sessions[s.id] == s {
-			delete(h.sessions, s.id)
-		}
-		h.mu.Unlock()
+		h.sessions.Remove(s.id, s, func() { s.ended = true })
 		for _, f := range s.detach {
 			f()
 		}

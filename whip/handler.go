@@ -142,11 +142,9 @@ type Handler struct {
 	unconnected                       *rtcendpoint.Unconnected
 	connectTimeouts, tooLarge, panics atomic.Uint64
 
-	mu      sync.Mutex
-	pubs    map[string]*Publication
-	pending int
-	closed  bool
-	wg      sync.WaitGroup
+	// pubs are the live publications, the slots of POSTs still
+	// negotiating, and every goroutine the handler starts.
+	pubs rtcendpoint.Sessions[*Publication]
 }
 
 // Publication is one live publisher. Video is always present; Audio is nil
@@ -173,11 +171,11 @@ type Publication struct {
 	// deadline runs from then.
 	answered chan struct{}
 	once     sync.Once
-	ended    bool // under h.mu
+	ended    bool // under h.pubs' lock
 	done     chan struct{}
 	err      error // set before done closes
 	wg       sync.WaitGroup
-	tracks   bool // under h.mu: receive loops may still register
+	tracks   bool // under h.pubs' lock: receive loops may still register
 	// videoTaken and audioTaken: the first track of each kind is decoded,
 	// any further one is read and discarded.
 	videoTaken, audioTaken atomic.Bool
@@ -271,7 +269,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if _, err := newIngestAPI(se); err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, log: log, se: se, seLoop: seLoop, pubs: map[string]*Publication{},
+	h := &Handler{cfg: cfg, log: log, se: se, seLoop: seLoop,
 		unconnected: rtcendpoint.NewUnconnected(cfg.MaxUnconnectedPerAddr),
 		front:       rtcendpoint.NewFront("whip", cfg.Token, cfg.MaxBodyBytes, cfg.ICEServers)}
 	h.front.Post, h.front.Delete, h.front.NotFound = h.post, h.delete, "no such publication"
@@ -336,29 +334,13 @@ func newIngestAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 
 // Publications returns the live publications.
 func (h *Handler) Publications() []*Publication {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make([]*Publication, 0, len(h.pubs))
-	for _, p := range h.pubs {
-		out = append(out, p)
-	}
-	return out
+	return h.pubs.List()
 }
 
 // Close ends every publication (ErrHandlerClosed), refuses new ones (503)
 // and waits for every goroutine it started. Idempotent.
 func (h *Handler) Close() error {
-	h.mu.Lock()
-	h.closed = true
-	ps := make([]*Publication, 0, len(h.pubs))
-	for _, p := range h.pubs {
-		ps = append(ps, p)
-	}
-	h.mu.Unlock()
-	for _, p := range ps {
-		h.end(p, ErrHandlerClosed)
-	}
-	h.wg.Wait()
+	h.pubs.Close(func(p *Publication) { h.end(p, ErrHandlerClosed) })
 	return nil
 }
 
@@ -366,28 +348,17 @@ func (h *Handler) Close() error {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.front.ServeHTTP(w, r) }
 
 func (h *Handler) delete(id string) bool {
-	h.mu.Lock()
-	p := h.pubs[id]
-	h.mu.Unlock()
-	if p == nil {
-		return false
+	p, ok := h.pubs.Get(id)
+	if ok {
+		h.end(p, io.EOF)
 	}
-	h.end(p, io.EOF)
-	return true
+	return ok
 }
 
 func (h *Handler) reserve() (int, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return http.StatusServiceUnavailable, ErrHandlerClosed
-	}
-	if len(h.pubs)+h.pending >= h.cfg.MaxPublishers {
-		return http.StatusConflict, fmt.Errorf("%d publisher(s) already live; this endpoint accepts %d at a time",
-			len(h.pubs)+h.pending, h.cfg.MaxPublishers)
-	}
-	h.pending++
-	return 0, nil
+	return h.pubs.Reserve(h.cfg.MaxPublishers, ErrHandlerClosed, func(n int) (int, error) {
+		return http.StatusConflict, fmt.Errorf("%d publisher(s) already live; this endpoint accepts %d at a time", n, h.cfg.MaxPublishers)
+	})
 }
 
 func (h *Handler) post(w http.ResponseWriter, r *http.Request, body string) {
@@ -428,18 +399,22 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, body string) {
 	if p == nil {
 		release()
 	}
-	h.mu.Lock()
-	h.pending--
-	if err == nil && h.closed {
-		err, code = ErrHandlerClosed, http.StatusServiceUnavailable
-	}
-	if err == nil && p.ended {
-		err, code = errors.New("connection failed during negotiation"), http.StatusServiceUnavailable
-	}
 	if err == nil {
-		h.pubs[p.ID] = p
+		err = h.pubs.Settle(p.ID, p, true, func(closed bool) error {
+			switch {
+			case closed:
+				return ErrHandlerClosed
+			case p.ended:
+				return errors.New("connection failed during negotiation")
+			}
+			return nil
+		})
+		if err != nil {
+			code = http.StatusServiceUnavailable
+		}
+	} else {
+		h.pubs.Settle("", nil, false, nil)
 	}
-	h.mu.Unlock()
 	if err != nil {
 		if p != nil {
 			h.end(p, err)
@@ -541,13 +516,15 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 	pc.OnTrack(func(tr *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 		// pion may call this after pc.Close returned; the flag keeps
 		// wg.Add from racing with end's Wait.
-		h.mu.Lock()
-		if !p.tracks {
-			h.mu.Unlock()
+		taken := false
+		h.pubs.Locked(func() {
+			if taken = p.tracks; taken {
+				p.wg.Add(1)
+			}
+		})
+		if !taken {
 			return
 		}
-		p.wg.Add(1)
-		h.mu.Unlock()
 		defer p.wg.Done()
 		// One track of each kind feeds the queues; a second one (an
 		// offer with two video sections) would interleave two pictures.
@@ -654,35 +631,20 @@ func (h *Handler) fail(p *Publication, err error) {
 	h.spawn(func() { h.end(p, err) })
 }
 
-func (h *Handler) spawn(f func()) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return false
-	}
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		f()
-	}()
-	return true
-}
+func (h *Handler) spawn(f func()) bool { return h.pubs.Go(f) }
 
 // end closes p's PeerConnection, waits for its receive loops and ends its
 // streams with reason. Idempotent; safe from any goroutine except pion's
 // callbacks.
 func (h *Handler) end(p *Publication, reason error) {
 	p.once.Do(func() {
-		h.mu.Lock()
-		p.ended = true
-		p.tracks = false
-		if p.release != nil {
-			p.release()
-		}
-		if h.pubs[p.ID] == p {
-			delete(h.pubs, p.ID)
-		}
-		h.mu.Unlock()
+		h.pubs.Remove(p.ID, p, func() {
+			p.ended = true
+			p.tracks = false
+			if p.release != nil {
+				p.release()
+			}
+		})
 		p.pc.Close()
 		p.wg.Wait()
 		p.video.P.Close(reason)
