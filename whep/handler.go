@@ -193,12 +193,6 @@ func NewHandler(cfg Config) (*Handler, error) {
 	return h, nil
 }
 
-// videoFeedback is the RTCP feedback offered with every video codec:
-// transport-cc asks the viewer for TWCC feedback, which GCC turns into
-// its estimate.
-var videoFeedback = []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
-	{Type: webrtc.TypeRTCPFBTransportCC}}
-
 // videoCodecs are the video codecs the handler registers: those of its
 // publishers, each once, in the publishers' order. H.264 comes twice: as
 // sent (constrained baseline) and as baseline, which viewers that offer
@@ -212,7 +206,7 @@ func videoCodecs(pubs []*Publisher) []webrtc.RTPCodecParameters {
 			continue
 		}
 		seen[c.MimeType] = true
-		c.RTCPFeedback = videoFeedback
+		c.RTCPFeedback = rtcendpoint.VideoFeedback
 		switch c.MimeType {
 		case webrtc.MimeTypeVP8:
 			out = append(out, webrtc.RTPCodecParameters{RTPCodecCapability: c, PayloadType: 96})
@@ -231,20 +225,11 @@ func videoCodecs(pubs []*Publisher) []webrtc.RTPCodecParameters {
 // and RTCP reports); got receives the PeerConnection's estimator when it
 // is created.
 func newAPI(se webrtc.SettingEngine, video []webrtc.RTPCodecParameters, l bweLimits, got func(*estimator)) (*webrtc.API, error) {
-	m := &webrtc.MediaEngine{}
 	// Only what we can send: an offer without any of them then has no
 	// codec in common, and the session is refused instead of binding a
 	// track to a codec we never produce.
-	for _, c := range video {
-		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, err
-		}
-	}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
-			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}},
-		PayloadType: 111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
+	m, err := rtcendpoint.NewMediaEngine(video)
+	if err != nil {
 		return nil, err
 	}
 	// Order matters: the first registered interceptor is the innermost
@@ -261,12 +246,7 @@ func newAPI(se webrtc.SettingEngine, video []webrtc.RTPCodecParameters, l bweLim
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, err
 	}
-	// The useful part of pion's defaults for a sender: NACK (without it
-	// 2% loss gives silently corrupted pictures) and RTCP reports.
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		return nil, err
-	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+	if err := rtcendpoint.AddNACKAndReports(m, reg); err != nil {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil

@@ -18,6 +18,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/shadercast/shadercast/internal/rtcendpoint"
 	"github.com/shadercast/shadercast/whep"
 )
 
@@ -154,34 +155,22 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 // videoCodecs are the push's video codecs, one per video publisher, in
 // their order, with the payload types the offer gives them.
 func (c *Client) videoCodecs() []webrtc.RTPCodecParameters {
-	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
 	var out []webrtc.RTPCodecParameters
 	for i, p := range c.video {
 		vc := p.Capability()
-		vc.RTCPFeedback = fb
+		vc.RTCPFeedback = rtcendpoint.VideoFeedback
 		out = append(out, webrtc.RTPCodecParameters{RTPCodecCapability: vc, PayloadType: webrtc.PayloadType(96 + 2*i)})
 	}
 	return out
 }
 
 func (c *Client) newAPI() (*webrtc.API, error) {
-	m := &webrtc.MediaEngine{}
-	for _, vc := range c.videoCodecs() {
-		if err := m.RegisterCodec(vc, webrtc.RTPCodecTypeVideo); err != nil {
-			return nil, err
-		}
-	}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
-		PayloadType:        111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
+	m, err := rtcendpoint.NewMediaEngine(c.videoCodecs())
+	if err != nil {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		return nil, err
-	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+	if err := rtcendpoint.AddNACKAndReports(m, reg); err != nil {
 		return nil, err
 	}
 	var se webrtc.SettingEngine

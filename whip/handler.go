@@ -288,42 +288,29 @@ var h264Profiles = []string{"42e0", "42c0", "4200", "4d00", "4d40", "6400", "640
 // publisher repairs most losses before they are gaps), RTCP receiver
 // reports, and TWCC feedback for the publisher's bandwidth estimation.
 func newIngestAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
-	m := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{{Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"},
-		{Type: webrtc.TypeRTCPFBTransportCC}}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb},
+	video := []webrtc.RTPCodecParameters{{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: rtcendpoint.VideoFeedback},
 		PayloadType:        96,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, err
-	}
+	}}
 	pt := webrtc.PayloadType(97)
 	for _, profile := range h264Profiles {
 		for _, mode := range []string{"1", "0"} {
-			if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-				RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
+			video = append(video, webrtc.RTPCodecParameters{
+				RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: rtcendpoint.VideoFeedback,
 					SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=" + mode + ";profile-level-id=" + profile + "1f"},
 				PayloadType: pt,
-			}, webrtc.RTPCodecTypeVideo); err != nil {
-				return nil, err
-			}
-			if pt++; pt == 111 { // Opus's
+			})
+			if pt++; pt == rtcendpoint.Opus.PayloadType {
 				pt++
 			}
 		}
 	}
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-			SDPFmtpLine: "minptime=10;useinbandfec=1", RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}},
-		PayloadType: 111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
+	m, err := rtcendpoint.NewMediaEngine(video)
+	if err != nil {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		return nil, err
-	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+	if err := rtcendpoint.AddNACKAndReports(m, reg); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {
