@@ -614,13 +614,7 @@ func (h *Handler) chooseVideo(offer string) *Publisher {
 		if md.MediaName.Media != "video" {
 			continue
 		}
-		for _, pt := range md.MediaName.Formats {
-			name := ""
-			for _, a := range md.Attributes {
-				if v, ok := strings.CutPrefix(a.Value, pt+" "); ok && a.Key == "rtpmap" {
-					name, _, _ = strings.Cut(v, "/")
-				}
-			}
+		for _, name := range rtcendpoint.CodecOrder(md) {
 			for _, p := range h.cfg.Publishers {
 				if p.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(p.Codec(), "video/"+name) {
 					return p

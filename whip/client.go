@@ -493,17 +493,10 @@ func (c *Client) answered(answer, mid string) *whep.Publisher {
 		if m, _ := md.Attribute("mid"); m != mid {
 			continue
 		}
-		for _, pt := range md.MediaName.Formats {
-			for _, a := range md.Attributes {
-				v, ok := strings.CutPrefix(a.Value, pt+" ")
-				if a.Key != "rtpmap" || !ok {
-					continue
-				}
-				name, _, _ := strings.Cut(v, "/")
-				for _, p := range c.video {
-					if strings.EqualFold(p.Codec(), "video/"+name) {
-						return p
-					}
+		for _, name := range rtcendpoint.CodecOrder(md) {
+			for _, p := range c.video {
+				if strings.EqualFold(p.Codec(), "video/"+name) {
+					return p
 				}
 			}
 		}

@@ -2,6 +2,7 @@ package rtcendpoint
 
 import (
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/pion/sdp/v3"
@@ -154,4 +155,24 @@ func HasCodec(md *sdp.MediaDescription, name string) bool {
 		}
 	}
 	return false
+}
+
+// CodecOrder lists the codecs md offers, by their rtpmap encoding names
+// ("VP8", "H264", "opus"), in the order of its payload types: the order
+// of preference (RFC 3264). A name comes once.
+func CodecOrder(md *sdp.MediaDescription) []string {
+	var out []string
+	for _, pt := range md.MediaName.Formats {
+		for _, a := range md.Attributes {
+			v, ok := strings.CutPrefix(a.Value, pt+" ")
+			if a.Key != "rtpmap" || !ok {
+				continue
+			}
+			name, _, _ := strings.Cut(v, "/")
+			if !slices.ContainsFunc(out, func(n string) bool { return strings.EqualFold(n, name) }) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }

@@ -41,3 +41,13 @@ func TestBundleOne(t *testing.T) {
 		t.Errorf("answer:\n%s", got)
 	}
 }
+
+// TestCodecOrder: names in payload-type order, each once.
+func TestCodecOrder(t *testing.T) {
+	md := &sdp.MediaDescription{MediaName: sdp.MediaName{Formats: []string{"102", "96", "104", "97"}},
+		Attributes: []sdp.Attribute{{Key: "rtpmap", Value: "96 VP8/90000"}, {Key: "rtpmap", Value: "97 rtx/90000"},
+			{Key: "rtpmap", Value: "102 H264/90000"}, {Key: "rtpmap", Value: "104 H264/90000"}}}
+	if got := strings.Join(CodecOrder(md), ","); got != "H264,VP8,rtx" {
+		t.Errorf("CodecOrder = %s", got)
+	}
+}
