@@ -24,11 +24,12 @@ type Unbundled struct {
 }
 
 // BundleOne prepares an offer for pion. An offer with a BUNDLE group is
-// returned as it is, with a nil *Unbundled. Without one, the first active
-// section keep accepts is put alone in a BUNDLE group (so pion answers it
-// and rejects the rest), and the *Unbundled returned must be applied to
-// the answer (Answer). An offer with no section keep accepts is an error
-// saying so.
+// returned as it is, with a nil *Unbundled. Without one, its first active
+// section, when keep accepts it, is put alone in a BUNDLE group (so pion
+// answers it and rejects the rest), and the *Unbundled returned must be
+// applied to the answer (Answer). When keep refuses the first section it
+// is an error saying what to offer instead: peers without BUNDLE do not
+// start a later section after a rejected one (webrtcbin 1.22, pion).
 func BundleOne(offer string, keep func(*sdp.MediaDescription) bool) (string, *Unbundled, error) {
 	sd, err := ParseOffer(offer)
 	if err != nil {
@@ -40,20 +41,26 @@ func BundleOne(offer string, keep func(*sdp.MediaDescription) bool) (string, *Un
 		}
 	}
 	u := &Unbundled{}
+	first := true
 	for _, md := range sd.MediaDescriptions {
 		if md.MediaName.Port.Value == 0 {
 			continue
 		}
 		mid, _ := md.Attribute("mid")
 		switch {
-		case u.Mid == "" && mid != "" && keep(md):
+		case first && mid != "" && keep(md):
 			u.Mid = mid
 		default:
 			u.Rejected++
 		}
+		first = false
 	}
 	if u.Mid == "" {
-		return "", nil, errors.New("bad offer: no BUNDLE group, and no media section (with a mid) this endpoint can use")
+		// Peers without BUNDLE (webrtcbin's bundle-policy none, pion as an
+		// offerer) do not start a later section when an earlier one is
+		// rejected: a 201 would carry nothing, so say what works instead.
+		return "", nil, errors.New("bad offer: without a BUNDLE group only the offer's first media section can be answered, " +
+			"and it is not one this endpoint can use: offer with bundle-policy max-bundle or max-compat, or put the video first")
 	}
 	// An offerer without BUNDLE may give each section its own ICE
 	// credentials and candidates (webrtcbin does); pion takes the first

@@ -7,13 +7,18 @@ import (
 	"github.com/pion/sdp/v3"
 )
 
-const unbundledOffer = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n" +
-	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a\r\na=sendonly\r\na=rtpmap:111 opus/48000/2\r\n" +
-	"m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:v\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n"
+const (
+	offerHead  = "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+	audioOffer = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:a\r\na=sendonly\r\na=ice-ufrag:aaaa\r\na=ice-pwd:apwd\r\n" +
+		"a=rtpmap:111 opus/48000/2\r\na=candidate:1 1 udp 1 127.0.0.1 5001 typ host\r\n"
+	videoOffer = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:v\r\na=sendonly\r\na=ice-ufrag:vvvv\r\na=ice-pwd:vpwd\r\n" +
+		"a=rtpmap:96 VP8/90000\r\na=candidate:1 1 udp 1 127.0.0.1 5002 typ host\r\n"
+	unbundledOffer = offerHead + videoOffer + audioOffer
+)
 
-// TestBundleOne: an offer without BUNDLE gets a group of the one section
-// kept; one with BUNDLE is left alone; one with no section to keep is an
-// error. The answer loses its group, and the candidates written in the
+// TestBundleOne: an offer without BUNDLE gets a group of its first
+// section; one with BUNDLE is left alone; one whose first section cannot
+// be kept is an error saying what to offer. The answer loses its group, and the candidates written in the
 // first section move to the kept one.
 func TestBundleOne(t *testing.T) {
 	video := func(md *sdp.MediaDescription) bool { return md.MediaName.Media == "video" }
@@ -21,7 +26,15 @@ func TestBundleOne(t *testing.T) {
 	if err != nil || u == nil || u.Mid != "v" || u.Rejected != 1 || !strings.Contains(out, "a=group:BUNDLE v\r\n") {
 		t.Fatalf("BundleOne: %v %+v\n%s", err, u, out)
 	}
-	bundled := strings.Replace(unbundledOffer, "t=0 0\r\n", "t=0 0\r\na=group:BUNDLE a v\r\n", 1)
+	// The rejected section takes the kept one's ICE credentials and loses
+	// its candidates.
+	if _, audio, _ := strings.Cut(out, "m=audio"); !strings.Contains(audio, "a=ice-ufrag:vvvv") || strings.Contains(audio, "candidate") {
+		t.Errorf("the rejected section:\n%s", audio)
+	}
+	if _, _, err := BundleOne(offerHead+audioOffer+videoOffer, video); err == nil || !strings.Contains(err.Error(), "video first") {
+		t.Errorf("audio first without BUNDLE: %v, want a 400 saying what to offer", err)
+	}
+	bundled := strings.Replace(unbundledOffer, "t=0 0\r\n", "t=0 0\r\na=group:BUNDLE v a\r\n", 1)
 	if out, u, err := BundleOne(bundled, video); err != nil || u != nil || out != bundled {
 		t.Errorf("a bundled offer changed: %v %+v", err, u)
 	}
