@@ -21,12 +21,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/generator"
 	"github.com/shadercast/shadercast/internal/chromium"
 	"github.com/shadercast/shadercast/internal/mediatest"
+	"github.com/shadercast/shadercast/internal/rtctest"
 	"github.com/shadercast/shadercast/whep"
 )
 
@@ -206,12 +206,7 @@ func startSource(t *testing.T) *source {
 // Chromium's own candidates are mDNS names, but its checks arrive from
 // 127.0.0.1 and pion learns them as peer-reflexive.
 func loopbackEngine() *webrtc.SettingEngine {
-	se := &webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	return se
+	return rtctest.LoopbackEngine(5*time.Second, 25*time.Second)
 }
 
 func startServer(t *testing.T, s *source) *httptest.Server {

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -208,13 +206,7 @@ type stats struct {
 
 // loopbackEngine keeps ICE on 127.0.0.1 with short timeouts.
 func loopbackEngine() webrtc.SettingEngine {
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetICETimeouts(2*time.Second, 4*time.Second, 200*time.Millisecond)
-	return se
+	return *rtctest.LoopbackEngine(2*time.Second, 4*time.Second)
 }
 
 func newAPI(t testing.TB) *webrtc.API { return newAPICodecs(t) }

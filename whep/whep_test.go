@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
@@ -44,13 +42,7 @@ const (
 // address filtered out, no mDNS socket, and short timeouts so a vanished
 // peer is noticed quickly.
 func loopbackEngine() *webrtc.SettingEngine {
-	se := &webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetICETimeouts(time.Second, 2*time.Second, 200*time.Millisecond)
-	return se
+	return rtctest.LoopbackEngine(time.Second, 2*time.Second)
 }
 
 // source is a running generator pair with publishers, fed by a goroutine.

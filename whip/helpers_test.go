@@ -139,13 +139,7 @@ func (b *blackhole) ReadFrom(p []byte) (int, net.Addr, error) {
 // loopbackEngine keeps ICE on 127.0.0.1 with short timeouts, so a
 // vanished peer is noticed quickly.
 func loopbackEngine() *webrtc.SettingEngine {
-	se := &webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetICETimeouts(time.Second, 2*time.Second, 200*time.Millisecond)
-	return se
+	return rtctest.LoopbackEngine(time.Second, 2*time.Second)
 }
 
 func newTestHandler(t *testing.T, mod func(*Config)) (*Handler, *httptest.Server) {

@@ -5,9 +5,12 @@
 package rtctest
 
 import (
+	"net"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
@@ -142,4 +145,17 @@ func (r *Readers) Close(pc *webrtc.PeerConnection) {
 	r.mu.Unlock()
 	pc.Close()
 	r.wg.Wait()
+}
+
+// LoopbackEngine keeps a test peer's ICE on 127.0.0.1 over UDP, without
+// mDNS, with timeouts short enough that a peer that vanishes is noticed
+// within the test (disconnected after disconnect, failed after failed).
+func LoopbackEngine(disconnect, failed time.Duration) *webrtc.SettingEngine {
+	se := &webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetICETimeouts(disconnect, failed, 200*time.Millisecond)
+	return se
 }
