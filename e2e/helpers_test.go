@@ -184,7 +184,6 @@ type publisher struct {
 // (VP8 unless named) and, with audio, Opus.
 func newPublisher(t testing.TB, codec string, video, audio bool) *publisher {
 	t.Helper()
-	m := &webrtc.MediaEngine{}
 	if codec == "" {
 		codec = webrtc.MimeTypeVP8
 	}

@@ -200,7 +200,6 @@ func newPub(t *testing.T, audio bool, codec string) *pub {
 // audioFirst (as some publishers offer it).
 func newPubOrder(t *testing.T, audio bool, codec string, audioFirst bool) *pub {
 	t.Helper()
-	m := &webrtc.MediaEngine{}
 	if codec == "" {
 		codec = webrtc.MimeTypeVP8
 	}
