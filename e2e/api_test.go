@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shadercast/shadercast/internal/rtctest"
 )
 
 // Still-image colours: left and right halves of the test PNG.
@@ -50,14 +52,7 @@ func writePNG(t testing.TB, path string, img image.Image) {
 // snapshot fetches /api/snapshot.png.
 func (s *service) snapshot(t testing.TB, token string) image.Image {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.URL+"api/snapshot.png", nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := rtctest.Do(t, http.MethodGet, s.URL+"api/snapshot.png", token, "", "")
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("snapshot: %d %s", resp.StatusCode, readAll(resp.Body))
@@ -121,13 +116,13 @@ func TestStillImageAndControlAPI(t *testing.T) {
 
 	t.Run("colours", func(t *testing.T) {
 		v := watch(t, s, "")
-		v.waitFrames(t, 10, 30*time.Second)
+		v.WaitFrames(t, 10, 30*time.Second)
 		f := v.latestSized(t, 640, 360, 10*time.Second)
-		defer f.f.Close()
+		defer f.Close()
 		l := [3]float64{}
-		l[0], l[1], l[2] = meanRGB(f.f, 80, 100, 240, 260)
+		l[0], l[1], l[2] = meanRGB(f.VideoFrame, 80, 100, 240, 260)
 		r := [3]float64{}
-		r[0], r[1], r[2] = meanRGB(f.f, 400, 100, 560, 260)
+		r[0], r[1], r[2] = meanRGB(f.VideoFrame, 400, 100, 560, 260)
 		if !near(l, stillLeft, 12) || !near(r, stillRight, 12) {
 			t.Errorf("decoded halves %.0f and %.0f, want %.0f and %.0f (±12)", l, r, stillLeft, stillRight)
 		}

@@ -3,20 +3,18 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/internal/chromium"
+	"github.com/shadercast/shadercast/internal/rtctest"
 )
 
 // The benchmarks here measure the whole service as a user runs it: the
@@ -41,54 +39,20 @@ func cpuSeconds(pid int) float64 {
 	return (ut + st) / 100
 }
 
-// rawViewer receives a session's RTP without decoding it, counting video
-// frames by marker bit: a cheap client, so that many of them fit beside
-// the service on this machine.
-type rawViewer struct {
-	pc     *webrtc.PeerConnection
-	frames atomic.Int64
-	wg     sync.WaitGroup
-}
-
-func watchRaw(b testing.TB, s *service) *rawViewer {
+// watchRaw connects a viewer that counts video frames by marker bit
+// without decoding: a cheap client, so that many of them fit beside the
+// service on this machine.
+func watchRaw(b testing.TB, s *service) *rtctest.Viewer {
 	b.Helper()
 	return watchRawCodecs(b, s)
 }
 
 // watchRawCodecs is watchRaw offering only the video codecs mimes (pion's
 // defaults when none).
-func watchRawCodecs(b testing.TB, s *service, mimes ...string) *rawViewer {
+func watchRawCodecs(b testing.TB, s *service, mimes ...string) *rtctest.Viewer {
 	b.Helper()
-	pc, err := newAPICodecs(b, mimes...).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	v := &rawViewer{pc: pc}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		v.wg.Add(1)
-		defer v.wg.Done()
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			if tr.Kind() == webrtc.RTPCodecTypeVideo && p.Marker {
-				v.frames.Add(1)
-			}
-		}
-	})
-	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
-	}
-	gatheredOffer(b, pc)
-	code, body, _ := postSDP(b, s.URL+"whep", "", pc.LocalDescription().SDP)
-	if code != http.StatusCreated {
-		b.Fatalf("WHEP POST: %d %s", code, body)
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { pc.Close(); v.wg.Wait() })
+	v := rtctest.NewViewer(b, rtctest.ViewerConfig{Codecs: mimes, Raw: true})
+	v.Watch(b, s.URL+"whep", "")
 	return v
 }
 
@@ -134,9 +98,9 @@ func BenchmarkServe720p(b *testing.B) {
 	s := start(b, nil, nil)
 	v := watchRaw(b, s)
 	time.Sleep(5 * time.Second)
-	f0 := v.frames.Load()
+	f0 := int64(v.FrameCount())
 	w := measure(b, s, 20*time.Second)
-	recv := float64(v.frames.Load()-f0) / 20
+	recv := float64(int64(v.FrameCount())-f0) / 20
 	b.ReportMetric(w.cpuPct, "cpu%")
 	b.ReportMetric(w.fps, "fps")
 	b.ReportMetric(recv, "viewer-fps")
@@ -151,11 +115,11 @@ func BenchmarkServe720p(b *testing.B) {
 // while watched, so the three figures are one encode, both, the other.
 func BenchmarkServeCodecs(b *testing.B) {
 	s := start(b, nil, nil)
-	step := func(name string, vs ...*rawViewer) {
+	step := func(name string, vs ...*rtctest.Viewer) {
 		time.Sleep(5 * time.Second)
 		f0 := make([]int64, len(vs))
 		for i, v := range vs {
-			f0[i] = v.frames.Load()
+			f0[i] = int64(v.FrameCount())
 		}
 		w := measure(b, s, 20*time.Second)
 		b.ReportMetric(w.cpuPct, "cpu%-"+name)
@@ -163,14 +127,14 @@ func BenchmarkServeCodecs(b *testing.B) {
 		b.ReportMetric(w.drops, "drops-"+name)
 		b.ReportMetric(w.p95, "p95ms-"+name)
 		for i, v := range vs {
-			b.ReportMetric(float64(v.frames.Load()-f0[i])/20, fmt.Sprintf("viewer%d-fps-%s", i, name))
+			b.ReportMetric(float64(int64(v.FrameCount())-f0[i])/20, fmt.Sprintf("viewer%d-fps-%s", i, name))
 		}
 	}
 	vp8v := watchRawCodecs(b, s, webrtc.MimeTypeVP8)
 	step("vp8", vp8v)
 	h264v := watchRawCodecs(b, s, webrtc.MimeTypeH264)
 	step("both", vp8v, h264v)
-	vp8v.pc.Close()
+	vp8v.PC.Close()
 	step("h264", h264v)
 }
 
@@ -180,7 +144,7 @@ func BenchmarkServeCodecs(b *testing.B) {
 // the service process's own CPU only.
 func BenchmarkServeViewers(b *testing.B) {
 	s := start(b, nil, nil, "--max-viewers", "120")
-	var vs []*rawViewer
+	var vs []*rtctest.Viewer
 	for _, n := range []int{1, 10, 25, 50, 100} {
 		for len(vs) < n {
 			vs = append(vs, watchRaw(b, s))
@@ -293,7 +257,7 @@ func BenchmarkServeScenesGrid(b *testing.B) {
 		s := start(b, nil, nil, run.args...)
 		v := watchRaw(b, s)
 		time.Sleep(5 * time.Second)
-		f0 := v.frames.Load()
+		f0 := int64(v.FrameCount())
 		stop := make(chan struct{})
 		switched := make(chan int)
 		if run.switching {
@@ -319,7 +283,7 @@ func BenchmarkServeScenesGrid(b *testing.B) {
 		if run.switching {
 			b.ReportMetric(float64(<-switched), "switches-"+run.name)
 		}
-		recv := float64(v.frames.Load()-f0) / 20
+		recv := float64(int64(v.FrameCount())-f0) / 20
 		s.stop(b)
 		b.ReportMetric(w.cpuPct, "cpu%-"+run.name)
 		b.ReportMetric(w.fps, "fps-"+run.name)

@@ -20,9 +20,9 @@ func TestViewerCodecs(t *testing.T) {
 	h264v := watchCodecs(t, s, "", webrtc.MimeTypeH264, webrtc.MimeTypeVP8)
 	sees := func(v *viewer, want [3]float64) bool {
 		f := v.latestSized(t, 320, 180, 15*time.Second)
-		defer f.f.Close()
+		defer f.Close()
 		var got [3]float64
-		got[0], got[1], got[2] = meanRGB(f.f, 100, 50, 220, 130)
+		got[0], got[1], got[2] = meanRGB(f.VideoFrame, 100, 50, 220, 130)
 		return near(got, want, 20)
 	}
 	for _, v := range []*viewer{vp8v, h264v} {
@@ -35,9 +35,7 @@ func TestViewerCodecs(t *testing.T) {
 		eventually(t, 15*time.Second, "the blue scene", func() bool { return sees(v, blue) })
 	}
 	for v, want := range map[*viewer]string{vp8v: webrtc.MimeTypeVP8, h264v: webrtc.MimeTypeH264} {
-		v.mu.Lock()
-		got := v.codec
-		v.mu.Unlock()
+		got := v.Codec()
 		if !strings.EqualFold(got, want) {
 			t.Errorf("viewer received %q, want %q", got, want)
 		}
@@ -53,11 +51,11 @@ func TestViewerCodecs(t *testing.T) {
 			return samples(s.stats(t, "")) == n
 		}
 	}
-	h264v.close()
+	h264v.Close()
 	eventually(t, 15*time.Second, "the H.264 encode stopping without its viewer", stopped(func(st stats) uint64 { return st.H264.Samples }))
 	if stopped(func(st stats) uint64 { return st.Encoder.Samples })() {
 		t.Error("the VP8 encode stopped while its viewer watches")
 	}
-	vp8v.close()
+	vp8v.Close()
 	eventually(t, 15*time.Second, "the VP8 encode stopping without viewers", stopped(func(st stats) uint64 { return st.Encoder.Samples }))
 }

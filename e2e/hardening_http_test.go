@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shadercast/shadercast/internal/rtctest"
 )
 
 // httpDo sends one request with the given headers ("Host" sets the Host
@@ -62,9 +64,9 @@ func TestHTTPDoors(t *testing.T) {
 	port := u.Port()
 
 	t.Run("roles", func(t *testing.T) {
-		p := newPublisher(t, "", true, false)
-		defer p.close()
-		offer := p.offer(t)
+		p := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+		defer p.Close()
+		offer := p.Offer(t)
 		for _, tok := range []string{"", viewTok, ctlTok, pubTok + "x"} {
 			if code, body, _ := postSDP(t, s.URL+"whip", tok, offer); code != http.StatusUnauthorized {
 				t.Errorf("POST /whip with token %q: %d %s, want 401", tok, code, body)

@@ -32,7 +32,7 @@ func keepsServing(t *testing.T, s *service, v *viewer, after string) {
 		t.Fatalf("the service exited after %s: %v\n%s", after, s.err, s.stderr)
 	default:
 	}
-	log := v.frameLog()
+	log := v.Log()
 	if n := framesIn(log, from, to); n < 20 {
 		t.Errorf("%d frames in the 2 s after %s (want ≥ 20)", n, after)
 	}
@@ -94,7 +94,7 @@ func TestHostileShaderFolder(t *testing.T) {
 		}
 	}()
 	v := watch(t, s, "")
-	v.waitFrames(t, 20, 30*time.Second)
+	v.WaitFrames(t, 20, 30*time.Second)
 	red := func(c color.RGBA) bool { return c.R > 200 && c.G < 60 && c.B < 60 }
 	eventually(t, 10*time.Second, "the tint pass (red)", func() bool { return red(snapshotAt(t, s, 160, 120)) })
 	if e := pipelineErrors(t, s)["x"]; !strings.Contains(e, "named pipe") {
@@ -183,7 +183,7 @@ func TestY4MOverflowingRate(t *testing.T) {
 			if st := s.stats(t, ""); st.Input.State != "failed" || st.Frames.In != 0 {
 				t.Errorf("input state %q, %d frames in: want failed, none", st.Input.State, st.Frames.In)
 			}
-			v.waitFrames(t, 10, 15*time.Second) // the slate
+			v.WaitFrames(t, 10, 15*time.Second) // the slate
 			keepsServing(t, s, v, "a bad Y4M header")
 			if !strings.Contains(s.stderr.String(), tc.want) {
 				t.Errorf("the log does not give the error:\n%s", s.stderr)
@@ -256,7 +256,7 @@ func TestHugeImage(t *testing.T) {
 		if st := s.stats(t, ""); st.Input.State != "failed" || !strings.Contains(st.Input.LastError, "huge.png") {
 			t.Errorf("input state %q, error %q", st.Input.State, st.Input.LastError)
 		}
-		v.waitFrames(t, 10, 15*time.Second)
+		v.WaitFrames(t, 10, 15*time.Second)
 		keepsServing(t, s, v, "a 50000x50000 image input")
 	})
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/shadercast/shadercast/internal/rtctest"
 )
 
 // Issue 9, WebRTC doors: offers that never connect, a PLI flood and an
@@ -24,7 +26,7 @@ import (
 // never connect. One offer may be posted any number of times.
 func viewerOffer(t *testing.T) string {
 	t.Helper()
-	pc, err := newAPI(t).NewPeerConnection(webrtc.Configuration{})
+	pc, err := rtctest.API(t, nil).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +36,7 @@ func viewerOffer(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	gatheredOffer(t, pc)
+	rtctest.Offer(t, pc)
 	return pc.LocalDescription().SDP
 }
 
@@ -71,20 +73,20 @@ func (s *service) metric(t *testing.T, sample string) float64 {
 // publishWhenFree publishes a real VP8 publisher as soon as /whip takes
 // one (retrying while it answers 409) and returns it with the time it got
 // in.
-func publishWhenFree(t *testing.T, s *service, within time.Duration) (*publisher, time.Time) {
+func publishWhenFree(t *testing.T, s *service, within time.Duration) (*rtctest.Publisher, time.Time) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		p := newPublisher(t, "", true, false)
-		code, body, loc := postSDP(t, s.URL+"whip", "", p.offer(t))
+		p := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+		code, body, loc := postSDP(t, s.URL+"whip", "", p.Offer(t))
 		if code == http.StatusCreated {
-			p.location = loc
-			if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
+			p.Location = loc
+			if err := p.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
 				t.Fatal(err)
 			}
 			return p, time.Now()
 		}
-		p.close()
+		p.Close()
 		if code != http.StatusConflict {
 			t.Fatalf("WHIP POST: %d %s", code, body)
 		}
@@ -101,11 +103,11 @@ func publishWhenFree(t *testing.T, s *service, within time.Duration) (*publisher
 func TestWHIPSquatterDoesNotTakeProgramme(t *testing.T) {
 	s := start(t, nil, nil, "--connect-timeout", "4s")
 	v := watch(t, s, "")
-	v.waitFrames(t, 10, 30*time.Second)
+	v.WaitFrames(t, 10, 30*time.Second)
 
-	sq := newPublisher(t, "", true, false)
-	sdp := sq.offer(t)
-	sq.close()
+	sq := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+	sdp := sq.Offer(t)
+	sq.Close()
 	if code, _ := postOffer(t, s.URL+"whip", sdp); code != http.StatusCreated {
 		t.Fatalf("squatter's POST: %d", code)
 	}
@@ -123,17 +125,17 @@ func TestWHIPSquatterDoesNotTakeProgramme(t *testing.T) {
 		t.Errorf("%d test-source frames dropped as inactive: the squatter took the programme", d)
 	}
 	f := v.latestSized(t, 1280, 720, 5*time.Second)
-	f.f.Close()
-	v.waitFrames(t, 10, 5*time.Second)
+	f.Close()
+	v.WaitFrames(t, 10, 5*time.Second)
 
 	p, in := publishWhenFree(t, s, 20*time.Second)
 	t.Logf("a real publisher got in %v after the squatter's POST (--connect-timeout 4s)", in.Sub(posted).Round(10*time.Millisecond))
 	if in.Sub(posted) < 3*time.Second {
 		t.Errorf("the slot was free after %v: was the squatter's offer refused?", in.Sub(posted))
 	}
-	p.start(t, 320, 240, yuv601([3]float64{220, 40, 40}), yuv601([3]float64{30, 80, 200}))
+	p.Start(t, rtctest.SplitPicture(320, 240, yuv601([3]float64{220, 40, 40}), yuv601([3]float64{30, 80, 200})))
 	f = v.latestSized(t, 320, 240, 15*time.Second)
-	f.f.Close()
+	f.Close()
 	if !strings.Contains(s.stderr.String(), "did not connect") {
 		t.Errorf("the log does not say the squatter did not connect:\n%s", s.stderr)
 	}
@@ -178,7 +180,7 @@ func TestWHEPSquattersGiveSlotsBack(t *testing.T) {
 		eventually(t, 30*time.Second, "the squatters' slots back", func() bool { return s.stats(t, "").Viewers == 0 })
 		t.Logf("50 unconnected sessions gone %v after the last POST", time.Since(posted).Round(10*time.Millisecond))
 		v := watch(t, s, "")
-		v.waitFrames(t, 10, 30*time.Second)
+		v.WaitFrames(t, 10, 30*time.Second)
 		if got := s.metric(t, `shadercast_rtc_connect_timeouts_total{endpoint="whep"}`); got != 50 {
 			t.Errorf("WHEP connect timeouts metric %v, want 50", got)
 		}
@@ -200,7 +202,7 @@ func TestWHEPSquattersGiveSlotsBack(t *testing.T) {
 		// After the deadline the address may connect again.
 		eventually(t, 30*time.Second, "the squatters' slots back", func() bool { return s.stats(t, "").Viewers == 0 })
 		v := watch(t, s, "")
-		v.waitFrames(t, 10, 30*time.Second)
+		v.WaitFrames(t, 10, 30*time.Second)
 	})
 }
 
@@ -216,7 +218,7 @@ type floodViewer struct {
 
 func watchKeyframes(t *testing.T, s *service) *floodViewer {
 	t.Helper()
-	pc, err := newAPI(t).NewPeerConnection(webrtc.Configuration{})
+	pc, err := rtctest.API(t, nil).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +254,7 @@ func watchKeyframes(t *testing.T, s *service) *floodViewer {
 	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		t.Fatal(err)
 	}
-	gatheredOffer(t, pc)
+	rtctest.Offer(t, pc)
 	code, body, _ := postSDP(t, s.URL+"whep", "", pc.LocalDescription().SDP)
 	if code != http.StatusCreated {
 		t.Fatalf("WHEP POST: %d %s", code, body)
@@ -301,7 +303,7 @@ func TestPLIFloodKeyframeRate(t *testing.T) {
 	}()
 	time.Sleep(time.Second)
 	v := watch(t, s, "")
-	v.waitFrames(t, 10, 30*time.Second)
+	v.WaitFrames(t, 10, 30*time.Second)
 	time.Sleep(3 * time.Second)
 	close(stop)
 	<-done
@@ -328,10 +330,10 @@ func TestPLIFloodKeyframeRate(t *testing.T) {
 func TestWHIPOversizedRefusedBeforeDecoding(t *testing.T) {
 	s := start(t, nil, nil, "--max-video-width", "320", "--max-video-height", "240")
 	v := watch(t, s, "")
-	v.waitFrames(t, 10, 30*time.Second)
-	big := newPublisher(t, "", true, false)
-	big.publish(t, s.URL+"whip", "")
-	big.start(t, 640, 360, yuv601([3]float64{220, 40, 40}), yuv601([3]float64{30, 80, 200}))
+	v.WaitFrames(t, 10, 30*time.Second)
+	big := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+	big.Publish(t, s.URL+"whip", "")
+	big.Start(t, rtctest.SplitPicture(640, 360, yuv601([3]float64{220, 40, 40}), yuv601([3]float64{30, 80, 200})))
 	eventually(t, 15*time.Second, "the refusal in the log", func() bool {
 		return strings.Contains(s.stderr.String(), "publisher refused")
 	})
@@ -347,10 +349,10 @@ func TestWHIPOversizedRefusedBeforeDecoding(t *testing.T) {
 		t.Errorf("input %q, last error %q after the refusal: want testsrc, and the refusal naming 640x360", st.Input.Active, st.Input.LastError)
 	}
 	f := v.latestSized(t, 1280, 720, 5*time.Second)
-	f.f.Close()
-	big.close()
+	f.Close()
+	big.Close()
 	p, _ := publishWhenFree(t, s, 10*time.Second)
-	p.start(t, 320, 240, yuv601([3]float64{220, 40, 40}), yuv601([3]float64{30, 80, 200}))
+	p.Start(t, rtctest.SplitPicture(320, 240, yuv601([3]float64{220, 40, 40}), yuv601([3]float64{30, 80, 200})))
 	f = v.latestSized(t, 320, 240, 15*time.Second)
-	f.f.Close()
+	f.Close()
 }

@@ -137,7 +137,7 @@ func TestEndlessShaderRefusedLive(t *testing.T) {
 		}
 	}()
 	v := watch(t, s, "")
-	v.waitFrames(t, 10, 20*time.Second)
+	v.WaitFrames(t, 10, 20*time.Second)
 	sse := subscribe(t, s, "")
 	p := probe(s)
 
@@ -157,11 +157,11 @@ func TestEndlessShaderRefusedLive(t *testing.T) {
 		t.Fatalf("PATCH add loop: %d %s", code, body)
 	}
 	t.Logf("refused after %v", took.Round(time.Millisecond))
-	v.waitFrames(t, 10, 5*time.Second)
+	v.WaitFrames(t, 10, 5*time.Second)
 	p.finish(t, 2*time.Second)
 
 	// Frames kept coming while the shader was tried.
-	if gap := maxGap(v.frameLog(), t0, t1); gap > 2*time.Second {
+	if gap := maxGap(v.Log(), t0, t1); gap > 2*time.Second {
 		t.Errorf("the viewer went %v without a frame while the shader was tried", gap)
 	}
 	if names := pipelineNames(t, s, ""); strings.Contains(strings.Join(names, ","), "loop") {
@@ -209,7 +209,7 @@ func TestWatchdogDisablesOverrunningPass(t *testing.T) {
 		}
 	}()
 	v := watch(t, s, "")
-	v.waitFrames(t, 10, 20*time.Second)
+	v.WaitFrames(t, 10, 20*time.Second)
 	sse := subscribe(t, s, "")
 	if code, body, _, _ := s.timedGet("healthz"); code != http.StatusOK {
 		t.Fatalf("healthz before: %d %s", code, body)
@@ -286,7 +286,7 @@ func TestWatchdogDisablesOverrunningPass(t *testing.T) {
 		code, _, _, _ := s.timedGet("healthz")
 		return code == http.StatusOK
 	})
-	v.waitFrames(t, 15, 10*time.Second)
+	v.WaitFrames(t, 15, 10*time.Second)
 	eventually(t, 5*time.Second, "a shader-error event for the pass", func() bool {
 		e := sse.last("shader-error")
 		return strings.Contains(e, `"name":"heavy"`) && strings.Contains(e, "frame deadline")

@@ -23,12 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
-	"github.com/shadercast/shadercast/codec/opus"
 	"github.com/shadercast/shadercast/internal/rtctest"
 	"github.com/shadercast/shadercast/media"
 )
@@ -143,14 +139,7 @@ func (s *service) stop(t testing.TB) {
 
 func (s *service) getJSON(t testing.TB, path, token string, out any) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := rtctest.Do(t, http.MethodGet, s.URL+path, token, "", "")
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if out != nil && resp.StatusCode == http.StatusOK {
@@ -163,17 +152,7 @@ func (s *service) getJSON(t testing.TB, path, token string, out any) int {
 
 func (s *service) request(t testing.TB, method, path, token, ctype, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, s.URL+path, strings.NewReader(body))
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := rtctest.Do(t, method, s.URL+path, token, ctype, body)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
@@ -209,41 +188,12 @@ func loopbackEngine() webrtc.SettingEngine {
 	return *rtctest.LoopbackEngine(2*time.Second, 4*time.Second)
 }
 
-func newAPI(t testing.TB) *webrtc.API { return newAPICodecs(t) }
-
-// newAPICodecs is newAPI whose offers list only the video codecs mimes,
-// in that order of preference (pion's defaults when none), and Opus.
-func newAPICodecs(t testing.TB, mimes ...string) *webrtc.API {
-	m := &webrtc.MediaEngine{}
-	var err error
-	if len(mimes) == 0 {
-		err = m.RegisterDefaultCodecs()
-	} else {
-		m, err = rtctest.MediaEngine(mimes...)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
-		t.Fatal(err)
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(loopbackEngine()))
-}
-
-// frame is a decoded video frame with its RTP timestamp and arrival.
-type frame struct {
-	f       media.VideoFrame
-	rtp     uint32
-	arrived time.Time
-}
-
-// frameInfo records one decoded frame without its pixels.
-type frameInfo struct {
-	rtp     uint32
-	arrived time.Time
-	w, h    int
-}
+// frame is a decoded video frame with its RTP timestamp and arrival;
+// frameInfo one without its pixels.
+type (
+	frame     = rtctest.Frame
+	frameInfo = rtctest.FrameInfo
+)
 
 // detections is one event from the data channel or SSE.
 type detections struct {
@@ -259,41 +209,13 @@ type detections struct {
 	arrived time.Time
 }
 
-// viewer is a pion WHEP client that decodes what it gets.
+// viewer is a pion WHEP viewer that decodes what it gets
+// (rtctest.Viewer) and keeps the detection events of its data channel.
 type viewer struct {
-	pc       *webrtc.PeerConnection
-	location string
+	*rtctest.Viewer
 
-	mu      sync.Mutex
-	frames  []frame // the last few decoded frames
-	nframes int
-	events  []detections
-	pcm     []float32 // the last second of decoded audio (mono)
-	apkts   int
-	ended   chan struct{}   // closed when the video track's reads end
-	log     []frameInfo     // every decoded frame (the last 4000)
-	codec   string          // the video codec received (MIME type)
-	readers rtctest.Readers // the track readers
-}
-
-// watch connects a viewer (video, audio and a data channel).
-// secondOfAudio waits for a second of decoded audio and returns a copy;
-// fresh drops what was heard before, so that the second starts now.
-func (v *viewer) secondOfAudio(t testing.TB, fresh bool) []float32 {
-	t.Helper()
-	if fresh {
-		v.mu.Lock()
-		v.pcm = v.pcm[:0]
-		v.mu.Unlock()
-	}
-	eventually(t, 10*time.Second, "a second of audio", func() bool {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		return len(v.pcm) >= 48000
-	})
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return append([]float32(nil), v.pcm...)
+	mu     sync.Mutex
+	events []detections
 }
 
 func watch(t testing.TB, s *service, token string) *viewer {
@@ -305,190 +227,29 @@ func watch(t testing.TB, s *service, token string) *viewer {
 // mimes, in that order (pion's defaults when none).
 func watchCodecs(t testing.TB, s *service, token string, mimes ...string) *viewer {
 	t.Helper()
-	pc, err := newAPICodecs(t, mimes...).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := &viewer{pc: pc, ended: make(chan struct{})}
-	t.Cleanup(v.close)
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		v.readers.Go(func() {
-			if tr.Kind() == webrtc.RTPCodecTypeVideo {
-				v.readVideo(tr)
-			} else {
-				v.readAudio(tr)
-			}
-		})
-	})
-	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		if dc.Label() != "detections" {
-			return
-		}
-		dc.OnMessage(func(m webrtc.DataChannelMessage) {
+	v := &viewer{}
+	v.Viewer = rtctest.NewViewer(t, rtctest.ViewerConfig{Codecs: mimes, DataChannel: "viewer",
+		OnMessage: func(label string, data []byte) {
 			var d detections
-			if json.Unmarshal(m.Data, &d) == nil {
-				d.arrived = time.Now()
-				v.mu.Lock()
-				v.events = append(v.events, d)
-				if len(v.events) > 600 {
-					v.events = v.events[300:]
-				}
-				v.mu.Unlock()
+			if label != "detections" || json.Unmarshal(data, &d) != nil {
+				return
 			}
-		})
-	})
-	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := pc.CreateDataChannel("viewer", nil); err != nil {
-		t.Fatal(err)
-	}
-	gatheredOffer(t, pc)
-	code, body, loc := postSDP(t, s.URL+"whep", token, pc.LocalDescription().SDP)
-	if code != http.StatusCreated {
-		t.Fatalf("WHEP POST: %d %s", code, body)
-	}
-	v.location = loc
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: body}); err != nil {
-		t.Fatal(err)
-	}
+			d.arrived = time.Now()
+			v.mu.Lock()
+			v.events = append(v.events, d)
+			if len(v.events) > 600 {
+				v.events = v.events[300:]
+			}
+			v.mu.Unlock()
+		}})
+	v.Watch(t, s.URL+"whep", token)
 	return v
 }
 
 func postSDP(t testing.TB, url, token, sdp string) (int, string, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(sdp))
-	req.Header.Set("Content-Type", "application/sdp")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header.Get("Location")
-}
-
-func (v *viewer) close() {
-	v.readers.Close(v.pc)
-	v.mu.Lock()
-	for _, f := range v.frames {
-		f.f.Close()
-	}
-	v.frames = nil
-	v.mu.Unlock()
-}
-
-func (v *viewer) readVideo(tr *webrtc.TrackRemote) {
-	defer close(v.ended)
-	dec, depay, err := rtctest.NewDecoder(tr.Codec().MimeType)
-	if err != nil {
-		panic(err)
-	}
-	defer dec.Close()
-	v.mu.Lock()
-	v.codec = tr.Codec().MimeType
-	v.mu.Unlock()
-	sb := samplebuilder.New(128, depay, 90000)
-	pli := func() {
-		v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
-	}
-	pli()
-	var lastPLI time.Time
-	for {
-		pkt, _, err := tr.ReadRTP()
-		if err != nil {
-			return
-		}
-		sb.Push(pkt)
-		for smp := sb.Pop(); smp != nil; smp = sb.Pop() {
-			f, err := dec.Decode(smp.Data, 0)
-			if err != nil {
-				if time.Since(lastPLI) > 100*time.Millisecond {
-					lastPLI = time.Now()
-					pli()
-				}
-				continue
-			}
-			v.mu.Lock()
-			v.frames = append(v.frames, frame{f: f, rtp: smp.PacketTimestamp, arrived: time.Now()})
-			v.nframes++
-			v.log = append(v.log, frameInfo{rtp: smp.PacketTimestamp, arrived: time.Now(), w: f.CodedWidth(), h: f.CodedHeight()})
-			if len(v.log) > 4000 {
-				v.log = v.log[2000:]
-			}
-			if len(v.frames) > 8 {
-				v.frames[0].f.Close()
-				v.frames = v.frames[1:]
-			}
-			v.mu.Unlock()
-		}
-	}
-}
-
-func (v *viewer) readAudio(tr *webrtc.TrackRemote) {
-	dec, err := opus.NewDecoder(1)
-	if err != nil {
-		panic(err)
-	}
-	defer dec.Close()
-	for {
-		pkt, _, err := tr.ReadRTP()
-		if err != nil {
-			return
-		}
-		pcm, err := dec.Decode(pkt.Payload)
-		if err != nil {
-			continue
-		}
-		v.mu.Lock()
-		v.apkts++
-		v.pcm = append(v.pcm, pcm...)
-		if len(v.pcm) > 48000 {
-			v.pcm = v.pcm[len(v.pcm)-48000:]
-		}
-		v.mu.Unlock()
-	}
-}
-
-// frameCount returns how many frames were decoded so far.
-func (v *viewer) frameCount() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.nframes
-}
-
-// latest returns a clone of the newest decoded frame.
-func (v *viewer) latest() (frame, bool) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.frames) == 0 {
-		return frame{}, false
-	}
-	f := v.frames[len(v.frames)-1]
-	c, err := f.f.Clone()
-	if err != nil {
-		return frame{}, false
-	}
-	f.f = c
-	return f, true
-}
-
-// waitFrames waits until n more frames were decoded.
-func (v *viewer) waitFrames(t testing.TB, n int, within time.Duration) {
-	t.Helper()
-	start := v.frameCount()
-	deadline := time.Now().Add(within)
-	for v.frameCount() < start+n {
-		if time.Now().After(deadline) {
-			t.Fatalf("decoded %d of %d frames within %v (state %s)", v.frameCount()-start, n, within, v.pc.ConnectionState())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	r := rtctest.PostSDP(t, url, token, sdp)
+	return r.Code, r.Body, r.Location
 }
 
 // rgbAt converts one pixel of an I420 frame (BT.709 limited, what the

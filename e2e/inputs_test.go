@@ -111,7 +111,7 @@ func TestY4MStdin(t *testing.T) {
 	s := start(t, nil, pr, "--input", "-")
 	pr.Close()
 	v := watch(t, s, "")
-	v.waitFrames(t, 5, 30*time.Second) // the "no signal" slate meanwhile
+	v.WaitFrames(t, 5, 30*time.Second) // the "no signal" slate meanwhile
 
 	ff := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-t", "3",
 		"-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", "-")
@@ -128,8 +128,8 @@ func TestY4MStdin(t *testing.T) {
 	var diffs []float64
 	for i := 0; i < 4; i++ {
 		f := v.latestSized(t, 640, 360, 15*time.Second)
-		g := gridOfFrame(f.f)
-		f.f.Close()
+		g := gridOfFrame(f.VideoFrame)
+		f.Close()
 		best := math.Inf(1)
 		for _, r := range ref {
 			best = min(best, gridDiff(g, r))
@@ -159,13 +159,13 @@ func TestY4MStdin(t *testing.T) {
 		t.Fatalf("shadercast still running 10 s after its stdin ended\n%s", s.stderr)
 	}
 	select {
-	case <-v.ended:
+	case <-v.Ended():
 	case <-time.After(5 * time.Second):
 		t.Fatal("the viewer's video track did not end after the service exited")
 	}
 	n := 0
-	for _, f := range v.frameLog() {
-		if f.w == 640 && f.h == 360 {
+	for _, f := range v.Log() {
+		if f.W == 640 && f.H == 360 {
 			n++
 		}
 	}
@@ -185,17 +185,17 @@ func TestY4MLoop(t *testing.T) {
 	s := start(t, nil, nil, "--input", path, "--loop")
 	v := watch(t, s, "")
 	f := v.latestSized(t, 320, 180, 30*time.Second)
-	f.f.Close()
+	f.Close()
 	from := time.Now()
 	time.Sleep(3 * time.Second)
-	log := v.frameLog()
+	log := v.Log()
 	var rtps []uint32
 	for _, fi := range log {
-		if !fi.arrived.Before(from) {
-			if fi.w != 320 || fi.h != 180 {
-				t.Fatalf("a %dx%d frame while looping a 320x180 clip", fi.w, fi.h)
+		if !fi.Arrived.Before(from) {
+			if fi.W != 320 || fi.H != 180 {
+				t.Fatalf("a %dx%d frame while looping a 320x180 clip", fi.W, fi.H)
 			}
-			rtps = append(rtps, fi.rtp)
+			rtps = append(rtps, fi.RTP)
 		}
 	}
 	if len(rtps) < 60 {

@@ -235,8 +235,8 @@ func TestGracefulShutdown(t *testing.T) {
 	s := start(t, nil, nil)
 	sse := subscribe(t, s, "")
 	v1, v2 := watch(t, s, ""), watch(t, s, "")
-	v1.waitFrames(t, 10, 30*time.Second)
-	v2.waitFrames(t, 10, 30*time.Second)
+	v1.WaitFrames(t, 10, 30*time.Second)
+	v2.WaitFrames(t, 10, 30*time.Second)
 	eventually(t, 10*time.Second, "an SSE event", func() bool { return sse.count("pipeline")+sse.count("detections") > 0 })
 
 	t0 := time.Now()
@@ -252,9 +252,9 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Logf("exited %v after SIGTERM", time.Since(t0).Round(time.Millisecond))
 	for i, v := range []*viewer{v1, v2} {
 		select {
-		case <-v.ended:
+		case <-v.Ended():
 		case <-time.After(3 * time.Second):
-			t.Errorf("viewer %d: video track still open 3 s after the service exited (state %s)", i+1, v.pc.ConnectionState())
+			t.Errorf("viewer %d: video track still open 3 s after the service exited (state %s)", i+1, v.PC.ConnectionState())
 		}
 	}
 	select {

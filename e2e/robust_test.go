@@ -13,6 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/internal/mediatest"
+	"github.com/shadercast/shadercast/internal/rtctest"
 )
 
 // yuv601 converts an RGB colour to BT.601 limited-range YUV, what a VP8
@@ -42,7 +43,7 @@ func TestWHIPIngest(t *testing.T) {
 	const tok, pubTok = "secret", "secret-publish"
 	s := start(t, []string{"SHADERCAST_VIEWER_TOKEN=" + tok, "SHADERCAST_PUBLISH_TOKEN=" + pubTok}, nil)
 	v := watch(t, s, tok)
-	v.waitFrames(t, 10, 30*time.Second)
+	v.WaitFrames(t, 10, 30*time.Second)
 
 	t.Run("tokens", func(t *testing.T) {
 		for _, path := range []string{"whep", "whip"} {
@@ -65,14 +66,14 @@ func TestWHIPIngest(t *testing.T) {
 			codec        string
 			video, audio bool
 		}{{"VP9 only", webrtc.MimeTypeVP9, true, false}, {"audio only", "", false, true}} {
-			p := newPublisher(t, c.codec, c.video, c.audio)
-			code, body, _ := postSDP(t, s.URL+"whip", pubTok, p.offer(t))
+			p := rtctest.NewPublisher(t, rtctest.PublisherConfig{Codec: c.codec, NoVideo: !c.video, Audio: c.audio})
+			code, body, _ := postSDP(t, s.URL+"whip", pubTok, p.Offer(t))
 			if code != http.StatusBadRequest || !strings.Contains(body, "VP8 or H.264") {
 				t.Errorf("%s offer: %d %q, want 400 with a reason naming VP8 or H.264", c.name, code, body)
 			}
-			p.close()
+			p.Close()
 		}
-		v.waitFrames(t, 15, 5*time.Second)
+		v.WaitFrames(t, 15, 5*time.Second)
 		if st := s.stats(t, tok); st.Input.Active != "testsrc" {
 			t.Errorf("after refused offers the input is %q", st.Input.Active)
 		}
@@ -80,18 +81,18 @@ func TestWHIPIngest(t *testing.T) {
 
 	t.Run("publisher", func(t *testing.T) {
 		left, right := [3]float64{220, 40, 40}, [3]float64{30, 80, 200}
-		p := newPublisher(t, "", true, false)
-		p.publish(t, s.URL+"whip", pubTok)
-		p.start(t, 320, 240, yuv601(left), yuv601(right))
+		p := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+		p.Publish(t, s.URL+"whip", pubTok)
+		p.Start(t, rtctest.SplitPicture(320, 240, yuv601(left), yuv601(right)))
 		on := time.Now()
 
 		// The viewer's picture becomes the publisher's.
 		for i := 0; i < 3; i++ {
 			f := v.latestSized(t, 320, 240, 15*time.Second)
 			var l, r [3]float64
-			l[0], l[1], l[2] = meanRGB(f.f, 30, 60, 130, 180)
-			r[0], r[1], r[2] = meanRGB(f.f, 190, 60, 290, 180)
-			f.f.Close()
+			l[0], l[1], l[2] = meanRGB(f.VideoFrame, 30, 60, 130, 180)
+			r[0], r[1], r[2] = meanRGB(f.VideoFrame, 190, 60, 290, 180)
+			f.Close()
 			if near(l, left, 15) && near(r, right, 15) {
 				break
 			}
@@ -105,32 +106,32 @@ func TestWHIPIngest(t *testing.T) {
 		}
 
 		// The publisher stops sending: the last frame is repeated.
-		p.cancel()
+		p.Stop()
 		stop := time.Now()
 		eventually(t, 3*time.Second, `input state "stalled"`, func() bool { return s.stats(t, tok).Input.State == "stalled" })
 		time.Sleep(time.Second)
 		f := v.latestSized(t, 320, 240, time.Second)
 		var l [3]float64
-		l[0], l[1], l[2] = meanRGB(f.f, 30, 60, 130, 180)
-		f.f.Close()
+		l[0], l[1], l[2] = meanRGB(f.VideoFrame, 30, 60, 130, 180)
+		f.Close()
 		if !near(l, left, 15) {
 			t.Errorf("while stalled the viewer sees %.0f on the left, want the last frame's %.0f", l, left)
 		}
 
 		// It vanishes: no DELETE, its PeerConnection just closes.
-		p.pc.Close()
+		p.PC.Close()
 		eventually(t, 10*time.Second, "the test source back on air", func() bool {
 			st := s.stats(t, tok)
 			return st.Input.Active == "testsrc" && st.Input.State == "live"
 		})
 		f = v.latestSized(t, 1280, 720, 5*time.Second)
-		f.f.Close()
+		f.Close()
 		st := s.stats(t, tok)
 		if !strings.Contains(st.Input.LastError, "lost") || !strings.Contains(st.Input.LastError, "WHIP") {
 			t.Errorf("lastError %q does not say the WHIP publisher was lost", st.Input.LastError)
 		}
 		end := time.Now()
-		log := v.frameLog()
+		log := v.Log()
 		if g := maxGap(log, on, end); g > gapLimit {
 			t.Errorf("the viewer waited %v for a frame while the publisher came, stalled and vanished (want ≤ %v)", g, gapLimit)
 		}
@@ -174,7 +175,7 @@ func TestBadInput(t *testing.T) {
 		if st := s.stats(t, ""); st.Frames.In != in0 || st.Input.State != "failed" {
 			t.Errorf("after the truncation: %d new input frames, state %q (want none: the last frame stays; failed)", st.Frames.In-in0, st.Input.State)
 		}
-		log := v.frameLog()
+		log := v.Log()
 		if n := framesIn(log, from, to); n < 30 {
 			t.Errorf("%d frames in the 2.5 s after the truncation (want ≥ 30)", n)
 		}
@@ -208,8 +209,8 @@ func TestBadInput(t *testing.T) {
 		v := watch(t, s, "")
 		eventually(t, 15*time.Second, "decoded frames of both sizes", func() bool {
 			sizes := map[[2]int]int{}
-			for _, f := range v.frameLog() {
-				sizes[[2]int{f.w, f.h}]++
+			for _, f := range v.Log() {
+				sizes[[2]int{f.W, f.H}]++
 			}
 			return sizes[[2]int{320, 180}] >= 5 && sizes[[2]int{480, 270}] >= 5
 		})
@@ -243,7 +244,7 @@ func TestBadInput(t *testing.T) {
 	t.Run("viewer never answers", func(t *testing.T) {
 		s := start(t, nil, nil)
 		v := watch(t, s, "")
-		v.waitFrames(t, 30, 30*time.Second)
+		v.WaitFrames(t, 30, 30*time.Second)
 		// The viewer should get every frame the service composites; what
 		// the service composites depends on how loaded the shared machine
 		// is, so both are measured over the same window.
@@ -252,12 +253,12 @@ func TestBadInput(t *testing.T) {
 			out0 := s.stats(t, "").Frames.Out
 			time.Sleep(3 * time.Second)
 			out1 := s.stats(t, "").Frames.Out
-			return float64(framesIn(v.frameLog(), from, time.Now())) / 3, float64(out1-out0) / 3
+			return float64(framesIn(v.Log(), from, time.Now())) / 3, float64(out1-out0) / 3
 		}
 		before, compBefore := rate()
 		// A viewer that offers and then does nothing: no answer applied,
 		// no ICE, no DTLS.
-		mute, err := newAPI(t).NewPeerConnection(webrtc.Configuration{})
+		mute, err := rtctest.API(t, nil).NewPeerConnection(webrtc.Configuration{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,7 +268,7 @@ func TestBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		gatheredOffer(t, mute)
+		rtctest.Offer(t, mute)
 		if code, body, _ := postSDP(t, s.URL+"whep", "", mute.LocalDescription().SDP); code != http.StatusCreated {
 			t.Fatalf("WHEP POST of the silent viewer: %d %s", code, body)
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/shadercast/shadercast/internal/chromium"
 	"github.com/shadercast/shadercast/internal/codetest"
+	"github.com/shadercast/shadercast/internal/rtctest"
 )
 
 // TestScenesComposeSources: a scenes file with a colour background, a
@@ -793,12 +794,12 @@ func TestScenesWHIPSources(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "cam1 waiting", func() bool { return state("cam1") == "waiting" })
 	red, blue, green := [3]float64{200, 40, 40}, [3]float64{40, 60, 200}, [3]float64{40, 180, 60}
-	p1 := newPublisher(t, "", true, false)
-	p1.publish(t, s.URL+"whip/cam1", "")
-	p1.start(t, 320, 240, yuv601(red), yuv601(red))
-	p2 := newPublisher(t, webrtc.MimeTypeH264, true, false) // the other codec
-	p2.publish(t, s.URL+"whip/cam2", "")
-	p2.start(t, 320, 240, yuv601(blue), yuv601(blue))
+	p1 := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+	p1.Publish(t, s.URL+"whip/cam1", "")
+	p1.Start(t, rtctest.SplitPicture(320, 240, yuv601(red), yuv601(red)))
+	p2 := rtctest.NewPublisher(t, rtctest.PublisherConfig{Codec: webrtc.MimeTypeH264}) // the other codec
+	p2.Publish(t, s.URL+"whip/cam2", "")
+	p2.Start(t, rtctest.SplitPicture(320, 240, yuv601(blue), yuv601(blue)))
 	eventually(t, 20*time.Second, "both publishers on the canvas", func() bool {
 		return colourIs(t, s, 80, 90, red)() && colourIs(t, s, 240, 90, blue)()
 	})
@@ -809,16 +810,16 @@ func TestScenesWHIPSources(t *testing.T) {
 		t.Errorf("SSE source events %v, want cam1 live", sse.events["source"])
 	}
 	// A second publisher for cam1: 409.
-	extra := newPublisher(t, "", true, false)
-	if code, body, _ := postSDP(t, s.URL+"whip/cam1", "", extra.offer(t)); code != http.StatusConflict {
+	extra := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+	if code, body, _ := postSDP(t, s.URL+"whip/cam1", "", extra.Offer(t)); code != http.StatusConflict {
 		t.Errorf("a second publisher for cam1: %d %s", code, body)
 	}
 	// cam1's publisher leaves: a slate there, cam2 goes on.
-	if !strings.HasPrefix(p1.location, "/whip/cam1/") {
-		t.Errorf("cam1's resource %q", p1.location)
+	if !strings.HasPrefix(p1.Location, "/whip/cam1/") {
+		t.Errorf("cam1's resource %q", p1.Location)
 	}
-	if code, _, _ := httpDo(t, "DELETE", s.URL+strings.TrimPrefix(p1.location, "/"), nil, ""); code != http.StatusOK {
-		t.Fatalf("DELETE %s: %d", p1.location, code)
+	if code, _, _ := httpDo(t, "DELETE", s.URL+strings.TrimPrefix(p1.Location, "/"), nil, ""); code != http.StatusOK {
+		t.Fatalf("DELETE %s: %d", p1.Location, code)
 	}
 	eventually(t, 10*time.Second, "cam1's slate beside cam2", func() bool {
 		return colourIs(t, s, 20, 20, [3]float64{24, 24, 32})() && colourIs(t, s, 240, 90, blue)()
@@ -830,13 +831,13 @@ func TestScenesWHIPSources(t *testing.T) {
 		t.Errorf("SSE source events %v, want cam1 waiting after its publisher left", sse.events["source"])
 	}
 	// The next publisher takes cam1.
-	p3 := newPublisher(t, "", true, false)
-	p3.publish(t, s.URL+"whip/cam1", "")
-	p3.start(t, 320, 240, yuv601(green), yuv601(green))
+	p3 := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+	p3.Publish(t, s.URL+"whip/cam1", "")
+	p3.Start(t, rtctest.SplitPicture(320, 240, yuv601(green), yuv601(green)))
 	eventually(t, 20*time.Second, "the next publisher on cam1", colourIs(t, s, 80, 90, green))
 	// cam2's publisher vanishes (no DELETE, its network gone): its layer
 	// keeps its last picture, then a slate, while cam1 goes on.
-	p2.vanish()
+	p2.Vanish()
 	time.Sleep(time.Second)
 	if !colourIs(t, s, 240, 90, blue)() || !colourIs(t, s, 80, 90, green)() {
 		t.Error("cam2's last picture or cam1 lost a second after cam2 vanished")
@@ -848,13 +849,13 @@ func TestScenesWHIPSources(t *testing.T) {
 	if code, body := s.request(t, "PATCH", "api/scenes", "", "application/merge-patch+json", `{"sources": {"cam3": {"type": "whip"}}}`); code != 200 {
 		t.Fatalf("PATCH adding cam3: %d %s", code, body)
 	}
-	p5 := newPublisher(t, "", true, false)
-	if code, body, _ := postSDP(t, s.URL+"whip/cam3", "", p5.offer(t)); code != http.StatusCreated {
+	p5 := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+	if code, body, _ := postSDP(t, s.URL+"whip/cam3", "", p5.Offer(t)); code != http.StatusCreated {
 		t.Errorf("a publisher for the new cam3: %d %s", code, body)
 	}
 	// Plain /whip has no source here.
-	p4 := newPublisher(t, "", true, false)
-	code, _, _ := postSDP(t, s.URL+"whip", "", p4.offer(t))
+	p4 := rtctest.NewPublisher(t, rtctest.PublisherConfig{})
+	code, _, _ := postSDP(t, s.URL+"whip", "", p4.Offer(t))
 	time.Sleep(time.Second)
 	if code == http.StatusCreated && (!colourIs(t, s, 80, 90, green)() || !colourIs(t, s, 180, 20, [3]float64{24, 24, 32})()) {
 		t.Error("a publisher at plain /whip changed the picture")
@@ -933,7 +934,7 @@ func TestScenesAudio(t *testing.T) {
 	// powers of the last second heard, from a fresh second.
 	listen := func() (p440, p660 float64) {
 		t.Helper()
-		pcm := v.secondOfAudio(t, true)
+		pcm := v.SecondOfAudio(t, true)
 		return goertzel(pcm, 440), goertzel(pcm, 660)
 	}
 	time.Sleep(time.Second) // the sources' sound primed

@@ -18,10 +18,10 @@ func isHighlight(r, g, b float64) bool {
 // greenPixels counts highlight-green pixels on a 2-pixel grid.
 func greenPixels(f frame) int {
 	n := 0
-	w, h := f.f.CodedWidth(), f.f.CodedHeight()
+	w, h := f.VideoFrame.CodedWidth(), f.VideoFrame.CodedHeight()
 	for y := 0; y < h; y += 2 {
 		for x := 0; x < w; x += 2 {
-			if isHighlight(rgbAt(f.f, x, y)) {
+			if isHighlight(rgbAt(f.VideoFrame, x, y)) {
 				n++
 			}
 		}
@@ -32,7 +32,7 @@ func greenPixels(f frame) int {
 // outlineHits samples the edges of a detection's corner polygon and
 // returns the fraction of samples with highlight green within 6 pixels.
 func outlineHits(f frame, pts []struct{ X, Y float64 }) float64 {
-	w, h := f.f.CodedWidth(), f.f.CodedHeight()
+	w, h := f.VideoFrame.CodedWidth(), f.VideoFrame.CodedHeight()
 	hits, n := 0, 0
 	for i := range pts {
 		a, b := pts[i], pts[(i+1)%len(pts)]
@@ -47,7 +47,7 @@ func outlineHits(f frame, pts []struct{ X, Y float64 }) float64 {
 					if x < 0 || y < 0 || x >= w || y >= h {
 						continue
 					}
-					if isHighlight(rgbAt(f.f, x, y)) {
+					if isHighlight(rgbAt(f.VideoFrame, x, y)) {
 						hits++
 						break search
 					}
@@ -77,7 +77,7 @@ func TestDefaultService(t *testing.T) {
 	s := start(t, nil, nil)
 	sse := subscribe(t, s, "")
 	v := watch(t, s, "")
-	v.waitFrames(t, 30, 30*time.Second)
+	v.WaitFrames(t, 30, 30*time.Second)
 
 	// Wait for events that carry all three of the scene's codes.
 	want := map[string]string{"ean_13": "4006381333931", "code_128": "SHADERCAST-128", "qr_code": "https://shadercast.example/qr"}
@@ -106,29 +106,26 @@ func TestDefaultService(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for matched < 5 && time.Now().Before(deadline) {
 		time.Sleep(300 * time.Millisecond)
+		frames := v.Frames()
 		v.mu.Lock()
-		frames := append([]frame(nil), v.frames...)
-		for i := range frames {
-			frames[i].f, _ = frames[i].f.Clone()
-		}
 		events := append([]detections(nil), v.events...)
 		v.mu.Unlock()
 		var cands []float64
 		for _, f := range frames {
 			best, bestD := -1, time.Hour
 			for i, e := range events {
-				if d := absDur(f.arrived.Sub(e.arrived)); d < bestD {
+				if d := absDur(f.Arrived.Sub(e.arrived)); d < bestD {
 					best, bestD = i, d
 				}
 			}
 			if best >= 0 {
-				cands = append(cands, float64(f.rtp)*1000/90-float64(events[best].Timestamp))
+				cands = append(cands, float64(f.RTP)*1000/90-float64(events[best].Timestamp))
 			}
 		}
 		off := median(cands)
 		for _, f := range frames {
 			for _, e := range events {
-				if math.Abs(float64(f.rtp)*1000/90-off-float64(e.Timestamp)) > 8000 {
+				if math.Abs(float64(f.RTP)*1000/90-off-float64(e.Timestamp)) > 8000 {
 					continue
 				}
 				for _, b := range e.Barcodes {
@@ -139,11 +136,11 @@ func TestDefaultService(t *testing.T) {
 					if hit := outlineHits(f, b.CornerPoints); hit >= 0.8 {
 						matched++
 					} else {
-						t.Logf("frame rtp %d: %s outline found at %.0f%% of its edge samples", f.rtp, b.Format, hit*100)
+						t.Logf("frame rtp %d: %s outline found at %.0f%% of its edge samples", f.RTP, b.Format, hit*100)
 					}
 				}
 			}
-			f.f.Close()
+			f.Close()
 		}
 	}
 	if matched < 5 {
@@ -151,7 +148,7 @@ func TestDefaultService(t *testing.T) {
 	}
 
 	// Sound: the tone dominates the decoded audio.
-	pcm := v.secondOfAudio(t, false)
+	pcm := v.SecondOfAudio(t, false)
 	p440, p300, p700 := goertzel(pcm, 440), goertzel(pcm, 300), goertzel(pcm, 700)
 	if p440 < 20*p300 || p440 < 20*p700 {
 		t.Errorf("440 Hz tone not dominant: power 440 %.3g, 300 %.3g, 700 %.3g", p440, p300, p700)
@@ -190,16 +187,16 @@ func TestDefaultService(t *testing.T) {
 
 	// API change visible in the next frames: with the barcode pass
 	// disabled the green disappears, enabled it returns.
-	before, _ := v.latest()
+	before, _ := v.Latest()
 	greenOn := greenPixels(before)
-	before.f.Close()
+	before.Close()
 	if code, body := s.request(t, http.MethodPatch, "api/pipeline", "", "application/json", `{"passes":{"barcode":{"enabled":false}}}`); code != http.StatusOK {
 		t.Fatalf("PATCH: %d %s", code, body)
 	}
-	v.waitFrames(t, 10, 10*time.Second)
-	off, _ := v.latest()
+	v.WaitFrames(t, 10, 10*time.Second)
+	off, _ := v.Latest()
 	greenOff := greenPixels(off)
-	off.f.Close()
+	off.Close()
 	if greenOn < 200 || greenOff > greenOn/20 {
 		t.Errorf("highlight pixels: %d with the barcode pass, %d without (want many, then ~none)", greenOn, greenOff)
 	}

@@ -139,11 +139,11 @@ func TestBandwidthEstimation(t *testing.T) {
 	}
 
 	v := connect(t, srv, "", true)
-	ans := v.pc.RemoteDescription().SDP
+	ans := v.PC.RemoteDescription().SDP
 	if !strings.Contains(ans, "transport-cc") || !strings.Contains(ans, "transport-wide-cc") {
 		t.Fatalf("answer lacks transport-cc feedback or the TWCC extension:\n%s", ans)
 	}
-	id := path.Base(v.location)
+	id := path.Base(v.Location)
 	var last ViewerEstimate
 	moved := false
 	for deadline := time.Now().Add(6 * time.Second); ; time.Sleep(20 * time.Millisecond) {
@@ -165,7 +165,7 @@ func TestBandwidthEstimation(t *testing.T) {
 	}
 	t.Logf("estimate %+v (initial %d), target %d", last, initial, s.vpub.Stats().TargetBitrate)
 
-	if resp := do(t, http.MethodDelete, srv.URL+v.location, ""); resp.StatusCode != http.StatusOK {
+	if resp := do(t, http.MethodDelete, srv.URL+v.Location, ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("DELETE: %d", resp.StatusCode)
 	}
 	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {

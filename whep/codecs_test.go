@@ -1,59 +1,24 @@
 package whep
 
 import (
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/internal/rtctest"
-	"github.com/shadercast/shadercast/media"
 )
 
 // newCodecPC is a pion viewer whose offer lists the video codecs mimes,
 // in that order of preference, and Opus.
-func newCodecPC(t *testing.T, mimes ...string) *webrtc.PeerConnection {
-	t.Helper()
-	m, err := rtctest.MediaEngine(mimes...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
-		t.Fatal(err)
-	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(*loopbackEngine()))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pc
-}
-
 // watch connects a decoding viewer that offers mimes; it returns the
 // viewer and the answer's video m-line.
-func watch(t *testing.T, srv *httptest.Server, mimes ...string) (*viewer, string) {
+func watch(t *testing.T, srv *httptest.Server, mimes ...string) (*rtctest.Viewer, string) {
 	t.Helper()
-	pc := newCodecPC(t, mimes...)
-	v := &viewer{pc: pc, frames: make(chan media.VideoFrame, 4), audio: make(chan []float32, 64)}
-	t.Cleanup(v.close)
-	pc.OnTrack(v.onTrack)
-	resp := post(t, srv.URL+"/whep", "", offer(t, pc, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio))
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST: %d %s", resp.StatusCode, body)
-	}
-	v.location = resp.Header.Get("Location")
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
-		t.Fatal(err)
-	}
-	_, video, _ := strings.Cut(string(body), "m=video")
+	v := watchWith(t, srv, "", rtctest.ViewerConfig{Codecs: mimes})
+	_, video, _ := strings.Cut(v.PC.RemoteDescription().SDP, "m=video")
 	video, _, _ = strings.Cut(video, "m=")
 	return v, video
 }
@@ -88,13 +53,13 @@ func TestCodecChoice(t *testing.T) {
 			if !strings.Contains(video, " "+c.want+"/90000") {
 				t.Errorf("answer's video section:\n%s", video)
 			}
-			f := waitFrame(t, v, 10*time.Second)
+			f := v.NextFrame(t, 10*time.Second)
 			checkFrame(t, f)
 			f.Close()
-			if got, _ := v.videoMime.Load().(string); !strings.EqualFold(got, "video/"+c.want) {
+			if got := v.Codec(); !strings.EqualFold(got, "video/"+c.want) {
 				t.Errorf("received %s, want %s", got, c.want)
 			}
-			v.close()
+			v.Close()
 		})
 	}
 	// Two H.264 viewers share one encode: the publisher encodes about as
@@ -102,8 +67,8 @@ func TestCodecChoice(t *testing.T) {
 	before, made := h264pub.Stats().Samples, s.vpub.Stats().Frames
 	v1, _ := watch(t, srv, webrtc.MimeTypeH264)
 	v2, _ := watch(t, srv, webrtc.MimeTypeH264)
-	for _, v := range []*viewer{v1, v2} {
-		f := waitFrame(t, v, 10*time.Second)
+	for _, v := range []*rtctest.Viewer{v1, v2} {
+		f := v.NextFrame(t, 10*time.Second)
 		f.Close()
 	}
 	time.Sleep(time.Second)
@@ -112,8 +77,8 @@ func TestCodecChoice(t *testing.T) {
 		t.Errorf("%d H.264 samples for %d source frames with two viewers", encoded, fed)
 	}
 	// Nobody left: the encode stops.
-	v1.close()
-	v2.close()
+	v1.Close()
+	v2.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n := h264pub.Stats().Samples

@@ -19,7 +19,7 @@ import (
 // status and Retry-After.
 func squat(t *testing.T, url string) (int, string) {
 	t.Helper()
-	pc := newClientPC(t, false)
+	pc := newClientPC(t)
 	sdp := offer(t, pc, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio)
 	pc.Close()
 	resp := post(t, url, "", sdp)
@@ -64,7 +64,7 @@ func TestUnconnectedSessionsGiveSlotsBack(t *testing.T) {
 		t.Errorf("ConnectTimeouts = %d, want 5", got)
 	}
 	v := connect(t, srv, "", true)
-	f := waitFrame(t, v, 10*time.Second)
+	f := v.NextFrame(t, 10*time.Second)
 	checkFrame(t, f)
 	f.Close()
 	// A connected viewer is not subject to the deadline.
@@ -85,7 +85,7 @@ func TestUnconnectedPerAddressCap(t *testing.T) {
 	url := srv.URL + "/whep"
 	// A connected viewer frees its count.
 	v := connect(t, srv, "", true)
-	waitFrame(t, v, 10*time.Second).Close()
+	v.NextFrame(t, 10*time.Second).Close()
 	for i := 0; i < 2; i++ {
 		if code, _ := squat(t, url); code != http.StatusCreated {
 			t.Fatalf("squatter %d: %d", i, code)
@@ -110,7 +110,7 @@ func TestUnconnectedPerAddressCap(t *testing.T) {
 func TestOfferTooManySections(t *testing.T) {
 	s := newSource(t)
 	_, srv := newTestHandler(t, s, func(c *Config) { c.MaxBodyBytes = 1 << 20 })
-	pc := newClientPCClosed(t, false)
+	pc := newClientPCClosed(t)
 	kinds := make([]webrtc.RTPCodecType, 20)
 	for i := range kinds {
 		kinds[i] = webrtc.RTPCodecTypeVideo
@@ -130,10 +130,10 @@ func TestKeyframeFloodRateLimited(t *testing.T) {
 	s := newSource(t) // default MinKeyframeInterval: 500 ms
 	_, srv := newTestHandler(t, s, nil)
 	v := connect(t, srv, "", true)
-	waitFrame(t, v, 10*time.Second).Close()
+	v.NextFrame(t, 10*time.Second).Close()
 
 	var ssrc atomic.Uint32
-	for _, tr := range v.pc.GetTransceivers() {
+	for _, tr := range v.PC.GetTransceivers() {
 		if r := tr.Receiver(); r != nil && tr.Kind() == webrtc.RTPCodecTypeVideo && r.Track() != nil {
 			ssrc.Store(uint32(r.Track().SSRC()))
 		}
@@ -162,13 +162,13 @@ func TestKeyframeFloodRateLimited(t *testing.T) {
 					pkts = []rtcp.Packet{&rtcp.FullIntraRequest{MediaSSRC: ssrc.Load(),
 						FIR: []rtcp.FIREntry{{SSRC: ssrc.Load(), SequenceNumber: uint8(n / 4)}}}}
 				}
-				v.pc.WriteRTCP(pkts)
+				v.PC.WriteRTCP(pkts)
 			}
 		}
 	}()
 	time.Sleep(time.Second)
 	v2 := connect(t, srv, "", true)
-	f := waitFrame(t, v2, 10*time.Second)
+	f := v2.NextFrame(t, 10*time.Second)
 	checkFrame(t, f)
 	f.Close()
 	time.Sleep(2 * time.Second)
@@ -193,8 +193,7 @@ func TestKeyframeFloodRateLimited(t *testing.T) {
 		t.Fatalf("%d forced (%d total) keyframes in %v: more than one per %v", forced, keys, elapsed, DefaultMinKeyframeInterval)
 	}
 	// The first viewer kept getting pictures through the flood.
-	drain(v)
-	waitFrame(t, v, 10*time.Second).Close()
+	v.NextFrame(t, 10*time.Second).Close()
 }
 
 // FuzzCheckOffer feeds SDP to the WHEP offer check: it must not panic, and

@@ -58,7 +58,7 @@ func TestICEServerLinkHeaders(t *testing.T) {
 		t.Errorf("authenticated OPTIONS Link = %q", got)
 	}
 
-	resp = post(t, url, "tok", offer(t, newClientPCClosed(t, false), webrtc.RTPCodecTypeVideo))
+	resp = post(t, url, "tok", offer(t, newClientPCClosed(t), webrtc.RTPCodecTypeVideo))
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
@@ -101,7 +101,7 @@ func candidates(t *testing.T, sdp string) []candidate {
 // answerFor POSTs a fresh video+audio offer and returns the answer SDP.
 func answerFor(t *testing.T, url string) string {
 	t.Helper()
-	resp := post(t, url, "", offer(t, newClientPCClosed(t, false), webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio))
+	resp := post(t, url, "", offer(t, newClientPCClosed(t), webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio))
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {
@@ -130,7 +130,7 @@ func TestUDPPortRange(t *testing.T) {
 	}
 	// And a viewer actually connects through a port of that range.
 	v := connect(t, srv, "", false)
-	waitConnected(t, v.pc, 5*time.Second)
+	waitConnected(t, v.PC, 5*time.Second)
 
 	if _, err := NewHandler(Config{Publishers: []*Publisher{s.vpub}, UDPPortMin: 10, UDPPortMax: 5}); err == nil {
 		t.Error("inverted port range accepted")
@@ -176,7 +176,7 @@ func TestLoopbackAuto(t *testing.T) {
 		t.Fatalf("no loopback candidate: %v", cs)
 	}
 	v := connect(t, srv, "", false)
-	waitConnected(t, v.pc, 5*time.Second)
+	waitConnected(t, v.PC, 5*time.Second)
 }
 
 // msids returns "stream track" for each a=msid line.
@@ -238,7 +238,7 @@ func TestManyCycles(t *testing.T) {
 	h, srv := newTestHandler(t, s, nil)
 	url := srv.URL + "/whep"
 	cycle := func() {
-		pc := newClientPC(t, false)
+		pc := newClientPC(t)
 		defer pc.Close()
 		resp := post(t, url, "", offer(t, pc, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio))
 		body, _ := io.ReadAll(resp.Body)

@@ -108,7 +108,7 @@ func TestLipSync(t *testing.T) {
 	// The viewer connects before the media starts, so that both tracks are
 	// bound from their first sample on.
 	_, srv := newTestHandler(t, s, nil)
-	pc := newClientPC(t, false)
+	pc := newClientPC(t)
 	var (
 		mu        sync.Mutex
 		vrecs     []rtpRec

@@ -19,12 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
-	"github.com/shadercast/shadercast/codec/opus"
 	"github.com/shadercast/shadercast/generator"
 	"github.com/shadercast/shadercast/internal/mediatest"
 	"github.com/shadercast/shadercast/internal/rtctest"
@@ -128,38 +125,11 @@ func newTestHandler(t *testing.T, s *source, mod func(*Config)) (*Handler, *http
 	return h, srv
 }
 
-// viewer is a real pion client.
-type viewer struct {
-	pc       *webrtc.PeerConnection
-	location string
-	frames   chan media.VideoFrame // decoded video, first few
-	// videoMime is the codec the video track arrived in.
-	videoMime atomic.Value
-	audio     chan []float32 // decoded audio, mono
-	readers   rtctest.Readers
-}
-
-func newClientPC(t *testing.T, videoOnlyH264 bool) *webrtc.PeerConnection {
+// newClientPC makes a test peer offering the video codecs mimes (pion's
+// defaults when none), with short ICE timeouts.
+func newClientPC(t *testing.T, mimes ...string) *webrtc.PeerConnection {
 	t.Helper()
-	m := &webrtc.MediaEngine{}
-	if videoOnlyH264 {
-		if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"},
-			PayloadType: 102,
-		}, webrtc.RTPCodecTypeVideo); err != nil {
-			t.Fatal(err)
-		}
-	} else if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
-		t.Fatal(err)
-	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg),
-		webrtc.WithSettingEngine(*loopbackEngine()))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pc, err := rtctest.API(t, loopbackEngine(), mimes...).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,162 +144,41 @@ func offer(t *testing.T, pc *webrtc.PeerConnection, kinds ...webrtc.RTPCodecType
 			t.Fatal(err)
 		}
 	}
-	o, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	<-g
-	return pc.LocalDescription().SDP
+	return rtctest.Offer(t, pc)
 }
 
 func post(t *testing.T, url, token, body string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/sdp")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
+	return rtctest.Do(t, http.MethodPost, url, token, "application/sdp", body)
 }
 
 func do(t *testing.T, method, url, token string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := rtctest.Do(t, method, url, token, "", "")
 	resp.Body.Close()
 	return resp
 }
 
-// connect posts an offer for video+audio and applies the answer. With
-// decode set, it decodes media into v.frames / v.audio, sending PLI while
-// the video decoder has no keyframe, as a browser does.
-func connect(t *testing.T, srv *httptest.Server, token string, decode bool) *viewer {
+// connect watches with a viewer offering pion's default codecs for video
+// and audio; with decode, it decodes both (rtctest.Viewer), else it only
+// counts. The answer must have its candidates (gathered, not trickled).
+func connect(t *testing.T, srv *httptest.Server, token string, decode bool) *rtctest.Viewer {
 	t.Helper()
-	pc := newClientPC(t, false)
-	v := &viewer{pc: pc, frames: make(chan media.VideoFrame, 4), audio: make(chan []float32, 64)}
-	t.Cleanup(v.close)
-	if decode {
-		pc.OnTrack(v.onTrack)
+	return watchWith(t, srv, token, rtctest.ViewerConfig{Raw: !decode})
+}
+
+func watchWith(t *testing.T, srv *httptest.Server, token string, cfg rtctest.ViewerConfig) *rtctest.Viewer {
+	t.Helper()
+	cfg.Engine = loopbackEngine()
+	v := rtctest.NewViewer(t, cfg)
+	answer := v.Watch(t, srv.URL+"/whep", token)
+	if !strings.HasPrefix(v.Location, "/whep/") {
+		t.Fatalf("Location %q", v.Location)
 	}
-	sdp := offer(t, pc, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio)
-	resp := post(t, srv.URL+"/whep", token, sdp)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST: %d %s", resp.StatusCode, body)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/sdp" {
-		t.Fatalf("answer Content-Type %q", ct)
-	}
-	v.location = resp.Header.Get("Location")
-	if !strings.HasPrefix(v.location, "/whep/") {
-		t.Fatalf("Location %q", v.location)
-	}
-	if !strings.Contains(string(body), "a=candidate") {
-		t.Fatalf("answer without candidates (not gathered?):\n%s", body)
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
-		t.Fatal(err)
+	if !strings.Contains(answer, "a=candidate") {
+		t.Fatalf("answer without candidates (not gathered?):\n%s", answer)
 	}
 	return v
-}
-
-// onTrack reads and decodes a track until the viewer closes.
-func (v *viewer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-	v.readers.Go(func() {
-		if tr.Kind() == webrtc.RTPCodecTypeVideo {
-			v.readVideo(tr)
-		} else {
-			v.readAudio(tr)
-		}
-	})
-}
-
-func (v *viewer) close() {
-	v.readers.Close(v.pc)
-	for {
-		select {
-		case f := <-v.frames:
-			f.Close()
-		default:
-			return
-		}
-	}
-}
-
-func (v *viewer) readVideo(tr *webrtc.TrackRemote) {
-	dec, depay, err := rtctest.NewDecoder(tr.Codec().MimeType)
-	if err != nil {
-		panic(err)
-	}
-	defer dec.Close()
-	v.videoMime.Store(tr.Codec().MimeType)
-	sb := samplebuilder.New(64, depay, 90000)
-	pli := func() {
-		v.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
-	}
-	pli()
-	var lastPLI time.Time
-	for {
-		pkt, _, err := tr.ReadRTP()
-		if err != nil {
-			return
-		}
-		sb.Push(pkt)
-		for s := sb.Pop(); s != nil; s = sb.Pop() {
-			f, err := dec.Decode(s.Data, 0)
-			if err != nil {
-				// No keyframe yet (joined mid-stream) or damage:
-				// ask for one, at most every 100 ms.
-				if time.Since(lastPLI) > 100*time.Millisecond {
-					lastPLI = time.Now()
-					pli()
-				}
-				continue
-			}
-			select {
-			case v.frames <- f:
-			default:
-				f.Close()
-			}
-		}
-	}
-}
-
-func (v *viewer) readAudio(tr *webrtc.TrackRemote) {
-	dec, err := opus.NewDecoder(1)
-	if err != nil {
-		panic(err)
-	}
-	defer dec.Close()
-	for {
-		pkt, _, err := tr.ReadRTP()
-		if err != nil {
-			return
-		}
-		pcm, err := dec.Decode(pkt.Payload)
-		if err != nil {
-			continue
-		}
-		select {
-		case v.audio <- pcm:
-		default:
-		}
-	}
 }
 
 func patchMean(p media.Plane, cx, cy, r int) float64 {
@@ -364,22 +213,11 @@ func checkFrame(t *testing.T, f media.VideoFrame) {
 	}
 }
 
-func waitFrame(t *testing.T, v *viewer, within time.Duration) media.VideoFrame {
-	t.Helper()
-	select {
-	case f := <-v.frames:
-		return f
-	case <-time.After(within):
-		t.Fatalf("no decoded video frame within %v", within)
-		return media.VideoFrame{}
-	}
-}
-
 func TestVideoAndLateViewer(t *testing.T) {
 	s := newSource(t)
 	h, srv := newTestHandler(t, s, nil)
 	v1 := connect(t, srv, "", true)
-	f := waitFrame(t, v1, 10*time.Second)
+	f := v1.NextFrame(t, 10*time.Second)
 	checkFrame(t, f)
 	f.Close()
 
@@ -388,13 +226,13 @@ func TestVideoAndLateViewer(t *testing.T) {
 	kf := s.vpub.Stats().Keyframes
 	v2 := connect(t, srv, "", true)
 	deadline := time.Now().Add(5 * time.Second)
-	for v2.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+	for v2.PC.ConnectionState() != webrtc.PeerConnectionStateConnected {
 		if time.Now().After(deadline) {
 			t.Fatal("second viewer did not connect")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	f = waitFrame(t, v2, time.Second)
+	f = v2.NextFrame(t, time.Second)
 	checkFrame(t, f)
 	f.Close()
 	if s.vpub.Stats().KeyframeRequests == 0 {
@@ -406,48 +244,23 @@ func TestVideoAndLateViewer(t *testing.T) {
 	if h.Sessions() != 2 {
 		t.Errorf("Sessions = %d, want 2", h.Sessions())
 	}
-	if resp := do(t, http.MethodDelete, srv.URL+v2.location, ""); resp.StatusCode != http.StatusOK {
+	if resp := do(t, http.MethodDelete, srv.URL+v2.Location, ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("DELETE: %d", resp.StatusCode)
 	}
 	if h.Sessions() != 1 {
 		t.Errorf("Sessions after DELETE = %d, want 1", h.Sessions())
 	}
 	// The first viewer still gets pictures.
-	drain(v1)
-	f = waitFrame(t, v1, 2*time.Second)
+	f = v1.NextFrame(t, 2*time.Second)
 	f.Close()
-}
-
-func drain(v *viewer) {
-	for {
-		select {
-		case f := <-v.frames:
-			f.Close()
-		default:
-			return
-		}
-	}
 }
 
 func TestAudioTone(t *testing.T) {
 	s := newSource(t)
 	_, srv := newTestHandler(t, s, nil)
 	v := connect(t, srv, "", true)
-	var pcm []float32
-	timeout := time.After(10 * time.Second)
-	skip := 5 // let the decoder settle
-	for len(pcm) < 48000/2 {
-		select {
-		case b := <-v.audio:
-			if skip > 0 {
-				skip--
-				continue
-			}
-			pcm = append(pcm, b...)
-		case <-timeout:
-			t.Fatalf("only %d audio samples", len(pcm))
-		}
-	}
+	// The second half of the first second: the decoder has settled.
+	pcm := v.SecondOfAudio(t, true)[48000/2:]
 	var rms float64
 	crossings := 0
 	for i := 1; i < len(pcm); i++ {
@@ -469,16 +282,16 @@ func TestSessionLifecycleNoLeaks(t *testing.T) {
 	cycle := func() {
 		v := connect(t, srv, "", false)
 		deadline := time.Now().Add(5 * time.Second)
-		for v.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		for v.PC.ConnectionState() != webrtc.PeerConnectionStateConnected {
 			if time.Now().After(deadline) {
 				t.Fatal("viewer did not connect")
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		if resp := do(t, http.MethodDelete, srv.URL+v.location, ""); resp.StatusCode != http.StatusOK {
+		if resp := do(t, http.MethodDelete, srv.URL+v.Location, ""); resp.StatusCode != http.StatusOK {
 			t.Fatalf("DELETE: %d", resp.StatusCode)
 		}
-		v.close()
+		v.Close()
 	}
 	cycle()
 	http.DefaultClient.CloseIdleConnections()
@@ -499,13 +312,13 @@ func TestSessionLifecycleNoLeaks(t *testing.T) {
 	// the PeerConnection failing or closing.
 	v := connect(t, srv, "", false)
 	deadline := time.Now().Add(5 * time.Second)
-	for h.Sessions() != 1 || v.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+	for h.Sessions() != 1 || v.PC.ConnectionState() != webrtc.PeerConnectionStateConnected {
 		if time.Now().After(deadline) {
 			t.Fatal("viewer did not connect")
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-	v.close()
+	v.Close()
 	deadline = time.Now().Add(8 * time.Second)
 	for h.Sessions() != 0 {
 		if time.Now().After(deadline) {
@@ -561,8 +374,8 @@ func TestBadRequests(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	good := offer(t, newClientPCClosed(t, false), webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio)
-	h264 := offer(t, newClientPCClosed(t, true), webrtc.RTPCodecTypeVideo)
+	good := offer(t, newClientPCClosed(t), webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio)
+	h264 := offer(t, newClientPCClosed(t, webrtc.MimeTypeH264), webrtc.RTPCodecTypeVideo)
 
 	for _, tc := range []struct {
 		name, token, body string
@@ -611,23 +424,23 @@ func TestBadRequests(t *testing.T) {
 	// Viewer limit: the first gets in, the second is refused; after the
 	// first leaves there is room again.
 	v := connect(t, srv, "s3cret", false)
-	if got := status(post(t, url, "s3cret", offer(t, newClientPCClosed(t, false), webrtc.RTPCodecTypeVideo))); got != 503 {
+	if got := status(post(t, url, "s3cret", offer(t, newClientPCClosed(t), webrtc.RTPCodecTypeVideo))); got != 503 {
 		t.Errorf("over the viewer limit: %d, want 503", got)
 	}
-	if got := do(t, http.MethodDelete, srv.URL+v.location, "s3cret").StatusCode; got != 200 {
+	if got := do(t, http.MethodDelete, srv.URL+v.Location, "s3cret").StatusCode; got != 200 {
 		t.Fatalf("DELETE: %d", got)
 	}
-	if got := do(t, http.MethodDelete, srv.URL+v.location, "s3cret").StatusCode; got != 404 {
+	if got := do(t, http.MethodDelete, srv.URL+v.Location, "s3cret").StatusCode; got != 404 {
 		t.Errorf("second DELETE: %d, want 404", got)
 	}
-	resp = post(t, url, "s3cret", offer(t, newClientPCClosed(t, false), webrtc.RTPCodecTypeVideo))
+	resp = post(t, url, "s3cret", offer(t, newClientPCClosed(t), webrtc.RTPCodecTypeVideo))
 	if got := status(resp); got != 201 {
 		t.Errorf("after leaving: %d, want 201", got)
 	}
 }
 
-func newClientPCClosed(t *testing.T, h264 bool) *webrtc.PeerConnection {
-	pc := newClientPC(t, h264)
+func newClientPCClosed(t *testing.T, mimes ...string) *webrtc.PeerConnection {
+	pc := newClientPC(t, mimes...)
 	t.Cleanup(func() { pc.Close() })
 	return pc
 }
@@ -744,7 +557,7 @@ func TestVanishedViewer(t *testing.T) {
 		// Child: connect, say so, then wait to be killed.
 		v := connect(t, &httptest.Server{URL: url}, "", false)
 		deadline := time.Now().Add(10 * time.Second)
-		for v.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+		for v.PC.ConnectionState() != webrtc.PeerConnectionStateConnected {
 			if time.Now().After(deadline) {
 				t.Fatal("child viewer did not connect")
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/shadercast/shadercast/internal/rtctest"
 	"github.com/shadercast/shadercast/media"
 )
 
@@ -41,9 +42,12 @@ func TestPublishVideoAndAudio(t *testing.T) {
 func publishVideoAndAudio(t *testing.T, codec string) {
 	pubs := make(chan *Publication, 1)
 	h, srv := newTestHandler(t, func(c *Config) { c.OnPublish = func(p *Publication) { pubs <- p } })
-	pb := newPub(t, true, codec)
-	pb.publish(t, srv.URL+"/whip", "")
-	pb.start(t)
+	pb := newPub(t, rtctest.PublisherConfig{Audio: true, Codec: codec})
+	pb.Publish(t, srv.URL+"/whip", "")
+	if !strings.HasPrefix(pb.Location, "/whip/") {
+		t.Fatalf("Location %q", pb.Location)
+	}
+	pb.Start(t, indexPicture())
 	p := waitPublication(t, pubs)
 	if p.Audio == nil {
 		t.Fatal("offer sends Opus but the publication has no Audio")
@@ -115,7 +119,7 @@ func publishVideoAndAudio(t *testing.T, codec string) {
 	}
 
 	// DELETE ends it: readers get io.EOF, the publication is gone.
-	if resp, body := do(t, http.MethodDelete, srv.URL+pb.location, ""); resp.StatusCode != http.StatusOK {
+	if resp, body := do(t, http.MethodDelete, srv.URL+pb.Location, ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
 	}
 	select {
@@ -140,7 +144,7 @@ func publishVideoAndAudio(t *testing.T, codec string) {
 	if st.FramesDecoded < 20 || st.AudioDecoded < 25 || st.VideoPackets == 0 || st.KeyframeRequests == 0 {
 		t.Errorf("stats %+v", st)
 	}
-	if resp, _ := do(t, http.MethodDelete, srv.URL+pb.location, ""); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := do(t, http.MethodDelete, srv.URL+pb.Location, ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("second DELETE: %d, want 404", resp.StatusCode)
 	}
 }
@@ -150,15 +154,15 @@ func publishVideoAndAudio(t *testing.T, codec string) {
 func TestPublisherVanishes(t *testing.T) {
 	pubs := make(chan *Publication, 1)
 	h, srv := newTestHandler(t, func(c *Config) { c.OnPublish = func(p *Publication) { pubs <- p } })
-	pb := newPub(t, false, "")
-	pb.publish(t, srv.URL+"/whip", "")
-	pb.start(t)
+	pb := newPub(t, rtctest.PublisherConfig{})
+	pb.Publish(t, srv.URL+"/whip", "")
+	pb.Start(t, indexPicture())
 	p := waitPublication(t, pubs)
 	if p.Audio != nil {
 		t.Error("video-only offer has Audio")
 	}
 	readVideo(t, p, 10*time.Second).Close()
-	pb.conn.dead.Store(true)
+	pb.Vanish()
 	errc := make(chan error, 1)
 	go func() {
 		for {
@@ -192,12 +196,12 @@ func TestPublisherVanishes(t *testing.T) {
 	// A publisher that closes its PeerConnection without DELETE (DTLS
 	// close_notify, no ICE timeout to wait for) also ends its publication,
 	// and frees the slot.
-	pb2 := newPub(t, false, "")
-	pb2.publish(t, srv.URL+"/whip", "")
-	pb2.start(t)
+	pb2 := newPub(t, rtctest.PublisherConfig{})
+	pb2.Publish(t, srv.URL+"/whip", "")
+	pb2.Start(t, indexPicture())
 	p2 := waitPublication(t, pubs)
 	readVideo(t, p2, 10*time.Second).Close()
-	pb2.close()
+	pb2.Close()
 	select {
 	case <-p2.Done():
 		if !errors.Is(p2.Err(), ErrPublisherLost) {
@@ -218,11 +222,10 @@ func TestGapWaitsForKeyframe(t *testing.T) {
 		c.OnPublish = func(p *Publication) { pubs <- p }
 		c.VideoBuffer = 64 // keep every frame: the test looks for absent ones
 	})
-	pb := newPub(t, false, "")
 	const lose = 45 // 1.5 s in: the start-up PLIs are done
-	pb.drop = func(i int64, key bool) bool { return i == lose }
-	pb.publish(t, srv.URL+"/whip", "")
-	pb.start(t)
+	pb := newPub(t, rtctest.PublisherConfig{Drop: func(i int64, key bool) bool { return i == lose }})
+	pb.Publish(t, srv.URL+"/whip", "")
+	pb.Start(t, indexPicture())
 	p := waitPublication(t, pubs)
 
 	var got []int
@@ -238,22 +241,22 @@ func TestGapWaitsForKeyframe(t *testing.T) {
 			t.Fatalf("no frames long after the loss: %v", got)
 		}
 	}
-	sent := pb.sentFrames()
-	if sent[lose].key {
+	sent := pb.Sent()
+	if sent[lose].Key {
 		t.Fatalf("frame %d was a keyframe; the test needs a delta frame", lose)
 	}
 	// The first keyframe after the loss, and the PLI that asked for it.
 	key := -1
 	for i := lose + 1; i < len(sent); i++ {
-		if sent[i].key {
+		if sent[i].Key {
 			key = i
 			break
 		}
 	}
 	if key < 0 {
-		t.Fatalf("the sender never made a keyframe after the loss (PLIs %d)", pb.plis.Load())
+		t.Fatalf("the sender never made a keyframe after the loss (PLIs %d)", pb.PLIs())
 	}
-	if sent[key].plisBefore <= sent[lose].plisBefore {
+	if sent[key].PLIsBefore <= sent[lose].PLIsBefore {
 		t.Errorf("no PLI reached the sender between the loss and keyframe %d", key)
 	}
 	for _, idx := range got {
@@ -281,7 +284,7 @@ func TestBadRequests(t *testing.T) {
 		c.MaxBodyBytes = 16 << 10
 	})
 	url := srv.URL + "/whip"
-	good := newPub(t, true, "").offer(t)
+	good := newPub(t, rtctest.PublisherConfig{Audio: true}).Offer(t)
 
 	check := func(what string, resp *http.Response, code int, reason string) {
 		t.Helper()
@@ -299,15 +302,15 @@ func TestBadRequests(t *testing.T) {
 	check("content type", postCT(t, url, "s3cret", "text/plain", good), http.StatusUnsupportedMediaType, "application/sdp")
 	check("too large", post(t, url, "s3cret", good+strings.Repeat("a=x\r\n", 8<<10)), http.StatusRequestEntityTooLarge, "too large")
 	check("garbage", post(t, url, "s3cret", "hello"), http.StatusBadRequest, "bad offer")
-	check("no VP8 or H.264", post(t, url, "s3cret", newPub(t, true, webrtc.MimeTypeVP9).offer(t)), http.StatusBadRequest, "no VP8 or H.264")
-	audioOnly := newPub(t, true, "")
+	check("no VP8 or H.264", post(t, url, "s3cret", newPub(t, rtctest.PublisherConfig{Audio: true, Codec: webrtc.MimeTypeVP9}).Offer(t)), http.StatusBadRequest, "no VP8 or H.264")
+	audioOnly := newPub(t, rtctest.PublisherConfig{Audio: true})
 	// Take the video section out of the offer: stop its transceiver.
-	for _, tr := range audioOnly.pc.GetTransceivers() {
+	for _, tr := range audioOnly.PC.GetTransceivers() {
 		if tr.Kind() == webrtc.RTPCodecTypeVideo {
-			audioOnly.pc.RemoveTrack(tr.Sender())
+			audioOnly.PC.RemoveTrack(tr.Sender())
 		}
 	}
-	check("audio only", post(t, url, "s3cret", audioOnly.offer(t)), http.StatusBadRequest, "no video")
+	check("audio only", post(t, url, "s3cret", audioOnly.Offer(t)), http.StatusBadRequest, "no video")
 
 	resp, _ := do(t, http.MethodPatch, url+"/x", "s3cret")
 	if resp.StatusCode != http.StatusMethodNotAllowed {
@@ -329,21 +332,21 @@ func TestBadRequests(t *testing.T) {
 	}
 
 	// One publisher at a time: the second gets 409 with a reason.
-	first := newPub(t, false, "")
-	first.publish(t, url, "s3cret")
-	r2 := post(t, url, "s3cret", newPub(t, false, "").offer(t))
+	first := newPub(t, rtctest.PublisherConfig{})
+	first.Publish(t, url, "s3cret")
+	r2 := post(t, url, "s3cret", newPub(t, rtctest.PublisherConfig{}).Offer(t))
 	if r2.Header.Get("Retry-After") == "" {
 		t.Error("409 without Retry-After")
 	}
 	check("second publisher", r2, http.StatusConflict, "already live")
 	// The DELETE needs the token too, and then the slot is free again.
-	if resp, _ := do(t, http.MethodDelete, srv.URL+first.location, ""); resp.StatusCode != http.StatusUnauthorized {
+	if resp, _ := do(t, http.MethodDelete, srv.URL+first.Location, ""); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("DELETE without token: %d", resp.StatusCode)
 	}
-	if resp, _ := do(t, http.MethodDelete, srv.URL+first.location, "s3cret"); resp.StatusCode != http.StatusOK {
+	if resp, _ := do(t, http.MethodDelete, srv.URL+first.Location, "s3cret"); resp.StatusCode != http.StatusOK {
 		t.Errorf("DELETE: %d", resp.StatusCode)
 	}
-	newPub(t, false, "").publish(t, url, "s3cret")
+	newPub(t, rtctest.PublisherConfig{}).Publish(t, url, "s3cret")
 }
 
 // TestNoLeaks publishes and deletes repeatedly, then closes the handler
@@ -351,18 +354,18 @@ func TestBadRequests(t *testing.T) {
 func TestNoLeaks(t *testing.T) {
 	pubs := make(chan *Publication, 16)
 	h, srv := newTestHandler(t, func(c *Config) { c.OnPublish = func(p *Publication) { pubs <- p } })
-	cycle := func(del bool) (*Publication, *pub) {
-		pb := newPub(t, true, "")
-		pb.publish(t, srv.URL+"/whip", "")
-		pb.start(t)
+	cycle := func(del bool) (*Publication, *rtctest.Publisher) {
+		pb := newPub(t, rtctest.PublisherConfig{Audio: true})
+		pb.Publish(t, srv.URL+"/whip", "")
+		pb.Start(t, indexPicture())
 		p := waitPublication(t, pubs)
 		f := readVideo(t, p, 10*time.Second) // decoding ran
 		f.Close()
 		if del {
-			if resp, _ := do(t, http.MethodDelete, srv.URL+pb.location, ""); resp.StatusCode != http.StatusOK {
+			if resp, _ := do(t, http.MethodDelete, srv.URL+pb.Location, ""); resp.StatusCode != http.StatusOK {
 				t.Fatalf("DELETE: %d", resp.StatusCode)
 			}
-			pb.close()
+			pb.Close()
 		}
 		return p, pb
 	}
@@ -381,16 +384,16 @@ func TestNoLeaks(t *testing.T) {
 	for _, p := range h.Publications() {
 		t.Errorf("publication %s left", p.ID)
 	}
-	refused := newPub(t, false, "")
-	resp := post(t, srv.URL+"/whip", "", refused.offer(t))
+	refused := newPub(t, rtctest.PublisherConfig{})
+	resp := post(t, srv.URL+"/whip", "", refused.Offer(t))
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	refused.close()
+	refused.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("POST after Close: %d, want 503", resp.StatusCode)
 	}
 	// The last publisher's own goroutines are the test's; stop them too.
-	last.close()
+	last.Close()
 	http.DefaultClient.CloseIdleConnections()
 	if n := settleGoroutines(base); n > base+2 {
 		buf := make([]byte, 1<<20)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shadercast/shadercast/codec/vp8"
 	"github.com/shadercast/shadercast/internal/rtcendpoint"
+	"github.com/shadercast/shadercast/internal/rtctest"
 	"github.com/shadercast/shadercast/internal/safe"
 )
 
@@ -38,9 +39,9 @@ func (l *logBuf) count(s string) int {
 // PeerConnection is closed at once): an offer that never connects.
 func squat(t *testing.T, url string) (int, string) {
 	t.Helper()
-	pb := newPub(t, true, "")
-	sdp := pb.offer(t)
-	pb.close()
+	pb := newPub(t, rtctest.PublisherConfig{Audio: true})
+	sdp := pb.Offer(t)
+	pb.Close()
 	resp := post(t, url, "", sdp)
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
@@ -95,9 +96,9 @@ func TestNeverConnectsGivesSlotBack(t *testing.T) {
 		t.Errorf("ConnectTimeouts = %d", got)
 	}
 
-	pb := newPub(t, false, "")
-	pb.publish(t, url, "")
-	pb.start(t)
+	pb := newPub(t, rtctest.PublisherConfig{})
+	pb.Publish(t, url, "")
+	pb.Start(t, indexPicture())
 	p2 := waitPublication(t, pubs)
 	select {
 	case <-p2.FirstFrame():
@@ -122,8 +123,8 @@ func TestConnectedWithoutPictureDropped(t *testing.T) {
 		c.ConnectTimeout = 2 * time.Second
 		c.OnPublish = func(p *Publication) { pubs <- p }
 	})
-	pb := newPub(t, false, "")
-	pb.publish(t, srv.URL+"/whip", "") // connects, never starts sending
+	pb := newPub(t, rtctest.PublisherConfig{})
+	pb.Publish(t, srv.URL+"/whip", "") // connects, never starts sending
 	p := waitPublication(t, pubs)
 	waitDone(t, p, 10*time.Second)
 	if !errors.Is(p.Err(), ErrNotConnected) || !strings.Contains(p.Err().Error(), "no decodable keyframe") {
@@ -164,9 +165,9 @@ func TestOversizedVideoRefused(t *testing.T) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 		c.OnPublish = func(p *Publication) { pubs <- p }
 	})
-	pb := newPub(t, false, "")
-	pb.publish(t, srv.URL+"/whip", "")
-	pb.start(t)
+	pb := newPub(t, rtctest.PublisherConfig{})
+	pb.Publish(t, srv.URL+"/whip", "")
+	pb.Start(t, indexPicture())
 	p := waitPublication(t, pubs)
 	waitDone(t, p, 10*time.Second)
 	if !errors.Is(p.Err(), ErrTooLarge) || !errors.Is(p.Err(), vp8.ErrTooLarge) || !strings.Contains(p.Err().Error(), "160x96") {
@@ -183,7 +184,7 @@ func TestOversizedVideoRefused(t *testing.T) {
 	if n := logs.count("publisher refused"); n != 1 || h.Stats().TooLarge != 1 {
 		t.Fatalf("%d log lines, TooLarge %d; want 1 and 1:\n%s", n, h.Stats().TooLarge, logs.b.String())
 	}
-	pb.close()
+	pb.Close()
 	if code, _ := squat(t, srv.URL+"/whip"); code != http.StatusCreated {
 		t.Fatalf("after the refusal: %d, want 201 (slot free)", code)
 	}
@@ -196,9 +197,9 @@ func TestFrameBytesBound(t *testing.T) {
 		c.MaxFrameBytes = 32 // the flat 160x96 test picture's keyframe has more (under 200)
 		c.OnPublish = func(p *Publication) { pubs <- p }
 	})
-	pb := newPub(t, false, "")
-	pb.publish(t, srv.URL+"/whip", "")
-	pb.start(t)
+	pb := newPub(t, rtctest.PublisherConfig{})
+	pb.Publish(t, srv.URL+"/whip", "")
+	pb.Start(t, indexPicture())
 	p := waitPublication(t, pubs)
 	waitDone(t, p, 10*time.Second)
 	if !errors.Is(p.Err(), ErrTooLarge) || !strings.Contains(p.Err().Error(), "bytes") || p.Stats().FramesDecoded != 0 {
@@ -219,9 +220,9 @@ func TestReceiveLoopPanicRecovered(t *testing.T) {
 	})
 	var ps []*Publication
 	for range 2 {
-		pb := newPub(t, false, "")
-		pb.publish(t, srv.URL+"/whip", "")
-		pb.start(t)
+		pb := newPub(t, rtctest.PublisherConfig{})
+		pb.Publish(t, srv.URL+"/whip", "")
+		pb.Start(t, indexPicture())
 		p := waitPublication(t, pubs)
 		readVideo(t, p, 10*time.Second).Close()
 		ps = append(ps, p)

@@ -1,26 +1,15 @@
 package whip
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
-	pmedia "github.com/pion/webrtc/v4/pkg/media"
 
-	"github.com/shadercast/shadercast/codec/opus"
 	"github.com/shadercast/shadercast/internal/mediatest"
 	"github.com/shadercast/shadercast/internal/rtctest"
 	"github.com/shadercast/shadercast/media"
@@ -113,29 +102,6 @@ func abs(x float64) float64 {
 	return x
 }
 
-// blackhole is a UDP socket that can be made to silently lose everything,
-// as if the machine behind it vanished.
-type blackhole struct {
-	net.PacketConn
-	dead atomic.Bool
-}
-
-func (b *blackhole) WriteTo(p []byte, a net.Addr) (int, error) {
-	if b.dead.Load() {
-		return len(p), nil
-	}
-	return b.PacketConn.WriteTo(p, a)
-}
-
-func (b *blackhole) ReadFrom(p []byte) (int, net.Addr, error) {
-	for {
-		n, a, err := b.PacketConn.ReadFrom(p)
-		if err != nil || !b.dead.Load() {
-			return n, a, err
-		}
-	}
-}
-
 // loopbackEngine keeps ICE on 127.0.0.1 with short timeouts, so a
 // vanished peer is noticed quickly.
 func loopbackEngine() *webrtc.SettingEngine {
@@ -163,258 +129,19 @@ func newTestHandler(t *testing.T, mod func(*Config)) (*Handler, *httptest.Server
 	return h, srv
 }
 
-// pub is a real pion WHIP publisher: VP8 from codec/vp8 or H.264 from
-// codec/h264 packetized by hand (so that packets can be lost on purpose
-// before pion sees them: no NACK can repair them), and optionally Opus.
-type pub struct {
-	pc       *webrtc.PeerConnection
-	conn     *blackhole
-	codec    string
-	location string
-	vtrack   *webrtc.TrackLocalStaticRTP
-	atrack   *webrtc.TrackLocalStaticSample
-	enc      rtctest.Encoder
-	plis     atomic.Int64
-
-	// drop, when set, is asked for every frame; true loses all its
-	// packets. Set before start.
-	drop func(i int64, key bool) bool
-
-	mu     sync.Mutex
-	sent   []sentFrame // per frame index
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-}
-
-type sentFrame struct {
-	key, dropped bool
-	plisBefore   int64
-}
-
-func newPub(t *testing.T, audio bool, codec string) *pub {
+// newPub makes a publisher as these tests use it: 400 kbit/s, and ICE
+// timeouts short enough that a vanished one is noticed within a test.
+func newPub(t *testing.T, cfg rtctest.PublisherConfig) *rtctest.Publisher {
 	t.Helper()
-	return newPubOrder(t, audio, codec, false)
+	cfg.Engine = loopbackEngine()
+	cfg.Bitrate = 400_000
+	return rtctest.NewPublisher(t, cfg)
 }
 
-// newPubOrder is newPub with the audio section first in the offer when
-// audioFirst (as some publishers offer it).
-func newPubOrder(t *testing.T, audio bool, codec string, audioFirst bool) *pub {
-	t.Helper()
-	if codec == "" {
-		codec = webrtc.MimeTypeVP8
-	}
-	m, err := rtctest.MediaEngine(codec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, reg); err != nil {
-		t.Fatal(err)
-	}
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		t.Fatal(err)
-	}
-	udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := &blackhole{PacketConn: udp}
-	se := loopbackEngine()
-	se.SetICEUDPMux(ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn}))
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(*se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pub{pc: pc, conn: conn, codec: codec}
-	addAudio := func() {
-		var err error
-		p.atrack, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "pub")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pc.AddTransceiverFromTrack(p.atrack, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if audio && audioFirst {
-		addAudio()
-	}
-	p.vtrack, err = webrtc.NewTrackLocalStaticRTP(rtctest.Capability(codec), "video", "pub")
-	if err != nil {
-		t.Fatal(err)
-	}
-	snd, err := pc.AddTransceiverFromTrack(p.vtrack, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender := snd.Sender()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			pkts, _, err := sender.ReadRTCP()
-			if err != nil {
-				return
-			}
-			for _, k := range pkts {
-				if _, ok := k.(*rtcp.PictureLossIndication); ok {
-					p.plis.Add(1)
-					p.mu.Lock()
-					if p.enc != nil {
-						p.enc.RequestKeyframe()
-					}
-					p.mu.Unlock()
-				}
-			}
-		}
-	}()
-	if audio && !audioFirst {
-		addAudio()
-	}
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *pub) offer(t *testing.T) string {
-	t.Helper()
-	o, err := p.pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := webrtc.GatheringCompletePromise(p.pc)
-	if err := p.pc.SetLocalDescription(o); err != nil {
-		t.Fatal(err)
-	}
-	<-g
-	return p.pc.LocalDescription().SDP
-}
-
-// publish POSTs the offer and applies the answer; it fails the test unless
-// the answer is 201.
-func (p *pub) publish(t *testing.T, url, token string) {
-	t.Helper()
-	resp := post(t, url, token, p.offer(t))
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST: %d %s", resp.StatusCode, body)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/sdp" {
-		t.Fatalf("answer Content-Type %q", ct)
-	}
-	p.location = resp.Header.Get("Location")
-	if !strings.HasPrefix(p.location, "/whip/") {
-		t.Fatalf("Location %q", p.location)
-	}
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// start sends frames at 30 fps (and the 440 Hz tone, with audio) until
-// close.
-func (p *pub) start(t *testing.T) {
-	t.Helper()
-	enc, payloader, err := rtctest.NewEncoder(p.codec, testW, testH, 400_000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.enc = enc
-	p.mu.Unlock()
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer func() {
-			p.mu.Lock()
-			p.enc = nil
-			p.mu.Unlock()
-			enc.Close()
-		}()
-		pz := rtp.NewPacketizer(1200, 100, 1, payloader, rtp.NewRandomSequencer(), 90000)
-		tk := time.NewTicker(time.Second / 30)
-		defer tk.Stop()
-		var buf []byte
-		for i := int64(0); ; i++ {
-			f, err := indexFrame(i, i*33333)
-			if err != nil {
-				panic(err)
-			}
-			p.mu.Lock()
-			data, key, err := enc.Encode(f, false, buf[:0])
-			p.mu.Unlock()
-			f.Close()
-			if err != nil {
-				panic(err)
-			}
-			buf = data
-			drop := p.drop != nil && p.drop(i, key)
-			p.mu.Lock()
-			p.sent = append(p.sent, sentFrame{key: key, dropped: drop, plisBefore: p.plis.Load()})
-			p.mu.Unlock()
-			for _, r := range pz.Packetize(data, 3000) {
-				if !drop {
-					p.vtrack.WriteRTP(r)
-				}
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tk.C:
-			}
-		}
-	}()
-	if p.atrack == nil {
-		return
-	}
-	aenc, err := opus.NewEncoder(opus.EncoderConfig{Channels: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		defer aenc.Close()
-		tk := time.NewTicker(20 * time.Millisecond)
-		defer tk.Stop()
-		for i := int64(0); ; i++ {
-			a, err := mediatest.Tone(i, 440)
-			if err != nil {
-				panic(err)
-			}
-			pkts, err := aenc.Encode(a)
-			a.Close()
-			if err != nil {
-				panic(err)
-			}
-			for _, k := range pkts {
-				p.atrack.WriteSample(pmedia.Sample{Data: k.Data, Duration: time.Duration(k.Duration) * time.Microsecond})
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tk.C:
-			}
-		}
-	}()
-}
-
-func (p *pub) sentFrames() []sentFrame {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]sentFrame(nil), p.sent...)
-}
-
-func (p *pub) close() {
-	if p.cancel != nil {
-		p.cancel()
-	}
-	p.pc.Close()
-	p.wg.Wait()
-	p.conn.Close()
+// indexPicture is what newPub's publishers send: indexFrame at the test
+// size.
+func indexPicture() rtctest.Picture {
+	return rtctest.Picture{Width: testW, Height: testH, Frame: indexFrame}
 }
 
 func post(t *testing.T, url, token, body string) *http.Response {
@@ -424,29 +151,13 @@ func post(t *testing.T, url, token, body string) *http.Response {
 
 func postCT(t *testing.T, url, token, ct, body string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", ct)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
+	return rtctest.Do(t, http.MethodPost, url, token, ct, body)
 }
 
 // do sends a bodiless request and returns the response with its body read.
 func do(t *testing.T, method, url, token string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := rtctest.Do(t, method, url, token, "", "")
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	return resp, string(b)

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/shadercast/shadercast/internal/rtctest"
 )
 
 func TestICEServerLinks(t *testing.T) {
@@ -38,8 +40,8 @@ func TestUDPPortRange(t *testing.T) {
 	lo := uint16(40000 + rand.IntN(20000))
 	hi := lo + 19
 	_, srv := newTestHandler(t, func(c *Config) { c.UDPPortMin, c.UDPPortMax = lo, hi })
-	pb := newPub(t, false, "")
-	resp := post(t, srv.URL+"/whip", "", pb.offer(t))
+	pb := newPub(t, rtctest.PublisherConfig{})
+	resp := post(t, srv.URL+"/whip", "", pb.Offer(t))
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/shadercast/shadercast/internal/rtctest"
 )
 
 // bundleOnly turns an offer into the shape webrtcbin's max-bundle policy
@@ -61,8 +63,8 @@ func TestOfferShapes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			pubs := make(chan *Publication, 1)
 			_, srv := newTestHandler(t, func(cfg *Config) { cfg.OnPublish = func(p *Publication) { pubs <- p } })
-			pb := newPubOrder(t, true, webrtc.MimeTypeH264, c.audioFirst)
-			resp := post(t, srv.URL+"/whip", "", c.munge(pb.offer(t)))
+			pb := newPub(t, rtctest.PublisherConfig{Audio: true, Codec: webrtc.MimeTypeH264, AudioFirst: c.audioFirst})
+			resp := post(t, srv.URL+"/whip", "", c.munge(pb.Offer(t)))
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if c.refused {
@@ -99,10 +101,10 @@ func TestOfferShapes(t *testing.T) {
 					}
 				}
 			}
-			if err := pb.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+			if err := pb.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
 				t.Fatal(err)
 			}
-			pb.start(t)
+			pb.Start(t, indexPicture())
 			p := waitPublication(t, pubs)
 			f := readVideo(t, p, 10*time.Second)
 			checkColours(t, f)
