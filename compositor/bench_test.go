@@ -36,6 +36,21 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 }
 
+// BenchmarkRenditions: BenchmarkPipeline's 720p identity chain with the
+// rendition ladder read back beside the output (none; half; half and
+// quarter), asynchronously.
+func BenchmarkRenditions(b *testing.B) {
+	for _, l := range []struct {
+		name  string
+		sizes [][2]int
+	}{{"720p", nil}, {"720p+360p", [][2]int{{640, 360}}}, {"720p+360p+180p", [][2]int{{640, 360}, {320, 180}}}} {
+		b.Run(l.name, func(b *testing.B) {
+			compositortest.BenchRenditions(b, compositor.SharedTestDevice(), compositor.Config{},
+				[]media.VideoFrame{gltest.BenchFrame(b, 1280, 720, false)}, l.sizes, identity(b))
+		})
+	}
+}
+
 // BenchmarkReadback compares the synchronous and asynchronous readbacks
 // on the identity chain.
 func BenchmarkReadback(b *testing.B) {

@@ -94,6 +94,10 @@ type Output struct {
 	// Layers are the results of the layers' own chains (Compose), in
 	// layer order, one per chain that ran.
 	Layers []LayerResult
+	// Renditions are scaled copies of Frame (OutputI420 only): the caller
+	// sets the sizes it wants in this frame, the pipeline fills in their
+	// frames, which the receiver owns like Frame.
+	Renditions []Rendition
 }
 
 // PassInfo describes one pass of a chain.
@@ -128,6 +132,7 @@ type Pipeline struct {
 	pending  []*request // async readbacks in flight, oldest first
 	ring     []readSlot
 	ringNext int
+	rends    renditions
 	timers   timerSet
 	inTimer  *passTimer // YUV to RGB
 	outTimer *passTimer // I420 packing
@@ -246,6 +251,9 @@ type request struct {
 	// what a result inside them is told with.
 	outer   []scene.Placement
 	nestTop int
+	// rends are the rendition slots made in this frame, one per
+	// out.Renditions entry (nil where it has an Err).
+	rends []*renditionSlot
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
@@ -289,6 +297,9 @@ func (p *Pipeline) admit(ctx context.Context, out *Output) error {
 		return errors.New("compositor: Process and Compose need an Output to fill")
 	}
 	out.Frame = media.VideoFrame{}
+	for i := range out.Renditions {
+		out.Renditions[i].Frame, out.Renditions[i].Err = media.VideoFrame{}, nil
+	}
 	if p.closed.Load() {
 		return ErrClosed
 	}
@@ -330,6 +341,8 @@ func (p *Pipeline) run(ctx context.Context, r *request) error {
 
 func (p *Pipeline) recycle(r *request) {
 	r.p, r.in, r.comp, r.out, r.err = nil, media.VideoFrame{}, nil, nil, nil
+	clear(r.rends)
+	r.rends = r.rends[:0]
 	requestPool.Put(r)
 }
 
@@ -570,6 +583,7 @@ func (p *Pipeline) Close() error {
 		p.dev.deleteTarget(&p.fromCanvas)
 		p.audio.release(p.dev)
 		p.layers.release(p.dev)
+		p.rends.release(p.dev, true)
 		p.res.release(p.dev)
 		p.dev.removePipeline(p)
 		p.view.Store(&chainView{})
@@ -662,7 +676,8 @@ func (p *Pipeline) runChain(r *request, cur *Target) error {
 	}
 	if p.cfg.Output == OutputI420 {
 		p.outTimer.begin()
-		p.res.pack(p.dev)
+		p.res.packInto(p.res.result, &p.res.packed)
+		p.renderRenditions(r)
 		p.outTimer.end()
 	}
 	return glError("rendering frame")

@@ -3,7 +3,6 @@ package compositor
 import (
 	"fmt"
 	"time"
-	"unsafe"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
@@ -59,9 +58,8 @@ type resources struct {
 
 	in      inputTextures // the input frame
 	ping    [2]Target
-	packed  Target // I420 packed four samples per texel
-	texels  [2]int // texels per row; texels per chroma plane row
-	staging []byte // synchronous readback of the packed image
+	packed  packedI420 // the output in I420, four samples per texel
+	staging []byte     // synchronous readback of the packed image
 	outCS   media.ColorSpace
 
 	frame  Frame
@@ -98,7 +96,7 @@ func (r *resources) releaseSized(d *Device) {
 	r.in.release(d)
 	d.deleteTarget(&r.ping[0])
 	d.deleteTarget(&r.ping[1])
-	d.deleteTarget(&r.packed)
+	d.deleteTarget(&r.packed.t)
 	r.staging = nil
 	r.format, r.w, r.h = media.FormatUnknown, 0, 0
 }
@@ -140,6 +138,7 @@ func (p *Pipeline) ensureSized(f media.PixelFormat, w, h int) error {
 	}
 	p.flush()
 	p.freeRing()
+	p.rends.release(p.dev, false) // scaled from the old size
 	// A pass that failed may work at another size (its targets are sized
 	// by expressions of the frame's): try the bypassed ones again.
 	for _, e := range p.chain {
@@ -185,16 +184,12 @@ func (r *resources) allocate(d *Device, f media.PixelFormat, w, h int, cfg Confi
 		r.ping[i] = t
 	}
 	if cfg.Output == OutputI420 {
-		cw := (w + 1) / 2
-		ct := (cw + 3) / 4
-		tw := max((w+3)/4, 2*ct)
-		t, err := d.newTarget(tw, h+(h+1)/2, gl.RGBA8, gl.RGBA, gl.UNSIGNED_BYTE)
+		pk, err := d.newPackedI420(w, h)
 		if err != nil {
 			r.releaseSized(d)
 			return err
 		}
-		r.packed = t
-		r.texels = [2]int{tw, ct}
+		r.packed = pk
 	}
 	if err := glError("allocating frame objects"); err != nil {
 		return err
@@ -284,66 +279,6 @@ func withYUV(src ShaderSource, variant int, extra string, defines ...string) Sha
 // free for the pass a conversion is fused into.
 const yuvUnit = 5
 
-// pack converts the result to packed I420 in r.packed: one draw per plane
-// region, each a branch-free program.
-func (r *resources) pack(d *Device) {
-	h := int32(r.h)
-	ch := int32((r.h + 1) / 2)
-	tw, ct := int32(r.texels[0]), int32(r.texels[1])
-	gl.BindFramebuffer(gl.FRAMEBUFFER, r.packed.fbo)
-	gl.ActiveTexture(gl.TEXTURE0)
-	gl.BindTexture(gl.TEXTURE_2D, r.result.tex.id)
-	gl.BindSampler(0, r.linear)
-	for i, prog := range r.packProg {
-		gl.UseProgram(prog.id)
-		gl.Uniform1i(prog.loc("uInput"), 0)
-		gl.Uniform2i(prog.loc("uInputSize"), int32(r.w), h)
-		gl.Uniform2i(prog.loc("uTexels"), tw, ct)
-		switch i {
-		case 0:
-			gl.Viewport(0, 0, tw, h)
-		case 1:
-			gl.Viewport(0, h, ct, ch)
-		case 2:
-			gl.Viewport(ct, h, ct, ch)
-		}
-		gl.DrawArrays(gl.TRIANGLES, 0, 3)
-	}
-	gl.BindSampler(0, 0)
-}
-
-// packedSize is the byte size of the packed I420 image.
-func (r *resources) packedSize() int { return 4 * r.packed.tex.w * r.packed.tex.h }
-
-// unpackI420 copies the packed image into a new I420 frame.
-func (r *resources) unpackI420(src []byte, ts, dur int64) (media.VideoFrame, error) {
-	out, err := media.AllocVideoFrame(media.VideoFrameInit{
-		Format: media.I420, CodedWidth: r.w, CodedHeight: r.h,
-		Timestamp: ts, Duration: dur, ColorSpace: r.outCS,
-	})
-	if err != nil {
-		return media.VideoFrame{}, err
-	}
-	rowBytes := 4 * r.texels[0]
-	vOff := 4 * r.texels[1]
-	for i := 0; i < 3; i++ {
-		pl, _ := out.Plane(i)
-		for y := 0; y < pl.Height; y++ {
-			var s int
-			switch i {
-			case 0:
-				s = y * rowBytes
-			case 1:
-				s = (r.h + y) * rowBytes
-			case 2:
-				s = (r.h+y)*rowBytes + vOff
-			}
-			copy(pl.Data[y*pl.Stride:y*pl.Stride+pl.Width], src[s:s+pl.Width])
-		}
-	}
-	return out, nil
-}
-
 // readSync reads the output with glReadPixels.
 func (p *Pipeline) readSync(req *request) error {
 	r := &p.res
@@ -370,22 +305,31 @@ func (p *Pipeline) readSync(req *request) error {
 		p.setOutput(req, out)
 		return nil
 	}
-	n := r.packedSize()
-	if cap(r.staging) < n {
-		r.staging = make([]byte, n)
-	}
-	buf := r.staging[:n]
-	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, r.packed.fbo)
-	gl.ReadPixels(0, 0, int32(r.packed.tex.w), int32(r.packed.tex.h), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(buf))
-	if err := glError("reading back I420"); err != nil {
+	out, err := r.readI420(&r.packed, req.ts, req.dur)
+	if err != nil {
 		return err
 	}
-	out, err := r.unpackI420(buf, req.ts, req.dur)
-	if err != nil {
+	if err := p.readRenditionsSync(req); err != nil {
+		out.Close()
 		return err
 	}
 	p.setOutput(req, out)
 	return nil
+}
+
+// readI420 reads pk back synchronously into a new frame.
+func (r *resources) readI420(pk *packedI420, ts, dur int64) (media.VideoFrame, error) {
+	n := pk.size()
+	if cap(r.staging) < n {
+		r.staging = make([]byte, n)
+	}
+	buf := r.staging[:n]
+	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, pk.t.fbo)
+	gl.ReadPixels(0, 0, int32(pk.t.tex.w), int32(pk.t.tex.h), gl.RGBA, gl.UNSIGNED_BYTE, bytesPtr(buf))
+	if err := glError("reading back I420"); err != nil {
+		return media.VideoFrame{}, err
+	}
+	return pk.unpack(buf, ts, dur, r.outCS)
 }
 
 func (p *Pipeline) setOutput(req *request, out media.VideoFrame) {
@@ -406,12 +350,13 @@ func (p *Pipeline) freeRing() {
 	}
 	p.ring = p.ring[:0]
 	p.ringNext = 0
+	p.rends.freeBuffers(p.dev)
 }
 
 // readAsync starts reading the packed image into the next ring buffer.
 func (p *Pipeline) readAsync(req *request) {
 	r := &p.res
-	n := r.packedSize()
+	n := r.packed.size()
 	if len(p.ring) == 0 {
 		for i := 0; i < p.cfg.RingSize; i++ {
 			p.ring = append(p.ring, readSlot{pbo: p.dev.newBuffer(gl.PIXEL_PACK_BUFFER, n, gl.STREAM_READ)})
@@ -420,10 +365,8 @@ func (p *Pipeline) readAsync(req *request) {
 	s := &p.ring[p.ringNext]
 	req.slot = p.ringNext
 	p.ringNext = (p.ringNext + 1) % len(p.ring)
-	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, r.packed.fbo)
-	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, s.pbo)
-	gl.ReadPixels(0, 0, int32(r.packed.tex.w), int32(r.packed.tex.h), gl.RGBA, gl.UNSIGNED_BYTE, nil)
-	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
+	r.packed.readInto(s.pbo)
+	p.readRenditionsAsync(req)
 	s.fence = p.dev.newFence()
 	// Make sure the commands start executing while we return to the queue.
 	gl.Flush()
@@ -464,17 +407,12 @@ func (p *Pipeline) completeOldest() {
 		}
 	}
 	p.dev.deleteFence(&s.fence)
-	n := r.packedSize()
-	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, s.pbo)
-	ptr := gl.MapBufferRange(gl.PIXEL_PACK_BUFFER, 0, n, gl.MAP_READ_BIT)
-	if ptr == nil {
-		gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
-		req.finish(fmt.Errorf("compositor: mapping readback buffer failed: %w", glError("glMapBufferRange")))
-		return
+	out, err := r.packed.mapped(s.pbo, req.ts, req.dur, r.outCS)
+	if err == nil {
+		if err = p.completeRenditions(req); err != nil {
+			out.Close()
+		}
 	}
-	out, err := r.unpackI420(unsafe.Slice((*byte)(ptr), n), req.ts, req.dur)
-	gl.UnmapBuffer(gl.PIXEL_PACK_BUFFER)
-	gl.BindBuffer(gl.PIXEL_PACK_BUFFER, 0)
 	p.stats.readback.add(time.Since(t0))
 	if err == nil {
 		p.setOutput(req, out)

@@ -84,6 +84,12 @@ func CheckObjects(t testing.TB, d *compositor.Device, base map[string]int) {
 // through a pipeline of passes on d: ns per frame, allocations, and the
 // passes' GPU times where the device measures them.
 func BenchPipeline(b *testing.B, d *compositor.Device, cfg compositor.Config, ins []media.VideoFrame, passes ...compositor.Pass) {
+	BenchRenditions(b, d, cfg, ins, nil, passes...)
+}
+
+// BenchRenditions is BenchPipeline asking every frame for renditions of
+// sizes (width, height) too.
+func BenchRenditions(b *testing.B, d *compositor.Device, cfg compositor.Config, ins []media.VideoFrame, sizes [][2]int, passes ...compositor.Pass) {
 	for _, in := range ins {
 		defer in.Close()
 	}
@@ -95,12 +101,24 @@ func BenchPipeline(b *testing.B, d *compositor.Device, cfg compositor.Config, in
 	defer p.Close()
 	ctx := context.Background()
 	var out compositor.Output
+	for _, sz := range sizes {
+		out.Renditions = append(out.Renditions, compositor.Rendition{Width: sz[0], Height: sz[1]})
+	}
+	closeOut := func() {
+		out.Frame.Close()
+		for _, r := range out.Renditions {
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+			r.Frame.Close()
+		}
+	}
 	// Warm up: first frames allocate the sized GL objects and pools.
 	for i := 0; i < 3; i++ {
 		if err := p.Process(ctx, in, &out); err != nil {
 			b.Fatal(err)
 		}
-		out.Frame.Close()
+		closeOut()
 	}
 	b.ReportAllocs()
 	b.SetBytes(int64(in.CodedWidth() * in.CodedHeight() * 3 / 2))
@@ -109,7 +127,7 @@ func BenchPipeline(b *testing.B, d *compositor.Device, cfg compositor.Config, in
 		if err := p.Process(ctx, ins[i%len(ins)], &out); err != nil {
 			b.Fatal(err)
 		}
-		out.Frame.Close()
+		closeOut()
 	}
 	b.StopTimer()
 	st := p.Stats()
