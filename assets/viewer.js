@@ -5,6 +5,10 @@
 //   token=<str>   the viewer token (SHADERCAST_VIEWER_TOKEN), sent to /whep as
 //                 "Authorization: Bearer <str>" when the server wants one; it
 //                 lets this page watch, never publish or control
+//   codec=<name>  h264 or vp8 first in the offer (the server sends the first
+//                 it has)
+//   rendition=<name>  a rung of the server's rendition ladder ("360p"),
+//                 passed on to the WHEP POST; the top when absent
 //
 // window.shadercast exposes the player's state for tests and debugging; see
 // the `hooks` object below.
@@ -215,7 +219,9 @@
     await gatheringComplete(conn, 5000);
     if (gen !== generation) return;
 
-    const resp = await fetch(whepURL, {
+    const postURL = new URL(whepURL);
+    if (params.get('rendition')) postURL.searchParams.set('rendition', params.get('rendition'));
+    const resp = await fetch(postURL.href, {
       method: 'POST',
       headers: authHeaders({ 'Content-Type': 'application/sdp' }),
       body: conn.localDescription.sdp,
@@ -331,6 +337,8 @@
     statsEl.textContent =
       'codec ' + (hooks.codec ? hooks.codec.replace('video/', '') : '–') +
       '  resolution ' + (hooks.width ? hooks.width + 'x' + hooks.height : '–') +
+      // The server names its renditions by their height.
+      '  rendition ' + (hooks.height ? hooks.height + 'p' : '–') +
       '  fps ' + hooks.fps.toFixed(1) +
       '  bitrate ' + (hooks.bitrate / 1000).toFixed(0) + ' kbit/s' +
       '  rtt ' + (rtt === null ? '–' : (rtt * 1000).toFixed(1) + ' ms') +

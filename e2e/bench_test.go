@@ -115,27 +115,48 @@ func BenchmarkServe720p(b *testing.B) {
 // while watched, so the three figures are one encode, both, the other.
 func BenchmarkServeCodecs(b *testing.B) {
 	s := start(b, nil, nil)
-	step := func(name string, vs ...*rtctest.Viewer) {
-		time.Sleep(5 * time.Second)
-		f0 := make([]int64, len(vs))
-		for i, v := range vs {
-			f0[i] = int64(v.FrameCount())
-		}
-		w := measure(b, s, 20*time.Second)
-		b.ReportMetric(w.cpuPct, "cpu%-"+name)
-		b.ReportMetric(w.fps, "fps-"+name)
-		b.ReportMetric(w.drops, "drops-"+name)
-		b.ReportMetric(w.p95, "p95ms-"+name)
-		for i, v := range vs {
-			b.ReportMetric(float64(int64(v.FrameCount())-f0[i])/20, fmt.Sprintf("viewer%d-fps-%s", i, name))
-		}
-	}
 	vp8v := watchRawCodecs(b, s, webrtc.MimeTypeVP8)
-	step("vp8", vp8v)
+	serveStep(b, s, "vp8", vp8v)
 	h264v := watchRawCodecs(b, s, webrtc.MimeTypeH264)
-	step("both", vp8v, h264v)
+	serveStep(b, s, "both", vp8v, h264v)
 	vp8v.PC.Close()
-	step("h264", h264v)
+	serveStep(b, s, "h264", h264v)
+}
+
+// BenchmarkServeLadder: the default service (720p30, barcode pass) with
+// one VP8 viewer of the top rendition, then with one more on each rung of
+// the default ladder (360p, 180p): what the ladder costs when all of it is
+// watched (the GPU scaling and readback, two more encodes).
+func BenchmarkServeLadder(b *testing.B) {
+	s := start(b, nil, nil)
+	top := watchRawCodecs(b, s, webrtc.MimeTypeVP8)
+	serveStep(b, s, "top", top)
+	var vs []*rtctest.Viewer
+	for _, rung := range []string{"360p", "180p"} {
+		v := rtctest.NewViewer(b, rtctest.ViewerConfig{Codecs: []string{webrtc.MimeTypeVP8}, Raw: true})
+		v.Watch(b, s.URL+"whep?rendition="+rung, "")
+		vs = append(vs, v)
+	}
+	serveStep(b, s, "ladder", append([]*rtctest.Viewer{top}, vs...)...)
+}
+
+// serveStep measures the service for 20 s after 5 s of settling, with the
+// viewers vs: its CPU, frames out, drops, p95 latency, and each viewer's
+// frames per second, as metrics suffixed with name.
+func serveStep(b *testing.B, s *service, name string, vs ...*rtctest.Viewer) {
+	time.Sleep(5 * time.Second)
+	f0 := make([]int64, len(vs))
+	for i, v := range vs {
+		f0[i] = int64(v.FrameCount())
+	}
+	w := measure(b, s, 20*time.Second)
+	b.ReportMetric(w.cpuPct, "cpu%-"+name)
+	b.ReportMetric(w.fps, "fps-"+name)
+	b.ReportMetric(w.drops, "drops-"+name)
+	b.ReportMetric(w.p95, "p95ms-"+name)
+	for i, v := range vs {
+		b.ReportMetric(float64(int64(v.FrameCount())-f0[i])/20, fmt.Sprintf("viewer%d-fps-%s", i, name))
+	}
 }
 
 // BenchmarkServeViewers: CPU of the service as viewers are added (1 to

@@ -158,9 +158,19 @@ func (s *service) request(t testing.TB, method, path, token, ctype, body string)
 	return resp.StatusCode, string(b)
 }
 
+// renditionStats is a rung of /api/stats renditions.
+type renditionStats struct {
+	Name          string
+	Width, Height int
+	InUse         bool
+	Frames        int
+	VP8, H264     struct{ Samples, TargetBitrate int }
+}
+
 // stats is the part of /api/stats the tests read.
 type stats struct {
-	Input struct {
+	Renditions []renditionStats `json:"renditions"`
+	Input      struct {
 		Active    string `json:"active"`
 		State     string `json:"state"`
 		LastError string `json:"lastError"`

@@ -101,6 +101,12 @@ type Config struct {
 	// both offered (VP8 first) and the one the server's answer puts
 	// first sent.
 	WHIPPushCodec string `json:"whipPushCodec"`
+	// Renditions is the ladder below the canvas: each "1/N" (the canvas's
+	// sides divided by N) or "WxH", named by its height ("360p"); a
+	// WHEP viewer asks for one with ?rendition=NAME. Each is scaled on
+	// the GPU and encoded only while somebody receives it. ["none"]: no
+	// ladder.
+	Renditions []string `json:"renditions"`
 
 	// Record paths: .webm (VP8 and Opus as sent), .mp4 (H.264 and Opus as
 	// sent, fragmented), .ivf (the VP8 sent) and/or .y4m (the composited
@@ -215,6 +221,7 @@ func DefaultConfig() Config {
 		Height:          720,
 		FPS:             30,
 		Bitrate:         1_500_000,
+		Renditions:      []string{"1/2", "1/4"},
 		MaxViewers:      100,
 		MaxEventClients: defaultMaxEventClients,
 		ReadTimeout:     Duration(defaultReadTimeout),

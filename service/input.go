@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/generator"
 	"github.com/shadercast/shadercast/internal/dropq"
 	"github.com/shadercast/shadercast/internal/safe"
 	"github.com/shadercast/shadercast/media"
@@ -483,6 +484,9 @@ func (s *Service) composite(ctx context.Context, f media.VideoFrame, created tim
 // Compose's, whose error is err): the detections, the snapshot, the
 // recording and the video track.
 func (s *Service) output(ctx context.Context, err error, created time.Time, out *compositor.Output) {
+	// The next frame makes the renditions somebody receives then.
+	defer s.askRungs(out)
+	s.writeRungs(out, func(tr *generator.Track, f media.VideoFrame) { tr.Writable().Write(ctx, f) })
 	if err != nil {
 		if ctx.Err() == nil {
 			s.stats.processErrors.Add(1)

@@ -18,10 +18,14 @@ var (
 		"Keyframe requests (viewers' PLI/FIR) received by the shared video encoder.", nil, nil)
 	keyForcedDesc = prometheus.NewDesc("shadercast_keyframes_forced_total",
 		"Keyframes the requests forced, after coalescing and rate limiting.", nil, nil)
+	rungInUseDesc = prometheus.NewDesc("shadercast_rendition_in_use",
+		"1 while somebody receives the rendition (it is made and encoded only then).", []string{"rendition"}, nil)
+	rungFramesDesc = prometheus.NewDesc("shadercast_rendition_encoded_frames_total",
+		"Frames of the rendition encoded, per codec.", []string{"rendition", "codec"}, nil)
 )
 
 func (c *rtcCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{rtcTimeoutDesc, rtcAddrDesc, whipTooLargeDesc, keyRequestsDesc, keyForcedDesc} {
+	for _, d := range []*prometheus.Desc{rtcTimeoutDesc, rtcAddrDesc, whipTooLargeDesc, keyRequestsDesc, keyForcedDesc, rungInUseDesc, rungFramesDesc} {
 		ch <- d
 	}
 }
@@ -39,4 +43,13 @@ func (c *rtcCollector) Collect(ch chan<- prometheus.Metric) {
 	ps := c.s.pubs[0].Stats()
 	n(keyRequestsDesc, ps.KeyframeRequests)
 	n(keyForcedDesc, ps.ForcedKeyframes)
+	for _, r := range c.s.renditionStats() {
+		inUse := 0.0
+		if r.InUse {
+			inUse = 1
+		}
+		ch <- prometheus.MustNewConstMetric(rungInUseDesc, prometheus.GaugeValue, inUse, r.Name)
+		n(rungFramesDesc, r.VP8.Samples, r.Name, "vp8")
+		n(rungFramesDesc, r.H264.Samples, r.Name, "h264")
+	}
 }

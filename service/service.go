@@ -59,6 +59,8 @@ type Service struct {
 	video, audio *generator.Track
 	stream       *generator.MediaStream
 	pubs         []*whep.Publisher // video first, then audio
+	rungs        []*rung           // the rendition ladder below the canvas
+	lastRungErr  string            // output goroutine
 	whepH        *whep.Handler
 	whipH        *whip.Handler
 	whipSrcs     whipSources // --scenes: the whip sources' endpoints
@@ -231,7 +233,8 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	s.stream = generator.NewMediaStream(s.video, s.audio)
 	// Each codec is encoded while somebody receives it (a viewer, the
 	// push, an IVF recording), once for all of them.
-	vcfg := whep.VideoConfig{Bitrate: cfg.Bitrate, FrameRate: cfg.FPS, OnSample: s.onSample, OnDemand: true}
+	vcfg := whep.VideoConfig{Bitrate: cfg.Bitrate, FrameRate: cfg.FPS, OnSample: s.onSample, OnDemand: true,
+		Rendition: rungName(cfg.Height)}
 	vcfg.MinBitrate = cfg.minBitrate()
 	if s.pubs, err = whep.NewStreamPublishers(s.stream, vcfg, whep.AudioConfig{OnSample: s.onAudioSample}); err != nil {
 		return nil, err
@@ -243,12 +246,24 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 		}
 		return nil, err
 	}
+	if s.rungs, err = s.newRungs(vcfg); err != nil {
+		for _, p := range s.pubs {
+			p.Close()
+		}
+		return nil, fmt.Errorf("--renditions: %w", err)
+	}
+	// Viewers choose among the ladder's publishers: the top's first.
+	viewed := append([]*whep.Publisher(nil), s.pubs[:2]...)
+	for _, r := range s.rungs {
+		viewed = append(viewed, r.pubs...)
+	}
+	viewed = append(viewed, s.pubs[2:]...)
 	var ice []webrtc.ICEServer
 	for _, u := range cfg.ICEServers {
 		ice = append(ice, webrtc.ICEServer{URLs: []string{u}})
 	}
 	s.whepH, err = whep.NewHandler(whep.Config{
-		Publishers: s.pubs, Token: cfg.ViewerToken, MaxViewers: cfg.MaxViewers, ICEServers: ice,
+		Publishers: viewed, Token: cfg.ViewerToken, MaxViewers: cfg.MaxViewers, ICEServers: ice,
 		UDPPortMin: cfg.UDPPortMin, UDPPortMax: cfg.UDPPortMax, NAT1To1IPs: cfg.NAT1To1IPs,
 		OnSession: s.onViewer,
 
@@ -384,7 +399,12 @@ func (s *Service) shutdown(cancel context.CancelFunc) {
 	// their tracks end; then the sessions close.
 	s.video.Writable().Close()
 	s.audio.Writable().Close()
-	for _, p := range s.pubs {
+	pubs := s.pubs
+	for _, r := range s.rungs {
+		r.track.Writable().Close()
+		pubs = append(pubs[:len(pubs):len(pubs)], r.pubs...)
+	}
+	for _, p := range pubs {
 		select {
 		case <-p.Done():
 		case <-ctx.Done():
@@ -414,6 +434,7 @@ func (s *Service) close() {
 	for _, p := range s.pubs {
 		p.Close()
 	}
+	closeRungs(s.rungs)
 	if s.rec != nil {
 		s.rec.Close()
 	}

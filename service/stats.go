@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/compositor"
+	"github.com/shadercast/shadercast/whep"
 )
 
 // latencyTracker remembers when each output frame's input was created, by
@@ -91,6 +92,29 @@ type Stats struct {
 	Push         any              `json:"whipPush,omitempty"`
 	Ingest       any              `json:"whipIngest,omitempty"`
 	Recording    []RecordingStats `json:"recording,omitempty"`
+	// Renditions are the ladder's rungs: the canvas's first, then those
+	// below it (--renditions).
+	Renditions []RenditionStats `json:"renditions"`
+}
+
+// RenditionStats describe one rung of the rendition ladder: made and
+// encoded per codec only while somebody receives it.
+type RenditionStats struct {
+	Name   string `json:"name"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	InUse  bool   `json:"inUse"`
+	// Frames counts the frames made at the rung's size.
+	Frames uint64 `json:"frames"`
+	// VP8 and H264 count the frames encoded and give the encoder's target.
+	VP8  RungEncoderStats `json:"vp8"`
+	H264 RungEncoderStats `json:"h264"`
+}
+
+// RungEncoderStats are one codec's encode of a rung.
+type RungEncoderStats struct {
+	Samples       uint64 `json:"samples"`
+	TargetBitrate int    `json:"targetBitrate"`
 }
 
 // FrameStats count video frames through the service.
@@ -162,6 +186,7 @@ func (s *Service) snapshotStats() Stats {
 			st.Audio.Samples = ps.Samples
 		}
 	}
+	st.Renditions = s.renditionStats()
 	st.Audio.Blocks, st.Audio.Silence, st.Audio.Drops = s.stats.audioIn.Load(), s.stats.silence.Load(), s.stats.audioDrops.Load()
 	st.Viewers = s.whepH.Sessions()
 	st.EventClients = s.hub.subscribers()
@@ -181,6 +206,34 @@ func (s *Service) snapshotStats() Stats {
 		st.Recording = s.rec.stats()
 	}
 	return st
+}
+
+// renditionStats describe the ladder: the canvas's rung, then the others.
+func (s *Service) renditionStats() []RenditionStats {
+	out := []RenditionStats{rungStats(rungName(s.cfg.Height), s.cfg.Width, s.cfg.Height, s.pubs[:2])}
+	out[0].Frames = s.stats.framesOut.Load()
+	for _, r := range s.rungs {
+		rs := rungStats(r.name, r.w, r.h, r.pubs)
+		rs.Frames = r.frames.Load()
+		out = append(out, rs)
+	}
+	return out
+}
+
+// rungStats describes a rung from its publishers (VP8, H.264).
+func rungStats(name string, w, h int, pubs []*whep.Publisher) RenditionStats {
+	rs := RenditionStats{Name: name, Width: w, Height: h}
+	for _, p := range pubs {
+		ps := p.Stats()
+		e := RungEncoderStats{Samples: ps.Samples, TargetBitrate: ps.TargetBitrate}
+		rs.InUse = rs.InUse || p.InUse()
+		if p.Codec() == webrtc.MimeTypeH264 {
+			rs.H264 = e
+		} else {
+			rs.VP8 = e
+		}
+	}
+	return rs
 }
 
 func (s *Service) apiStats(w http.ResponseWriter, r *http.Request) {

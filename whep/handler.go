@@ -20,9 +20,14 @@ import (
 
 // Config configures a Handler.
 type Config struct {
-	// Publishers are the tracks offered to every viewer (typically one
-	// video and one audio). A viewer gets each publisher whose kind its
-	// offer has a free m-section for. The Handler does not close them.
+	// Publishers are the tracks offered to every viewer: audio, and video
+	// per codec, or per codec and rendition (a ladder: several publishers
+	// of one codec, each its VideoConfig.Rendition, largest first). A
+	// viewer gets the audio when its offer has room for it and one video
+	// publisher: the first codec of its offer sent, in the rendition its
+	// POST asked for with ?rendition=NAME (400 naming the rungs when there
+	// is none of that name), else the codec's first. The Handler does not
+	// close them.
 	Publishers []*Publisher
 	// Token, when set, is required as "Authorization: Bearer <Token>" on
 	// POST, PATCH and DELETE (not on the CORS preflight, which browsers
@@ -307,7 +312,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, body string) {
 	if rtcendpoint.FromLoopback(r) {
 		se = h.seLoop
 	}
-	s, answer, code, err := h.negotiate(r.Context(), se, offer, release)
+	s, answer, code, err := h.negotiate(r.Context(), se, offer, r.URL.Query().Get("rendition"), release)
 	if err == nil && unbundled != nil {
 		if answer, err = unbundled.Answer(answer); err != nil {
 			code = http.StatusInternalServerError
@@ -345,7 +350,10 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, body string) {
 
 // negotiate creates the PeerConnection for offer and returns the session
 // (also on error, when it has one to clean up) and the complete answer.
-func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer string, release func()) (*session, string, int, error) {
+func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer, rendition string, release func()) (*session, string, int, error) {
+	if rendition != "" && !h.hasRendition(rendition) {
+		return nil, "", http.StatusBadRequest, fmt.Errorf("no rendition %q: this server has %s", rendition, strings.Join(h.renditions(), ", "))
+	}
 	// The estimator is created synchronously inside NewPeerConnection
 	// (interceptor Build), by this PeerConnection's own factory.
 	var est *estimator
@@ -390,8 +398,9 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer 
 			free[t.Kind()]++
 		}
 	}
-	// One video publisher per viewer: the codec its offer prefers.
-	video := h.chooseVideo(offer)
+	// One video publisher per viewer: the codec its offer prefers, in the
+	// rendition it asked for.
+	video := h.chooseVideo(offer, rendition)
 	for _, p := range h.cfg.Publishers {
 		if free[p.Kind()] == 0 || p.Kind() == webrtc.RTPCodecTypeVideo && p != video {
 			continue
@@ -604,8 +613,10 @@ func (h *Handler) end(s *session) {
 // offer's first video section lists, in its order of preference (the
 // order of its payload types), the first that a publisher sends; nil when
 // none is. The answer lists every codec in common (as pion makes it); the
-// sender sends the chosen one, and viewers decode by payload type.
-func (h *Handler) chooseVideo(offer string) *Publisher {
+// sender sends the chosen one, and viewers decode by payload type. Of a
+// codec's publishers, the viewer gets the one of the rendition it asked
+// for, else the first (Config.Publishers' order: the ladder's top).
+func (h *Handler) chooseVideo(offer, rendition string) *Publisher {
 	sd, err := rtcendpoint.ParseOffer(offer)
 	if err != nil {
 		return nil
@@ -616,7 +627,8 @@ func (h *Handler) chooseVideo(offer string) *Publisher {
 		}
 		for _, name := range rtcendpoint.CodecOrder(md) {
 			for _, p := range h.cfg.Publishers {
-				if p.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(p.Codec(), "video/"+name) {
+				if p.Kind() == webrtc.RTPCodecTypeVideo && strings.EqualFold(p.Codec(), "video/"+name) &&
+					(rendition == "" || p.Rendition() == rendition) {
 					return p
 				}
 			}
@@ -625,6 +637,20 @@ func (h *Handler) chooseVideo(offer string) *Publisher {
 	}
 	return nil
 }
+
+// renditions lists the ladder's rungs the handler sends, in its
+// publishers' order.
+func (h *Handler) renditions() []string {
+	var out []string
+	for _, p := range h.cfg.Publishers {
+		if r := p.Rendition(); r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (h *Handler) hasRendition(name string) bool { return slices.Contains(h.renditions(), name) }
 
 // sends lists the codecs the handler sends, for errors.
 func (h *Handler) sends() string {

@@ -30,6 +30,10 @@ type VideoConfig struct {
 	// (h264.LevelFor(...).ProfileLevelID()); "" means "42e01f" (level
 	// 3.1, up to 1280x720 at 30 fps).
 	ProfileLevelID string
+	// Rendition names the rung of a rendition ladder this publisher
+	// encodes ("360p"); a viewer asks for it with ?rendition= on its
+	// POST (see Handler). Empty for a publisher outside a ladder.
+	Rendition string
 	// OnDemand makes the publisher encode only while a viewer is attached
 	// or someone holds it (Hold): a codec nobody watches costs nothing.
 	// The first frame after an idle spell is a keyframe (a new encoder).
@@ -163,8 +167,9 @@ type Publisher struct {
 	keyframe atomic.Bool
 	// codec is the track's MIME type; users counts viewers and holds
 	// (VideoConfig.OnDemand).
-	codec string
-	users atomic.Int64
+	codec     string
+	rendition string
+	users     atomic.Int64
 
 	frames, samples, keyframes, forced, skipped, requests atomic.Uint64
 	lastLatency, lastFanout                               atomic.Int64 // ns
@@ -216,7 +221,7 @@ func NewVideoPublisher(src *generator.Track, cfg VideoConfig) (*Publisher, error
 		return nil, err
 	}
 	p := newPublisher(tr, src)
-	p.codec = capability.MimeType
+	p.codec, p.rendition = capability.MimeType, cfg.Rendition
 	p.bwe.configured, p.bwe.floor, p.bwe.ceiling = cfg.Bitrate, cfg.MinBitrate, cfg.MaxBitrate
 	p.bwe.target.Store(int64(clampInt(cfg.Bitrate, cfg.MinBitrate, cfg.MaxBitrate)))
 	go p.runVideo(cfg)
@@ -317,6 +322,15 @@ func (p *Publisher) Hold() (release func()) {
 	var once sync.Once
 	return func() { once.Do(func() { p.users.Add(-1) }) }
 }
+
+// Rendition is the ladder rung the publisher encodes
+// (VideoConfig.Rendition).
+func (p *Publisher) Rendition() string { return p.rendition }
+
+// InUse reports whether somebody receives or holds the publisher: an
+// OnDemand publisher encodes only then, and its source need only be made
+// then.
+func (p *Publisher) InUse() bool { return p.users.Load() > 0 }
 
 // Kind is the track's RTP codec type.
 func (p *Publisher) Kind() webrtc.RTPCodecType { return p.track.Kind() }

@@ -196,8 +196,14 @@ func patchMean(p media.Plane, cx, cy, r int) float64 {
 // edge where chroma and the codec blur them.
 func checkFrame(t *testing.T, f media.VideoFrame) {
 	t.Helper()
-	if f.CodedWidth() != testW || f.CodedHeight() != testH {
-		t.Fatalf("decoded %dx%d, want %dx%d", f.CodedWidth(), f.CodedHeight(), testW, testH)
+	checkFrameSized(t, f, testW, testH)
+}
+
+// checkFrameSized checks that f is w×h and shows the source's two halves.
+func checkFrameSized(t *testing.T, f media.VideoFrame, w, h int) {
+	t.Helper()
+	if f.CodedWidth() != w || f.CodedHeight() != h {
+		t.Fatalf("decoded %dx%d, want %dx%d", f.CodedWidth(), f.CodedHeight(), w, h)
 	}
 	for pi, want := range [3][2]float64{{lY, rY}, {lU, rU}, {lV, rV}} {
 		p, err := f.Plane(pi)

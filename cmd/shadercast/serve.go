@@ -164,6 +164,10 @@ func serve(args []string, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs.IntVar(&cfg.Bitrate, "bitrate", cfg.Bitrate, "VP8 target `bits/s` (bandwidth estimation may lower it)")
 	fs.IntVar(&cfg.MaxViewers, "max-viewers", cfg.MaxViewers, "concurrent WHEP viewers")
 	fs.StringVar(&cfg.WHIPPush, "whip-push", cfg.WHIPPush, "also publish to this WHIP endpoint `URL` (reconnects with backoff)")
+	fs.Func("renditions", "the rendition `ladder` below the canvas, comma-separated: 1/N (the canvas divided by N) or WxH; none for no ladder (default 1/2,1/4)", func(v string) error {
+		cfg.Renditions = strings.Split(v, ",")
+		return nil
+	})
 	fs.StringVar(&cfg.WHIPPushCodec, "whip-push-codec", cfg.WHIPPushCodec, "video `codec` of --whip-push: vp8 or h264 (default: both offered, the server's choice sent)")
 	pushToken := fs.String("whip-token", "", "bearer token for --whip-push (prefer $"+envPushToken+")")
 	fs.Var(&listFlag{dst: &cfg.Record}, "record", "record to `FILE`.webm (VP8 and Opus as sent), FILE.mp4 (H.264 and Opus as sent, fragmented), FILE.ivf (the VP8 sent) or FILE.y4m (composited frames); repeatable")
