@@ -92,3 +92,51 @@ func TestRenditionLadder(t *testing.T) {
 		t.Error("the 44p rung stopped with its viewer still there")
 	}
 }
+
+// TestLadderThrottledViewer: issue 13's WHEP check. Two viewers of the
+// default service (720p30, ladder 360p and 180p), one behind a link that
+// lets in 700 kbit/s: it moves down to a smaller rendition and goes on
+// decoding, while the other keeps the full size.
+func TestLadderThrottledViewer(t *testing.T) {
+	s := start(t, nil, nil, "--no-barcode")
+	fast := rtctest.NewViewer(t, rtctest.ViewerConfig{Codecs: []string{webrtc.MimeTypeVP8}})
+	fast.Watch(t, s.URL+"whep", "")
+	slow := rtctest.NewViewer(t, rtctest.ViewerConfig{Codecs: []string{webrtc.MimeTypeVP8}, Throttle: 700_000})
+	slow.Watch(t, s.URL+"whep", "")
+	begin := time.Now()
+	eventually(t, 40*time.Second, "the throttled viewer on a smaller rendition", func() bool {
+		f, ok := slow.Latest()
+		if !ok {
+			return false
+		}
+		defer f.Close()
+		return f.CodedWidth() < 1280
+	})
+	moved := time.Now()
+	t.Logf("the throttled viewer moved down after %v", moved.Sub(begin).Round(100*time.Millisecond))
+	slow.WaitFrames(t, 30, 10*time.Second)
+	time.Sleep(2 * time.Second)
+	var top, other int
+	for _, fi := range fast.Log() {
+		if fi.Arrived.Before(begin.Add(2 * time.Second)) {
+			continue
+		}
+		if fi.W == 1280 && fi.H == 720 {
+			top++
+		} else {
+			other++
+		}
+	}
+	if top < 30 || other*20 > top {
+		t.Errorf("the unthrottled viewer decoded %d frames at 1280x720 and %d smaller: it should keep the full size", top, other)
+	}
+	var r []renditionStats
+	for _, x := range s.stats(t, "").Renditions {
+		if x.InUse {
+			r = append(r, x)
+		}
+	}
+	if len(r) < 2 {
+		t.Errorf("renditions in use with a fast and a throttled viewer: %+v", r)
+	}
+}

@@ -44,6 +44,25 @@
 // MaxBitrate (defaults 150 kbit/s and Bitrate) bound the target;
 // PublisherStats shows it and every viewer's estimate.
 //
+// Rendition ladders: when Config.Publishers holds several video
+// publishers of one codec (the rungs of a ladder, largest first, each
+// VideoConfig.Rendition), a viewer of that codec gets a track of its own
+// (layerTrack, layers.go) that forwards one rung's packets and moves to
+// another at that rung's keyframe, with its sequence numbers and
+// timestamps running on, as an SFU forwards simulcast layers. Each rung is
+// still encoded once for all its viewers, and only while somebody
+// receives it. Every adaptInterval the viewer's own estimate decides:
+// after a second of congestion (GCC sees over 10% loss or delay overuse)
+// it moves down to the largest rung its estimate carries with 30% to
+// spare; it moves up a rung once its estimate has carried the rung above
+// for 2 s, or, since GCC without probing does not climb far past what is
+// sent, to try it after 5 s without a switch (doubling after each try
+// that fails, up to a minute). So one poor viewer no longer lowers
+// everybody's picture: above the smallest rung a viewer's estimate does not
+// count for its rung's encode (it moves instead); on the smallest it does,
+// as above. A viewer's POST may cap its rung (?rendition=NAME): it then
+// starts there and never moves above it.
+//
 // The floor is also the protection of the shared encode against any one
 // viewer: a viewer on a bad link, or one that lies in its TWCC feedback,
 // can lower the picture for everybody down to MinBitrate and no further.

@@ -24,10 +24,11 @@ type Config struct {
 	// per codec, or per codec and rendition (a ladder: several publishers
 	// of one codec, each its VideoConfig.Rendition, largest first). A
 	// viewer gets the audio when its offer has room for it and one video
-	// publisher: the first codec of its offer sent, in the rendition its
-	// POST asked for with ?rendition=NAME (400 naming the rungs when there
-	// is none of that name), else the codec's first. The Handler does not
-	// close them.
+	// publisher: the first codec of its offer sent; over a ladder, the
+	// rung its bandwidth estimate carries (see the package comment), at
+	// most the one its POST asked for with ?rendition=NAME (400 naming the
+	// rungs when there is none of that name). The Handler does not close
+	// them.
 	Publishers []*Publisher
 	// Token, when set, is required as "Authorization: Bearer <Token>" on
 	// POST, PATCH and DELETE (not on the CORS preflight, which browsers
@@ -100,6 +101,9 @@ type Handler struct {
 	cfg Config
 	// video are the video codecs registered for viewers (videoCodecs).
 	video []webrtc.RTPCodecParameters
+	// ladders are the codecs with publishers of several rungs, by MIME
+	// type in lower case (see ladder).
+	ladders map[string]ladder
 	// se is the setting engine of every PeerConnection; seLoop is se with
 	// loopback candidates, for offers that arrived over loopback (see
 	// Config.IncludeLoopback). The pion API is built per PeerConnection
@@ -190,7 +194,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		cfg: cfg, se: se, seLoop: seLoop, video: video,
+		cfg: cfg, se: se, seLoop: seLoop, video: video, ladders: ladders(cfg.Publishers),
 		unconnected: rtcendpoint.NewUnconnected(cfg.MaxUnconnectedPerAddr),
 		front:       rtcendpoint.NewFront("whep", cfg.Token, cfg.MaxBodyBytes, cfg.ICEServers),
 	}
@@ -399,24 +403,40 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer,
 		}
 	}
 	// One video publisher per viewer: the codec its offer prefers, in the
-	// rendition it asked for.
+	// rendition it asked for. Over a ladder the viewer gets its own track
+	// that moves between rungs (layerTrack), starting at that rendition.
 	video := h.chooseVideo(offer, rendition)
+	var lt *layerTrack
+	var readers []func() // each sender's RTCP reader
 	for _, p := range h.cfg.Publishers {
 		if free[p.Kind()] == 0 || p.Kind() == webrtc.RTPCodecTypeVideo && p != video {
 			continue
 		}
 		free[p.Kind()]--
+		if l := h.ladders[strings.ToLower(p.Codec())]; p.Kind() == webrtc.RTPCodecTypeVideo && len(l) > 1 {
+			if lt, err = newLayerTrack(l, slices.Index(l, p), p.track.StreamID()); err != nil {
+				return s, "", http.StatusInternalServerError, err
+			}
+			s.detach = append(s.detach, lt.Close)
+			snd, err := pc.AddTrack(lt.out)
+			if err != nil {
+				return s, "", http.StatusInternalServerError, err
+			}
+			senders, readers = append(senders, snd), append(readers, func() { lt.ReadRTCP(snd) })
+			continue
+		}
 		snd, err := p.Attach(pc)
 		if err != nil {
 			return s, "", http.StatusInternalServerError, err
 		}
 		s.detach = append(s.detach, p.Hold())
 		senders, pubs = append(senders, snd), append(pubs, p)
+		readers = append(readers, func() { p.ReadRTCP(snd) })
 	}
 	if len(senders) == 0 {
 		return s, "", http.StatusBadRequest, fmt.Errorf("offer has no audio or video section to receive into with a codec in common: this server sends %s", h.sends())
 	}
-	if est != nil {
+	if est != nil && lt == nil {
 		s.detach = append(s.detach, attachEstimator(s.id, est, pubs)...)
 	}
 	if h.cfg.OnSession != nil {
@@ -437,11 +457,13 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer,
 	}
 	// RTCP readers run for the life of the PeerConnection: they end when
 	// pc.Close makes ReadRTCP fail.
-	for i, snd := range senders {
-		p := pubs[i]
-		if !h.spawn(func() { p.ReadRTCP(snd) }) {
+	for _, read := range readers {
+		if !h.spawn(read) {
 			return s, "", http.StatusServiceUnavailable, errClosed
 		}
+	}
+	if lt != nil && !h.spawn(func() { h.adaptLayers(s, lt, est, pubs) }) {
+		return s, "", http.StatusServiceUnavailable, errClosed
 	}
 	if !h.spawn(func() { h.watch(s) }) {
 		return s, "", http.StatusServiceUnavailable, errClosed
@@ -457,6 +479,70 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer,
 	}
 	close(s.answered)
 	return s, pc.LocalDescription().SDP, 0, nil
+}
+
+// adaptLayers moves a ladder viewer between rungs as its bandwidth
+// estimate goes (layerTrack.adapt), every adaptInterval until the session
+// ends. Its estimate counts for a rung's encode only on the smallest rung,
+// the one with nowhere lower to go: above it a poor viewer moves down
+// instead of lowering the picture of everybody on its rung.
+func (h *Handler) adaptLayers(s *session, lt *layerTrack, est *estimator, others []*Publisher) {
+	audio := 0
+	for _, p := range others {
+		if p.Kind() == webrtc.RTPCodecTypeAudio {
+			audio += int(p.bwe.target.Load())
+		}
+	}
+	bottom := lt.rungs[len(lt.rungs)-1]
+	var detach func()
+	defer func() {
+		if detach != nil {
+			detach()
+		}
+	}()
+	tk := time.NewTicker(adaptInterval)
+	defer tk.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-tk.C:
+			var l linkState
+			if est != nil && est.feedback.Load() > 0 {
+				l.share = videoShare(est.GetTargetBitrate(), audio, 1)
+				st := est.GetStats()
+				loss, _ := st["averageLoss"].(float64)
+				l.congested = loss > lossCongested || st["usage"] == "overuse"
+			}
+			lt.adapt(l, now)
+			cur, _ := lt.rung()
+			switch onBottom := lt.rungs[cur] == bottom; {
+			case onBottom && detach == nil && est != nil:
+				detach = bottom.addViewer(&viewerBWE{session: s.id, est: est, audio: audio, nVideo: 1})
+			case !onBottom && detach != nil:
+				detach()
+				detach = nil
+			}
+		}
+	}
+}
+
+// ladders groups the video publishers by codec, in pubs' order, keeping
+// the codecs with more than one (a rendition ladder).
+func ladders(pubs []*Publisher) map[string]ladder {
+	out := map[string]ladder{}
+	for _, p := range pubs {
+		if p.Kind() == webrtc.RTPCodecTypeVideo {
+			k := strings.ToLower(p.Codec())
+			out[k] = append(out[k], p)
+		}
+	}
+	for k, l := range out {
+		if len(l) < 2 {
+			delete(out, k)
+		}
+	}
+	return out
 }
 
 // watch ends s when its connection fails, or when it has not connected
@@ -534,9 +620,12 @@ func (h *Handler) bweLimits() bweLimits {
 		ceiling = max(ceiling, p.bwe.ceiling)
 		cur = max(cur, int(p.bwe.target.Load()))
 	}
-	n = max(n, 1)
-	total := func(share int) int { return n*share*videoShareDen/videoShareNum + audio }
-	l := bweLimits{min: total(floor), max: total(ceiling)}
+	// A viewer receives one video publisher (its codec, its rung).
+	total := func(share int) int { return share*videoShareDen/videoShareNum + audio }
+	// GCC may estimate up to twice the largest bitrate sent: a rendition
+	// ladder's viewers move up when their estimate carries the rung
+	// above, and a capped estimate would sit right at the top's need.
+	l := bweLimits{min: total(floor), max: total(2 * ceiling)}
 	l.min = max(l.min, 1) // audio only: GCC still needs sane bounds
 	l.max = max(l.max, l.min)
 	l.initial = clampInt(total(cur), l.min, l.max)

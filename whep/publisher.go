@@ -392,6 +392,12 @@ func (p *Publisher) Attach(pc *webrtc.PeerConnection) (*webrtc.RTPSender, error)
 // ReadRTCP reads RTCP from sender until it fails (the PeerConnection or the
 // sender was closed) and turns PLI and FIR into a keyframe request.
 func (p *Publisher) ReadRTCP(sender *webrtc.RTPSender) {
+	readKeyframeRequests(sender, p.RequestKeyframe)
+}
+
+// readKeyframeRequests reads sender's RTCP until it fails and calls
+// request for each PLI and FIR.
+func readKeyframeRequests(sender *webrtc.RTPSender, request func()) {
 	for {
 		pkts, _, err := sender.ReadRTCP()
 		if err != nil {
@@ -400,7 +406,7 @@ func (p *Publisher) ReadRTCP(sender *webrtc.RTPSender) {
 		for _, pkt := range pkts {
 			switch pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				p.RequestKeyframe()
+				request()
 			}
 		}
 	}

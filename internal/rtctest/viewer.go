@@ -1,12 +1,15 @@
 package rtctest
 
 import (
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
@@ -36,6 +39,9 @@ type ViewerConfig struct {
 	// Engine is the peer's setting engine; LoopbackEngine(2s, 4s) when
 	// nil.
 	Engine *webrtc.SettingEngine
+	// Throttle, when set, polices the media coming in to this many
+	// bits per second (ThrottledConn): a viewer on a slow link.
+	Throttle int
 }
 
 // Frame is a decoded video frame with its RTP timestamp and arrival.
@@ -98,7 +104,11 @@ func API(t testing.TB, engine *webrtc.SettingEngine, mimes ...string) *webrtc.AP
 		t.Fatal(err)
 	}
 	reg := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, reg); err != nil {
+	// A browser asks for a lost packet at most 10 times (libwebrtc's
+	// kMaxNackRetries); pion's default asks until it comes, which behind
+	// a lossy link makes a storm of NACKs and resent packets.
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(m, reg,
+		webrtc.WithNackGeneratorOptions(nack.GeneratorMaxNacksPerPacket(10))); err != nil {
 		t.Fatal(err)
 	}
 	if engine == nil {
@@ -110,9 +120,27 @@ func API(t testing.TB, engine *webrtc.SettingEngine, mimes ...string) *webrtc.AP
 // NewViewer makes a viewer with receive-only transceivers as cfg says.
 func NewViewer(t testing.TB, cfg ViewerConfig) *Viewer {
 	t.Helper()
-	pc, err := API(t, cfg.Engine, cfg.Codecs...).NewPeerConnection(webrtc.Configuration{})
+	engine := cfg.Engine
+	if engine == nil {
+		engine = LoopbackEngine(2*time.Second, 4*time.Second)
+	}
+	var conn net.PacketConn
+	if cfg.Throttle > 0 {
+		udp, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn = NewThrottledConn(udp, cfg.Throttle)
+		e := *engine
+		e.SetICEUDPMux(ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn}))
+		engine = &e
+	}
+	pc, err := API(t, engine, cfg.Codecs...).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if conn != nil {
+		t.Cleanup(func() { conn.Close() })
 	}
 	v := &Viewer{PC: pc, cfg: cfg, ended: make(chan struct{})}
 	t.Cleanup(v.Close)
