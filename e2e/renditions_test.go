@@ -127,7 +127,9 @@ func TestLadderThrottledViewer(t *testing.T) {
 			other++
 		}
 	}
-	if top < 30 || other*20 > top {
+	// GCC on a loaded machine may move it down for a moment (it probes
+	// back up within seconds): most of its frames are the full size.
+	if top < 30 || other*4 > top {
 		t.Errorf("the unthrottled viewer decoded %d frames at 1280x720 and %d smaller: it should keep the full size", top, other)
 	}
 	var r []renditionStats

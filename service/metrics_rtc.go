@@ -18,6 +18,8 @@ var (
 		"Keyframe requests (viewers' PLI/FIR) received by the shared video encoder.", nil, nil)
 	keyForcedDesc = prometheus.NewDesc("shadercast_keyframes_forced_total",
 		"Keyframes the requests forced, after coalescing and rate limiting.", nil, nil)
+	nacksRefusedDesc = prometheus.NewDesc("shadercast_whep_nacks_refused_total",
+		"Viewers' NACKs not served: they asked for more resends than the bound (a flood).", nil, nil)
 	rungInUseDesc = prometheus.NewDesc("shadercast_rendition_in_use",
 		"1 while somebody receives the rendition (it is made and encoded only then).", []string{"rendition"}, nil)
 	rungFramesDesc = prometheus.NewDesc("shadercast_rendition_encoded_frames_total",
@@ -25,7 +27,7 @@ var (
 )
 
 func (c *rtcCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{rtcTimeoutDesc, rtcAddrDesc, whipTooLargeDesc, keyRequestsDesc, keyForcedDesc, rungInUseDesc, rungFramesDesc} {
+	for _, d := range []*prometheus.Desc{rtcTimeoutDesc, rtcAddrDesc, whipTooLargeDesc, keyRequestsDesc, keyForcedDesc, nacksRefusedDesc, rungInUseDesc, rungFramesDesc} {
 		ch <- d
 	}
 }
@@ -40,6 +42,7 @@ func (c *rtcCollector) Collect(ch chan<- prometheus.Metric) {
 	n(rtcAddrDesc, we.AddrRefusals, "whep")
 	n(rtcAddrDesc, wi.AddrRefusals, "whip")
 	n(whipTooLargeDesc, wi.TooLarge)
+	n(nacksRefusedDesc, we.NACKsRefused)
 	ps := c.s.pubs[0].Stats()
 	n(keyRequestsDesc, ps.KeyframeRequests)
 	n(keyForcedDesc, ps.ForcedKeyframes)

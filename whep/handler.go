@@ -116,8 +116,8 @@ type Handler struct {
 	// unconnected counts each remote address's sessions that have not
 	// connected yet (Config.MaxUnconnectedPerAddr).
 	unconnected *rtcendpoint.Unconnected
-	// connectTimeouts counts what HandlerStats reports.
-	connectTimeouts atomic.Uint64
+	// connectTimeouts and nacksRefused count what HandlerStats reports.
+	connectTimeouts, nacksRefused atomic.Uint64
 
 	// sessions are the live sessions, the slots of POSTs still
 	// negotiating, and every session goroutine.
@@ -132,11 +132,15 @@ type HandlerStats struct {
 	// AddrRefusals are POSTs answered 429 because their address had
 	// Config.MaxUnconnectedPerAddr sessions still connecting.
 	AddrRefusals uint64
+	// NACKsRefused are viewers' NACKs not served because they asked for
+	// more resends than rtcendpoint.ResendRate allows (a flood).
+	NACKsRefused uint64
 }
 
 // Stats returns the handler's counters.
 func (h *Handler) Stats() HandlerStats {
-	return HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.unconnected.Refused()}
+	return HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.unconnected.Refused(),
+		NACKsRefused: h.nacksRefused.Load()}
 }
 
 type session struct {
@@ -190,7 +194,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	}
 	video := videoCodecs(cfg.Publishers)
 	// Build once to report configuration errors here rather than per POST.
-	if _, err := newAPI(se, video, bweLimits{initial: 1, min: 1, max: 1}, func(*estimator) {}); err != nil {
+	if _, err := newAPI(se, video, bweLimits{initial: 1, min: 1, max: 1}, func(*estimator) {}, nil); err != nil {
 		return nil, err
 	}
 	h := &Handler{
@@ -233,7 +237,7 @@ func videoCodecs(pubs []*Publisher) []webrtc.RTPCodecParameters {
 // video codecs, Opus, TWCC with GCC send-side bandwidth estimation, NACK
 // and RTCP reports); got receives the PeerConnection's estimator when it
 // is created.
-func newAPI(se webrtc.SettingEngine, video []webrtc.RTPCodecParameters, l bweLimits, got func(*estimator)) (*webrtc.API, error) {
+func newAPI(se webrtc.SettingEngine, video []webrtc.RTPCodecParameters, l bweLimits, got func(*estimator), nacksRefused *atomic.Uint64) (*webrtc.API, error) {
 	// Only what we can send: an offer without any of them then has no
 	// codec in common, and the session is refused instead of binding a
 	// track to a codec we never produce.
@@ -255,7 +259,7 @@ func newAPI(se webrtc.SettingEngine, video []webrtc.RTPCodecParameters, l bweLim
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, err
 	}
-	if err := rtcendpoint.AddNACKAndReports(m, reg); err != nil {
+	if err := rtcendpoint.AddNACKAndReports(m, reg, nacksRefused); err != nil {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
@@ -361,7 +365,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer,
 	// The estimator is created synchronously inside NewPeerConnection
 	// (interceptor Build), by this PeerConnection's own factory.
 	var est *estimator
-	api, err := newAPI(se, h.video, h.bweLimits(), func(e *estimator) { est = e })
+	api, err := newAPI(se, h.video, h.bweLimits(), func(e *estimator) { est = e }, &h.nacksRefused)
 	if err != nil {
 		return nil, "", http.StatusInternalServerError, err
 	}

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/shadercast/shadercast/internal/rtcendpoint"
+	"github.com/shadercast/shadercast/internal/rtctest"
 )
 
 // squat POSTs a real offer and never applies the answer (its
@@ -194,6 +196,77 @@ func TestKeyframeFloodRateLimited(t *testing.T) {
 	}
 	// The first viewer kept getting pictures through the flood.
 	v.NextFrame(t, 10*time.Second).Close()
+}
+
+// A viewer asking again and again for 64 of its last packets (a NACK every
+// 5 ms) gets at most rtcendpoint.ResendRate packets a second resent, past
+// a burst of ResendBurst, and the stream goes on: without the bound,
+// pion's responder resent all of them each time.
+func TestNACKFloodBounded(t *testing.T) {
+	s := newSource(t)
+	h, srv := newTestHandler(t, s, nil)
+	var ssrc, last atomic.Uint32
+	var videoPkts atomic.Int64
+	// SRTP replay protection would drop the resent copies of packets the
+	// viewer has: they are what is counted.
+	se := loopbackEngine()
+	se.DisableSRTPReplayProtection(true)
+	v := watchWith(t, srv, "", rtctest.ViewerConfig{Raw: true, Engine: se, OnRTP: func(tr *webrtc.TrackRemote, p *rtp.Packet) {
+		if tr.Kind() == webrtc.RTPCodecTypeVideo {
+			ssrc.Store(p.SSRC)
+			last.Store(uint32(p.SequenceNumber))
+			videoPkts.Add(1)
+		}
+	}})
+	v.WaitFrames(t, 90, 10*time.Second) // 90 packets and more to ask for
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	sent := 0
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(5 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+				// 4 pairs of 17: the 68 packets up to the last.
+				top := uint16(last.Load())
+				var pairs []rtcp.NackPair
+				for i := 0; i < 4; i++ {
+					pairs = append(pairs, rtcp.NackPair{PacketID: top - 67 + uint16(17*i), LostPackets: 0xffff})
+				}
+				v.PC.WriteRTCP([]rtcp.Packet{&rtcp.TransportLayerNack{MediaSSRC: ssrc.Load(), Nacks: pairs}})
+				sent++
+			}
+		}
+	}()
+	seq0, pkts0, t0 := uint16(last.Load()), videoPkts.Load(), time.Now()
+	time.Sleep(3 * time.Second)
+	close(stop)
+	<-done
+	time.Sleep(100 * time.Millisecond) // resends under way arrive
+	flood := time.Since(t0)
+	// New packets carry new sequence numbers; the rest were resent.
+	fresh, pkts := int64(uint16(last.Load())-seq0), videoPkts.Load()-pkts0
+	limit := fresh + int64(1.1*flood.Seconds()*rtcendpoint.ResendRate) + rtcendpoint.ResendBurst
+	t.Logf("%d NACKs asking for %d packets in %v: %d video packets received, %d of them new (limit %d)", sent, sent*68, flood, pkts, fresh, limit)
+	if sent < 300 {
+		t.Fatalf("only %d NACKs sent", sent)
+	}
+	if pkts > limit {
+		t.Errorf("%d video packets in %v of NACK flood: more than the stream and the resend bound (%d)", pkts, flood, limit)
+	}
+	if fresh < 60 {
+		t.Errorf("only %d new packets during the flood: the stream did not go on", fresh)
+	}
+	if pkts < fresh+rtcendpoint.ResendRate {
+		t.Errorf("%d video packets, %d new: resends stopped altogether", pkts, fresh)
+	}
+	if n := h.Stats().NACKsRefused; n < uint64(sent)/2 {
+		t.Errorf("%d of %d NACKs counted as refused", n, sent)
+	}
 }
 
 // FuzzCheckOffer feeds SDP to the WHEP offer check: it must not panic, and

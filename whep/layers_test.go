@@ -116,14 +116,37 @@ func TestLadderPerViewer(t *testing.T) {
 		checkFrameSized(t, f, f.CodedWidth(), f.CodedHeight())
 	}
 	f.Close()
-	time.Sleep(2 * time.Second)
+	// The fast viewer keeps the top: on a loaded machine GCC may see a
+	// second of delay overuse and move it down, but it comes back (a probe
+	// up after 5 s); most of its frames are the top's, and so is its last.
+	eventuallyTop := time.Now().Add(15 * time.Second)
+	for {
+		f, ok := fast.Latest()
+		top := ok && f.CodedWidth() == testW
+		if ok {
+			f.Close()
+		}
+		if top {
+			break
+		}
+		if time.Now().After(eventuallyTop) {
+			t.Fatal("the fast viewer is not back on the top")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var atTop, below int
 	for _, fi := range fast.Log() {
-		if fi.Arrived.After(start.Add(time.Second)) && (fi.W != testW || fi.H != testH) {
-			t.Fatalf("the fast viewer received a %dx%d frame", fi.W, fi.H)
+		if fi.Arrived.Before(start.Add(time.Second)) {
+			continue
+		}
+		if fi.W == testW && fi.H == testH {
+			atTop++
+		} else {
+			below++
 		}
 	}
-	if n := len(fast.Log()); n < 30*int(time.Since(start).Seconds())/2 {
-		t.Errorf("the fast viewer decoded %d frames in %v", n, time.Since(start).Round(time.Second))
+	if atTop < 60 || below*4 > atTop {
+		t.Errorf("the fast viewer decoded %d frames of the top and %d smaller: it should keep the top", atTop, below)
 	}
 	if got := pubs[0].Stats().TargetBitrate; got < 600_000*9/10 {
 		t.Errorf("the top's encode was lowered to %d bit/s for the slow viewer", got)

@@ -169,7 +169,9 @@ func connect(t *testing.T, srv *httptest.Server, token string, decode bool) *rtc
 
 func watchWith(t *testing.T, srv *httptest.Server, token string, cfg rtctest.ViewerConfig) *rtctest.Viewer {
 	t.Helper()
-	cfg.Engine = loopbackEngine()
+	if cfg.Engine == nil {
+		cfg.Engine = loopbackEngine()
+	}
 	v := rtctest.NewViewer(t, cfg)
 	answer := v.Watch(t, srv.URL+"/whep", token)
 	if !strings.HasPrefix(v.Location, "/whep/") {

@@ -170,7 +170,7 @@ func (c *Client) newAPI() (*webrtc.API, error) {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if err := rtcendpoint.AddNACKAndReports(m, reg); err != nil {
+	if err := rtcendpoint.AddNACKAndReports(m, reg, nil); err != nil {
 		return nil, err
 	}
 	var se webrtc.SettingEngine

@@ -310,7 +310,7 @@ func newIngestAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 		return nil, err
 	}
 	reg := &interceptor.Registry{}
-	if err := rtcendpoint.AddNACKAndReports(m, reg); err != nil {
+	if err := rtcendpoint.AddNACKAndReports(m, reg, nil); err != nil {
 		return nil, err
 	}
 	if err := webrtc.ConfigureTWCCSender(m, reg); err != nil {

@@ -1,6 +1,8 @@
 package rtcendpoint
 
 import (
+	"sync/atomic"
+
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
@@ -37,9 +39,11 @@ func NewMediaEngine(video []webrtc.RTPCodecParameters) (*webrtc.MediaEngine, err
 
 // AddNACKAndReports adds the part of pion's default interceptors every
 // peer of ours needs, after what reg holds already: NACK (without it 2%
-// loss gives silently corrupted pictures) and RTCP sender and receiver
-// reports.
-func AddNACKAndReports(m *webrtc.MediaEngine, reg *interceptor.Registry) error {
+// loss gives silently corrupted pictures), its resends bounded
+// (ResendRate; refused, when not nil, counts the NACKs refused), and RTCP
+// sender and receiver reports.
+func AddNACKAndReports(m *webrtc.MediaEngine, reg *interceptor.Registry, refused *atomic.Uint64) error {
+	reg.Add(nackLimiterFactory{refused: refused})
 	if err := webrtc.ConfigureNack(m, reg); err != nil {
 		return err
 	}

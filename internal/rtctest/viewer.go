@@ -11,6 +11,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
@@ -42,6 +43,9 @@ type ViewerConfig struct {
 	// Throttle, when set, polices the media coming in to this many
 	// bits per second (ThrottledConn): a viewer on a slow link.
 	Throttle int
+	// OnRTP, when set with Raw, sees every RTP packet read, on the
+	// track's reader goroutine.
+	OnRTP func(tr *webrtc.TrackRemote, p *rtp.Packet)
 }
 
 // Frame is a decoded video frame with its RTP timestamp and arrival.
@@ -220,6 +224,9 @@ func (v *Viewer) count(tr *webrtc.TrackRemote) {
 		p, _, err := tr.ReadRTP()
 		if err != nil {
 			return
+		}
+		if v.cfg.OnRTP != nil {
+			v.cfg.OnRTP(tr, p)
 		}
 		if video && p.Marker {
 			v.nframes.Add(1)
