@@ -133,6 +133,7 @@
       pc = null;
     }
     deleteSession();
+    layerURL = ''; // the next session says whether it has layers
   }
 
   // The server is non-trickle (it PATCHes nothing and answers only complete
@@ -162,6 +163,48 @@
     const first = codecs.filter((c) => c.mimeType.toLowerCase() === 'video/' + name.toLowerCase());
     if (first.length) tr.setCodecPreferences([...first, ...codecs.filter((c) => !first.includes(c))]);
   }
+
+  // The WHEP layer extension: a session over the server's rendition
+  // ladder gets a layer resource (Link rel ...:layer). GET lists the
+  // renditions, POST {"rid"} fixes one, {} lets the server choose by this
+  // viewer's bandwidth.
+  const layerBox = document.getElementById('layer-box');
+  const layerSel = document.getElementById('layer');
+  let layerURL = '';
+
+  // linkOf returns the URL of the Link header entry with relation rel.
+  function linkOf(header, rel, base) {
+    for (const part of (header || '').split(/,(?=\s*<)/)) {
+      const m = part.match(/<([^>]*)>\s*;(.*)/);
+      if (m && m[2].split(';').some((p) => p.trim() === 'rel="' + rel + '"')) return new URL(m[1], base).href;
+    }
+    return '';
+  }
+
+  async function loadLayers() {
+    layerBox.hidden = !layerURL;
+    if (!layerURL) return;
+    const resp = await fetch(layerURL, { headers: authHeaders({}) });
+    if (!resp.ok) return;
+    showLayers(await resp.json());
+  }
+
+  function showLayers(ls) {
+    hooks.layers = ls;
+    const want = ls.mode === 'fixed' ? ls.max : '';
+    layerSel.replaceChildren(new Option('auto (' + ls.active + ')', ''),
+      ...ls.layers.map((l) => new Option(l.rid + ' ' + l.width + 'x' + l.height, l.rid)));
+    layerSel.value = want;
+  }
+
+  layerSel.addEventListener('change', async () => {
+    if (!layerURL) return;
+    const body = layerSel.value ? { rid: layerSel.value } : {};
+    const resp = await fetch(layerURL, {
+      method: 'POST', headers: authHeaders({ 'Content-Type': 'application/json' }), body: JSON.stringify(body),
+    });
+    if (resp.ok) showLayers(await resp.json());
+  });
 
   async function connect() {
     teardown();
@@ -243,7 +286,9 @@
       return;
     }
     if (loc) resource = new URL(loc, whepURL).href;
+    layerURL = linkOf(resp.headers.get('Link'), 'urn:ietf:params:whep:ext:core:layer', whepURL);
     await conn.setRemoteDescription({ type: 'answer', sdp: answer });
+    loadLayers();
     hooks.connects++;
   }
 

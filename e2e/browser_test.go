@@ -216,4 +216,31 @@ func TestBrowserH264(t *testing.T) {
 	if len(st.Ingest) != 1 || st.Ingest[0].VideoCodec != "video/H264" || st.H264.Samples == 0 {
 		t.Errorf("service stats: %+v", st)
 	}
+
+	// The rendition menu (the WHEP layer extension): the 180p rung, then
+	// the server's choice again; Chromium follows the H.264 ladder's
+	// switches at keyframes.
+	layerSize := func(choice string, w, h int) {
+		t.Helper()
+		var done bool
+		if err := view.Eval(ctx, fmt.Sprintf(`(() => { const s = document.getElementById('layer');
+			s.value = %q; s.dispatchEvent(new Event('change')); return true; })()`, choice), &done); err != nil {
+			t.Fatalf("choosing %q: %v", choice, err)
+		}
+		var v struct {
+			W, H int
+			Mode string
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) && (v.W != w || v.H != h) {
+			time.Sleep(300 * time.Millisecond)
+			view.Eval(ctx, `(() => { const v = window.shadercast || {};
+				return {W: v.width || 0, H: v.height || 0, Mode: (v.layers || {}).mode || ''}; })()`, &v)
+		}
+		if v.W != w || v.H != h {
+			t.Errorf("rendition %q: the viewer shows %dx%d, want %dx%d\n%s", choice, v.W, v.H, w, h, br.Diagnostics())
+		}
+	}
+	layerSize("180p", 320, 180)
+	layerSize("", 1280, 720)
 }

@@ -112,7 +112,7 @@ func (s *Service) newRungs(vcfg whep.VideoConfig) ([]*rung, error) {
 		out = append(out, r)
 		r.track.SetLabel("shadercast video " + r.name)
 		c := vcfg
-		c.Rendition, c.StreamID, c.OnSample = r.name, s.stream.ID(), nil
+		c.Rendition, c.Width, c.Height, c.StreamID, c.OnSample = r.name, sz[0], sz[1], s.stream.ID(), nil
 		c.Bitrate = rungBitrate(vcfg.Bitrate, s.cfg.Width, s.cfg.Height, sz[0], sz[1])
 		c.MinBitrate, c.MaxBitrate = min(max(c.Bitrate/4, vp8.MinBitrate), c.Bitrate), c.Bitrate
 		for _, codec := range []string{webrtc.MimeTypeVP8, webrtc.MimeTypeH264} {

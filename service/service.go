@@ -234,7 +234,7 @@ func New(cfg Config, log *slog.Logger) (_ *Service, err error) {
 	// Each codec is encoded while somebody receives it (a viewer, the
 	// push, an IVF recording), once for all of them.
 	vcfg := whep.VideoConfig{Bitrate: cfg.Bitrate, FrameRate: cfg.FPS, OnSample: s.onSample, OnDemand: true,
-		Rendition: rungName(cfg.Height)}
+		Rendition: rungName(cfg.Height), Width: cfg.Width, Height: cfg.Height}
 	vcfg.MinBitrate = cfg.minBitrate()
 	if s.pubs, err = whep.NewStreamPublishers(s.stream, vcfg, whep.AudioConfig{OnSample: s.onAudioSample}); err != nil {
 		return nil, err

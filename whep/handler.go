@@ -158,6 +158,9 @@ type session struct {
 	once     sync.Once
 	ended    bool // under Handler.sessions' lock: end has started, never register it
 	done     chan struct{}
+	// lt is the session's video track over a ladder; nil otherwise.
+	// Written by negotiate before the session is registered.
+	lt *layerTrack
 	// detach unregisters the session's bandwidth estimator from the video
 	// publishers. Written by negotiate before any goroutine that may call
 	// end exists, read by end.
@@ -203,6 +206,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		front:       rtcendpoint.NewFront("whep", cfg.Token, cfg.MaxBodyBytes, cfg.ICEServers),
 	}
 	h.front.Post, h.front.Delete, h.front.NotFound = h.post, h.delete, "no such session"
+	h.front.Extensions = map[string]rtcendpoint.Extension{"layer": {Rel: LayerRel, Serve: h.layer}}
 	return h, nil
 }
 
@@ -353,7 +357,11 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, body string) {
 		http.Error(w, err.Error(), code)
 		return
 	}
-	h.front.Answer(w, r, s.id, answer)
+	var exts []string
+	if s.lt != nil {
+		exts = append(exts, "layer")
+	}
+	h.front.Answer(w, r, s.id, answer, exts...)
 }
 
 // negotiate creates the PeerConnection for offer and returns the session
@@ -421,6 +429,7 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer,
 			if lt, err = newLayerTrack(l, slices.Index(l, p), p.track.StreamID()); err != nil {
 				return s, "", http.StatusInternalServerError, err
 			}
+			s.lt = lt
 			s.detach = append(s.detach, lt.Close)
 			snd, err := pc.AddTrack(lt.out)
 			if err != nil {

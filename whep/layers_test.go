@@ -2,8 +2,12 @@ package whep
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,7 +70,7 @@ func newLadder(t *testing.T, sizes [][2]int, bitrates []int) []*Publisher {
 			defer wg.Done()
 			mediatest.Feed(ctx, tr, time.Second/30, noisyVideo(sz[0], sz[1]), nil)
 		}()
-		p, err := NewVideoPublisher(tr, VideoConfig{Rendition: fmt.Sprintf("%dp", sz[1]), OnDemand: true,
+		p, err := NewVideoPublisher(tr, VideoConfig{Rendition: fmt.Sprintf("%dp", sz[1]), Width: sz[0], Height: sz[1], OnDemand: true,
 			Bitrate: bitrates[i], MinBitrate: bitrates[i] / 4})
 		if err != nil {
 			t.Fatal(err)
@@ -198,5 +202,98 @@ func TestKeyframeStart(t *testing.T) {
 		if got := keyframeStart(c.mime, c.payload); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
+	}
+}
+
+// TestLayerSelection: the WHEP layer extension. A session over a ladder
+// gets the layer resource's Link; POSTing a rid fixes the rung, maxHeight
+// caps it, {} gives the choice back to the estimate; GET lists the layers;
+// an unknown rid, bad JSON or an unknown session get 400 and 404.
+func TestLayerSelection(t *testing.T) {
+	s := newSource(t)
+	sizes := [][2]int{{testW, testH}, {testW / 2, testH / 2}, {testW / 4, testH / 4}}
+	pubs := newLadder(t, sizes, []int{600_000, 200_000, 70_000})
+	_, srv := newTestHandler(t, s, func(c *Config) { c.Publishers = append(pubs, s.apub) })
+
+	v := rtctest.NewViewer(t, rtctest.ViewerConfig{Codecs: []string{webrtc.MimeTypeVP8}, Engine: loopbackEngine()})
+	resp := rtctest.PostSDP(t, srv.URL+"/whep", "", v.Offer(t))
+	if resp.Code != http.StatusCreated {
+		t.Fatalf("POST: %d %s", resp.Code, resp.Body)
+	}
+	var layerURL string
+	for _, l := range resp.Header.Values("Link") {
+		if strings.Contains(l, `rel="`+LayerRel+`"`) {
+			layerURL = srv.URL + strings.TrimSuffix(strings.TrimPrefix(strings.Split(l, ";")[0], "<"), ">")
+		}
+	}
+	if layerURL != srv.URL+resp.Location+"/layer" {
+		t.Fatalf("layer Link %q for Location %q (Links %q)", layerURL, resp.Location, resp.Header.Values("Link"))
+	}
+	if err := v.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: resp.Body}); err != nil {
+		t.Fatal(err)
+	}
+	layer := func(method, body string) (int, Layers) {
+		t.Helper()
+		r := rtctest.Do(t, method, layerURL, "", "application/json", body)
+		defer r.Body.Close()
+		var ls Layers
+		b, _ := io.ReadAll(r.Body)
+		if r.StatusCode == http.StatusOK {
+			if err := json.Unmarshal(b, &ls); err != nil {
+				t.Fatalf("%s layer: %v\n%s", method, err, b)
+			}
+		}
+		return r.StatusCode, ls
+	}
+	sized := func(w int) func() bool {
+		return func() bool {
+			f, ok := v.Latest()
+			if !ok {
+				return false
+			}
+			defer f.Close()
+			return f.CodedWidth() == w
+		}
+	}
+	waitFor(t, 10*time.Second, "the top", sized(testW))
+	code, ls := layer(http.MethodGet, "")
+	if code != 200 || len(ls.Layers) != 3 || ls.Layers[1].RID != fmt.Sprintf("%dp", testH/2) || ls.Layers[1].Width != testW/2 ||
+		ls.Active != fmt.Sprintf("%dp", testH) || ls.Mode != "auto" {
+		t.Fatalf("GET layer: %d %+v", code, ls)
+	}
+	small := fmt.Sprintf("%dp", testH/4)
+	if code, ls = layer(http.MethodPost, `{"mediaId": "0", "rid": "`+small+`"}`); code != 200 || ls.Mode != "fixed" || ls.Max != small {
+		t.Fatalf("POST rid: %d %+v", code, ls)
+	}
+	waitFor(t, 10*time.Second, "the fixed smallest rung", sized(testW/4))
+	if code, ls = layer(http.MethodPost, fmt.Sprintf(`{"maxHeight": %d}`, testH/2)); code != 200 || ls.Mode != "max" {
+		t.Fatalf("POST maxHeight: %d %+v", code, ls)
+	}
+	if code, ls = layer(http.MethodPost, `{}`); code != 200 || ls.Mode != "auto" {
+		t.Fatalf("POST {}: %d %+v", code, ls)
+	}
+	// Back to the estimate's choice: a clean link climbs to the top.
+	waitFor(t, 30*time.Second, "the top again", sized(testW))
+	if code, _ := layer(http.MethodPost, `{"rid": "4k"}`); code != http.StatusBadRequest {
+		t.Errorf("unknown rid: %d, want 400", code)
+	}
+	if code, _ := layer(http.MethodPost, `{"rid": 5}`); code != http.StatusBadRequest {
+		t.Errorf("bad JSON: %d, want 400", code)
+	}
+	r := rtctest.Do(t, http.MethodGet, srv.URL+"/whep/nosuch/layer", "", "", "")
+	r.Body.Close()
+	if r.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown session: %d, want 404", r.StatusCode)
+	}
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within %v", what, within)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

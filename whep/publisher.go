@@ -33,7 +33,10 @@ type VideoConfig struct {
 	// Rendition names the rung of a rendition ladder this publisher
 	// encodes ("360p"); a viewer asks for it with ?rendition= on its
 	// POST (see Handler). Empty for a publisher outside a ladder.
-	Rendition string
+	// Width and Height are its picture's size, for the viewers' list of
+	// layers (and their maxWidth/maxHeight).
+	Rendition     string
+	Width, Height int
 	// OnDemand makes the publisher encode only while a viewer is attached
 	// or someone holds it (Hold): a codec nobody watches costs nothing.
 	// The first frame after an idle spell is a keyframe (a new encoder).
@@ -169,6 +172,7 @@ type Publisher struct {
 	// (VideoConfig.OnDemand).
 	codec     string
 	rendition string
+	w, h      int
 	users     atomic.Int64
 
 	frames, samples, keyframes, forced, skipped, requests atomic.Uint64
@@ -221,7 +225,7 @@ func NewVideoPublisher(src *generator.Track, cfg VideoConfig) (*Publisher, error
 		return nil, err
 	}
 	p := newPublisher(tr, src)
-	p.codec, p.rendition = capability.MimeType, cfg.Rendition
+	p.codec, p.rendition, p.w, p.h = capability.MimeType, cfg.Rendition, cfg.Width, cfg.Height
 	p.bwe.configured, p.bwe.floor, p.bwe.ceiling = cfg.Bitrate, cfg.MinBitrate, cfg.MaxBitrate
 	p.bwe.target.Store(int64(clampInt(cfg.Bitrate, cfg.MinBitrate, cfg.MaxBitrate)))
 	go p.runVideo(cfg)

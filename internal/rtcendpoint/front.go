@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/pion/webrtc/v4"
@@ -35,6 +36,10 @@ type Front struct {
 	// DELETE of an unknown one gets 404 saying NotFound.
 	Delete   func(id string) bool
 	NotFound string
+	// Extensions are a resource's sub-resources, <path>/<id>/<name>, each
+	// announced on the 201 by a Link of its relation (Answer) and served
+	// for GET and POST with the same authorization as DELETE.
+	Extensions map[string]Extension
 
 	links, publicLinks []string
 }
@@ -45,27 +50,33 @@ func NewFront(realm, token string, maxBody int64, servers []webrtc.ICEServer) Fr
 		links: ICEServerLinks(servers, true), publicLinks: ICEServerLinks(servers, false)}
 }
 
+// Extension is a sub-resource of each session (Front.Extensions): the
+// WHEP layer selection extension's.
+type Extension struct {
+	// Rel is its Link relation type, e.g.
+	// "urn:ietf:params:whep:ext:core:layer".
+	Rel string
+	// Serve answers a GET or POST for the session id.
+	Serve func(w http.ResponseWriter, r *http.Request, id string)
+}
+
+// extension returns the extension and session a path names, if any.
+func (f *Front) extension(p string) (Extension, string, bool) {
+	ext, ok := f.Extensions[path.Base(p)]
+	if !ok || strings.Count(strings.Trim(p, "/"), "/") < 2 {
+		return Extension{}, "", false
+	}
+	return ext, path.Base(path.Dir(p)), true
+}
+
 // ServeHTTP routes a request to the endpoint.
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	SetCORS(w)
-	switch r.Method {
-	case http.MethodOptions:
-		hd := w.Header()
-		hd.Set("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS, PATCH")
-		hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
-		hd.Set("Access-Control-Max-Age", "86400")
-		f.setLinks(w, f.authorized(r))
-		w.WriteHeader(http.StatusNoContent)
-		return
-	case http.MethodPost, http.MethodDelete, http.MethodPatch:
-	default:
-		w.Header().Set("Allow", "POST, DELETE, OPTIONS, PATCH")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	if ext, id, ok := f.extension(r.URL.Path); ok {
+		f.serveExtension(w, r, ext, id)
 		return
 	}
-	if !f.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="`+f.Realm+`"`)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	if !f.admit(w, r, "POST, DELETE, OPTIONS, PATCH", true) {
 		return
 	}
 	switch r.Method {
@@ -83,6 +94,39 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "POST, DELETE, OPTIONS")
 		http.Error(w, "trickle ICE and ICE restart are not supported", http.StatusMethodNotAllowed)
 	}
+}
+
+func (f *Front) serveExtension(w http.ResponseWriter, r *http.Request, ext Extension, id string) {
+	if f.admit(w, r, "GET, POST, OPTIONS", false) {
+		ext.Serve(w, r, id)
+	}
+}
+
+// admit answers the CORS preflight (with the ICE servers' Link headers
+// when links), refuses a method not in allow and an unauthorized request;
+// it reports whether r goes on.
+func (f *Front) admit(w http.ResponseWriter, r *http.Request, allow string, links bool) bool {
+	switch {
+	case r.Method == http.MethodOptions:
+		hd := w.Header()
+		hd.Set("Access-Control-Allow-Methods", allow)
+		hd.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+		hd.Set("Access-Control-Max-Age", "86400")
+		if links {
+			f.setLinks(w, f.authorized(r))
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return false
+	case !slices.Contains(strings.Split(allow, ", "), r.Method):
+		w.Header().Set("Allow", allow)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return false
+	case !f.authorized(r):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+f.Realm+`"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return false
+	}
+	return true
 }
 
 func (f *Front) post(w http.ResponseWriter, r *http.Request) {
@@ -104,11 +148,18 @@ func (f *Front) post(w http.ResponseWriter, r *http.Request) {
 }
 
 // Answer sends the 201 of a POST: the ICE servers' Link headers, the
-// resource's Location (<path>/<id>) and the answer.
-func (f *Front) Answer(w http.ResponseWriter, r *http.Request, id, answer string) {
+// resource's Location (<path>/<id>), a Link to each of the extensions
+// named that this session has, and the answer.
+func (f *Front) Answer(w http.ResponseWriter, r *http.Request, id, answer string, exts ...string) {
 	f.setLinks(w, true)
+	loc := strings.TrimSuffix(r.URL.Path, "/") + "/" + id
+	for _, name := range exts {
+		if ext, ok := f.Extensions[name]; ok {
+			w.Header().Add("Link", "<"+loc+"/"+name+`>; rel="`+ext.Rel+`"`)
+		}
+	}
 	w.Header().Set("Content-Type", "application/sdp")
-	w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/"+id)
+	w.Header().Set("Location", loc)
 	w.WriteHeader(http.StatusCreated)
 	io.WriteString(w, answer)
 }
