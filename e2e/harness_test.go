@@ -164,6 +164,7 @@ type renditionStats struct {
 	Width, Height int
 	InUse         bool
 	Frames        int
+	Viewers       int
 	VP8, H264     struct{ Samples, TargetBitrate int }
 }
 

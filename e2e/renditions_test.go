@@ -64,7 +64,7 @@ func TestRenditionLadder(t *testing.T) {
 		t.Errorf("codecs received: %s and %s", half.Codec(), quarter.Codec())
 	}
 	r := rungs()
-	if !r["90p"].InUse || r["90p"].Frames == 0 || r["90p"].VP8.Samples == 0 || r["90p"].H264.Samples != 0 ||
+	if !r["90p"].InUse || r["90p"].Viewers != 1 || r["44p"].Viewers != 1 || r["180p"].Viewers != 0 || r["90p"].Frames == 0 || r["90p"].VP8.Samples == 0 || r["90p"].H264.Samples != 0 ||
 		!r["44p"].InUse || r["44p"].H264.Samples == 0 || r["44p"].VP8.Samples != 0 || r["180p"].InUse {
 		t.Errorf("rungs with a 90p VP8 and a 44p H.264 viewer: %+v", r)
 	}
@@ -133,12 +133,14 @@ func TestLadderThrottledViewer(t *testing.T) {
 		t.Errorf("the unthrottled viewer decoded %d frames at 1280x720 and %d smaller: it should keep the full size", top, other)
 	}
 	var r []renditionStats
+	viewers := 0
 	for _, x := range s.stats(t, "").Renditions {
 		if x.InUse {
 			r = append(r, x)
 		}
+		viewers += x.Viewers
 	}
-	if len(r) < 2 {
-		t.Errorf("renditions in use with a fast and a throttled viewer: %+v", r)
+	if len(r) < 2 || viewers != 2 {
+		t.Errorf("renditions in use with a fast and a throttled viewer: %+v (%d viewers counted)", r, viewers)
 	}
 }

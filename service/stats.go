@@ -104,8 +104,10 @@ type RenditionStats struct {
 	Width  int    `json:"width"`
 	Height int    `json:"height"`
 	InUse  bool   `json:"inUse"`
-	// Frames counts the frames made at the rung's size.
-	Frames uint64 `json:"frames"`
+	// Frames counts the frames made at the rung's size; Viewers the WHEP
+	// viewers receiving it.
+	Frames  uint64 `json:"frames"`
+	Viewers int    `json:"viewers"`
 	// VP8 and H264 count the frames encoded and give the encoder's target.
 	VP8  RungEncoderStats `json:"vp8"`
 	H264 RungEncoderStats `json:"h264"`
@@ -210,11 +212,12 @@ func (s *Service) snapshotStats() Stats {
 
 // renditionStats describe the ladder: the canvas's rung, then the others.
 func (s *Service) renditionStats() []RenditionStats {
+	viewers := s.whepH.Stats().Renditions
 	out := []RenditionStats{rungStats(rungName(s.cfg.Height), s.cfg.Width, s.cfg.Height, s.pubs[:2])}
-	out[0].Frames = s.stats.framesOut.Load()
+	out[0].Frames, out[0].Viewers = s.stats.framesOut.Load(), viewers[out[0].Name]
 	for _, r := range s.rungs {
 		rs := rungStats(r.name, r.w, r.h, r.pubs)
-		rs.Frames = r.frames.Load()
+		rs.Frames, rs.Viewers = r.frames.Load(), viewers[r.name]
 		out = append(out, rs)
 	}
 	return out

@@ -135,12 +135,25 @@ type HandlerStats struct {
 	// NACKsRefused are viewers' NACKs not served because they asked for
 	// more resends than rtcendpoint.ResendRate allows (a flood).
 	NACKsRefused uint64
+	// Renditions counts the connected viewers by the rendition they
+	// receive (VideoConfig.Rendition; "" for publishers without one).
+	Renditions map[string]int
 }
 
 // Stats returns the handler's counters.
 func (h *Handler) Stats() HandlerStats {
-	return HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.unconnected.Refused(),
-		NACKsRefused: h.nacksRefused.Load()}
+	st := HandlerStats{ConnectTimeouts: h.connectTimeouts.Load(), AddrRefusals: h.unconnected.Refused(),
+		NACKsRefused: h.nacksRefused.Load(), Renditions: map[string]int{}}
+	for _, s := range h.sessions.List() {
+		switch {
+		case s.lt != nil:
+			cur, _ := s.lt.rung()
+			st.Renditions[s.lt.rungs[cur].Rendition()]++
+		case s.video != nil:
+			st.Renditions[s.video.Rendition()]++
+		}
+	}
+	return st
 }
 
 type session struct {
@@ -158,9 +171,11 @@ type session struct {
 	once     sync.Once
 	ended    bool // under Handler.sessions' lock: end has started, never register it
 	done     chan struct{}
-	// lt is the session's video track over a ladder; nil otherwise.
-	// Written by negotiate before the session is registered.
-	lt *layerTrack
+	// lt is the session's video track over a ladder, video its video
+	// publisher otherwise (nil without video). Written by negotiate
+	// before the session is registered.
+	lt    *layerTrack
+	video *Publisher
 	// detach unregisters the session's bandwidth estimator from the video
 	// publishers. Written by negotiate before any goroutine that may call
 	// end exists, read by end.
@@ -441,6 +456,9 @@ func (h *Handler) negotiate(ctx context.Context, se webrtc.SettingEngine, offer,
 		snd, err := p.Attach(pc)
 		if err != nil {
 			return s, "", http.StatusInternalServerError, err
+		}
+		if p.Kind() == webrtc.RTPCodecTypeVideo {
+			s.video = p
 		}
 		s.detach = append(s.detach, p.Hold())
 		senders, pubs = append(senders, snd), append(pubs, p)
