@@ -23,12 +23,16 @@ FUZZTIME_BRIEF ?= 20000x
 MODULE := github.com/shadercast/shadercast
 RACE_PKGS := compositor generator internal/glthread internal/rtcendpoint internal/safe media plugins processor service trial whep whip
 
-.PHONY: all deps bench-deps run test test-race test-plain fuzz fuzz-brief vet fmt-check build bench bench-compare
+.PHONY: all deps livekit bench-deps run test test-race test-plain fuzz fuzz-brief vet fmt-check build bench bench-compare
 
 all: build
 
 deps:
 	scripts/install-deps
+
+# The LiveKit server the tests publish into, built once into ~/.cache.
+livekit:
+	scripts/install-livekit >/dev/null
 
 bench-deps:
 	scripts/install-deps --bench
@@ -37,12 +41,12 @@ bench-deps:
 run: deps
 	$(GO) run ./cmd/shadercast $(ARGS)
 
-test: deps vet fmt-check test-race test-plain fuzz-brief
+test: deps livekit vet fmt-check test-race test-plain fuzz-brief
 
 test-race: deps
 	$(GO) test -race -count=1 -timeout 30m $(addprefix ./,$(RACE_PKGS))
 
-test-plain: deps
+test-plain: deps livekit
 	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -vxF $(foreach p,$(RACE_PKGS),-e $(MODULE)/$(p)))
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m); crashers land
