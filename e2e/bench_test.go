@@ -138,6 +138,51 @@ func BenchmarkServeLadder(b *testing.B) {
 		vs = append(vs, v)
 	}
 	serveStep(b, s, "ladder", append([]*rtctest.Viewer{top}, vs...)...)
+	// Each rung's encode time, the mean of samples of the last frame's
+	// queueing plus encode, taken every 100 ms for 5 s.
+	sum := map[string]float64{}
+	for i := 0; i < 50; i++ {
+		for _, r := range s.stats(b, "").Renditions {
+			sum[r.Name] += r.VP8.EncodeMs
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for name, ms := range sum {
+		b.ReportMetric(ms/50, "encode-ms-"+name)
+	}
+}
+
+// BenchmarkServeThrottled: the default service with n WHEP viewers (raw:
+// they count frames without decoding), half of them behind a 300 kbit/s
+// link, for n = 2 and 20: the cost of a viewer when half the audience
+// moves down the ladder (viewers per core is the inverse of the marginal
+// CPU per viewer).
+func BenchmarkServeThrottled(b *testing.B) {
+	s := start(b, nil, nil, "--max-viewers", "50", "--max-connecting-per-ip", "-1")
+	var vs []*rtctest.Viewer
+	for _, n := range []int{2, 20} {
+		for len(vs) < n {
+			cfg := rtctest.ViewerConfig{Codecs: []string{webrtc.MimeTypeVP8}, Raw: true}
+			if len(vs)%2 == 1 {
+				cfg.Throttle = 300_000
+			}
+			v := rtctest.NewViewer(b, cfg)
+			v.Watch(b, s.URL+"whep", "")
+			vs = append(vs, v)
+		}
+		time.Sleep(10 * time.Second) // the throttled ones move down
+		w := measure(b, s, 15*time.Second)
+		b.ReportMetric(w.cpuPct, fmt.Sprintf("cpu%%-%dv", n))
+		b.ReportMetric(w.fps, fmt.Sprintf("fps-%dv", n))
+		b.ReportMetric(w.p95, fmt.Sprintf("p95ms-%dv", n))
+		rungs := map[string]int{}
+		for _, r := range s.stats(b, "").Renditions {
+			rungs[r.Name] = r.Viewers
+		}
+		for name, v := range rungs {
+			b.ReportMetric(float64(v), fmt.Sprintf("viewers-%s-%dv", name, n))
+		}
+	}
 }
 
 // serveStep measures the service for 20 s after 5 s of settling, with the

@@ -165,7 +165,10 @@ type renditionStats struct {
 	InUse         bool
 	Frames        int
 	Viewers       int
-	VP8, H264     struct{ Samples, TargetBitrate int }
+	VP8, H264     struct {
+		Samples, TargetBitrate int
+		EncodeMs               float64
+	}
 }
 
 // stats is the part of /api/stats the tests read.

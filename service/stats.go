@@ -113,10 +113,12 @@ type RenditionStats struct {
 	H264 RungEncoderStats `json:"h264"`
 }
 
-// RungEncoderStats are one codec's encode of a rung.
+// RungEncoderStats are one codec's encode of a rung: frames encoded, the
+// target, and the last frame's queueing plus encode time.
 type RungEncoderStats struct {
-	Samples       uint64 `json:"samples"`
-	TargetBitrate int    `json:"targetBitrate"`
+	Samples       uint64  `json:"samples"`
+	TargetBitrate int     `json:"targetBitrate"`
+	EncodeMillis  float64 `json:"encodeMs"`
 }
 
 // FrameStats count video frames through the service.
@@ -228,7 +230,7 @@ func rungStats(name string, w, h int, pubs []*whep.Publisher) RenditionStats {
 	rs := RenditionStats{Name: name, Width: w, Height: h}
 	for _, p := range pubs {
 		ps := p.Stats()
-		e := RungEncoderStats{Samples: ps.Samples, TargetBitrate: ps.TargetBitrate}
+		e := RungEncoderStats{Samples: ps.Samples, TargetBitrate: ps.TargetBitrate, EncodeMillis: float64(ps.LastLatency) / 1e6}
 		rs.InUse = rs.InUse || p.InUse()
 		if p.Codec() == webrtc.MimeTypeH264 {
 			rs.H264 = e
